@@ -1,0 +1,26 @@
+import { EntitySchema } from 'typeorm';
+
+/** A live link between a WeChat openid and a portal account; history lives in the audit log. */
+export interface WechatBinding {
+  id: string;
+  accountId: string;
+  openid: string;
+  unionid: string | null;
+  nickname: string | null;
+  subscribed: boolean;
+  boundAt: Date;
+}
+
+export const WechatBindingEntity = new EntitySchema<WechatBinding>({
+  name: 'WechatBinding',
+  tableName: 'wechat_bindings',
+  columns: {
+    id: { type: 'varchar', length: 36, primary: true },
+    accountId: { name: 'account_id', type: 'varchar', length: 36 },
+    openid: { type: 'varchar', length: 64, unique: true },
+    unionid: { type: 'varchar', length: 64, nullable: true },
+    nickname: { type: 'varchar', length: 255, nullable: true },
+    subscribed: { type: 'boolean', default: true },
+    boundAt: { name: 'bound_at', type: 'datetime', precision: 3 },
+  },
+});

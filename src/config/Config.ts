@@ -1,0 +1,40 @@
+/** The validated configuration, built once at start and passed to whatever needs it. */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  /** Public base URL without a trailing slash, used in links sent to WeChat users. */
+  publicUrl: string;
+  logLevel: string;
+  wechat: {
+    appId: string;
+    appSecret: string;
+    token: string;
+    /** Current EncodingAESKey first, then the previous one kept during a rotation. */
+    encodingAesKeys: string[];
+    apiBase: string;
+    openBase: string;
+    mpBase: string;
+    maxSkewSeconds: number;
+    apiTimeoutMs: number;
+  };
+  databaseUrl: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  portal: { apiKeys: string[]; origins: string[]; demo: boolean };
+  sessionSecret: string;
+  dataKey: Buffer;
+  loginTicketTtlSeconds: number;
+  maxBindingsPerAccount: number;
+  sms: {
+    provider: 'console' | 'tencentcloud';
+    tencentcloud?: {
+      secretId: string;
+      secretKey: string;
+      region: string;
+      sdkAppId: string;
+      signName: string;
+      templateId: string;
+    };
+  };
+  sandbox: boolean;
+}

@@ -1,0 +1,93 @@
+import type { JSONSchemaType } from 'ajv';
+
+/** The environment as the service reads it, after ajv has applied defaults and coerced numbers. */
+export interface Env {
+  NODE_ENV: 'development' | 'production' | 'test';
+  PORT: number;
+  PUBLIC_URL: string;
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  WECHAT_APPID: string;
+  WECHAT_APPSECRET: string;
+  WECHAT_TOKEN: string;
+  WECHAT_ENCODING_AES_KEY?: string;
+  WECHAT_ENCODING_AES_KEY_PREVIOUS?: string;
+  WECHAT_API_BASE: string;
+  WECHAT_OPEN_BASE: string;
+  WECHAT_MP_BASE: string;
+  WECHAT_MAX_SKEW_SECONDS: number;
+  WECHAT_API_TIMEOUT_MS: number;
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+  PORTAL_API_KEYS: string;
+  PORTAL_ORIGINS: string;
+  PORTAL_DEMO: '0' | '1';
+  SESSION_SECRET: string;
+  DATA_KEY: string;
+  LOGIN_TICKET_TTL_SECONDS: number;
+  MAX_BINDINGS_PER_ACCOUNT: number;
+  SMS_PROVIDER: 'console' | 'tencentcloud';
+  TENCENTCLOUD_SECRET_ID?: string;
+  TENCENTCLOUD_SECRET_KEY?: string;
+  TENCENTCLOUD_SMS_REGION?: string;
+  TENCENTCLOUD_SMS_SDK_APP_ID?: string;
+  TENCENTCLOUD_SMS_SIGN_NAME?: string;
+  TENCENTCLOUD_SMS_TEMPLATE_ID?: string;
+  SANDBOX: '0' | '1';
+}
+
+const httpUrl = { type: 'string', pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' } as const;
+const flag = { type: 'string', enum: ['0', '1'], default: '0' } as const;
+
+// Messages produced by ajv for these keywords name the rule, never the offending value,
+// so a rejected secret is never echoed back.
+export const envSchema: JSONSchemaType<Env> = {
+  type: 'object',
+  required: [
+    'PUBLIC_URL', 'WECHAT_APPID', 'WECHAT_APPSECRET', 'WECHAT_TOKEN', 'DATABASE_URL', 'REDIS_URL',
+    'PORTAL_API_KEYS', 'SESSION_SECRET', 'DATA_KEY',
+  ],
+  properties: {
+    NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'development' },
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    PUBLIC_URL: httpUrl,
+    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    WECHAT_APPID: { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$' },
+    WECHAT_APPSECRET: { type: 'string', pattern: '^[0-9a-zA-Z]{16,64}$' },
+    // WeChat's console accepts 3–32 letters and digits for the Token.
+    WECHAT_TOKEN: { type: 'string', pattern: '^[0-9a-zA-Z]{3,32}$' },
+    WECHAT_ENCODING_AES_KEY: { type: 'string', pattern: '^[0-9a-zA-Z]{43}$', nullable: true },
+    WECHAT_ENCODING_AES_KEY_PREVIOUS: { type: 'string', pattern: '^[0-9a-zA-Z]{43}$', nullable: true },
+    WECHAT_API_BASE: { ...httpUrl, default: 'https://api.weixin.qq.com' },
+    WECHAT_OPEN_BASE: { ...httpUrl, default: 'https://open.weixin.qq.com' },
+    WECHAT_MP_BASE: { ...httpUrl, default: 'https://mp.weixin.qq.com' },
+    WECHAT_MAX_SKEW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
+    WECHAT_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 4000, default: 3000 },
+    DATABASE_URL: { type: 'string', pattern: '^(mysql://\\S+|sqlite:\\S+)$' },
+    REDIS_URL: { type: 'string', pattern: '^(rediss?://\\S+|memory)$' },
+    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{0,64}$', default: 'etax:' },
+    PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}(,[!-+--~]{32,})*$' },
+    PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
+    PORTAL_DEMO: flag,
+    SESSION_SECRET: { type: 'string', minLength: 32 },
+    DATA_KEY: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },
+    LOGIN_TICKET_TTL_SECONDS: { type: 'integer', minimum: 30, maximum: 1800, default: 300 },
+    MAX_BINDINGS_PER_ACCOUNT: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+    SMS_PROVIDER: { type: 'string', enum: ['console', 'tencentcloud'], default: 'console' },
+    TENCENTCLOUD_SECRET_ID: { type: 'string', minLength: 1, nullable: true },
+    TENCENTCLOUD_SECRET_KEY: { type: 'string', minLength: 1, nullable: true },
+    TENCENTCLOUD_SMS_REGION: { type: 'string', minLength: 1, nullable: true },
+    TENCENTCLOUD_SMS_SDK_APP_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
+    TENCENTCLOUD_SMS_SIGN_NAME: { type: 'string', minLength: 1, nullable: true },
+    TENCENTCLOUD_SMS_TEMPLATE_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
+    SANDBOX: flag,
+  },
+  if: { properties: { SMS_PROVIDER: { const: 'tencentcloud' } } },
+  then: {
+    required: [
+      'TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY', 'TENCENTCLOUD_SMS_SDK_APP_ID',
+      'TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID',
+    ],
+  },
+  additionalProperties: true,
+};
