@@ -5,6 +5,8 @@ export interface Config {
   /** Public base URL without a trailing slash, used in links sent to WeChat users. */
   publicUrl: string;
   logLevel: string;
+  /** Trust X-Forwarded-For/-Proto from the load balancer in front (client IPs shown on the confirm page). */
+  trustProxy: boolean;
   wechat: {
     appId: string;
     appSecret: string;

@@ -22,6 +22,7 @@ export interface Env {
   PORTAL_API_KEYS: string;
   PORTAL_ORIGINS: string;
   PORTAL_DEMO: '0' | '1';
+  TRUST_PROXY: '0' | '1';
   SESSION_SECRET: string;
   DATA_KEY: string;
   LOGIN_TICKET_TTL_SECONDS: number;
@@ -69,6 +70,7 @@ export const envSchema: JSONSchemaType<Env> = {
     PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}(,[!-+--~]{32,})*$' },
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
     PORTAL_DEMO: flag,
+    TRUST_PROXY: flag,
     SESSION_SECRET: { type: 'string', minLength: 32 },
     DATA_KEY: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },
     LOGIN_TICKET_TTL_SECONDS: { type: 'integer', minimum: 30, maximum: 1800, default: 300 },
@@ -82,7 +84,7 @@ export const envSchema: JSONSchemaType<Env> = {
     TENCENTCLOUD_SMS_TEMPLATE_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
     SANDBOX: flag,
   },
-  if: { properties: { SMS_PROVIDER: { const: 'tencentcloud' } } },
+  if: { required: ['SMS_PROVIDER'], properties: { SMS_PROVIDER: { const: 'tencentcloud' } } },
   then: {
     required: [
       'TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY', 'TENCENTCLOUD_SMS_SDK_APP_ID',

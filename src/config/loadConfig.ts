@@ -59,6 +59,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     publicUrl: trimSlash(e.PUBLIC_URL),
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY === '1',
     wechat: {
       appId: e.WECHAT_APPID,
       appSecret: e.WECHAT_APPSECRET,

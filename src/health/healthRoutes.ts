@@ -1,0 +1,38 @@
+import Router from '@koa/router';
+import type { DataSource } from 'typeorm';
+import type { Redis } from '../store/createRedis';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+async function check(probe: () => Promise<unknown>): Promise<'ok' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([probe(), timeout]);
+    return 'ok';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `/healthz`: the process answers. `/readyz`: MySQL and Redis answer too, so it may take traffic. */
+export function healthRoutes(deps: { db: DataSource; redis: Redis }): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const [mysql, redis] = await Promise.all([
+      check(() => deps.db.query('SELECT 1')),
+      check(() => deps.redis.ping()),
+    ]);
+    const ready = mysql === 'ok' && redis === 'ok';
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'unavailable', checks: { mysql, redis } };
+  });
+  return router;
+}

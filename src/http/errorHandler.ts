@@ -1,0 +1,52 @@
+import type { Middleware } from 'koa';
+import { isHttpError } from 'http-errors';
+import type { Logger } from '../logging/createLogger';
+
+/** Thrown (through http-errors) with a snake_case code that API clients can branch on. */
+export interface CodedErrorProps {
+  code?: string;
+}
+
+/**
+ * The one place where errors become answers: JSON `{"error":{"code","message"}}` for the API and
+ * plain text elsewhere; anything that is not an http-error is logged and answered with a 500 that
+ * reveals nothing. WeChat and H5 routes map their own failures before they reach this point.
+ */
+export function errorHandler(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const known = isHttpError(error) && error.expose;
+      const status = isHttpError(error) ? error.status : 500;
+      const code = (known && typeof (error as CodedErrorProps).code === 'string')
+        ? (error as CodedErrorProps).code!
+        : defaultCode(status);
+      const message = known ? (error as Error).message : 'internal error';
+      if (!known) ctx.state.logger?.error({ err: error }, 'request failed') ?? logger.error({ err: error }, 'request failed');
+      ctx.status = status;
+      if (isHttpError(error) && error.headers) ctx.set(error.headers);
+      if (ctx.path.startsWith('/api/') || ctx.accepts('json', 'text') === 'json') {
+        ctx.body = { error: { code, message } };
+      } else {
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = message;
+      }
+    }
+  };
+}
+
+function defaultCode(status: number): string {
+  switch (status) {
+    case 400: return 'bad_request';
+    case 401: return 'unauthorized';
+    case 403: return 'forbidden';
+    case 404: return 'not_found';
+    case 405: return 'method_not_allowed';
+    case 409: return 'conflict';
+    case 413: return 'payload_too_large';
+    case 429: return 'too_many_requests';
+    case 503: return 'service_unavailable';
+    default: return status >= 500 ? 'internal_error' : 'error';
+  }
+}

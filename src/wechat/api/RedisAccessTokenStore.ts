@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '../../store/createRedis';
+import type { RedisKeys } from '../../store/RedisKeys';
+import type { AccessTokenStore, StoredAccessToken } from './AccessTokenStore';
+
+const FORCED_PER_DAY = 20;
+const FORCED_GAP_MS = 30_000;
+
+// Deletes the lock only when it still belongs to the caller, so a lock that expired and was taken
+// by another instance is never removed by the first one.
+const UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+export class RedisAccessTokenStore implements AccessTokenStore {
+  private readonly tokenKey: string;
+  private readonly lockKey: string;
+
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {
+    this.tokenKey = keys.key('wechat', 'access-token');
+    this.lockKey = keys.key('wechat', 'access-token', 'lock');
+  }
+
+  async get(): Promise<StoredAccessToken | null> {
+    const value = await this.redis.get(this.tokenKey);
+    return value ? JSON.parse(value) as StoredAccessToken : null;
+  }
+
+  async set(token: StoredAccessToken, ttlMs: number): Promise<void> {
+    await this.redis.set(this.tokenKey, JSON.stringify(token), { expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) } });
+  }
+
+  async lock(ttlMs: number): Promise<string | null> {
+    const owner = randomUUID();
+    const ok = await this.redis.set(this.lockKey, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } });
+    return ok === 'OK' ? owner : null;
+  }
+
+  async unlock(owner: string): Promise<void> {
+    await this.redis.eval(UNLOCK, { keys: [this.lockKey], arguments: [owner] });
+  }
+
+  async takeForcedRefresh(nowMs: number): Promise<boolean> {
+    const gap = await this.redis.set(this.keys.key('wechat', 'access-token', 'forced-gap'), '1', {
+      condition: 'NX', expiration: { type: 'PX', value: FORCED_GAP_MS },
+    });
+    if (gap !== 'OK') return false;
+    const day = new Date(nowMs + 8 * 3600_000).toISOString().slice(0, 10); // WeChat's quota day is Beijing time
+    const dayKey = this.keys.key('wechat', 'access-token', 'forced', day);
+    const used = await this.redis.incr(dayKey);
+    await this.redis.expire(dayKey, 2 * 86400);
+    return used <= FORCED_PER_DAY;
+  }
+}

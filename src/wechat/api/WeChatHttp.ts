@@ -1,0 +1,46 @@
+import { WeChatApiError, WeChatUnavailableError } from './WeChatApiError';
+
+/**
+ * JSON over HTTPS to WeChat with a hard timeout, so no caller waits past WeChat's own 5 s budget.
+ * WeChat reports failures as HTTP 200 with a non-zero errcode; those become WeChatApiError.
+ */
+export class WeChatHttp {
+  constructor(private readonly timeoutMs: number) {}
+
+  get<T>(api: string, url: string): Promise<T> {
+    return this.send<T>(api, url, { method: 'GET' });
+  }
+
+  post<T>(api: string, url: string, body: unknown): Promise<T> {
+    return this.send<T>(api, url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // WeChat wants UTF-8 characters as they are, not \u escapes (menu names count bytes).
+      body: JSON.stringify(body),
+    });
+  }
+
+  private async send<T>(api: string, url: string, init: RequestInit): Promise<T> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      text = await response.text();
+    } catch (error) {
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
+      throw new WeChatUnavailableError(api, reason);
+    }
+    if (!response.ok) throw new WeChatUnavailableError(api, `HTTP ${response.status}`);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new WeChatUnavailableError(api, 'answer is not JSON');
+    }
+    const { errcode, errmsg } = (data ?? {}) as { errcode?: unknown; errmsg?: unknown };
+    if (typeof errcode === 'number' && errcode !== 0) {
+      throw new WeChatApiError(errcode, typeof errmsg === 'string' ? errmsg : '', api);
+    }
+    return data as T;
+  }
+}

@@ -1,0 +1,128 @@
+import type { Middleware } from 'koa';
+import createHttpError from 'http-errors';
+import getRawBody from 'raw-body';
+import { parseStringPromise } from 'xml2js';
+import type { Clock } from '../clock/Clock';
+import { CipherError, type MessageCipher } from './MessageCipher';
+import { signaturesEqual, wechatSignature } from './signature';
+
+export const MAX_PUSH_BYTES = 64 * 1024;
+
+export interface PushGuardOptions {
+  token: string;
+  appId: string;
+  /** Current key first, then the previous one during a rotation; empty when safe mode is off. */
+  ciphers: MessageCipher[];
+  maxSkewSeconds: number;
+  clock: Clock;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    /** Set by the guard on an encrypted push: the cipher whose key decrypted it, to encrypt the reply. */
+    pushCipher?: MessageCipher;
+  }
+  interface Request {
+    /** co-wechat takes a string body from here instead of reading the stream again. */
+    body?: unknown;
+  }
+}
+
+const unauthorized = (message: string) => createHttpError(401, message, { code: 'invalid_signature' });
+
+/**
+ * Runs before co-wechat and closes its gaps: it checks the timestamp window, compares signatures in
+ * constant time, limits the body, decrypts safe-mode pushes with the current or previous key and
+ * refuses a foreign AppID inside them. co-wechat then receives a verified plaintext push.
+ */
+export function pushGuard(options: PushGuardOptions): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
+      throw createHttpError(405, 'only GET and POST', { headers: { Allow: 'GET, POST' } });
+    }
+    const { signature, timestamp, nonce } = ctx.query;
+    if (typeof signature !== 'string' || typeof timestamp !== 'string' || typeof nonce !== 'string') {
+      throw unauthorized('signature, timestamp and nonce are required');
+    }
+    if (!/^\d{1,12}$/.test(timestamp)
+      || Math.abs(options.clock.now() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
+      throw unauthorized('timestamp outside the accepted window');
+    }
+    if (!signaturesEqual(wechatSignature(options.token, timestamp, nonce), signature)) {
+      throw unauthorized('bad signature');
+    }
+
+    if (ctx.method === 'GET') {
+      if (typeof ctx.query.echostr !== 'string') throw createHttpError(400, 'echostr is required', { code: 'bad_request' });
+      // An Official Account's verification echostr is plaintext even in safe mode: keep co-wechat
+      // from treating it as WeCom's encrypted echostr.
+      ctx.query = { signature, timestamp, nonce, echostr: ctx.query.echostr };
+      return next();
+    }
+
+    const encryptType = ctx.query.encrypt_type;
+    const encrypted = encryptType === 'aes';
+    if (encryptType !== undefined && encryptType !== 'raw' && !encrypted) {
+      throw createHttpError(400, 'encrypt_type must be raw or aes', { code: 'bad_request' });
+    }
+    if (encrypted && options.ciphers.length === 0) {
+      throw createHttpError(400, 'encrypted push but no EncodingAESKey is configured', { code: 'aes_not_configured' });
+    }
+    const msgSignature = ctx.query.msg_signature;
+    if (encrypted && typeof msgSignature !== 'string') throw unauthorized('msg_signature is required');
+
+    let body: string;
+    try {
+      body = await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit: MAX_PUSH_BYTES, encoding: 'utf-8' });
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 413) throw createHttpError(413, `push body over ${MAX_PUSH_BYTES} bytes`, { code: 'payload_too_large' });
+      throw createHttpError(400, 'unreadable body', { code: 'bad_request' });
+    }
+    if (!body.trimStart().startsWith('<')) throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
+
+    if (encrypted) {
+      const envelope = await parseEnvelope(body);
+      if (!signaturesEqual(wechatSignature(options.token, timestamp, nonce, envelope), msgSignature)) {
+        throw unauthorized('bad msg_signature');
+      }
+      const { cipher, message } = decryptForApp(options.ciphers, envelope, options.appId);
+      ctx.state.pushCipher = cipher;
+      body = message;
+    }
+    // co-wechat reads a string body when one is present; it then sees a verified plaintext push.
+    ctx.request.body = body;
+    ctx.query = { signature, timestamp, nonce };
+    return next();
+  };
+}
+
+async function parseEnvelope(body: string): Promise<string> {
+  let parsed: unknown;
+  try {
+    parsed = await parseStringPromise(body, { explicitArray: false, trim: true });
+  } catch {
+    throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
+  }
+  const root = (parsed as { xml?: unknown } | null)?.xml;
+  const encrypt = typeof root === 'object' && root !== null && Object.prototype.hasOwnProperty.call(root, 'Encrypt')
+    ? (root as Record<string, unknown>).Encrypt
+    : undefined;
+  if (typeof encrypt !== 'string' || encrypt === '') throw createHttpError(400, 'encrypted push without Encrypt', { code: 'invalid_push' });
+  return encrypt;
+}
+
+/** Tries the current key, then the previous one; a plaintext for another AppID counts as a refusal. */
+function decryptForApp(ciphers: MessageCipher[], envelope: string, appId: string) {
+  let foreign = false;
+  for (const cipher of ciphers) {
+    try {
+      const decrypted = cipher.decrypt(envelope);
+      if (decrypted.appId === appId) return { cipher, message: decrypted.message };
+      foreign = true;
+    } catch (error) {
+      if (!(error instanceof CipherError)) throw error;
+    }
+  }
+  throw unauthorized(foreign ? 'push is for another AppID' : 'Encrypt does not decrypt under the configured keys');
+}

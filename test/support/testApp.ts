@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import { createApp, type AppOptions } from '../../src/app';
+import type { Clock } from '../../src/clock/Clock';
+import { loadConfig } from '../../src/config/loadConfig';
+import { buildDependencies, closeDependencies, type Dependencies } from '../../src/dependencies';
+import type { Logger } from '../../src/logging/createLogger';
+import { testEnvironment, testRun } from './testEnv';
+
+export interface TestApp {
+  deps: Dependencies;
+  app: Koa;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions extends AppOptions {
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** The real service on this run's MariaDB database and Redis prefix. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const config = loadConfig(testEnvironment(options.env));
+  const deps = await buildDependencies(config, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const app = createApp(deps, options);
+  return { deps, app, close: () => closeDependencies(deps) };
+}
+
+/** Empties the tables and this run's Redis keys between tests. */
+export async function resetState(deps: Dependencies): Promise<void> {
+  // Children first, so the foreign key never objects.
+  for (const table of ['audit_events', 'wechat_bindings', 'accounts']) await deps.db.query(`DELETE FROM \`${table}\``);
+  for await (const keys of deps.redis.scanIterator({ MATCH: `${testRun.redisPrefix}*`, COUNT: 500 })) {
+    if (keys.length > 0) await deps.redis.del(keys);
+  }
+}
+
+/** Listens on an ephemeral loopback port; returns the base URL and a closer. */
+export async function listen(handler: Koa | { callback(): (...args: never[]) => unknown }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer(handler.callback() as Parameters<typeof createServer>[0]);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
