@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import type { Dependencies } from './dependencies';
+import mount from 'koa-mount';
+import { SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
@@ -18,6 +19,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   const app = new Koa({ proxy: config.trustProxy });
   app.use(requestContext(deps.logger));
   app.use(errorHandler(deps.logger));
+
+  if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
 
   const router = new Router();
   router.use(healthRoutes(deps).routes());

@@ -6,6 +6,7 @@ import type { Config } from './config/Config';
 import { createDataSource } from './db/createDataSource';
 import { createLogger, type Logger } from './logging/createLogger';
 import { projectRoot } from './projectRoot';
+import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
 import { createRedis, type Redis } from './store/createRedis';
 import { RedisKeys } from './store/RedisKeys';
 import { AccessTokens } from './wechat/api/AccessTokens';
@@ -17,6 +18,9 @@ import type { PushDedupeStore } from './wechat/PushDedupeStore';
 import { RedisPushDedupeStore } from './wechat/RedisPushDedupeStore';
 import { ReplyTemplates } from './wechat/ReplyTemplates';
 import { SceneRegistry } from './wechat/SceneRegistry';
+
+/** Where the app serves the WeChat simulator when SANDBOX=1. */
+export const SIMULATOR_PATH = '/sandbox/wechat';
 
 /** Everything with state or I/O, built once here and passed to whoever needs it. */
 export interface Dependencies {
@@ -33,6 +37,8 @@ export interface Dependencies {
   scenes: SceneRegistry;
   bindings: BindingStore;
   dedupe: PushDedupeStore;
+  /** The fake WeChat API served under /sandbox/wechat when SANDBOX=1, else null. */
+  simulator: WeChatSimulator | null;
 }
 
 export interface DependencyOverrides {
@@ -77,6 +83,9 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     scenes: new SceneRegistry(),
     bindings: new BindingStore(db),
     dedupe: new RedisPushDedupeStore(redis, keys),
+    simulator: config.sandbox
+      ? new WeChatSimulator({ appId: config.wechat.appId, appSecret: config.wechat.appSecret, clock, publicBase: `${config.publicUrl}${SIMULATOR_PATH}` })
+      : null,
   };
 }
 
