@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { BindingStore } from './binding/BindingStore';
 import { systemClock, type Clock } from './clock/Clock';
 import type { Config } from './config/Config';
-import { createDataSource } from './db/createDataSource';
+import { connectDataSource } from './db/connectDataSource';
 import { createLogger, type Logger } from './logging/createLogger';
 import { projectRoot } from './projectRoot';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
@@ -51,9 +51,8 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const root = projectRoot();
 
-  const db = createDataSource(config.databaseUrl);
   const redis = createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
-  await Promise.all([db.initialize(), redis.connect()]);
+  const [db] = await Promise.all([connectDataSource(config.databaseUrl), redis.connect()]);
 
   const keys = new RedisKeys(config.redisKeyPrefix);
   const http = new WeChatHttp(config.wechat.apiTimeoutMs);

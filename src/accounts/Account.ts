@@ -20,15 +20,20 @@ export const AccountEntity = new EntitySchema<Account>({
   tableName: 'accounts',
   columns: {
     id: { type: 'varchar', length: 36, primary: true },
-    loginName: { name: 'login_name', type: 'varchar', length: 64, unique: true },
+    loginName: { name: 'login_name', type: 'varchar', length: 64 },
     passwordHash: { name: 'password_hash', type: 'varchar', length: 255 },
     realName: { name: 'real_name', type: 'varchar', length: 255 },
     idNumberEncrypted: { name: 'id_number', type: 'varchar', length: 255 },
-    idNumberIndex: { name: 'id_number_index', type: 'varchar', length: 64, unique: true },
+    idNumberIndex: { name: 'id_number_index', type: 'varchar', length: 64 },
     phoneEncrypted: { name: 'phone', type: 'varchar', length: 255 },
-    phoneIndex: { name: 'phone_index', type: 'varchar', length: 64, unique: true },
+    phoneIndex: { name: 'phone_index', type: 'varchar', length: 64 },
     failedLogins: { name: 'failed_logins', type: 'int', default: 0 },
     lockedUntil: { name: 'locked_until', type: 'datetime', precision: 3, nullable: true },
     createdAt: { name: 'created_at', type: 'datetime', precision: 3 },
   },
+  indices: [
+    { name: 'UQ_accounts_login_name', columns: ['loginName'], unique: true },
+    { name: 'UQ_accounts_id_number_index', columns: ['idNumberIndex'], unique: true },
+    { name: 'UQ_accounts_phone_index', columns: ['phoneIndex'], unique: true },
+  ],
 });

@@ -31,4 +31,8 @@ export const AuditEventEntity = new EntitySchema<AuditEvent>({
     detail: { type: 'simple-json', nullable: true },
     createdAt: { name: 'created_at', type: 'datetime', precision: 3 },
   },
+  indices: [
+    { name: 'IDX_audit_events_account', columns: ['accountId', 'createdAt'] },
+    { name: 'IDX_audit_events_openid', columns: ['openid', 'createdAt'] },
+  ],
 });

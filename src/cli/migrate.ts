@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createDataSource } from '../db/createDataSource';
+import { connectDataSource } from '../db/connectDataSource';
 
 /**
  * `npm run migrate` applies pending migrations to DATABASE_URL; `npm run migrate -- revert` undoes
@@ -17,8 +17,7 @@ async function main(): Promise<number> {
     process.stderr.write('usage: npm run migrate [-- run|revert|show]\n');
     return 2;
   }
-  const db = createDataSource(url);
-  await db.initialize();
+  const db = await connectDataSource(url);
   try {
     if (command === 'show') {
       const pending = await db.showMigrations();
