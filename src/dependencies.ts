@@ -7,7 +7,7 @@ import { connectDataSource } from './db/connectDataSource';
 import { createLogger, type Logger } from './logging/createLogger';
 import { projectRoot } from './projectRoot';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
-import { createRedis, type Redis } from './store/createRedis';
+import { connectRedis, createRedis, type Redis } from './store/createRedis';
 import { RedisKeys } from './store/RedisKeys';
 import { AccessTokens } from './wechat/api/AccessTokens';
 import { RedisAccessTokenStore } from './wechat/api/RedisAccessTokenStore';
@@ -52,7 +52,13 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const root = projectRoot();
 
   const redis = createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
-  const [db] = await Promise.all([connectDataSource(config.databaseUrl), redis.connect()]);
+  let db: DataSource;
+  try {
+    [db] = await Promise.all([connectDataSource(config.databaseUrl), connectRedis(redis)]);
+  } catch (error) {
+    if (redis.isOpen) await redis.close().catch(() => undefined);
+    throw error;
+  }
 
   const keys = new RedisKeys(config.redisKeyPrefix);
   const http = new WeChatHttp(config.wechat.apiTimeoutMs);

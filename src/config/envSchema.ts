@@ -67,7 +67,7 @@ export const envSchema: JSONSchemaType<Env> = {
     DATABASE_URL: { type: 'string', pattern: '^(mysql://\\S+|sqlite:\\S+)$' },
     REDIS_URL: { type: 'string', pattern: '^(rediss?://\\S+|memory)$' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{0,64}$', default: 'etax:' },
-    PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}(,[!-+--~]{32,})*$' },
+    PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}( *, *[!-+--~]{32,})*$' },
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
     PORTAL_DEMO: flag,
     TRUST_PROXY: flag,
@@ -91,5 +91,27 @@ export const envSchema: JSONSchemaType<Env> = {
       'TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID',
     ],
   },
+  dependencies: { WECHAT_ENCODING_AES_KEY_PREVIOUS: ['WECHAT_ENCODING_AES_KEY'] },
   additionalProperties: true,
+};
+
+/** What a variable that fails its pattern must look like, in words an operator can act on. */
+export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
+  PUBLIC_URL: 'must be an http(s) URL without query or fragment',
+  WECHAT_APPID: 'must be "wx" followed by 16 letters or digits',
+  WECHAT_APPSECRET: 'must be 16 to 64 letters or digits',
+  WECHAT_TOKEN: 'must be 3 to 32 letters or digits',
+  WECHAT_ENCODING_AES_KEY: 'must be 43 letters or digits',
+  WECHAT_ENCODING_AES_KEY_PREVIOUS: 'must be 43 letters or digits',
+  WECHAT_API_BASE: 'must be an http(s) URL',
+  WECHAT_OPEN_BASE: 'must be an http(s) URL',
+  WECHAT_MP_BASE: 'must be an http(s) URL',
+  DATABASE_URL: 'must be mysql://user:password@host:port/database (or sqlite:PATH for the embedded demo)',
+  REDIS_URL: 'must be redis://host:port, rediss:// for TLS (or memory for the embedded demo)',
+  REDIS_KEY_PREFIX: 'must be at most 64 of A-Z a-z 0-9 _ . : -',
+  PORTAL_API_KEYS: 'must be comma-separated keys of at least 32 printable characters each, no spaces inside a key',
+  PORTAL_ORIGINS: 'must be comma-separated origins like https://etax.example.gov.cn (no path)',
+  DATA_KEY: 'must be 32 bytes in base64 (44 characters ending in =; e.g. openssl rand -base64 32)',
+  TENCENTCLOUD_SMS_SDK_APP_ID: 'must be digits',
+  TENCENTCLOUD_SMS_TEMPLATE_ID: 'must be digits',
 };

@@ -1,6 +1,6 @@
 import Ajv from 'ajv';
 import type { Config } from './Config';
-import { envSchema, type Env } from './envSchema';
+import { envSchema, FORMAT_HINTS, type Env } from './envSchema';
 
 /** Every problem found in the environment, listed at once; never carries a configured value. */
 export class ConfigError extends Error {
@@ -23,12 +23,24 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     if (value !== undefined && value !== '') env[key] = value;
   }
   const problems: string[] = [];
+  // ajv would coerce " ", "0x1F" or "1e3" into numbers; a setting must be written as plain digits.
+  for (const [name, rule] of Object.entries(envSchema.properties) as [string, { type?: string }][]) {
+    if (rule.type === 'integer' && env[name] !== undefined && !/^\d+$/.test(env[name])) {
+      problems.push(`${name} must be a whole number`);
+      delete env[name];
+    }
+  }
   if (!validateEnv(env)) {
     for (const error of validateEnv.errors ?? []) {
       if (error.keyword === 'if') continue;
       const name = error.instancePath.replace(/^\//, '');
       const missing = (error.params as { missingProperty?: string }).missingProperty;
-      problems.push(missing ? `${missing} is required` : `${name} ${error.message ?? 'is invalid'}`);
+      if (missing) {
+        problems.push(error.keyword === 'dependencies' ? `${missing} is required when ${(error.params as { property: string }).property} is set` : `${missing} is required`);
+      } else {
+        const hint = error.keyword === 'pattern' ? FORMAT_HINTS[name as keyof Env] : undefined;
+        problems.push(`${name} ${hint ?? error.message ?? 'is invalid'}`);
+      }
     }
   }
   const e = env as unknown as Env;

@@ -23,7 +23,7 @@ export function errorHandler(logger: Logger): Middleware {
         ? (error as CodedErrorProps).code!
         : defaultCode(status);
       const message = known ? (error as Error).message : 'internal error';
-      if (!known) ctx.state.logger?.error({ err: error }, 'request failed') ?? logger.error({ err: error }, 'request failed');
+      if (!known) (ctx.state.logger ?? logger).error({ err: error }, 'request failed');
       ctx.status = status;
       if (isHttpError(error) && error.headers) ctx.set(error.headers);
       if (ctx.path.startsWith('/api/') || ctx.accepts('json', 'text') === 'json') {

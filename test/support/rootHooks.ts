@@ -1,6 +1,6 @@
 import { createConnection } from 'mysql2/promise';
 import { createClient } from 'redis';
-import { createDataSource } from '../../src/db/createDataSource';
+import { connectDataSource } from '../../src/db/connectDataSource';
 import { testRun } from './testEnv';
 
 // mocha's global fixtures: create this run's database and migrate it once, and remove it and this
@@ -28,8 +28,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     if (redis.isOpen) await redis.quit();
   }
 
-  const db = createDataSource(testRun.databaseUrl);
-  await db.initialize();
+  const db = await connectDataSource(testRun.databaseUrl);
   await db.runMigrations();
   await db.destroy();
 }

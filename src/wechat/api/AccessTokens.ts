@@ -28,7 +28,8 @@ const ROTATION_WINDOW_S = 300;
  * force when WeChat calls the token we used stale.
  */
 export class AccessTokens {
-  private inflight: Promise<string> | null = null;
+  /** One refresh in flight per process for each stale token ('' = a routine refresh). */
+  private readonly inflight = new Map<string, Promise<string>>();
 
   constructor(private readonly options: AccessTokensOptions) {}
 
@@ -44,10 +45,13 @@ export class AccessTokens {
   }
 
   private singleFlight(staleToken: string | null): Promise<string> {
-    this.inflight ??= this.refresh(staleToken).finally(() => {
-      this.inflight = null;
-    });
-    return this.inflight;
+    const key = staleToken ?? '';
+    let flight = this.inflight.get(key);
+    if (!flight) {
+      flight = this.refresh(staleToken).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, flight);
+    }
+    return flight;
   }
 
   /** The stored token if the caller may use it: fresh, or at least not the one WeChat just refused. */
@@ -70,6 +74,8 @@ export class AccessTokens {
           const again = await store.get();
           const fetchedMeanwhile = this.usable(again, staleToken);
           if (fetchedMeanwhile) return fetchedMeanwhile;
+          // Without a forced refresh left, a normal fetch still helps when the token was revoked
+          // elsewhere (stable_token then hands out the current one); at worst the retry fails once.
           const force = staleToken !== null && again?.token === staleToken
             && await store.takeForcedRefresh(this.options.clock.now());
           return await this.fetch(force);
@@ -87,6 +93,10 @@ export class AccessTokens {
     const answer = await http.post<{ access_token: string; expires_in: number }>('stable_token', `${apiBase}/cgi-bin/stable_token`, {
       grant_type: 'client_credential', appid: appId, secret: appSecret, force_refresh: force,
     });
+    if (typeof answer.access_token !== 'string' || answer.access_token === ''
+      || typeof answer.expires_in !== 'number' || !(answer.expires_in > 0)) {
+      throw new WeChatUnavailableError('stable_token', 'malformed answer');
+    }
     const now = clock.now();
     const lifetimeS = answer.expires_in;
     const token: StoredAccessToken = {

@@ -45,8 +45,8 @@ export class RedisAccessTokenStore implements AccessTokenStore {
     if (gap !== 'OK') return false;
     const day = new Date(nowMs + 8 * 3600_000).toISOString().slice(0, 10); // WeChat's quota day is Beijing time
     const dayKey = this.keys.key('wechat', 'access-token', 'forced', day);
-    const used = await this.redis.incr(dayKey);
-    await this.redis.expire(dayKey, 2 * 86400);
-    return used <= FORCED_PER_DAY;
+    // One transaction, so the day counter can never be left without its expiry.
+    const [used] = await this.redis.multi().incr(dayKey).expire(dayKey, 2 * 86400).exec();
+    return Number(used) <= FORCED_PER_DAY;
   }
 }
