@@ -1,10 +1,17 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
+import { accountRoutes } from './accounts/accountRoutes';
+import path from 'node:path';
+import { bindRoutes } from './binding/bindRoutes';
+import { BindingService } from './binding/BindingService';
 import { SIMULATOR_PATH, type Dependencies } from './dependencies';
+import { H5Renderer } from './h5/H5Renderer';
+import { h5Pipeline } from './h5/h5Pipeline';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
+import { smsOutboxRoutes } from './sandbox/smsOutboxRoutes';
 import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
 
@@ -24,6 +31,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
 
   const router = new Router();
   router.use(healthRoutes(deps).routes());
+  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
+  router.use(accountRoutes(deps).routes());
   const wechat = wechatEndpoint({
     token: config.wechat.token,
     appId: config.wechat.appId,
@@ -38,5 +47,25 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   router.all('/wechat', wechat);
   app.use(router.routes());
   app.use(router.allowedMethods());
+
+  const renderer = new H5Renderer(path.join(deps.projectRoot, 'templates'), { assets: '/h5/static' });
+  const bindingService = new BindingService({
+    db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: config.maxBindingsPerAccount,
+  });
+  app.use(h5Pipeline({
+    publicUrl: config.publicUrl,
+    sandbox: config.sandbox,
+    projectRoot: deps.projectRoot,
+    clock: deps.clock,
+    renderer,
+    sessions: deps.sessions,
+    webOAuth: deps.webOAuth,
+    oauthClaims: deps.oauthClaims,
+    captcha: deps.captcha,
+    pages: [bindRoutes({
+      renderer, accounts: deps.accounts, bindings: deps.bindings, bindingService, captcha: deps.captcha, smsCodes: deps.smsCodes,
+      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger,
+    })],
+  }));
   return app;
 }

@@ -1,11 +1,19 @@
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
+import { AccountService } from './accounts/AccountService';
+import { AccountStore } from './accounts/AccountStore';
+import { AuditLog } from './audit/AuditLog';
 import { BindingStore } from './binding/BindingStore';
 import { systemClock, type Clock } from './clock/Clock';
 import type { Config } from './config/Config';
 import { connectDataSource } from './db/connectDataSource';
+import { OAuthCallbackClaims } from './h5/oauth/OAuthCallbackClaims';
+import { WebOAuth } from './h5/oauth/WebOAuth';
+import { RedisSessionStore } from './h5/session/RedisSessionStore';
+import type { SessionStore } from './h5/session/SessionStore';
 import { createLogger, type Logger } from './logging/createLogger';
 import { projectRoot } from './projectRoot';
+import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
 import { connectRedis, createRedis, type Redis } from './store/createRedis';
 import { RedisKeys } from './store/RedisKeys';
@@ -18,6 +26,16 @@ import type { PushDedupeStore } from './wechat/PushDedupeStore';
 import { RedisPushDedupeStore } from './wechat/RedisPushDedupeStore';
 import { ReplyTemplates } from './wechat/ReplyTemplates';
 import { SceneRegistry } from './wechat/SceneRegistry';
+import { CaptchaService } from './captcha/CaptchaService';
+import { RedisCaptchaStore } from './captcha/RedisCaptchaStore';
+import { SmsOutbox } from './sandbox/SmsOutbox';
+import type { RateLimiter } from './security/RateLimiter';
+import { RedisRateLimiter } from './security/RedisRateLimiter';
+import { createSmsSender } from './sms/createSmsSender';
+import { RedisSmsCodeStore } from './sms/RedisSmsCodeStore';
+import { SmsCodeService } from './sms/SmsCodeService';
+import type { SmsSender } from './sms/SmsSender';
+import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
 
 /** Where the app serves the WeChat simulator when SANDBOX=1. */
 export const SIMULATOR_PATH = '/sandbox/wechat';
@@ -37,8 +55,24 @@ export interface Dependencies {
   scenes: SceneRegistry;
   bindings: BindingStore;
   dedupe: PushDedupeStore;
+  /** Encrypts and indexes ID and phone numbers (DATA_KEY). */
+  protector: PersonalDataProtector;
+  audit: AuditLog;
+  accounts: AccountService;
   /** The fake WeChat API served under /sandbox/wechat when SANDBOX=1, else null. */
   simulator: WeChatSimulator | null;
+  rateLimiter: RateLimiter;
+  /** Image captchas by scope (`<sessionId>:<form>`). */
+  captcha: CaptchaService;
+  /** The SMS inbox served at /sandbox/sms when SANDBOX=1, else null. */
+  smsOutbox: SmsOutbox | null;
+  smsSender: SmsSender;
+  smsCodes: SmsCodeService;
+  projectRoot: string;
+  /** H5 sessions, the web OAuth client and its repeated-callback claims. */
+  sessions: SessionStore;
+  webOAuth: WebOAuth;
+  oauthClaims: OAuthCallbackClaims;
 }
 
 export interface DependencyOverrides {
@@ -71,6 +105,11 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
+  const protector = new PersonalDataProtector(config.dataKey);
+  const audit = new AuditLog(db, clock, logger);
+  const rateLimiter = new RedisRateLimiter(redis, keys, clock);
+  const smsOutbox = config.sandbox ? new SmsOutbox() : null;
+  const smsSender = createSmsSender(config, { logger, clock, outbox: smsOutbox });
   return {
     config,
     clock,
@@ -88,9 +127,31 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     scenes: new SceneRegistry(),
     bindings: new BindingStore(db),
     dedupe: new RedisPushDedupeStore(redis, keys),
+    protector,
+    audit,
+    accounts: new AccountService({ store: new AccountStore(db, protector), protector, audit, clock }),
     simulator: config.sandbox
       ? new WeChatSimulator({ appId: config.wechat.appId, appSecret: config.wechat.appSecret, clock, publicBase: `${config.publicUrl}${SIMULATOR_PATH}` })
       : null,
+    rateLimiter,
+    captcha: new CaptchaService({ store: new RedisCaptchaStore(redis, keys), clock }),
+    smsOutbox,
+    smsSender,
+    smsCodes: new SmsCodeService({
+      store: new RedisSmsCodeStore(redis, keys), rateLimiter, sender: smsSender, clock, subjects: new SmsSubjectDigest(config.dataKey),
+    }),
+    projectRoot: root,
+    sessions: new RedisSessionStore(redis, keys),
+    webOAuth: new WebOAuth({
+      appId: config.wechat.appId,
+      appSecret: config.wechat.appSecret,
+      apiBase: config.wechat.apiBase,
+      openBase: config.wechat.openBase,
+      timeoutMs: config.wechat.apiTimeoutMs,
+      redis,
+      keys,
+    }),
+    oauthClaims: new OAuthCallbackClaims(redis, keys),
   };
 }
 

@@ -4,9 +4,10 @@ import { AccountEntity } from '../accounts/Account';
 import { AuditEventEntity } from '../audit/AuditEvent';
 import { WechatBindingEntity } from '../binding/WechatBinding';
 import { InitialSchema1764374400000 } from './migrations/1764374400000-InitialSchema';
+import { AccountLoginFailures1764460800000 } from './migrations/1764460800000-AccountLoginFailures';
 
 export const entities = [AccountEntity, WechatBindingEntity, AuditEventEntity];
-export const migrations = [InitialSchema1764374400000];
+export const migrations = [InitialSchema1764374400000, AccountLoginFailures1764460800000];
 
 /**
  * Connects to `DATABASE_URL` (mysql://…). MariaDB, MySQL and TiDB all speak the MySQL protocol, but

@@ -55,3 +55,34 @@ export async function listen(handler: Koa | { callback(): (...args: never[]) => 
     }),
   };
 }
+
+/**
+ * The real service listening on a loopback port that PUBLIC_URL names, with the simulator it
+ * serves under /sandbox/wechat as its WeChat: what a browser needs (redirects to real URLs).
+ */
+export async function startLiveApp(options: TestAppOptions = {}): Promise<TestApp & { url: string }> {
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const simulator = `${url}/sandbox/wechat`;
+  const t = await createTestApp({
+    ...options,
+    env: { PUBLIC_URL: url, SANDBOX: '1', WECHAT_API_BASE: simulator, WECHAT_OPEN_BASE: simulator, WECHAT_MP_BASE: simulator, ...options.env },
+  });
+  const server = t.app.listen(port, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return {
+    ...t,
+    url,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await t.close();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import Router from '@koa/router';
+import createHttpError from 'http-errors';
+import type { Clock } from '../clock/Clock';
+import type { Config } from '../config/Config';
+import { jsonBody } from '../http/jsonBody';
+import { validateBody } from '../http/validateBody';
+import { requirePortalKey } from '../security/requirePortalKey';
+import type { AccountService } from './AccountService';
+import { formatShanghaiTime } from './formatShanghaiTime';
+
+const MAX_USER_AGENT = 512;
+
+const readAuthenticateBody = validateBody<{ loginName: string; password: string }>({
+  type: 'object',
+  properties: {
+    loginName: { type: 'string', minLength: 1, maxLength: 64 },
+    password: { type: 'string', minLength: 1, maxLength: 128 },
+  },
+  required: ['loginName', 'password'],
+  additionalProperties: false,
+});
+
+/** Portal API for accounts: `POST /api/accounts/authenticate` (portal key). */
+export function accountRoutes(deps: { accounts: AccountService; config: Config; clock: Clock }): Router {
+  const router = new Router();
+
+  router.post('/api/accounts/authenticate', requirePortalKey(deps.config.portal.apiKeys), jsonBody(), async (ctx) => {
+    const { loginName, password } = readAuthenticateBody(ctx);
+    const result = await deps.accounts.authenticate(loginName, password, {
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent').slice(0, MAX_USER_AGENT),
+    });
+    if (result.ok) {
+      ctx.body = { account: deps.accounts.toPublic(result.account) };
+      return;
+    }
+    if (result.reason === 'account_locked') {
+      const seconds = Math.max(1, Math.ceil((result.lockedUntil.getTime() - deps.clock.now()) / 1000));
+      throw createHttpError(423, `too many failed logins: the account is locked until ${formatShanghaiTime(result.lockedUntil)} (Asia/Shanghai)`, {
+        code: 'account_locked',
+        headers: { 'Retry-After': String(seconds) },
+      });
+    }
+    // One answer for an unknown account and a wrong password.
+    throw createHttpError(401, 'login name or password is incorrect', { code: 'invalid_credentials' });
+  });
+
+  return router;
+}

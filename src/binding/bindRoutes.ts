@@ -1,0 +1,257 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AccountService } from '../accounts/AccountService';
+import type { AuditLog } from '../audit/AuditLog';
+import type { Clock } from '../clock/Clock';
+import type { CaptchaService } from '../captcha/CaptchaService';
+import type { H5Renderer } from '../h5/H5Renderer';
+import { captchaScope } from '../h5/captchaRoute';
+import { sessionOf } from '../h5/session/h5Session';
+import { clientContext } from '../http/clientContext';
+import type { Logger } from '../logging/createLogger';
+import { maskPhone } from '../security/masking';
+import type { SmsCodeService } from '../sms/SmsCodeService';
+import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
+import type { ReplyTemplates } from '../wechat/ReplyTemplates';
+import type { BindingService } from './BindingService';
+import type { BindingStore } from './BindingStore';
+
+export interface BindRoutesDependencies {
+  renderer: H5Renderer;
+  accounts: AccountService;
+  bindings: BindingStore;
+  bindingService: BindingService;
+  captcha: CaptchaService;
+  smsCodes: SmsCodeService;
+  audit: AuditLog;
+  wechatApi: WeChatApiClient;
+  templates: ReplyTemplates;
+  clock: Clock;
+  logger: Logger;
+}
+
+type Errors = Partial<Record<'loginName' | 'password' | 'captcha' | 'phone' | 'smsCode' | 'form', string>>;
+
+/** Step 1 (登录) is good for this long; after it the taxpayer must log in again. */
+const STEP_ONE_VALID_MS = 15 * 60_000;
+const MOBILE = /^1[3-9]\d{9}$/;
+
+const field = (ctx: Context, name: string): string => {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.trim() : '';
+};
+
+const formatLockedUntil = (until: Date) =>
+  new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false }).format(until);
+
+/**
+ * 实名绑定 (/h5/bind): step 1 登录账号 + 登录密码 + 验证码 → 登录; step 2 手机号码 + 短信验证码
+ * (获取验证码 asks for an image captcha first) → 确定绑定; then 绑定成功. Runs behind the H5
+ * session, OAuth guard and CSRF check; every refusal re-renders the form with the message next to
+ * its field, is audited, and changes nothing.
+ */
+export function bindRoutes(deps: BindRoutesDependencies): Router {
+  const router = new Router();
+  const { renderer, accounts, bindings } = deps;
+
+  const fail = async (ctx: Context, reason: string, accountId: string | null = null) => {
+    const context = clientContext(ctx);
+    await deps.audit.record({ type: 'bind_failed', accountId, openid: sessionOf(ctx).openid ?? null, ...context, detail: { reason } });
+  };
+
+  /** The account that passed step 1 in this session, while that is recent enough. */
+  const stepOneAccount = async (ctx: Context) => {
+    const pending = sessionOf(ctx).bind;
+    if (!pending || deps.clock.now() - pending.at > STEP_ONE_VALID_MS) return null;
+    return accounts.findById(pending.accountId);
+  };
+
+  const renderPhoneStep = async (ctx: Context, extra: { values?: Record<string, string>; errors?: Errors; notice?: string }, status = 200) => {
+    const account = await stepOneAccount(ctx);
+    if (!account) {
+      renderer.render(ctx, 'bind-login', { values: {}, errors: { form: '登录已超时，请重新登录。' } }, 401);
+      return;
+    }
+    renderer.render(ctx, 'bind-phone', { account: accounts.toPublic(account), values: extra.values ?? {}, errors: extra.errors ?? {}, notice: extra.notice }, status);
+  };
+
+  router.get('/h5/bind', async (ctx) => {
+    const session = sessionOf(ctx);
+    const existing = await bindings.findByOpenid(session.openid!);
+    if (existing) {
+      const account = await accounts.findById(existing.accountId);
+      if (account) {
+        renderer.render(ctx, 'bind-bound', { account: accounts.toPublic(account) });
+        return;
+      }
+    }
+    if (await stepOneAccount(ctx)) {
+      const notice = session.smsPhone && ctx.query.sent === '1' ? `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效。` : undefined;
+      await renderPhoneStep(ctx, { values: { phone: session.smsPhone ?? '' }, ...(notice ? { notice } : {}) });
+      return;
+    }
+    renderer.render(ctx, 'bind-login', { values: {}, errors: {} });
+  });
+
+  router.post('/h5/bind/login', async (ctx) => {
+    const session = sessionOf(ctx);
+    const values = { loginName: field(ctx, 'loginName') };
+    const password = typeof (ctx.request.body as Record<string, unknown>)?.password === 'string'
+      ? (ctx.request.body as Record<string, string>).password! : '';
+    const captcha = field(ctx, 'captcha');
+    const errors: Errors = {};
+    if (!values.loginName) errors.loginName = '请输入登录账号';
+    else if (values.loginName.length > 64) errors.loginName = '登录账号过长';
+    if (!password) errors.password = '请输入登录密码';
+    else if (password.length > 128) errors.password = '登录密码过长';
+    if (!captcha) errors.captcha = '请输入验证码';
+    // The captcha is checked (and spent) before the password, so guessing passwords costs a captcha each.
+    if (captcha && !await deps.captcha.consume(captchaScope(ctx, 'bind-login'), captcha)) {
+      errors.captcha = '验证码错误，请重新输入';
+      await fail(ctx, 'captcha_wrong');
+    }
+    if (Object.keys(errors).length > 0) {
+      renderer.render(ctx, 'bind-login', { values, errors }, 400);
+      return;
+    }
+    const result = await accounts.authenticate(values.loginName, password, clientContext(ctx));
+    if (!result.ok) {
+      if (result.reason === 'account_locked') {
+        await fail(ctx, 'account_locked');
+        renderer.render(ctx, 'bind-login', { values, errors: { form: `登录失败次数过多，账号已暂时锁定，请于 ${formatLockedUntil(result.lockedUntil)} 后再试。` } }, 423);
+      } else {
+        await fail(ctx, 'invalid_credentials');
+        // One message for an unknown account and a wrong password: no account enumeration.
+        renderer.render(ctx, 'bind-login', { values, errors: { password: '登录账号或登录密码错误' } }, 401);
+      }
+      return;
+    }
+    session.bind = { accountId: result.account.id, at: deps.clock.now() };
+    delete session.smsPhone;
+    await ctx.state.session.regenerate();
+    ctx.redirect('/h5/bind');
+  });
+
+  // 获取验证码: checks the phone, then asks for an image captcha before anything is sent.
+  router.post('/h5/bind/sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    const account = await stepOneAccount(ctx);
+    const phone = field(ctx, 'phone');
+    if (!account) {
+      await renderPhoneStep(ctx, {});
+      return;
+    }
+    if (!MOBILE.test(phone)) {
+      await renderPhoneStep(ctx, { values: { phone }, errors: { phone: '请输入11位手机号码' } }, 400);
+      return;
+    }
+    if (!accounts.phoneMatches(account, phone)) {
+      await fail(ctx, 'phone_mismatch', account.id);
+      await renderPhoneStep(ctx, { values: { phone }, errors: { phone: '手机号码与账号预留的手机号码不一致' } }, 400);
+      return;
+    }
+    session.smsPhone = phone;
+    ctx.state.session.touch();
+    ctx.redirect('/h5/bind/sms');
+  });
+
+  router.get('/h5/bind/sms', async (ctx) => {
+    const session = sessionOf(ctx);
+    if (!await stepOneAccount(ctx) || !session.smsPhone) {
+      ctx.redirect('/h5/bind');
+      return;
+    }
+    renderer.render(ctx, 'bind-sms-captcha', { phoneMasked: maskPhone(session.smsPhone), errors: {} });
+  });
+
+  router.post('/h5/bind/sms/send', async (ctx) => {
+    const session = sessionOf(ctx);
+    const phone = session.smsPhone;
+    if (!await stepOneAccount(ctx) || !phone) {
+      ctx.redirect('/h5/bind');
+      return;
+    }
+    const captcha = field(ctx, 'captcha');
+    if (!captcha || !await deps.captcha.consume(captchaScope(ctx, 'bind-sms'), captcha)) {
+      renderer.render(ctx, 'bind-sms-captcha', { phoneMasked: maskPhone(phone), errors: { captcha: captcha ? '验证码错误，请重新输入' : '请输入图形验证码' } }, 400);
+      return;
+    }
+    const sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip });
+    if (!sent.ok) {
+      const messages: Record<typeof sent.reason, string> = {
+        resend_too_soon: `验证码已发送，请 ${sent.retryAfterSeconds} 秒后再重新获取。`,
+        hourly_limit: '该手机号码获取验证码过于频繁，请一小时后再试。',
+        daily_limit: '该手机号码今日获取验证码次数已达上限，请明天再试。',
+        ip_daily_limit: '今日获取验证码次数已达上限，请明天再试。',
+      };
+      await renderPhoneStep(ctx, { values: { phone }, errors: { smsCode: messages[sent.reason] } }, 429);
+      return;
+    }
+    ctx.redirect('/h5/bind?sent=1');
+  });
+
+  router.post('/h5/bind/confirm', async (ctx) => {
+    const session = sessionOf(ctx);
+    const account = await stepOneAccount(ctx);
+    if (!account) {
+      await renderPhoneStep(ctx, {});
+      return;
+    }
+    const phone = field(ctx, 'phone');
+    const smsCode = field(ctx, 'smsCode');
+    const values = { phone };
+    const errors: Errors = {};
+    if (!MOBILE.test(phone)) errors.phone = '请输入11位手机号码';
+    else if (!accounts.phoneMatches(account, phone)) errors.phone = '手机号码与账号预留的手机号码不一致';
+    if (!/^\d{6}$/.test(smsCode)) errors.smsCode = '请输入6位短信验证码';
+    if (Object.keys(errors).length > 0) {
+      if (errors.phone === '手机号码与账号预留的手机号码不一致') await fail(ctx, 'phone_mismatch', account.id);
+      await renderPhoneStep(ctx, { values, errors }, 400);
+      return;
+    }
+    const verdict = await deps.smsCodes.verify({ phone, purpose: 'bind', code: smsCode });
+    if (verdict !== 'ok') {
+      await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', account.id);
+      await renderPhoneStep(ctx, {
+        values,
+        errors: { smsCode: verdict === 'wrong' ? '短信验证码错误' : '短信验证码已失效，请重新获取' },
+      }, 400);
+      return;
+    }
+    const result = await deps.bindingService.bind({ openid: session.openid!, accountId: account.id, context: clientContext(ctx) });
+    if (!result.ok) {
+      await fail(ctx, result.reason, account.id);
+      if (result.reason === 'openid_already_bound') {
+        ctx.redirect('/h5/bind');
+        return;
+      }
+      await renderPhoneStep(ctx, {
+        values,
+        errors: { form: result.reason === 'account_full'
+          ? '该账号已绑定其他微信。如需改绑，请先登录福建省网上税务局，在【设置】-【微信解绑】中解除原绑定。'
+          : '账号不存在，请重新登录。' },
+      }, 409);
+      return;
+    }
+    delete session.bind;
+    delete session.smsPhone;
+    ctx.state.session.touch();
+    // Best effort: the binding stands whether or not WeChat takes the message.
+    const publicAccount = accounts.toPublic(account);
+    deps.wechatApi.sendCustomText(session.openid!, deps.templates.render('bound', { loginName: publicAccount.loginName }))
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'bind notice not sent'));
+    ctx.redirect('/h5/bind/done');
+  });
+
+  router.get('/h5/bind/done', async (ctx) => {
+    const binding = await bindings.findByOpenid(sessionOf(ctx).openid!);
+    const account = binding ? await accounts.findById(binding.accountId) : null;
+    if (!account) {
+      ctx.redirect('/h5/bind');
+      return;
+    }
+    renderer.render(ctx, 'bind-done', { account: accounts.toPublic(account) });
+  });
+
+  return router;
+}

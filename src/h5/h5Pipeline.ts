@@ -1,0 +1,67 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import compose from 'koa-compose';
+import createHttpError from 'http-errors';
+import type { CaptchaService } from '../captcha/CaptchaService';
+import type { Clock } from '../clock/Clock';
+import { captchaRoute } from './captchaRoute';
+import { csrfProtection } from './csrfProtection';
+import type { H5Renderer } from './H5Renderer';
+import { h5ErrorPages } from './h5ErrorPages';
+import { oauthCallback } from './oauth/oauthCallback';
+import type { OAuthCallbackClaims } from './oauth/OAuthCallbackClaims';
+import type { WebOAuth } from './oauth/WebOAuth';
+import { wechatUserGuard } from './oauth/wechatUserGuard';
+import { h5Session } from './session/h5Session';
+import type { SessionStore } from './session/SessionStore';
+import { staticAssets } from './staticAssets';
+
+export interface H5PipelineOptions {
+  publicUrl: string;
+  sandbox: boolean;
+  projectRoot: string;
+  clock: Clock;
+  renderer: H5Renderer;
+  sessions: SessionStore;
+  webOAuth: WebOAuth;
+  oauthClaims: OAuthCallbackClaims;
+  captcha: CaptchaService;
+  /** The capabilities' pages (实名绑定, 实名注册, the login confirm page…), all behind the guard. */
+  pages: Router[];
+}
+
+/**
+ * Everything under /h5: static assets, friendly error pages, the session, form parsing, CSRF,
+ * the OAuth callback, then the WeChat-user guard in front of every page.
+ */
+export function h5Pipeline(options: H5PipelineOptions): Middleware {
+  const formBody = bodyParser({
+    enableTypes: ['form'],
+    formLimit: '16kb',
+    onError: () => {
+      throw createHttpError(400, '提交的内容无法识别，请返回重试。');
+    },
+  });
+  const open = new Router().get('/h5/oauth/callback', oauthCallback(options.webOAuth, options.oauthClaims));
+  const captcha = new Router().get('/h5/captcha', captchaRoute(options.captcha, options.sandbox));
+  const routed = (router: Router) => [router.routes() as Middleware, router.allowedMethods() as Middleware];
+  const middlewares: Middleware[] = [
+    staticAssets(options.projectRoot),
+    h5ErrorPages(options.renderer),
+    h5Session({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
+    formBody as Middleware,
+    csrfProtection(new URL(options.publicUrl).origin),
+    ...routed(open),
+    wechatUserGuard({
+      oauth: options.webOAuth,
+      renderer: options.renderer,
+      callbackUrl: `${options.publicUrl}/h5/oauth/callback`,
+      requireWechatBrowser: !options.sandbox,
+    }),
+    ...routed(captcha),
+    ...options.pages.flatMap(routed),
+  ];
+  const stack = compose(middlewares);
+  return async (ctx, next) => (ctx.path.startsWith('/h5/') ? stack(ctx, next) : next());
+}

@@ -1,0 +1,79 @@
+import { timingSafeEqual } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import createHttpError from 'http-errors';
+import type { Middleware } from 'koa';
+import type { OAuthCallbackClaims, CallbackOutcome } from './OAuthCallbackClaims';
+import { sessionFingerprint } from './OAuthCallbackClaims';
+import { WebOAuthError, type WebOAuth } from './WebOAuth';
+
+const startAgain = () => createHttpError(400, '授权已失效，请从"福建税务"公众号菜单重新进入。', { title: '请重新进入' });
+const REPEAT_WAIT_MS = 3000;
+
+const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+// Only our own pages: `returnTo` came from our session, but never follow it off-site.
+const safeReturn = (path: string | undefined) => (path && /^\/h5\/[^/\\]/.test(path) && !path.startsWith('/h5/oauth/') ? path : '/h5/bind');
+
+/**
+ * `/h5/oauth/callback?code&state`: exchanges the code once, puts the openid in a renewed session and
+ * returns to the page that asked. A repeated callback with the same code (WeChat sometimes opens it
+ * twice; the second exchange would get 40163) follows the first one's outcome instead.
+ */
+export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Middleware {
+  return async (ctx) => {
+    const { code, state } = ctx.query;
+    if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{1,256}$/.test(code)
+      || typeof state !== 'string' || !/^[A-Za-z0-9]{1,128}$/.test(state)) {
+      throw startAgain();
+    }
+    const session = ctx.state.session;
+    const data = session.data;
+    // The repeat arrived after the browser took the first one's cookie.
+    if (data?.openid && data.oauthState && sameText(data.oauthState, state)) {
+      ctx.redirect(safeReturn(data.returnTo));
+      return;
+    }
+
+    const claim = await claims.claim(code);
+    if (!claim.first) {
+      const outcome = claim.outcome ?? await waitForOutcome(claims, code);
+      if (!outcome || outcome.fromSession !== sessionFingerprint(session.id)) throw startAgain();
+      session.adopt(outcome.sessionId);
+      ctx.redirect(safeReturn(outcome.returnTo));
+      return;
+    }
+
+    if (!data?.oauthState || !sameText(data.oauthState, state)) {
+      await claims.release(code);
+      throw startAgain();
+    }
+    let identity;
+    try {
+      identity = await oauth.exchange(code);
+    } catch (error) {
+      await claims.release(code);
+      if (error instanceof WebOAuthError && error.errcode === 'unavailable') throw error;
+      ctx.state.logger.warn({ errcode: (error as WebOAuthError).errcode }, 'oauth code refused');
+      throw startAgain();
+    }
+    if (identity.snapshotUser) {
+      await claims.release(code);
+      throw createHttpError(403, '请点击页面下方的"使用完整服务"后再办理。', { title: '请使用完整服务' });
+    }
+    const fromSession = sessionFingerprint(session.id);
+    data.openid = identity.openid;
+    await session.regenerate();
+    const returnTo = safeReturn(data.returnTo);
+    await claims.complete(code, { fromSession, sessionId: session.id!, returnTo });
+    ctx.redirect(returnTo);
+  };
+}
+
+async function waitForOutcome(claims: OAuthCallbackClaims, code: string): Promise<CallbackOutcome | null> {
+  const until = Date.now() + REPEAT_WAIT_MS;
+  while (Date.now() < until) {
+    await delay(50);
+    const outcome = await claims.outcome(code);
+    if (outcome) return outcome;
+  }
+  return null;
+}

@@ -1,0 +1,8 @@
+/** What an SMS code is for; a code is valid only for the purpose it was sent for. */
+export type SmsPurpose = 'bind' | 'register';
+
+export const SMS_PURPOSES: readonly SmsPurpose[] = ['bind', 'register'];
+
+export function isSmsPurpose(value: unknown): value is SmsPurpose {
+  return typeof value === 'string' && (SMS_PURPOSES as readonly string[]).includes(value);
+}

@@ -1,0 +1,14 @@
+import type { SmsPurpose } from './SmsPurpose';
+
+const USE: Record<SmsPurpose, string> = {
+  bind: '微信实名绑定',
+  register: '实名注册',
+};
+
+/**
+ * The message as the taxpayer reads it. The console sender logs nothing of it and the sandbox
+ * outbox shows it; Tencent Cloud sends its approved template instead, filled with the same code.
+ */
+export function smsCodeText(code: string, purpose: SmsPurpose): string {
+  return `【福建税务】您的验证码为${code}，用于${USE[purpose]}，5分钟内有效。如非本人操作，请忽略本短信。`;
+}

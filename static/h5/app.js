@@ -1,0 +1,7 @@
+// Tap the captcha image for a new one (the page works without this script).
+document.addEventListener('click', function (event) {
+  var img = event.target;
+  if (img && img.classList && img.classList.contains('captcha-img')) {
+    img.src = img.getAttribute('data-src') + '&r=' + Date.now();
+  }
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { AccountConflictError } from '../../src/accounts/AccountConflictError';
+import { AccountStore } from '../../src/accounts/AccountStore';
+import { createTestAccount, uniqueIdNumber, uniquePhone } from '../support/accountFixtures';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
+
+describe('accounts/AccountStore', () => {
+  let t: TestApp;
+  let store: AccountStore;
+
+  before(async () => {
+    t = await createTestApp();
+    store = new AccountStore(t.deps.db, t.deps.protector);
+  });
+  after(() => t?.close());
+  beforeEach(() => resetState(t.deps));
+
+  describe('findByLoginIdentifier', () => {
+    it('finds an account by its login name', async () => {
+      const { account } = await createTestAccount(t.deps, { loginName: 'zhangsan' });
+      assert.equal((await store.findByLoginIdentifier('zhangsan'))?.id, account.id);
+    });
+
+    it('finds an account by its ID number, also written with a lower-case x', async () => {
+      const idNumber = uniqueIdNumber({ endsWithX: true });
+      const { account } = await createTestAccount(t.deps, { loginName: 'lisi', idNumber });
+      assert.equal((await store.findByLoginIdentifier(idNumber))?.id, account.id);
+      assert.equal((await store.findByLoginIdentifier(idNumber.toLowerCase()))?.id, account.id);
+    });
+
+    it('finds an account by its mobile number', async () => {
+      const { account, phone } = await createTestAccount(t.deps, { loginName: 'wangwu' });
+      assert.equal((await store.findByLoginIdentifier(phone))?.id, account.id);
+    });
+
+    it('prefers an account whose login name is the identifier over one whose phone it is', async () => {
+      const { account: byPhone, phone } = await createTestAccount(t.deps, { loginName: 'zhaoliu' });
+      const { account: byName } = await createTestAccount(t.deps, { loginName: phone });
+      assert.notEqual(byName.id, byPhone.id);
+      assert.equal((await store.findByLoginIdentifier(phone))?.id, byName.id);
+    });
+
+    it('finds nothing for an unknown login name, ID number or phone', async () => {
+      await createTestAccount(t.deps, { loginName: 'zhangsan' });
+      assert.equal(await store.findByLoginIdentifier('lisi'), null);
+      assert.equal(await store.findByLoginIdentifier(uniqueIdNumber()), null);
+      assert.equal(await store.findByLoginIdentifier(uniquePhone()), null);
+    });
+  });
+
+  describe('insert', () => {
+    it('turns each unique index that refuses a row into an AccountConflictError naming the field', async () => {
+      const { account } = await createTestAccount(t.deps, { loginName: 'zhangsan' });
+      const fresh = () => ({
+        ...account,
+        id: randomUUID(),
+        loginName: `user${Math.random().toString(36).slice(2, 10)}`,
+        idNumberIndex: t.deps.protector.index('id_number', uniqueIdNumber()),
+        phoneIndex: t.deps.protector.index('phone', uniquePhone()),
+      });
+      // Straight to insert, past the service's look-ahead: what a concurrent insert would meet.
+      for (const [field, clash] of [
+        ['loginName', { loginName: 'zhangsan' }],
+        ['idNumber', { idNumberIndex: account.idNumberIndex }],
+        ['phone', { phoneIndex: account.phoneIndex }],
+      ] as const) {
+        await assert.rejects(store.insert({ ...fresh(), ...clash }), (error: unknown) =>
+          error instanceof AccountConflictError && error.field === field);
+      }
+      await store.insert(fresh());
+    });
+  });
+});
