@@ -226,13 +226,16 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     assert.equal(await bindings().count(), 0);
   });
 
-  it('renews the session id after the login step', async () => {
-    await user.open('/h5/bind');
-    const before = (await user.agent.get('/h5/bind')).headers['set-cookie'];
-    const res = await login(user, taxpayer.idNumber, taxpayer.password);
-    const cookie = String(res.headers['set-cookie']);
-    assert.match(cookie, /etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; httponly/i);
-    assert.notEqual(String(before), cookie);
+  it('renews the session id after the login step and forgets the old one', async () => {
+    const page = await user.open('/h5/bind');
+    const oldCookie = user.sessionCookie();
+    const captcha = await user.captcha('bind-login');
+    const res = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha });
+    assert.equal(res.status, 302);
+    assert.match(String(res.headers['set-cookie']), /etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; httponly/i);
+    assert.notEqual(user.sessionCookie(), oldCookie);
+    const withOld = await request(t.app.callback()).get('/h5/bind').set('Cookie', oldCookie!);
+    assert.equal(withOld.status, 302, 'the old session id no longer opens the page');
   });
 
   describe('WeChat OAuth', () => {
@@ -286,12 +289,35 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     });
   });
 
-  describe('outside WeChat', () => {
+  describe('behind HTTPS', () => {
+    let secure: TestApp;
+    before(async () => {
+      secure = await createTestApp({ clock, env: { PUBLIC_URL: 'https://wx.etax.example', WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url } });
+    });
+    after(() => secure.close());
+
+    it('marks the session cookie Secure with the __Host- prefix', async () => {
+      const res = await request(secure.app.callback()).get('/h5/bind').set('User-Agent', 'MicroMessenger/8.0').set('X-Forwarded-Proto', 'https');
+      const cookie = String(res.headers['set-cookie']);
+      assert.match(cookie, /^__Host-etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; secure; httponly/i);
+      assert.doesNotMatch(cookie, /domain=/i);
+    });
+  });
+
+  describe('production mode (SANDBOX=0)', () => {
     let production: TestApp;
     before(async () => {
       production = await createTestApp({ env: { SANDBOX: '0', WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url } });
     });
     after(() => production.close());
+
+    it('never reveals the captcha answer when SANDBOX is off', async () => {
+      const client = new H5Client(production.app, simServer.url, sim.createUser('x').openid);
+      assert.equal((await client.open('/h5/bind')).status, 200);
+      const res = await client.agent.get('/h5/captcha?for=bind-login').set('User-Agent', 'MicroMessenger/8.0');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-sandbox-captcha'], undefined);
+    });
 
     it('asks to open the page in WeChat instead of starting OAuth', async () => {
       const res = await request(production.app.callback()).get('/h5/bind').set('User-Agent', 'Mozilla/5.0 (Windows NT 10.0) Chrome/130');

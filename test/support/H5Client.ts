@@ -32,6 +32,13 @@ export class H5Client {
     return res;
   }
 
+  /** The `name=value` of the H5 session cookie the browser holds now. */
+  sessionCookie(): string | undefined {
+    const jar = (this.agent as unknown as { jar: { getCookie(name: string, access: unknown): { name: string; value: string } | undefined } }).jar;
+    const cookie = jar.getCookie('etax_h5', { domain: '127.0.0.1', path: '/', secure: false, script: false });
+    return cookie ? `${cookie.name}=${cookie.value}` : undefined;
+  }
+
   csrfToken(html: string): string {
     const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
     assert.ok(token, 'page has a CSRF field');

@@ -52,6 +52,9 @@ export function h5Session(options: H5SessionOptions): Middleware {
   const absolute = options.absoluteSeconds ?? ABSOLUTE_SECONDS;
 
   return async (ctx, next) => {
+    // PUBLIC_URL says the public side is HTTPS; TLS usually ends at the load balancer, so the
+    // cookie library must not refuse a Secure cookie because this hop is plain HTTP.
+    if (options.secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
     const now = options.clock.now();
     let id = ctx.cookies.get(cookieName) ?? null;
     let data: H5SessionData | null = null;
