@@ -3,11 +3,18 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import { accountRoutes } from './accounts/accountRoutes';
 import path from 'node:path';
+import { bindingApiRoutes } from './binding/bindingApiRoutes';
 import { bindRoutes } from './binding/bindRoutes';
 import { BindingService } from './binding/BindingService';
+import { FormatOnlyIdentityVerifier, type IdentityVerifier } from './registration/IdentityVerifier';
+import { registerRoutes } from './registration/registerRoutes';
+import { RegistrationService } from './registration/RegistrationService';
 import { SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { H5Renderer } from './h5/H5Renderer';
 import { h5Pipeline } from './h5/h5Pipeline';
+import { confirmRoutes } from './login/confirmRoutes';
+import { loginApiRoutes } from './login/loginApiRoutes';
+import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
@@ -18,6 +25,8 @@ import { wechatEndpoint } from './wechat/wechatEndpoint';
 export interface AppOptions {
   /** Passed to the WeChat endpoint; tests shorten it. */
   replyDeadlineMs?: number;
+  /** 实名注册's identity check; default FormatOnlyIdentityVerifier (format only, see docs/registration.md). */
+  identityVerifier?: IdentityVerifier;
 }
 
 /** Wires the capabilities onto one Koa app; holds no logic of its own. */
@@ -28,11 +37,22 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(errorHandler(deps.logger));
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
+  // The reference portal (design §8): only with PORTAL_DEMO=1; it calls the API below over HTTP.
+  if (config.portal.demo) app.use(referencePortalFor(deps));
+
+  const bindingService = new BindingService({
+    db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: config.maxBindingsPerAccount,
+  });
 
   const router = new Router();
   router.use(healthRoutes(deps).routes());
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
+  router.use(loginApiRoutes(deps.login, config.portal).routes());
+  router.use(bindingApiRoutes({
+    accounts: deps.accounts, bindings: deps.bindings, bindingService, wechatApi: deps.wechatApi, templates: deps.templates,
+    logger: deps.logger, apiKeys: config.portal.apiKeys,
+  }).routes());
   const wechat = wechatEndpoint({
     token: config.wechat.token,
     appId: config.wechat.appId,
@@ -49,8 +69,10 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(router.allowedMethods());
 
   const renderer = new H5Renderer(path.join(deps.projectRoot, 'templates'), { assets: '/h5/static' });
-  const bindingService = new BindingService({
-    db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: config.maxBindingsPerAccount,
+
+  const registration = new RegistrationService({
+    db: deps.db, accounts: deps.accounts, bindingService, audit: deps.audit, protector: deps.protector, logger: deps.logger,
+    verifier: options.identityVerifier ?? new FormatOnlyIdentityVerifier(deps.clock),
   });
   app.use(h5Pipeline({
     publicUrl: config.publicUrl,
@@ -62,8 +84,11 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     webOAuth: deps.webOAuth,
     oauthClaims: deps.oauthClaims,
     captcha: deps.captcha,
-    pages: [bindRoutes({
+    pages: [confirmRoutes(deps.login, renderer), bindRoutes({
       renderer, accounts: deps.accounts, bindings: deps.bindings, bindingService, captcha: deps.captcha, smsCodes: deps.smsCodes,
+      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger,
+    }), registerRoutes({
+      renderer, accounts: deps.accounts, bindings: deps.bindings, registration, captcha: deps.captcha, smsCodes: deps.smsCodes,
       audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger,
     })],
   }));

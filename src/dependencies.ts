@@ -26,6 +26,10 @@ import type { PushDedupeStore } from './wechat/PushDedupeStore';
 import { RedisPushDedupeStore } from './wechat/RedisPushDedupeStore';
 import { ReplyTemplates } from './wechat/ReplyTemplates';
 import { SceneRegistry } from './wechat/SceneRegistry';
+import { LoginService } from './login/LoginService';
+import { RedisLoginTicketStore } from './login/RedisLoginTicketStore';
+import { SCENE_PREFIX } from './login/ticketIdentifiers';
+import { TicketChangeHub } from './login/TicketChangeHub';
 import { CaptchaService } from './captcha/CaptchaService';
 import { RedisCaptchaStore } from './captcha/RedisCaptchaStore';
 import { SmsOutbox } from './sandbox/SmsOutbox';
@@ -73,6 +77,9 @@ export interface Dependencies {
   sessions: SessionStore;
   webOAuth: WebOAuth;
   oauthClaims: OAuthCallbackClaims;
+  /** 微信扫码登录, and the process's one subscription that wakes its long-polls. */
+  login: LoginService;
+  ticketChanges: TicketChangeHub;
 }
 
 export interface DependencyOverrides {
@@ -110,7 +117,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const rateLimiter = new RedisRateLimiter(redis, keys, clock);
   const smsOutbox = config.sandbox ? new SmsOutbox() : null;
   const smsSender = createSmsSender(config, { logger, clock, outbox: smsOutbox });
-  return {
+  const deps: Omit<Dependencies, 'login' | 'ticketChanges'> = {
     config,
     clock,
     logger,
@@ -153,9 +160,19 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     }),
     oauthClaims: new OAuthCallbackClaims(redis, keys),
   };
+  const loginTickets = new RedisLoginTicketStore(redis, keys);
+  const ticketChanges = new TicketChangeHub(redis, loginTickets.channel);
+  await ticketChanges.start();
+  const login = new LoginService({
+    store: loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, bindings: deps.bindings, accounts: deps.accounts,
+    audit: deps.audit, templates: deps.templates, clock, ttlSeconds: config.loginTicketTtlSeconds, publicUrl: config.publicUrl,
+  });
+  deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
+  return { ...deps, login, ticketChanges };
 }
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {
+  await deps.ticketChanges.stop().catch(() => undefined);
   await Promise.allSettled([
     deps.db.isInitialized ? deps.db.destroy() : Promise.resolve(),
     deps.redis.isOpen ? deps.redis.close() : Promise.resolve(),

@@ -38,24 +38,48 @@ const isDuplicateKey = (error: unknown) => /ER_DUP_ENTRY|UNIQUE constraint faile
 export class BindingService {
   constructor(private readonly options: BindingServiceOptions) {}
 
+  /** Binds inside the caller's transaction when given one (实名注册), else in a transaction of its own. */
   async bind(request: BindRequest, manager?: EntityManager): Promise<BindResult> {
-    const run = (m: EntityManager) => this.bindIn(m, request);
-    const result = manager ? await run(manager) : await this.options.db.transaction(run);
-    if (result.ok) {
-      await this.options.audit.record({
-        type: 'bind', accountId: request.accountId, openid: request.openid, ip: request.context.ip, userAgent: request.context.userAgent,
-      });
-    }
-    return result;
+    const run = async (m: EntityManager) => {
+      const result = await this.bindIn(m, request);
+      if (result.ok) {
+        await this.options.audit.record({
+          type: 'bind', accountId: request.accountId, openid: request.openid, ip: request.context.ip, userAgent: request.context.userAgent,
+        }, m);
+      }
+      return result;
+    };
+    return manager ? run(manager) : this.options.db.transaction(run);
+  }
+
+  /**
+   * Removes one of the account's bindings (微信解绑), under the same account-row lock as bind, so an
+   * unbind and a bind of one account never interleave. Null when the binding is not that account's.
+   */
+  async unbind(accountId: string, bindingId: string, context: { ip: string; userAgent: string }): Promise<WechatBinding | null> {
+    const removed = await this.options.db.transaction(async (manager) => {
+      await this.lockAccount(manager, accountId);
+      const bindings = manager.getRepository(WechatBindingEntity);
+      const binding = await bindings.findOneBy({ id: bindingId, accountId });
+      if (!binding) return null;
+      await bindings.delete({ id: bindingId, accountId });
+      await this.options.audit.record({ type: 'unbind', accountId, openid: binding.openid, ...context }, manager);
+      return binding;
+    });
+    return removed;
+  }
+
+  private async lockAccount(manager: EntityManager, accountId: string) {
+    const query = manager.getRepository(AccountEntity).createQueryBuilder('a')
+      .select('a.id')
+      .where('a.id = :id', { id: accountId });
+    // SQLite (the embedded demo) has no row locks; it serialises write transactions anyway.
+    if (['mysql', 'mariadb'].includes(this.options.db.options.type)) query.setLock('pessimistic_write');
+    return query.getOne();
   }
 
   private async bindIn(manager: EntityManager, request: BindRequest): Promise<BindResult> {
-    const query = manager.getRepository(AccountEntity).createQueryBuilder('a')
-      .select('a.id')
-      .where('a.id = :id', { id: request.accountId });
-    // SQLite (the embedded demo) has no row locks; it serialises write transactions anyway.
-    if (['mysql', 'mariadb'].includes(this.options.db.options.type)) query.setLock('pessimistic_write');
-    const account = await query.getOne();
+    const account = await this.lockAccount(manager, request.accountId);
     if (!account) return { ok: false, reason: 'account_missing' };
     const bindings = manager.getRepository(WechatBindingEntity);
     const existing = await bindings.findOneBy({ openid: request.openid });

@@ -13,6 +13,10 @@ export class BindingStore {
     return this.repository.findOneBy({ openid });
   }
 
+  listForAccount(accountId: string): Promise<WechatBinding[]> {
+    return this.repository.find({ where: { accountId }, order: { boundAt: 'ASC' } });
+  }
+
   /** Follows and unfollows keep the binding; only the flag changes. Returns whether a binding exists. */
   async setSubscribed(openid: string, subscribed: boolean): Promise<boolean> {
     const result = await this.repository.update({ openid }, { subscribed });

@@ -1,0 +1,179 @@
+import type { AccountService, PublicAccount } from '../accounts/AccountService';
+import type { AuditLog } from '../audit/AuditLog';
+import type { BindingStore } from '../binding/BindingStore';
+import type { Clock } from '../clock/Clock';
+import type { ClientContext } from '../http/clientContext';
+import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
+import { text, type Reply } from '../wechat/Reply';
+import type { ReplyTemplates } from '../wechat/ReplyTemplates';
+import type { SceneScan } from '../wechat/SceneRegistry';
+import { currentStatus, type LoginTicket, type TicketStatus } from './LoginTicket';
+import type { ConfirmOutcome, LoginTicketStore } from './LoginTicketStore';
+import { newTicketIdentifiers } from './ticketIdentifiers';
+import type { TicketChangeHub } from './TicketChangeHub';
+
+export interface LoginServiceOptions {
+  store: LoginTicketStore;
+  hub: TicketChangeHub;
+  wechatApi: WeChatApiClient;
+  bindings: BindingStore;
+  accounts: AccountService;
+  audit: AuditLog;
+  templates: ReplyTemplates;
+  clock: Clock;
+  ttlSeconds: number;
+  publicUrl: string;
+}
+
+export interface CreatedTicket {
+  ticketId: string;
+  qrcodeUrl: string;
+  qrContent: string;
+  expiresAt: string;
+  expiresIn: number;
+}
+
+/** What a poll may see: never anything personal. */
+export interface TicketView {
+  ticketId: string;
+  status: TicketStatus;
+  expiresAt: string;
+}
+
+export type RedeemResult =
+  | { ok: true; account: PublicAccount; openid: string }
+  | { ok: false; reason: 'unknown' | 'not_confirmed' | 'already_redeemed' | 'expired' };
+
+/** 微信扫码登录: tickets for the portal, scans from WeChat, the phone's 确定登录 / 取消. */
+export class LoginService {
+  constructor(private readonly options: LoginServiceOptions) {}
+
+  async createTicket(client: { clientIp: string; userAgent: string }): Promise<CreatedTicket> {
+    const { wechatApi, store, clock, ttlSeconds } = this.options;
+    const ids = newTicketIdentifiers();
+    // The QR expires with the ticket: WeChat will not even deliver a scan of a stale code.
+    const qr = await wechatApi.createTemporaryQrCode(ids.sceneStr, ttlSeconds);
+    const createdAt = clock.now();
+    const ticket: LoginTicket = {
+      ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending',
+      createdAt, expiresAt: createdAt + ttlSeconds * 1000, clientIp: client.clientIp, userAgent: client.userAgent,
+      qrTicket: qr.ticket, qrContent: qr.url,
+    };
+    await store.create(ticket);
+    return {
+      ticketId: ticket.ticketId,
+      qrcodeUrl: wechatApi.qrCodeImageUrl(qr.ticket),
+      qrContent: qr.url,
+      expiresAt: new Date(ticket.expiresAt).toISOString(),
+      expiresIn: ttlSeconds,
+    };
+  }
+
+  async view(ticketId: string): Promise<TicketView | null> {
+    const ticket = await this.options.store.byTicketId(ticketId);
+    return ticket ? this.toView(ticket) : null;
+  }
+
+  /**
+   * Long-poll: answers as soon as the status differs from `baseline` (the current one when none is
+   * given), when the ticket expires, or after waitMs. Changes made on any instance wake it.
+   */
+  async waitForChange(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
+    const { store, hub, clock } = this.options;
+    const giveUpAt = Date.now() + waitMs;
+    let expected = baseline;
+    for (;;) {
+      const remaining = giveUpAt - Date.now();
+      const listening = hub.listen(ticketId, remaining);
+      const ticket = await store.byTicketId(ticketId);
+      if (!ticket) {
+        listening.cancel();
+        return null;
+      }
+      const view = this.toView(ticket);
+      expected ??= view.status;
+      if (view.status !== expected || remaining <= 0) {
+        listening.cancel();
+        return view;
+      }
+      // A live ticket turns `expired` by the clock, not by an event: wake at its expiry too.
+      const untilExpiry = ['pending', 'needs_binding', 'scanned'].includes(view.status) ? ticket.expiresAt - clock.now() + 1 : Infinity;
+      if (untilExpiry < remaining) setTimeout(() => listening.cancel(), Math.max(0, untilExpiry)).unref();
+      await listening.changed;
+      if (Date.now() >= giveUpAt) {
+        const last = await store.byTicketId(ticketId);
+        return last ? this.toView(last) : null;
+      }
+    }
+  }
+
+  async redeem(ticketId: string, client: ClientContext): Promise<RedeemResult> {
+    const outcome = await this.options.store.redeem(ticketId, this.options.clock.now());
+    if (outcome.result !== 'redeemed') return { ok: false, reason: outcome.result };
+    const account = await this.options.accounts.findById(outcome.accountId);
+    await this.options.audit.record({ type: 'login_redeemed', accountId: outcome.accountId, openid: outcome.openid, ...client });
+    if (!account) return { ok: false, reason: 'unknown' };
+    return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid };
+  }
+
+  /** The scene handler for `login_…`: a scan by SCAN or by subscribe with qrscene_. */
+  async onScan(scan: SceneScan): Promise<Reply> {
+    const { store, bindings, clock, templates, audit } = this.options;
+    const binding = await bindings.findByOpenid(scan.openid);
+    const outcome = await store.scan(scan.scene, scan.openid, binding?.accountId ?? null, clock.now());
+    switch (outcome.result) {
+      case 'scanned':
+        await audit.record({ type: 'login_scanned', accountId: binding!.accountId, openid: scan.openid, detail: { viaSubscribe: scan.viaSubscribe } });
+        return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
+      case 'needs_binding':
+        return text(templates.render('login-needs-binding'));
+      case 'in_use':
+        return text(templates.render('login-in-use'));
+      case 'owned': {
+        const status = currentStatus(outcome.ticket, clock.now());
+        if (status === 'scanned') return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
+        return text(templates.render(status === 'expired' ? 'qr-expired' : 'login-used'));
+      }
+      default:
+        return text(templates.render('qr-expired'));
+    }
+  }
+
+  /** The ticket behind a confirm link, when `openid` may act on it. */
+  async ticketForConfirmation(confirmToken: string): Promise<{ ticket: LoginTicket; status: TicketStatus; account: PublicAccount | null } | null> {
+    const ticket = await this.options.store.byConfirmToken(confirmToken);
+    if (!ticket) return null;
+    const account = ticket.accountId ? await this.options.accounts.findById(ticket.accountId) : null;
+    return { ticket, status: currentStatus(ticket, this.options.clock.now()), account: account ? this.options.accounts.toPublic(account) : null };
+  }
+
+  async confirm(confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
+    return this.decide('confirm', confirmToken, openid, client);
+  }
+
+  async cancel(confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
+    return this.decide('cancel', confirmToken, openid, client);
+  }
+
+  private async decide(decision: 'confirm' | 'cancel', confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
+    const { store, clock, audit } = this.options;
+    const outcome = await store[decision](confirmToken, openid, clock.now());
+    if (outcome.result === 'done') {
+      const ticket = await store.byConfirmToken(confirmToken);
+      await audit.record({
+        type: decision === 'confirm' ? 'login_confirmed' : 'login_cancelled',
+        accountId: ticket?.accountId ?? null, openid, ...client,
+        detail: { portalIp: ticket?.clientIp ?? null },
+      });
+    }
+    return outcome;
+  }
+
+  private confirmUrl(ticket: LoginTicket): string {
+    return `${this.options.publicUrl}/h5/login/confirm?c=${ticket.confirmToken}`;
+  }
+
+  private toView(ticket: LoginTicket): TicketView {
+    return { ticketId: ticket.ticketId, status: currentStatus(ticket, this.options.clock.now()), expiresAt: new Date(ticket.expiresAt).toISOString() };
+  }
+}

@@ -1,0 +1,40 @@
+/** Stored states of a QR login ticket; `expired` is never stored, it is read from the clock. */
+export type StoredTicketStatus = 'pending' | 'needs_binding' | 'scanned' | 'confirmed' | 'cancelled' | 'redeemed';
+export type TicketStatus = StoredTicketStatus | 'expired';
+
+export const TICKET_STATUSES: readonly TicketStatus[] = ['pending', 'needs_binding', 'scanned', 'confirmed', 'cancelled', 'redeemed', 'expired'];
+
+export interface LoginTicket {
+  ticketId: string;
+  sceneStr: string;
+  confirmToken: string;
+  status: StoredTicketStatus;
+  createdAt: number;
+  expiresAt: number;
+  /** The PC browser that asked for the QR code, as the portal reported it. */
+  clientIp: string;
+  userAgent: string;
+  /** The WeChat QR ticket (for the showqrcode image) and the content encoded in the QR. */
+  qrTicket: string;
+  qrContent: string;
+  /** The bound WeChat user that scanned first (the ticket's owner), and its account. */
+  openid?: string;
+  accountId?: string;
+  scannedAt?: number;
+  confirmedAt?: number;
+}
+
+/**
+ * How long a confirmed login stays redeemable even past the QR's expiry: the portal redeems on its
+ * next poll, and a login the taxpayer confirmed must not be lost to a race with the clock.
+ */
+export const CONFIRMED_GRACE_MS = 120_000;
+
+/** The status as the portal and the phone see it now. */
+export function currentStatus(ticket: LoginTicket, now: number): TicketStatus {
+  if (ticket.status === 'redeemed' || ticket.status === 'cancelled') return ticket.status;
+  if (ticket.status === 'confirmed') {
+    return now <= Math.max(ticket.expiresAt, (ticket.confirmedAt ?? 0) + CONFIRMED_GRACE_MS) ? 'confirmed' : 'expired';
+  }
+  return now > ticket.expiresAt ? 'expired' : ticket.status;
+}

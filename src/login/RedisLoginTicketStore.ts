@@ -1,0 +1,157 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Redis } from '../store/createRedis';
+import type { RedisKeys } from '../store/RedisKeys';
+import { RedisScript } from '../store/RedisScript';
+import { CONFIRMED_GRACE_MS, type LoginTicket, type StoredTicketStatus } from './LoginTicket';
+import type { ConfirmOutcome, LoginTicketStore, RedeemOutcome, ScanOutcome } from './LoginTicketStore';
+import { tagOf, tagOfScene } from './ticketIdentifiers';
+
+/** Kept this long past expiry, so a late poll still learns "expired" rather than "unknown". */
+const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+
+// Identifiers are compared through their SHA-1 inside Lua, so the comparison's timing says nothing
+// about how much of a guess was right. Each change is published as the SHA-1 of the ticketId
+// (never the ticketId, the browser's bearer secret) on one channel shared by all tickets.
+const SAME = 'local function same(a, b) return a and b and redis.sha1hex(a) == redis.sha1hex(b) end\n'
+  + "local function announce(channel) redis.call('PUBLISH', channel, redis.sha1hex(redis.call('HGET', KEYS[1], 'tid'))) end\n";
+
+const SCAN = new RedisScript(`${SAME}
+local h = redis.call('HMGET', KEYS[1], 'scene', 'st', 'ea', 'oid')
+if not same(h[1], ARGV[1]) then return {'unknown'} end
+local st, ea, owner, now = h[2], tonumber(h[3]), h[4], tonumber(ARGV[4])
+if st == 'pending' or st == 'needs_binding' then
+  if now > ea then return {'expired'} end
+  if ARGV[3] ~= '' then
+    redis.call('HSET', KEYS[1], 'st', 'scanned', 'oid', ARGV[2], 'aid', ARGV[3], 'sa', ARGV[4])
+    announce(ARGV[5])
+    return {'scanned'}
+  end
+  if st == 'pending' then
+    redis.call('HSET', KEYS[1], 'st', 'needs_binding')
+    announce(ARGV[5])
+  end
+  return {'needs_binding'}
+end
+if owner ~= ARGV[2] then return {'in_use'} end
+return {'owned'}`);
+
+const DECIDE = `${SAME}
+local h = redis.call('HMGET', KEYS[1], 'ct', 'st', 'ea', 'oid')
+if not same(h[1], ARGV[1]) then return {'unknown'} end
+if h[2] ~= 'scanned' then return {'wrong_status', h[2]} end
+if tonumber(ARGV[3]) > tonumber(h[3]) then return {'expired'} end
+if h[4] ~= ARGV[2] then return {'not_owner'} end
+`;
+const CONFIRM = new RedisScript(`${DECIDE}
+redis.call('HSET', KEYS[1], 'st', 'confirmed', 'cfa', ARGV[3])
+announce(ARGV[4])
+return {'done'}`);
+const CANCEL = new RedisScript(`${DECIDE}
+redis.call('HSET', KEYS[1], 'st', 'cancelled')
+announce(ARGV[4])
+return {'done'}`);
+
+const REDEEM = new RedisScript(`${SAME}
+local h = redis.call('HMGET', KEYS[1], 'tid', 'st', 'ea', 'cfa', 'oid', 'aid')
+if not same(h[1], ARGV[1]) then return {'unknown'} end
+if h[2] == 'redeemed' then return {'already_redeemed'} end
+local now = tonumber(ARGV[2])
+if h[2] ~= 'confirmed' then
+  if now > tonumber(h[3]) then return {'expired'} end
+  return {'not_confirmed'}
+end
+if now > math.max(tonumber(h[3]), tonumber(h[4]) + tonumber(ARGV[3])) then return {'expired'} end
+redis.call('HSET', KEYS[1], 'st', 'redeemed')
+announce(ARGV[4])
+return {'redeemed', h[5], h[6]}`);
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+const same = (a: string | undefined, b: string) => a !== undefined && timingSafeEqual(sha256(a), sha256(b));
+
+/** One Redis hash per ticket, `login:{<tag>}`: its three identifiers all lead to it (see ticketIdentifiers). */
+export class RedisLoginTicketStore implements LoginTicketStore {
+  readonly channel: string;
+
+  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {
+    this.channel = keys.key('login', 'changes');
+  }
+
+  private key(tag: string): string {
+    return this.keys.key('login', `{${tag}}`);
+  }
+
+  async create(ticket: LoginTicket): Promise<void> {
+    const key = this.key(tagOf(ticket.ticketId)!);
+    await this.redis.multi()
+      .hSet(key, {
+        tid: ticket.ticketId, scene: ticket.sceneStr, ct: ticket.confirmToken, st: ticket.status,
+        ca: String(ticket.createdAt), ea: String(ticket.expiresAt), ip: ticket.clientIp, ua: ticket.userAgent,
+        qt: ticket.qrTicket, qc: ticket.qrContent,
+      })
+      .pExpire(key, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS)
+      .exec();
+  }
+
+  async byTicketId(ticketId: string): Promise<LoginTicket | null> {
+    const tag = tagOf(ticketId);
+    const ticket = tag ? await this.read(tag) : null;
+    return ticket && same(ticket.ticketId, ticketId) ? ticket : null;
+  }
+
+  async byConfirmToken(confirmToken: string): Promise<LoginTicket | null> {
+    const tag = tagOf(confirmToken);
+    const ticket = tag ? await this.read(tag) : null;
+    return ticket && same(ticket.confirmToken, confirmToken) ? ticket : null;
+  }
+
+  async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
+    const tag = tagOfScene(sceneStr);
+    if (!tag) return { result: 'unknown' };
+    const [result] = await SCAN.run(this.redis, [this.key(tag)], [sceneStr, openid, accountId ?? '', String(now), this.channel]) as [ScanOutcome['result']];
+    if (result === 'scanned' || result === 'owned') {
+      const ticket = await this.read(tag);
+      if (!ticket) return { result: 'unknown' };
+      return { result, ticket };
+    }
+    return { result } as ScanOutcome;
+  }
+
+  confirm(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
+    return this.decide(CONFIRM, confirmToken, openid, now);
+  }
+
+  cancel(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
+    return this.decide(CANCEL, confirmToken, openid, now);
+  }
+
+  async redeem(ticketId: string, now: number): Promise<RedeemOutcome> {
+    const tag = tagOf(ticketId);
+    if (!tag) return { result: 'unknown' };
+    const [result, openid, accountId] = await REDEEM.run(this.redis, [this.key(tag)], [ticketId, String(now), String(CONFIRMED_GRACE_MS), this.channel]) as string[];
+    if (result === 'redeemed') return { result, openid: openid!, accountId: accountId! };
+    return { result } as RedeemOutcome;
+  }
+
+  private async decide(script: RedisScript, confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
+    const tag = tagOf(confirmToken);
+    if (!tag) return { result: 'unknown' };
+    const [result, status] = await script.run(this.redis, [this.key(tag)], [confirmToken, openid, String(now), this.channel]) as string[];
+    if (result === 'wrong_status') return { result, status: status as StoredTicketStatus };
+    return { result } as ConfirmOutcome;
+  }
+
+  private async read(tag: string): Promise<LoginTicket | null> {
+    const h = await this.redis.hGetAll(this.key(tag));
+    if (!h.tid) return null;
+    const ticket: LoginTicket = {
+      ticketId: h.tid, sceneStr: h.scene!, confirmToken: h.ct!, status: h.st as StoredTicketStatus,
+      createdAt: Number(h.ca), expiresAt: Number(h.ea), clientIp: h.ip ?? '', userAgent: h.ua ?? '',
+      qrTicket: h.qt ?? '', qrContent: h.qc ?? '',
+    };
+    if (h.oid) ticket.openid = h.oid;
+    if (h.aid) ticket.accountId = h.aid;
+    if (h.sa) ticket.scannedAt = Number(h.sa);
+    if (h.cfa) ticket.confirmedAt = Number(h.cfa);
+    return ticket;
+  }
+}

@@ -1,0 +1,108 @@
+import Router from '@koa/router';
+import type { JSONSchemaType } from 'ajv';
+import createHttpError from 'http-errors';
+import type { Middleware } from 'koa';
+import { clientContext } from '../http/clientContext';
+import { jsonBody } from '../http/jsonBody';
+import { validateBody } from '../http/validateBody';
+import { requirePortalKey } from '../security/requirePortalKey';
+import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
+import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
+import type { LoginService } from './LoginService';
+
+const MAX_WAIT_SECONDS = 30;
+
+interface CreateTicketBody {
+  clientIp?: string;
+  userAgent?: string;
+}
+
+const createTicketSchema: JSONSchemaType<CreateTicketBody> = {
+  type: 'object',
+  properties: {
+    clientIp: { type: 'string', nullable: true, maxLength: 45, pattern: '^[0-9A-Fa-f:.]{2,45}$' },
+    userAgent: { type: 'string', nullable: true, maxLength: 512 },
+  },
+  additionalProperties: false,
+};
+
+const notFound = () => createHttpError(404, 'no such login ticket', { code: 'ticket_not_found' });
+
+/** CORS for the portal's pages, which poll straight from the browser (ticketId is their secret). */
+function portalCors(origins: string[]): Middleware {
+  return async (ctx, next) => {
+    const origin = ctx.get('origin');
+    ctx.vary('Origin');
+    if (origin && origins.includes(origin)) {
+      ctx.set('Access-Control-Allow-Origin', origin);
+      if (ctx.method === 'OPTIONS') {
+        ctx.set('Access-Control-Allow-Methods', 'GET');
+        ctx.set('Access-Control-Max-Age', '600');
+        ctx.status = 204;
+        return;
+      }
+    }
+    await next();
+  };
+}
+
+/**
+ * The portal's side of 微信扫码登录 (design §6): create a ticket (QR), poll it (long-poll, CORS),
+ * redeem it once.
+ */
+export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[]; origins: string[] }): Router {
+  const router = new Router({ prefix: '/api/login/tickets' });
+  const readCreate = validateBody(createTicketSchema);
+  const key = requirePortalKey(portal.apiKeys);
+  const cors = portalCors(portal.origins);
+
+  router.post('/', key, jsonBody(), async (ctx) => {
+    const body = ctx.request.length ? readCreate(ctx) : {};
+    const client = clientContext(ctx);
+    try {
+      ctx.body = await login.createTicket({ clientIp: body.clientIp ?? client.ip, userAgent: body.userAgent ?? '' });
+    } catch (error) {
+      if (error instanceof WeChatApiError || error instanceof WeChatUnavailableError) {
+        ctx.state.logger.error({ err: error }, 'QR code not created');
+        throw createHttpError(503, 'WeChat could not create the QR code; try again shortly', { code: 'wechat_unavailable', expose: true });
+      }
+      throw error;
+    }
+    ctx.status = 201;
+  });
+
+  router.options('/:ticketId', cors);
+  router.get('/:ticketId', cors, async (ctx) => {
+    const { wait, status } = ctx.query;
+    let waitSeconds = 0;
+    if (wait !== undefined) {
+      if (typeof wait !== 'string' || !/^\d{1,2}$/.test(wait) || Number(wait) > MAX_WAIT_SECONDS) {
+        throw createHttpError(400, `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, { code: 'invalid_request' });
+      }
+      waitSeconds = Number(wait);
+    }
+    if (status !== undefined && (typeof status !== 'string' || !(TICKET_STATUSES as readonly string[]).includes(status))) {
+      throw createHttpError(400, `status must be one of ${TICKET_STATUSES.join(', ')}`, { code: 'invalid_request' });
+    }
+    const ticketId = ctx.params.ticketId!;
+    const view = waitSeconds > 0
+      ? await login.waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000)
+      : await login.view(ticketId);
+    if (!view) throw notFound();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = view;
+  });
+
+  router.post('/:ticketId/redeem', key, async (ctx) => {
+    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx));
+    if (result.ok) {
+      ctx.body = { account: result.account, openid: result.openid };
+      return;
+    }
+    if (result.reason === 'unknown') throw notFound();
+    if (result.reason === 'already_redeemed') throw createHttpError(409, 'this login was already redeemed', { code: 'ticket_already_redeemed' });
+    throw createHttpError(409, result.reason === 'expired' ? 'the ticket expired before it was confirmed' : 'the ticket is not confirmed', { code: 'ticket_not_confirmed' });
+  });
+
+  return router;
+}

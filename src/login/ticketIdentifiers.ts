@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The three secrets of a ticket: ticketId (the portal browser's bearer secret), sceneStr (inside
+ * the QR, seen only by WeChat and us) and confirmToken (in the phone's link). Each carries 128 bits
+ * of its own randomness after a shared 64-bit slot tag, so all of a ticket's keys share one Redis
+ * Cluster hash slot and any of the three leads to the ticket without a second key.
+ */
+export interface TicketIdentifiers {
+  tag: string;
+  ticketId: string;
+  sceneStr: string;
+  confirmToken: string;
+}
+
+export const SCENE_PREFIX = 'login_';
+const TAG = /^[0-9a-f]{16}/;
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+export function newTicketIdentifiers(): TicketIdentifiers {
+  const tag = hex(8);
+  return { tag, ticketId: tag + hex(16), sceneStr: SCENE_PREFIX + tag + hex(16), confirmToken: tag + hex(16) };
+}
+
+/** The slot tag inside an identifier, or null for anything that is not one of ours. */
+export function tagOf(identifier: string): string | null {
+  if (!/^[0-9a-f]{48}$/.test(identifier)) return null;
+  return TAG.exec(identifier)![0];
+}
+
+export function tagOfScene(sceneStr: string): string | null {
+  return sceneStr.startsWith(SCENE_PREFIX) ? tagOf(sceneStr.slice(SCENE_PREFIX.length)) : null;
+}

@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { bodyParser } from '@koa/bodyparser';
+import createHttpError, { isHttpError } from 'http-errors';
+import type { Middleware } from 'koa';
+import compose from 'koa-compose';
+import type { CaptchaService } from '../captcha/CaptchaService';
+import type { Clock } from '../clock/Clock';
+import type { Config } from '../config/Config';
+import type { Redis } from '../store/createRedis';
+import type { RedisKeys } from '../store/RedisKeys';
+import { PortalApiClient, PortalApiError } from './PortalApiClient';
+import { portalCsrf } from './portalCsrf';
+import { PortalRenderer } from './PortalRenderer';
+import { portalRoutes } from './portalRoutes';
+import { portalSession, RedisPortalSessionStore, type PortalSessionStore } from './portalSession';
+import { portalStatic } from './portalStatic';
+
+export interface ReferencePortalOptions {
+  /** Where the portal API is (PUBLIC_URL); the portal calls it over HTTP like any external portal. */
+  apiBase: string;
+  /** The portal's own key (the first of PORTAL_API_KEYS). */
+  apiKey: string;
+  /** PUBLIC_URL: its origin is the portal's, for the CSRF Origin check and the cookie's Secure flag. */
+  publicUrl: string;
+  sandbox: boolean;
+  projectRoot: string;
+  clock: Clock;
+  /** The image captcha of 实名用户登录 (the same service as the H5 forms, in a portal scope). */
+  captcha: CaptchaService;
+  sessions: PortalSessionStore;
+}
+
+/**
+ * The reference portal at /portal/ (PORTAL_DEMO=1): a desktop site of 福建省网上税务局 that shows
+ * how a portal uses the public API — 微信扫码登录 and 实名用户登录, 个人信息管理, 设置 → 微信解绑.
+ */
+export function referencePortal(options: ReferencePortalOptions): Middleware {
+  const api = new PortalApiClient({ baseUrl: options.apiBase, apiKey: options.apiKey });
+  const renderer = new PortalRenderer(path.join(options.projectRoot, 'templates'), { apiOrigin: api.origin });
+  const routes = portalRoutes({ api, renderer, captcha: options.captcha, clock: options.clock, sandbox: options.sandbox });
+  const formBody = bodyParser({
+    enableTypes: ['form'],
+    formLimit: '16kb',
+    onError: () => {
+      throw createHttpError(400, '提交的内容无法识别，请返回重试。');
+    },
+  });
+
+  /** Every failure ends on a page of the portal, never a stack or a bare status. */
+  const errorPages: Middleware = async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        renderer.render(ctx, 'message', { title: '页面不存在', heading: '页面不存在', message: '您访问的页面不存在或已被移除。' }, 404);
+      } else if (ctx.status === 405 && ctx.method !== 'OPTIONS') {
+        renderer.render(ctx, 'message', { title: '请求无效', heading: '请求无效', message: '请从页面上的按钮进行操作。' }, 405);
+      }
+    } catch (error) {
+      if (isHttpError(error) && error.expose) {
+        renderer.render(ctx, 'message', { title: error.title ?? '无法完成操作', heading: error.title ?? '无法完成操作', message: error.message }, error.status);
+        return;
+      }
+      if (error instanceof PortalApiError && error.status < 500) {
+        ctx.state.logger.warn({ err: error }, 'portal: API refused');
+        renderer.render(ctx, 'message', { title: '无法完成操作', heading: '无法完成操作', message: '请求未能完成，请返回重新操作。' }, 400);
+        return;
+      }
+      ctx.state.logger.error({ err: error }, 'portal request failed');
+      renderer.render(ctx, 'message', { title: '服务暂时不可用', heading: '服务暂时不可用', message: '系统繁忙，请稍后再试。' }, 503);
+    }
+  };
+
+  const stack = compose([
+    portalStatic(options.projectRoot),
+    errorPages,
+    portalSession({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
+    formBody as Middleware,
+    portalCsrf(new URL(options.publicUrl).origin),
+    routes.routes() as Middleware,
+    routes.allowedMethods() as Middleware,
+  ]);
+
+  return async (ctx, next) => {
+    if (ctx.path === '/portal') {
+      ctx.status = 301;
+      ctx.redirect('/portal/');
+      return;
+    }
+    // Everything under /portal/ is the portal's: nothing further down the app sees it.
+    return ctx.path.startsWith('/portal/') ? stack(ctx, async () => undefined) : next();
+  };
+}
+
+/** The portal as app.ts mounts it when PORTAL_DEMO=1: its API is PUBLIC_URL, its key the first one configured. */
+export function referencePortalFor(deps: {
+  config: Config; clock: Clock; captcha: CaptchaService; redis: Redis; keys: RedisKeys; projectRoot: string;
+}, sessions: PortalSessionStore = new RedisPortalSessionStore(deps.redis, deps.keys)): Middleware {
+  const { config } = deps;
+  const apiKey = config.portal.apiKeys[0];
+  if (!apiKey) throw new Error('PORTAL_DEMO=1 needs a key in PORTAL_API_KEYS for the reference portal');
+  return referencePortal({
+    apiBase: config.publicUrl,
+    apiKey,
+    publicUrl: config.publicUrl,
+    sandbox: config.sandbox,
+    projectRoot: deps.projectRoot,
+    clock: deps.clock,
+    captcha: deps.captcha,
+    sessions,
+  });
+}
