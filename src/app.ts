@@ -19,6 +19,7 @@ import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
 import { smsOutboxRoutes } from './sandbox/smsOutboxRoutes';
+import { phoneSandbox } from './sandbox/phone/phoneSandbox';
 import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
 
@@ -37,6 +38,12 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(errorHandler(deps.logger));
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
+  // The sandbox phone (design §10): plays a WeChat user of the simulator against this app's /wechat.
+  if (config.sandbox && deps.simulator) {
+    app.use(phoneSandbox({
+      config, clock: deps.clock, simulator: deps.simulator, simulatorPath: SIMULATOR_PATH, smsOutbox: deps.smsOutbox, projectRoot: deps.projectRoot,
+    }));
+  }
   // The reference portal (design §8): only with PORTAL_DEMO=1; it calls the API below over HTTP.
   if (config.portal.demo) app.use(referencePortalFor(deps));
 

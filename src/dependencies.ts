@@ -7,36 +7,32 @@ import { BindingStore } from './binding/BindingStore';
 import { systemClock, type Clock } from './clock/Clock';
 import type { Config } from './config/Config';
 import { connectDataSource } from './db/connectDataSource';
-import { OAuthCallbackClaims } from './h5/oauth/OAuthCallbackClaims';
+import type { OAuthCallbackClaims } from './h5/oauth/OAuthCallbackClaims';
 import { WebOAuth } from './h5/oauth/WebOAuth';
-import { RedisSessionStore } from './h5/session/RedisSessionStore';
 import type { SessionStore } from './h5/session/SessionStore';
 import { createLogger, type Logger } from './logging/createLogger';
 import { projectRoot } from './projectRoot';
 import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
 import { connectRedis, createRedis, type Redis } from './store/createRedis';
+import { createMemoryStores } from './store/createMemoryStores';
+import { createRedisStores } from './store/createRedisStores';
 import { RedisKeys } from './store/RedisKeys';
+import type { Stores } from './store/Stores';
 import { AccessTokens } from './wechat/api/AccessTokens';
-import { RedisAccessTokenStore } from './wechat/api/RedisAccessTokenStore';
 import { WeChatApiClient } from './wechat/api/WeChatApiClient';
 import { WeChatHttp } from './wechat/api/WeChatHttp';
 import { MessageCipher } from './wechat/MessageCipher';
 import type { PushDedupeStore } from './wechat/PushDedupeStore';
-import { RedisPushDedupeStore } from './wechat/RedisPushDedupeStore';
 import { ReplyTemplates } from './wechat/ReplyTemplates';
 import { SceneRegistry } from './wechat/SceneRegistry';
 import { LoginService } from './login/LoginService';
-import { RedisLoginTicketStore } from './login/RedisLoginTicketStore';
 import { SCENE_PREFIX } from './login/ticketIdentifiers';
 import { TicketChangeHub } from './login/TicketChangeHub';
 import { CaptchaService } from './captcha/CaptchaService';
-import { RedisCaptchaStore } from './captcha/RedisCaptchaStore';
 import { SmsOutbox } from './sandbox/SmsOutbox';
 import type { RateLimiter } from './security/RateLimiter';
-import { RedisRateLimiter } from './security/RedisRateLimiter';
 import { createSmsSender } from './sms/createSmsSender';
-import { RedisSmsCodeStore } from './sms/RedisSmsCodeStore';
 import { SmsCodeService } from './sms/SmsCodeService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
@@ -50,8 +46,11 @@ export interface Dependencies {
   clock: Clock;
   logger: Logger;
   db: DataSource;
-  redis: Redis;
+  /** The Redis client, or null with REDIS_URL=memory (the embedded demo), where no client is made. */
+  redis: Redis | null;
   keys: RedisKeys;
+  /** The short-lived shared state: in Redis, or in this process with REDIS_URL=memory. */
+  stores: Stores;
   ciphers: MessageCipher[];
   accessTokens: AccessTokens;
   wechatApi: WeChatApiClient;
@@ -92,29 +91,33 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const root = projectRoot();
 
-  const redis = createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
+  // REDIS_URL=memory (the embedded demo): no Redis client at all; every store lives in this process.
+  const redis = config.redisUrl === 'memory'
+    ? null
+    : createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
   let db: DataSource;
   try {
-    [db] = await Promise.all([connectDataSource(config.databaseUrl), connectRedis(redis)]);
+    [db] = await Promise.all([connectDataSource(config.databaseUrl), redis ? connectRedis(redis) : Promise.resolve()]);
   } catch (error) {
-    if (redis.isOpen) await redis.close().catch(() => undefined);
+    if (redis?.isOpen) await redis.close().catch(() => undefined);
     throw error;
   }
 
   const keys = new RedisKeys(config.redisKeyPrefix);
+  const stores = redis ? createRedisStores(redis, keys, clock) : createMemoryStores(clock);
   const http = new WeChatHttp(config.wechat.apiTimeoutMs);
   const accessTokens = new AccessTokens({
     http,
     apiBase: config.wechat.apiBase,
     appId: config.wechat.appId,
     appSecret: config.wechat.appSecret,
-    store: new RedisAccessTokenStore(redis, keys),
+    store: stores.accessTokens,
     clock,
     logger,
   });
   const protector = new PersonalDataProtector(config.dataKey);
   const audit = new AuditLog(db, clock, logger);
-  const rateLimiter = new RedisRateLimiter(redis, keys, clock);
+  const rateLimiter = stores.rateLimiter;
   const smsOutbox = config.sandbox ? new SmsOutbox() : null;
   const smsSender = createSmsSender(config, { logger, clock, outbox: smsOutbox });
   const deps: Omit<Dependencies, 'login' | 'ticketChanges'> = {
@@ -124,6 +127,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     db,
     redis,
     keys,
+    stores,
     ciphers: config.wechat.encodingAesKeys.map((key) => new MessageCipher(key, config.wechat.appId)),
     accessTokens,
     wechatApi: new WeChatApiClient({ http, tokens: accessTokens, apiBase: config.wechat.apiBase, mpBase: config.wechat.mpBase }),
@@ -133,7 +137,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     }),
     scenes: new SceneRegistry(),
     bindings: new BindingStore(db),
-    dedupe: new RedisPushDedupeStore(redis, keys),
+    dedupe: stores.dedupe,
     protector,
     audit,
     accounts: new AccountService({ store: new AccountStore(db, protector), protector, audit, clock }),
@@ -141,30 +145,28 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       ? new WeChatSimulator({ appId: config.wechat.appId, appSecret: config.wechat.appSecret, clock, publicBase: `${config.publicUrl}${SIMULATOR_PATH}` })
       : null,
     rateLimiter,
-    captcha: new CaptchaService({ store: new RedisCaptchaStore(redis, keys), clock }),
+    captcha: new CaptchaService({ store: stores.captcha, clock }),
     smsOutbox,
     smsSender,
     smsCodes: new SmsCodeService({
-      store: new RedisSmsCodeStore(redis, keys), rateLimiter, sender: smsSender, clock, subjects: new SmsSubjectDigest(config.dataKey),
+      store: stores.smsCodes, rateLimiter, sender: smsSender, clock, subjects: new SmsSubjectDigest(config.dataKey),
     }),
     projectRoot: root,
-    sessions: new RedisSessionStore(redis, keys),
+    sessions: stores.sessions,
     webOAuth: new WebOAuth({
       appId: config.wechat.appId,
       appSecret: config.wechat.appSecret,
       apiBase: config.wechat.apiBase,
       openBase: config.wechat.openBase,
       timeoutMs: config.wechat.apiTimeoutMs,
-      redis,
-      keys,
+      tokens: stores.oauthTokens,
     }),
-    oauthClaims: new OAuthCallbackClaims(redis, keys),
+    oauthClaims: stores.oauthClaims,
   };
-  const loginTickets = new RedisLoginTicketStore(redis, keys);
-  const ticketChanges = new TicketChangeHub(redis, loginTickets.channel);
+  const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   const login = new LoginService({
-    store: loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, bindings: deps.bindings, accounts: deps.accounts,
+    store: stores.loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, bindings: deps.bindings, accounts: deps.accounts,
     audit: deps.audit, templates: deps.templates, clock, ttlSeconds: config.loginTicketTtlSeconds, publicUrl: config.publicUrl,
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
@@ -175,6 +177,6 @@ export async function closeDependencies(deps: Dependencies): Promise<void> {
   await deps.ticketChanges.stop().catch(() => undefined);
   await Promise.allSettled([
     deps.db.isInitialized ? deps.db.destroy() : Promise.resolve(),
-    deps.redis.isOpen ? deps.redis.close() : Promise.resolve(),
+    deps.redis?.isOpen ? deps.redis.close() : Promise.resolve(),
   ]);
 }

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { AccountEntity } from '../accounts/Account';
@@ -10,12 +12,15 @@ export const entities = [AccountEntity, WechatBindingEntity, AuditEventEntity];
 export const migrations = [InitialSchema1764374400000, AccountLoginFailures1764460800000];
 
 /**
- * Connects to `DATABASE_URL` (mysql://…). MariaDB, MySQL and TiDB all speak the MySQL protocol, but
- * typeorm reads MariaDB's catalogue differently (column defaults), so the dialect is picked from
- * the server's version string. The schema comes only from migrations: `synchronize` is off.
+ * Connects to `DATABASE_URL`: `mysql://…` for production (MariaDB, MySQL and TiDB all speak the
+ * MySQL protocol, but typeorm reads MariaDB's catalogue differently, so the dialect is picked from
+ * the server's version string), or `sqlite:PATH` for the embedded demo (better-sqlite3; pending
+ * migrations are applied at start, since the demo has no separate deploy step). The schema comes
+ * only from migrations: `synchronize` is off.
  */
 export async function connectDataSource(databaseUrl: string): Promise<DataSource> {
-  if (!databaseUrl.startsWith('mysql://')) throw new Error('DATABASE_URL must be a mysql:// URL');
+  if (databaseUrl.startsWith('sqlite:')) return connectSqlite(databaseUrl.slice('sqlite:'.length));
+  if (!databaseUrl.startsWith('mysql://')) throw new Error('DATABASE_URL must be a mysql:// URL or sqlite:PATH');
   const probe = await createConnection({ uri: databaseUrl, connectTimeout: 3000 });
   let version: string;
   try {
@@ -36,6 +41,26 @@ export async function connectDataSource(databaseUrl: string): Promise<DataSource
     // Fail fast when MySQL is unreachable instead of holding requests for the driver's 10 s default.
     connectTimeout: 3000,
     extra: { connectionLimit: 20, enableKeepAlive: true },
+    logging: false,
+  });
+  return db.initialize();
+}
+
+async function connectSqlite(file: string): Promise<DataSource> {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new DataSource({
+    type: 'better-sqlite3',
+    database: file,
+    entities,
+    migrations,
+    synchronize: false,
+    migrationsRun: true,
+    // WAL lets readers work while a write transaction is open; foreign keys are off by default in SQLite.
+    prepareDatabase: (sqlite: { pragma(statement: string): unknown }) => {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('foreign_keys = ON');
+      sqlite.pragma('busy_timeout = 5000');
+    },
     logging: false,
   });
   return db.initialize();

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { isHttpError } from 'http-errors';
 import type { Logger } from '../logging/createLogger';
+import { isDependencyFailure } from './dependencyFailure';
 
 /** Thrown (through http-errors) with a snake_case code that API clients can branch on. */
 export interface CodedErrorProps {
@@ -9,7 +10,8 @@ export interface CodedErrorProps {
 
 /**
  * The one place where errors become answers: JSON `{"error":{"code","message"}}` for the API and
- * plain text elsewhere; anything that is not an http-error is logged and answered with a 500 that
+ * plain text elsewhere. MySQL or Redis being unreachable is a 503 `service_unavailable` (the client
+ * may retry); anything else that is not an http-error is logged and answered with a 500 that
  * reveals nothing. WeChat and H5 routes map their own failures before they reach this point.
  */
 export function errorHandler(logger: Logger): Middleware {
@@ -18,11 +20,13 @@ export function errorHandler(logger: Logger): Middleware {
       await next();
     } catch (error) {
       const known = isHttpError(error) && error.expose;
-      const status = isHttpError(error) ? error.status : 500;
+      const unavailable = !isHttpError(error) && isDependencyFailure(error);
+      const status = isHttpError(error) ? error.status : unavailable ? 503 : 500;
       const code = (known && typeof (error as CodedErrorProps).code === 'string')
         ? (error as CodedErrorProps).code!
         : defaultCode(status);
-      const message = known ? (error as Error).message : 'internal error';
+      const message = known ? (error as Error).message : unavailable ? 'temporarily unavailable, try again shortly' : 'internal error';
+      if (unavailable) ctx.set('Retry-After', '5');
       if (!known) (ctx.state.logger ?? logger).error({ err: error }, 'request failed');
       ctx.status = status;
       if (isHttpError(error) && error.headers) ctx.set(error.headers);

@@ -30,6 +30,9 @@ export interface LoginTicket {
  */
 export const CONFIRMED_GRACE_MS = 120_000;
 
+/** How long a store keeps a ticket past its expiry, so a late poll still learns "expired" rather than "unknown". */
+export const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+
 /** The status as the portal and the phone see it now. */
 export function currentStatus(ticket: LoginTicket, now: number): TicketStatus {
   if (ticket.status === 'redeemed' || ticket.status === 'cancelled') return ticket.status;

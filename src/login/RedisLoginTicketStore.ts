@@ -1,13 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Redis } from '../store/createRedis';
 import type { RedisKeys } from '../store/RedisKeys';
 import { RedisScript } from '../store/RedisScript';
-import { CONFIRMED_GRACE_MS, type LoginTicket, type StoredTicketStatus } from './LoginTicket';
+import { CONFIRMED_GRACE_MS, KEEP_AFTER_EXPIRY_MS, type LoginTicket, type StoredTicketStatus } from './LoginTicket';
 import type { ConfirmOutcome, LoginTicketStore, RedeemOutcome, ScanOutcome } from './LoginTicketStore';
-import { tagOf, tagOfScene } from './ticketIdentifiers';
-
-/** Kept this long past expiry, so a late poll still learns "expired" rather than "unknown". */
-const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
 
 // Identifiers are compared through their SHA-1 inside Lua, so the comparison's timing says nothing
 // about how much of a guess was right. Each change is published as the SHA-1 of the ticketId
@@ -65,9 +61,6 @@ redis.call('HSET', KEYS[1], 'st', 'redeemed')
 announce(ARGV[4])
 return {'redeemed', h[5], h[6]}`);
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest();
-const same = (a: string | undefined, b: string) => a !== undefined && timingSafeEqual(sha256(a), sha256(b));
-
 /** One Redis hash per ticket, `login:{<tag>}`: its three identifiers all lead to it (see ticketIdentifiers). */
 export class RedisLoginTicketStore implements LoginTicketStore {
   readonly channel: string;
@@ -95,13 +88,13 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   async byTicketId(ticketId: string): Promise<LoginTicket | null> {
     const tag = tagOf(ticketId);
     const ticket = tag ? await this.read(tag) : null;
-    return ticket && same(ticket.ticketId, ticketId) ? ticket : null;
+    return ticket && sameIdentifier(ticket.ticketId, ticketId) ? ticket : null;
   }
 
   async byConfirmToken(confirmToken: string): Promise<LoginTicket | null> {
     const tag = tagOf(confirmToken);
     const ticket = tag ? await this.read(tag) : null;
-    return ticket && same(ticket.confirmToken, confirmToken) ? ticket : null;
+    return ticket && sameIdentifier(ticket.confirmToken, confirmToken) ? ticket : null;
   }
 
   async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {

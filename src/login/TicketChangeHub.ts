@@ -1,29 +1,22 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from '../store/createRedis';
+import { ticketChangeId, type TicketChangeFeed } from './TicketChangeFeed';
 
 /**
- * Wakes long-polls when their ticket changes on any instance: ONE Redis subscription per process
- * (not one per poll) to the channel every transition publishes on; waiters are kept in memory by
- * the SHA-1 of their ticketId, which is what the transitions publish.
+ * Wakes long-polls when their ticket changes on any instance: ONE feed per process (one Redis
+ * subscription, not one per poll) carrying every transition; waiters are kept in memory by the
+ * SHA-1 of their ticketId, which is what the transitions announce.
  */
 export class TicketChangeHub {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private subscriber: Redis | null = null;
 
-  constructor(private readonly redis: Redis, private readonly channel: string) {}
+  constructor(private readonly feed: TicketChangeFeed) {}
 
   async start(): Promise<void> {
-    const subscriber = this.redis.duplicate();
-    subscriber.on('error', () => undefined); // the main client already reports connection trouble
-    await subscriber.connect();
-    await subscriber.subscribe(this.channel, (message) => this.wake(message));
-    this.subscriber = subscriber;
+    await this.feed.start((ticketIdSha1) => this.wake(ticketIdSha1));
   }
 
   async stop(): Promise<void> {
     this.releaseAll();
-    if (this.subscriber?.isOpen) await this.subscriber.close();
-    this.subscriber = null;
+    await this.feed.stop();
   }
 
   /**
@@ -31,7 +24,7 @@ export class TicketChangeHub {
    * or at shutdown. Listen first, then read the ticket: a change in between is not missed.
    */
   listen(ticketId: string, timeoutMs: number): { changed: Promise<void>; cancel(): void } {
-    const id = createHash('sha1').update(ticketId).digest('hex');
+    const id = ticketChangeId(ticketId);
     let done!: () => void;
     const changed = new Promise<void>((resolve) => {
       let set = this.waiters.get(id);

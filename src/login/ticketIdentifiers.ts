@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The three secrets of a ticket: ticketId (the portal browser's bearer secret), sceneStr (inside
@@ -30,4 +30,14 @@ export function tagOf(identifier: string): string | null {
 
 export function tagOfScene(sceneStr: string): string | null {
   return sceneStr.startsWith(SCENE_PREFIX) ? tagOf(sceneStr.slice(SCENE_PREFIX.length)) : null;
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Compares a stored identifier with a presented one through their hashes, so the comparison's
+ * timing says nothing about how much of a guess was right.
+ */
+export function sameIdentifier(stored: string | undefined, presented: string): boolean {
+  return stored !== undefined && timingSafeEqual(sha256(stored), sha256(presented));
 }

@@ -1,3 +1,4 @@
+import { systemClock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import type { Logger } from '../logging/createLogger';
 import { createClient } from 'redis';
@@ -5,10 +6,10 @@ import { connectRedis } from '../store/createRedis';
 import { RedisKeys } from '../store/RedisKeys';
 import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
 import { AccessTokens } from '../wechat/api/AccessTokens';
+import { MemoryAccessTokenStore } from '../wechat/api/MemoryAccessTokenStore';
 import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
 import { WeChatApiClient } from '../wechat/api/WeChatApiClient';
 import { WeChatHttp } from '../wechat/api/WeChatHttp';
-import { InProcessAccessTokenStore } from './InProcessAccessTokenStore';
 
 /** The menu APIs of the WeChat client, all the CLI calls. */
 export type MenuApi = Pick<WeChatApiClient, 'createMenu' | 'getMenu' | 'deleteMenu'>;
@@ -36,7 +37,9 @@ export async function openMenuApi(config: Config, logger: Logger): Promise<Opene
   let store: AccessTokenStore;
   let close: () => Promise<void>;
   if (config.redisUrl === 'memory') {
-    store = new InProcessAccessTokenStore();
+    // No Redis to share the token through: the CLI keeps its own. stable_token hands every caller
+    // the same token, so fetching it never revokes the server's; a forced refresh would, so none.
+    store = new MemoryAccessTokenStore(systemClock, { forcedRefreshesPerDay: 0 });
     close = async () => undefined;
   } else {
     // Not the servers' createRedis: a one-shot command should fail at once, not keep reconnecting.
@@ -59,7 +62,7 @@ export async function openMenuApi(config: Config, logger: Logger): Promise<Opene
     appId: config.wechat.appId,
     appSecret: config.wechat.appSecret,
     store,
-    clock: { now: () => Date.now() },
+    clock: systemClock,
     logger,
   });
   const api = new WeChatApiClient({ http, tokens, apiBase: config.wechat.apiBase, mpBase: config.wechat.mpBase });

@@ -6,13 +6,12 @@ import compose from 'koa-compose';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
-import type { Redis } from '../store/createRedis';
-import type { RedisKeys } from '../store/RedisKeys';
+import type { Stores } from '../store/Stores';
 import { PortalApiClient, PortalApiError } from './PortalApiClient';
 import { portalCsrf } from './portalCsrf';
 import { PortalRenderer } from './PortalRenderer';
 import { portalRoutes } from './portalRoutes';
-import { portalSession, RedisPortalSessionStore, type PortalSessionStore } from './portalSession';
+import { portalSession, type PortalSessionStore } from './portalSession';
 import { portalStatic } from './portalStatic';
 
 export interface ReferencePortalOptions {
@@ -91,10 +90,13 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
   };
 }
 
-/** The portal as app.ts mounts it when PORTAL_DEMO=1: its API is PUBLIC_URL, its key the first one configured. */
+/**
+ * The portal as app.ts mounts it when PORTAL_DEMO=1: its API is PUBLIC_URL, its key the first one
+ * configured, its sessions in the stores (Redis, or this process with REDIS_URL=memory).
+ */
 export function referencePortalFor(deps: {
-  config: Config; clock: Clock; captcha: CaptchaService; redis: Redis; keys: RedisKeys; projectRoot: string;
-}, sessions: PortalSessionStore = new RedisPortalSessionStore(deps.redis, deps.keys)): Middleware {
+  config: Config; clock: Clock; captcha: CaptchaService; stores: Pick<Stores, 'portalSessions'>; projectRoot: string;
+}, sessions: PortalSessionStore = deps.stores.portalSessions): Middleware {
   const { config } = deps;
   const apiKey = config.portal.apiKeys[0];
   if (!apiKey) throw new Error('PORTAL_DEMO=1 needs a key in PORTAL_API_KEYS for the reference portal');

@@ -50,7 +50,8 @@ const driverCode = (error: unknown) => (error instanceof QueryFailedError
   ? (error.driverError as { code?: string } | undefined)?.code ?? ''
   : '');
 /** The unique openid index refused the binding: a concurrent transaction bound this WeChat first. */
-const isOpenidTaken = (error: unknown) => driverCode(error) === 'ER_DUP_ENTRY' && /wechat_bindings_openid/i.test((error as Error).message);
+const isOpenidTaken = (error: unknown) => (driverCode(error) === 'ER_DUP_ENTRY' && /wechat_bindings_openid/i.test((error as Error).message))
+  || (error instanceof QueryFailedError && /UNIQUE constraint failed: wechat_bindings\.openid/.test(error.message));
 const isDeadlock = (error: unknown) => driverCode(error) === 'ER_LOCK_DEADLOCK';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { createTestApp, type TestApp } from '../support/testApp';
+import { createTestApp, redisOf, type TestApp } from '../support/testApp';
 
 const requestIdPattern = /^[A-Za-z0-9-]{8,64}$/;
 
@@ -85,7 +85,7 @@ describe('health: /healthz and /readyz', () => {
 
     before(async () => {
       t = await createTestApp();
-      await t.deps.redis.close();
+      await redisOf(t.deps).close();
     });
 
     after(async () => {

@@ -95,6 +95,13 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.equal(callsTo('/cgi-bin/menu/create'), 1);
     });
 
+    it('publishes with REDIS_URL=memory (the embedded demo), keeping a token of its own', async () => {
+      const result = await run(['publish'], { REDIS_URL: 'memory' });
+      assert.equal(result.code, EXIT.ok, result.stderr);
+      assert.deepEqual(sim.menu, SHIPPED);
+      assert.equal(sim.tokenFetches(), 1);
+    });
+
     it('shares the access token through Redis under REDIS_KEY_PREFIX, as the servers do', async () => {
       assert.equal((await run(['publish'])).code, EXIT.ok);
       assert.equal((await run(['get'])).code, EXIT.ok);

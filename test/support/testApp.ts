@@ -6,6 +6,7 @@ import type { Clock } from '../../src/clock/Clock';
 import { loadConfig } from '../../src/config/loadConfig';
 import { buildDependencies, closeDependencies, type Dependencies } from '../../src/dependencies';
 import type { Logger } from '../../src/logging/createLogger';
+import type { Redis } from '../../src/store/createRedis';
 import { testEnvironment, testRun } from './testEnv';
 
 export interface TestApp {
@@ -31,13 +32,24 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   return { deps, app, close: () => closeDependencies(deps) };
 }
 
-/** Empties the tables and this run's Redis keys between tests. */
+/**
+ * Empties the tables and this run's Redis keys between tests. An app on REDIS_URL=memory keeps its
+ * stores in itself: only a new app starts them empty.
+ */
 export async function resetState(deps: Dependencies): Promise<void> {
   // Children first, so the foreign key never objects.
   for (const table of ['audit_events', 'wechat_bindings', 'accounts']) await deps.db.query(`DELETE FROM \`${table}\``);
-  for await (const keys of deps.redis.scanIterator({ MATCH: `${testRun.redisPrefix}*`, COUNT: 500 })) {
-    if (keys.length > 0) await deps.redis.del(keys);
+  const redis = deps.redis;
+  if (!redis) return;
+  for await (const keys of redis.scanIterator({ MATCH: `${testRun.redisPrefix}*`, COUNT: 500 })) {
+    if (keys.length > 0) await redis.del(keys);
   }
+}
+
+/** The Redis client of an app built on Redis (every test environment but REDIS_URL=memory). */
+export function redisOf(deps: Dependencies): Redis {
+  if (!deps.redis) throw new Error('this app keeps its stores in memory (REDIS_URL=memory): it has no Redis client');
+  return deps.redis;
 }
 
 /** Listens on an ephemeral loopback port; returns the base URL and a closer. */

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from '../../store/createRedis';
-import type { RedisKeys } from '../../store/RedisKeys';
 
 /** How a first OAuth callback ended, so a repeat of it (same code) ends on the same page. */
 export interface CallbackOutcome {
@@ -13,38 +11,21 @@ export interface CallbackOutcome {
 
 export type CallbackClaim = { first: true } | { first: false; outcome: CallbackOutcome | null };
 
-const TTL_SECONDS = 300; // an OAuth code lives 5 minutes
+/** How long a claim is kept: an OAuth code lives 5 minutes. */
+export const OAUTH_CODE_CLAIM_TTL_SECONDS = 300;
 
 /**
  * WeChat sometimes opens the OAuth callback twice with the same code; the second exchange gets
  * 40163. Each code is claimed here first, and the outcome kept for the repeat.
  */
-export class OAuthCallbackClaims {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
-
-  private key(code: string): string {
-    return this.keys.key('h5', 'oauth-code', createHash('sha256').update(code).digest('hex'));
-  }
-
-  async claim(code: string): Promise<CallbackClaim> {
-    const ok = await this.redis.set(this.key(code), '', { condition: 'NX', expiration: { type: 'EX', value: TTL_SECONDS } });
-    if (ok === 'OK') return { first: true };
-    return { first: false, outcome: await this.outcome(code) };
-  }
-
-  async outcome(code: string): Promise<CallbackOutcome | null> {
-    const value = await this.redis.get(this.key(code));
-    return value ? JSON.parse(value) as CallbackOutcome : null;
-  }
-
-  async complete(code: string, outcome: CallbackOutcome): Promise<void> {
-    await this.redis.set(this.key(code), JSON.stringify(outcome), { condition: 'XX', expiration: 'KEEPTTL' });
-  }
-
+export interface OAuthCallbackClaims {
+  /** The first claim of a code wins; a later one learns the first one's outcome once it is known. */
+  claim(code: string): Promise<CallbackClaim>;
+  outcome(code: string): Promise<CallbackOutcome | null>;
+  /** Records the outcome of a code this caller claimed first (nothing when the claim is gone). */
+  complete(code: string, outcome: CallbackOutcome): Promise<void>;
   /** A first callback that failed leaves nothing behind that a repeat could follow. */
-  async release(code: string): Promise<void> {
-    await this.redis.del(this.key(code));
-  }
+  release(code: string): Promise<void>;
 }
 
 export const sessionFingerprint = (sessionId: string | null): string =>

@@ -1,10 +1,6 @@
 import { promisify } from 'node:util';
-import type OAuth from 'wechat-oauth';
-
-type OAuthTokenData = OAuth.OAuthTokenData;
-import type { Redis } from '../../store/createRedis';
-import type { RedisKeys } from '../../store/RedisKeys';
 import { ConfigurableHostOAuth } from './ConfigurableHostOAuth';
+import type { WebOAuthToken, WebOAuthTokenStore } from './WebOAuthTokenStore';
 
 export interface WebOAuthOptions {
   appId: string;
@@ -12,8 +8,8 @@ export interface WebOAuthOptions {
   apiBase: string;
   openBase: string;
   timeoutMs: number;
-  redis: Redis;
-  keys: RedisKeys;
+  /** Where wechat-oauth keeps the web tokens it obtains. */
+  tokens: WebOAuthTokenStore;
 }
 
 export interface WebIdentity {
@@ -31,21 +27,21 @@ export class WebOAuthError extends Error {
   }
 }
 
-/** Web OAuth (网页授权) through wechat-oauth, its tokens kept in Redis for their lifetime. */
+/** Web OAuth (网页授权) through wechat-oauth, its tokens kept in the token store for their lifetime. */
 export class WebOAuth {
   private readonly client: ConfigurableHostOAuth;
 
   constructor(private readonly options: WebOAuthOptions) {
-    const { redis, keys } = options;
-    const tokenKey = (openid: string) => keys.key('h5', 'oauth-token', openid);
+    const { tokens } = options;
+    // wechat-oauth speaks callbacks; the store speaks promises.
     this.client = new ConfigurableHostOAuth(
       options.appId, options.appSecret, options.apiBase, options.openBase, options.timeoutMs,
       (openid, callback) => {
-        redis.get(tokenKey(openid)).then((value) => callback(null, value ? JSON.parse(value) as OAuthTokenData : null), (error: Error) => callback(error));
+        tokens.get(openid).then((token) => callback(null, token), (error: Error) => callback(error));
       },
       (openid, token, callback) => {
-        redis.set(tokenKey(openid), JSON.stringify(token), { expiration: { type: 'EX', value: Math.max(60, token.expires_in || 7200) } })
-          .then(() => callback(null), (error: Error) => callback(error));
+        // At least a minute, and two hours (WeChat's usual lifetime) when the answer names none.
+        tokens.set(openid, token, Math.max(60, token.expires_in || 7200)).then(() => callback(null), (error: Error) => callback(error));
       },
     );
   }
@@ -56,7 +52,7 @@ export class WebOAuth {
   }
 
   async exchange(code: string): Promise<WebIdentity> {
-    let result: { data: OAuthTokenData } | undefined;
+    let result: { data: WebOAuthToken } | undefined;
     try {
       result = await promisify(this.client.getAccessToken.bind(this.client))(code);
     } catch (error) {

@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from '../../store/createRedis';
 import type { RedisKeys } from '../../store/RedisKeys';
 import type { AccessTokenStore, StoredAccessToken } from './AccessTokenStore';
-
-const FORCED_PER_DAY = 20;
-const FORCED_GAP_MS = 30_000;
+import { FORCED_REFRESH_COUNTER_TTL_MS, FORCED_REFRESH_GAP_MS, FORCED_REFRESHES_PER_DAY, forcedRefreshDay } from './forcedRefreshQuota';
 
 // Deletes the lock only when it still belongs to the caller, so a lock that expired and was taken
 // by another instance is never removed by the first one.
@@ -40,13 +38,12 @@ export class RedisAccessTokenStore implements AccessTokenStore {
 
   async takeForcedRefresh(nowMs: number): Promise<boolean> {
     const gap = await this.redis.set(this.keys.key('wechat', 'access-token', 'forced-gap'), '1', {
-      condition: 'NX', expiration: { type: 'PX', value: FORCED_GAP_MS },
+      condition: 'NX', expiration: { type: 'PX', value: FORCED_REFRESH_GAP_MS },
     });
     if (gap !== 'OK') return false;
-    const day = new Date(nowMs + 8 * 3600_000).toISOString().slice(0, 10); // WeChat's quota day is Beijing time
-    const dayKey = this.keys.key('wechat', 'access-token', 'forced', day);
+    const dayKey = this.keys.key('wechat', 'access-token', 'forced', forcedRefreshDay(nowMs));
     // One transaction, so the day counter can never be left without its expiry.
-    const [used] = await this.redis.multi().incr(dayKey).expire(dayKey, 2 * 86400).exec();
-    return Number(used) <= FORCED_PER_DAY;
+    const [used] = await this.redis.multi().incr(dayKey).pExpire(dayKey, FORCED_REFRESH_COUNTER_TTL_MS).exec();
+    return Number(used) <= FORCED_REFRESHES_PER_DAY;
   }
 }

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { spawnServer, type ChildServer } from './child';
+import { callJson } from './http';
+import type { BenchRun } from './settings';
+import { productEnvironment } from './settings';
+import type { BenchRedis } from './storage';
+
+export interface Settings {
+  quick: boolean;
+  /** Connections of every throughput scenario. */
+  connections: number;
+  /** Seconds of one measured run, of a warm-up, and how many measured runs (the median is reported). */
+  durationS: number;
+  warmupS: number;
+  runs: number;
+  logLevel: string;
+  /** Profile scenarios that miss their target (node --cpu-prof on a separate instance). */
+  profile: 'auto' | 'always' | 'never';
+}
+
+export interface BenchContext {
+  settings: Settings;
+  run: BenchRun;
+  redis: BenchRedis;
+  simulator: ChildServer;
+  /** The long-lived product instance ("A"); scenarios start others as they need them. */
+  product: ChildServer;
+  /** Bound WeChat users (openids) seeded through instance A. */
+  openids: string[];
+  outDir: string;
+  log(message: string): void;
+  startProduct(name: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
+  startBaseline(file: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
+}
+
+export function makeStarters(run: BenchRun, outDir: string, settings: Settings, simulatorUrl: () => string, track: (c: ChildServer) => void) {
+  const logs = path.join(outDir, 'logs');
+  return {
+    startProduct: async (name: string, options: { nodeArgs?: string[] } = {}) => {
+      const server = await spawnServer({
+        name: `product ${name}`,
+        file: 'bench/productServer.ts',
+        env: productEnvironment(run, simulatorUrl(), settings.logLevel),
+        nodeArgs: options.nodeArgs ?? [],
+        stderrFile: path.join(logs, `product-${name}.stderr.log`),
+      });
+      track(server);
+      // First WeChat API call fetches the shared token; make sure the instance answers at all.
+      await callJson('GET', `${server.url}/__bench/stats`);
+      return server;
+    },
+    startBaseline: async (file: string, options: { nodeArgs?: string[] } = {}) => {
+      const server = await spawnServer({
+        name: `baseline ${path.basename(file, '.ts')}`,
+        file,
+        env: {},
+        nodeArgs: options.nodeArgs ?? [],
+        stderrFile: path.join(logs, `${path.basename(file, '.ts')}.stderr.log`),
+      });
+      track(server);
+      return server;
+    },
+  };
+}

@@ -1,0 +1,168 @@
+// npm run bench [-- --quick] [-- --only=P1,P4] [-- --profile|--no-profile] [-- --log-level=info]
+//
+// Runs the scenarios of issue 9 against the real MariaDB and Redis of this machine: a private
+// database (migrated) and Redis key prefix for the run, removed at the end; the WeChat simulator
+// and every product instance and baseline server as child processes on 127.0.0.1; autocannon as
+// the load generator in this process. Writes bench/results/<stamp>-<mode>/results.{json,md}.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { killAllChildren, spawnServer, PROJECT_ROOT, type ChildServer } from './lib/child';
+import { makeStarters, type BenchContext, type Settings } from './lib/context';
+import { callJson } from './lib/http';
+import { describeMachine } from './lib/machine';
+import { machineLine, resultsTable, type Results } from './lib/report';
+import { benchRun } from './lib/settings';
+import { connectBenchRedis, createDatabase, deleteMatching, dropDatabase } from './lib/storage';
+import { createTickets, type CreatedTicket } from './lib/tickets';
+import { longPollScenario, ticketMemoryScenario } from './scenarios/memory';
+import { pushScenario, ticketReadScenario } from './scenarios/throughput';
+import { tokenScenario } from './scenarios/tokens';
+import { wakeScenario } from './scenarios/wake';
+
+const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'] as const;
+type ScenarioId = (typeof SCENARIOS)[number];
+
+function parseArgs(argv: string[]): { settings: Settings; only: Set<ScenarioId> } {
+  const flag = (name: string) => argv.includes(`--${name}`);
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const quick = flag('quick');
+  const known = new Set(['quick', 'profile', 'no-profile', 'only', 'log-level', 'runs', 'duration', 'warmup', 'help']);
+  for (const arg of argv) {
+    const name = /^--([a-z-]+)/.exec(arg)?.[1];
+    if (!name || !known.has(name)) throw new Error(`unknown argument ${arg} (see the top of bench/run.ts)`);
+  }
+  if (flag('help')) {
+    process.stdout.write('npm run bench [-- --quick] [--only=P1,P3] [--profile|--no-profile] [--log-level=info] [--runs=3] [--duration=10] [--warmup=3]\n');
+    process.exit(0);
+  }
+  const only = new Set<ScenarioId>((value('only')?.split(',') ?? [...SCENARIOS]).map((s) => {
+    const id = s.trim().toUpperCase();
+    if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`unknown scenario ${s}`);
+    return id as ScenarioId;
+  }));
+  const num = (name: string, fallback: number, max: number) => {
+    const v = value(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`--${name} must be a number in (0, ${max}]`);
+    return n;
+  };
+  return {
+    only,
+    settings: {
+      quick,
+      connections: 64,
+      durationS: num('duration', quick ? 3 : 10, 60),
+      warmupS: num('warmup', quick ? 1 : 3, 30),
+      runs: Math.round(num('runs', quick ? 1 : 3, 9)),
+      logLevel: value('log-level') ?? 'info',
+      profile: flag('profile') ? 'always' : flag('no-profile') ? 'never' : quick ? 'never' : 'auto',
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const { settings, only } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outDir = path.join(PROJECT_ROOT, 'bench', 'results', `${stamp}-${settings.quick ? 'quick' : 'full'}`);
+  mkdirSync(path.join(outDir, 'logs'), { recursive: true });
+  const log = (message: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+
+  const run = benchRun();
+  const results: Results = {
+    startedAt: new Date(started).toISOString(), settings, benchRunId: run.id,
+    simulator: 'separate child process (bench/simulatorServer.ts), shared by every product instance; SANDBOX=0 in the product',
+    errors: [],
+  };
+  const servers: ChildServer[] = [];
+  const redis = await connectBenchRedis(run);
+  let databaseCreated = false;
+  const cleanUp = async () => {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    await deleteMatching(redis, run, `${run.redisPrefix}*`).catch((e: unknown) => log(`could not delete the run's Redis keys: ${String(e)}`));
+    if (databaseCreated) await dropDatabase(run).catch((e: unknown) => log(`could not drop ${run.databaseName}: ${String(e)}`));
+    await redis.quit().catch(() => undefined);
+  };
+  const interrupted = () => {
+    log('interrupted: stopping the servers and removing the run\'s database and keys');
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  try {
+    results.machine = await describeMachine(redis, run.serverUrl);
+    log(`machine: ${machineLine(results.machine)}`);
+    log(`run ${run.id}: database ${run.databaseName}, Redis prefix ${run.redisPrefix}; results in ${path.relative(PROJECT_ROOT, outDir)}`);
+    await createDatabase(run);
+    databaseCreated = true;
+
+    const simulator = await spawnServer({
+      name: 'simulator', file: 'bench/simulatorServer.ts', env: {}, stderrFile: path.join(outDir, 'logs', 'simulator.stderr.log'),
+    });
+    servers.push(simulator);
+    const starters = makeStarters(run, outDir, settings, () => simulator.url, (s) => servers.push(s));
+    const product = await starters.startProduct('A');
+    const seeded = await callJson<{ openids: string[] }>('POST', `${product.url}/__bench/seed-users?count=${settings.quick ? 8 : 32}`);
+    const ctx: BenchContext = { settings, run, redis, simulator, product, openids: seeded.openids, outDir, log, ...starters };
+    // The first ticket fetches the shared access token.
+    await createTickets(product.url, simulator.url, 1, 1);
+    log(`simulator ${simulator.url}, product A ${product.url}, ${ctx.openids.length} bound users`);
+
+    const attempt = async <T>(id: ScenarioId, body: () => Promise<T>): Promise<T | undefined> => {
+      if (!only.has(id)) return undefined;
+      log(`${id}: start`);
+      try {
+        return await body();
+      } catch (error) {
+        log(`${id} failed: ${(error as Error).stack ?? String(error)}`);
+        results.errors.push({ scenario: id, error: String((error as Error).message ?? error) });
+        return undefined;
+      } finally {
+        writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
+      }
+    };
+
+    results.P1 = await attempt('P1', () => pushScenario(ctx, 'P1', 'plain', 'bench/baselines/coWechatPlain.ts'));
+    results.P2 = await attempt('P2', () => pushScenario(ctx, 'P2', 'safe', 'bench/baselines/coWechatAes.ts'));
+    results.P3 = await attempt('P3', () => ticketReadScenario(ctx));
+    let instanceB: ChildServer | undefined;
+    const b = async () => (instanceB ??= await ctx.startProduct('B'));
+    results.P4 = await attempt('P4', async () => wakeScenario(ctx, await b()));
+    let p6Tickets: CreatedTicket[] | undefined;
+    results.P6 = await attempt('P6', async () => {
+      const { outcome, tickets } = await ticketMemoryScenario(ctx);
+      p6Tickets = tickets;
+      return outcome;
+    });
+    results.P5 = await attempt('P5', async () => longPollScenario(ctx, p6Tickets ?? await createTickets(product.url, simulator.url, settings.quick ? 2000 : 10_000)));
+    results.P7 = await attempt('P7', async () => tokenScenario(ctx, [await b(), await ctx.startProduct('C'), await ctx.startProduct('D')]));
+  } finally {
+    results.finishedAt = new Date().toISOString();
+    writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
+    await cleanUp();
+  }
+
+  const table = resultsTable(results);
+  const markdown = [
+    `# Bench ${settings.quick ? 'quick' : 'full'} run ${results.startedAt}`,
+    '',
+    `Machine: ${machineLine(results.machine)}`,
+    '',
+    `Settings: ${settings.connections} connections, ${settings.runs} run(s) of ${settings.durationS} s after ${settings.warmupS} s warm-up, median reported; LOG_LEVEL=${settings.logLevel}.`,
+    '',
+    table,
+    '',
+    ...(results.errors.length ? ['Errors:', ...results.errors.map((e) => `- ${e.scenario}: ${e.error}`)] : []),
+  ].join('\n');
+  writeFileSync(path.join(outDir, 'results.md'), `${markdown}\n`);
+  process.stdout.write(`\n${markdown}\n\nresults: ${path.relative(PROJECT_ROOT, outDir)}/results.{md,json}\n`);
+  return results.errors.length > 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  killAllChildren();
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import type { Server } from 'node:http';
+import { createApp, type AppOptions } from './app';
+import type { Config } from './config/Config';
+import { buildDependencies, closeDependencies, type Dependencies } from './dependencies';
+
+export interface RunHooks {
+  /** After the dependencies are built, before the port opens (seeding, restoring state). */
+  beforeListen?(deps: Dependencies): Promise<void> | void;
+  afterListen?(deps: Dependencies): void;
+  /** After the last request finished, before the pools close. */
+  beforeClose?(deps: Dependencies): Promise<void> | void;
+  appOptions?: AppOptions;
+}
+
+/**
+ * Builds the dependencies and the app, listens, and on SIGTERM/SIGINT shuts down gracefully: stop
+ * accepting, answer held long-polls at once, let in-flight requests finish, close the pools, exit 0.
+ */
+export async function runService(config: Config, hooks: RunHooks = {}): Promise<Server> {
+  const deps = await buildDependencies(config);
+  await hooks.beforeListen?.(deps);
+  const app = createApp(deps, hooks.appOptions);
+  const server = app.listen(config.port);
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  deps.logger.info({ port: config.port, publicUrl: config.publicUrl, sandbox: config.sandbox }, 'listening');
+  hooks.afterListen?.(deps);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.logger.info({ signal }, 'shutting down');
+    server.close(() => {
+      void Promise.resolve(hooks.beforeClose?.(deps))
+        .then(() => closeDependencies(deps))
+        .then(() => process.exit(0), () => process.exit(1));
+    });
+    deps.ticketChanges.releaseAll();
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return server;
+}

@@ -1,0 +1,34 @@
+import type { Context } from 'koa';
+import { SIMULATED_USER_COOKIE } from '../simulator/WeChatSimulator';
+
+// The H5 session cookie's names (src/h5/session/h5Session.ts): plain, and __Host- behind HTTPS.
+const H5_SESSION_COOKIES = { plain: 'etax_h5', secure: '__Host-etax_h5' } as const;
+
+/**
+ * The phone remembers its user in the simulator's own `wxsim_openid` cookie (path /, so it reaches
+ * the simulator under /sandbox/wechat): the phone and the simulated OAuth then always agree on who
+ * is holding the phone.
+ */
+export class PhoneUserCookie {
+  constructor(private readonly secure: boolean) {}
+
+  read(ctx: Context): string | null {
+    return ctx.cookies.get(SIMULATED_USER_COOKIE) ?? null;
+  }
+
+  /**
+   * Hands the phone to `openid`. A different user is a different phone: the H5 session of the one
+   * before (which holds that user's openid) is dropped, so the next H5 page goes through OAuth again.
+   */
+  write(ctx: Context, openid: string): void {
+    // As in h5Session: TLS usually ends at the load balancer, and the cookie library must not refuse
+    // a Secure cookie because this hop is plain HTTP.
+    if (this.secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
+    const options = { httpOnly: true, sameSite: 'lax', secure: this.secure, path: '/', overwrite: true } as const;
+    if (this.read(ctx) !== openid) {
+      ctx.cookies.set(this.secure ? H5_SESSION_COOKIES.secure : H5_SESSION_COOKIES.plain, null, { ...options, expires: new Date(0) });
+    }
+    // A year: the sandbox phone keeps its user across browser restarts, as a real phone would.
+    ctx.cookies.set(SIMULATED_USER_COOKIE, openid, { ...options, maxAge: 365 * 24 * 3600 * 1000 });
+  }
+}

@@ -1,0 +1,84 @@
+import type { Clock } from '../clock/Clock';
+import { ExpiringMap } from '../store/ExpiringMap';
+import type { SmsCodeCheck, SmsCodeIssue, SmsCodeIssueResult, SmsCodeStore } from './SmsCodeStore';
+
+interface StoredCode {
+  code: string;
+  expiresAt: number;
+  wrongTries: number;
+}
+
+interface Send {
+  at: number;
+  id: string;
+}
+
+/**
+ * SMS codes and send histories in this process (REDIS_URL=memory), the same rules as the Lua
+ * scripts of RedisSmsCodeStore step for step. Each method runs without an await in between, so it is
+ * one atomic step in single-threaded JavaScript, as a script is in Redis. Times are the caller's
+ * (`nowMs`); the lifetimes of the entries, by the injected clock, only clean up behind them.
+ */
+export class MemorySmsCodeStore implements SmsCodeStore {
+  /** By phone + purpose. */
+  private readonly codes: ExpiringMap<StoredCode>;
+  /** By phone + purpose: the clock time (ms) of the next allowed send. */
+  private readonly gates: ExpiringMap<number>;
+  /** By phone: its sends, oldest first. */
+  private readonly sends: ExpiringMap<Send[]>;
+
+  constructor(clock: Clock) {
+    this.codes = new ExpiringMap(clock);
+    this.gates = new ExpiringMap(clock);
+    this.sends = new ExpiringMap(clock);
+  }
+
+  async issue(request: SmsCodeIssue): Promise<SmsCodeIssueResult> {
+    const now = request.nowMs;
+    const codeKey = `${request.phoneDigest}\n${request.purpose}`;
+    const gate = this.gates.get(codeKey) ?? 0;
+    if (gate > now) return { ok: false, reason: 'resend_too_soon', retryAfterMs: gate - now };
+    const keepSendsMs = Math.max(1, ...request.caps.map((cap) => cap.windowMs));
+    const kept = (this.sends.get(request.phoneDigest) ?? []).filter((send) => send.at > now - keepSendsMs);
+    for (const cap of request.caps) {
+      const inWindow = kept.filter((send) => send.at > now - cap.windowMs);
+      if (inWindow.length >= cap.limit) {
+        // The next send fits once enough of these have left the window.
+        const freeing = inWindow[inWindow.length - cap.limit]!.at;
+        return { ok: false, reason: cap.reason, retryAfterMs: freeing + cap.windowMs - now };
+      }
+    }
+    this.codes.set(codeKey, { code: request.code, expiresAt: now + request.codeTtlMs, wrongTries: 0 }, request.codeTtlMs);
+    this.gates.set(codeKey, now + request.resendAfterMs, request.resendAfterMs);
+    kept.push({ at: now, id: request.sendId });
+    kept.sort((a, b) => a.at - b.at);
+    this.sends.set(request.phoneDigest, kept, keepSendsMs);
+    return { ok: true };
+  }
+
+  async check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'> {
+    const codeKey = `${request.phoneDigest}\n${request.purpose}`;
+    const stored = this.codes.get(codeKey);
+    if (!stored) return 'expired';
+    if (request.nowMs >= stored.expiresAt) {
+      this.codes.delete(codeKey);
+      return 'expired';
+    }
+    if (sameInConstantTime(stored.code, request.candidate)) {
+      this.codes.delete(codeKey);
+      return 'ok';
+    }
+    stored.wrongTries += 1;
+    if (stored.wrongTries >= request.maxWrongTries) this.codes.delete(codeKey);
+    return 'wrong';
+  }
+}
+
+/** Every byte of the code is compared, with no early exit on the first difference (as the Lua does). */
+function sameInConstantTime(code: string, candidate: string): boolean {
+  const expected = Buffer.from(code, 'utf8');
+  const given = Buffer.from(candidate, 'utf8');
+  let diff = expected.length === given.length ? 0 : 1;
+  for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ (given[i] ?? 0);
+  return diff === 0;
+}

@@ -1,0 +1,31 @@
+import type { CaptchaStore } from '../captcha/CaptchaStore';
+import type { OAuthCallbackClaims } from '../h5/oauth/OAuthCallbackClaims';
+import type { WebOAuthTokenStore } from '../h5/oauth/WebOAuthTokenStore';
+import type { SessionStore } from '../h5/session/SessionStore';
+import type { LoginTicketStore } from '../login/LoginTicketStore';
+import type { TicketChangeFeed } from '../login/TicketChangeFeed';
+import type { PortalSessionStore } from '../portal/portalSession';
+import type { RateLimiter } from '../security/RateLimiter';
+import type { SmsCodeStore } from '../sms/SmsCodeStore';
+import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
+import type { PushDedupeStore } from '../wechat/PushDedupeStore';
+
+/**
+ * Every piece of short-lived shared state (design §3): in Redis for production, so any number of
+ * instances share it (createRedisStores), or in this process for the embedded demo
+ * (createMemoryStores). Both sets pass the same contract suites (test/store/).
+ */
+export interface Stores {
+  dedupe: PushDedupeStore;
+  accessTokens: AccessTokenStore;
+  sessions: SessionStore;
+  portalSessions: PortalSessionStore;
+  captcha: CaptchaStore;
+  smsCodes: SmsCodeStore;
+  rateLimiter: RateLimiter;
+  loginTickets: LoginTicketStore;
+  /** What loginTickets' transitions announce; the process's TicketChangeHub listens to it. */
+  ticketChanges: TicketChangeFeed;
+  oauthClaims: OAuthCallbackClaims;
+  oauthTokens: WebOAuthTokenStore;
+}

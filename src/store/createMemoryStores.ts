@@ -1,0 +1,34 @@
+import { MemoryCaptchaStore } from '../captcha/MemoryCaptchaStore';
+import type { Clock } from '../clock/Clock';
+import { MemoryOAuthCallbackClaims } from '../h5/oauth/MemoryOAuthCallbackClaims';
+import { MemoryWebOAuthTokenStore } from '../h5/oauth/MemoryWebOAuthTokenStore';
+import { MemorySessionStore } from '../h5/session/MemorySessionStore';
+import { MemoryLoginTicketStore } from '../login/MemoryLoginTicketStore';
+import { MemoryTicketChangeFeed } from '../login/MemoryTicketChangeFeed';
+import { MemoryPortalSessionStore } from '../portal/portalSession';
+import { MemoryRateLimiter } from '../security/MemoryRateLimiter';
+import { MemorySmsCodeStore } from '../sms/MemorySmsCodeStore';
+import { MemoryAccessTokenStore } from '../wechat/api/MemoryAccessTokenStore';
+import { MemoryPushDedupeStore } from '../wechat/MemoryPushDedupeStore';
+import type { Stores } from './Stores';
+
+/**
+ * The stores in this process (REDIS_URL=memory, the embedded demo): one instance only, state gone
+ * at exit, every lifetime by `clock`.
+ */
+export function createMemoryStores(clock: Clock): Stores {
+  const ticketChanges = new MemoryTicketChangeFeed();
+  return {
+    dedupe: new MemoryPushDedupeStore(clock),
+    accessTokens: new MemoryAccessTokenStore(clock),
+    sessions: new MemorySessionStore(clock),
+    portalSessions: new MemoryPortalSessionStore(clock),
+    captcha: new MemoryCaptchaStore(clock),
+    smsCodes: new MemorySmsCodeStore(clock),
+    rateLimiter: new MemoryRateLimiter(clock),
+    loginTickets: new MemoryLoginTicketStore(clock, ticketChanges),
+    ticketChanges,
+    oauthClaims: new MemoryOAuthCallbackClaims(clock),
+    oauthTokens: new MemoryWebOAuthTokenStore(clock),
+  };
+}

@@ -1,0 +1,33 @@
+import { RedisCaptchaStore } from '../captcha/RedisCaptchaStore';
+import type { Clock } from '../clock/Clock';
+import { RedisOAuthCallbackClaims } from '../h5/oauth/RedisOAuthCallbackClaims';
+import { RedisWebOAuthTokenStore } from '../h5/oauth/RedisWebOAuthTokenStore';
+import { RedisSessionStore } from '../h5/session/RedisSessionStore';
+import { RedisLoginTicketStore } from '../login/RedisLoginTicketStore';
+import { RedisTicketChangeFeed } from '../login/RedisTicketChangeFeed';
+import { RedisPortalSessionStore } from '../portal/portalSession';
+import { RedisRateLimiter } from '../security/RedisRateLimiter';
+import { RedisSmsCodeStore } from '../sms/RedisSmsCodeStore';
+import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
+import { RedisPushDedupeStore } from '../wechat/RedisPushDedupeStore';
+import type { Redis } from './createRedis';
+import type { RedisKeys } from './RedisKeys';
+import type { Stores } from './Stores';
+
+/** The stores in Redis under `keys`, shared by every instance on the same Redis and prefix. */
+export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock): Stores {
+  const loginTickets = new RedisLoginTicketStore(redis, keys);
+  return {
+    dedupe: new RedisPushDedupeStore(redis, keys),
+    accessTokens: new RedisAccessTokenStore(redis, keys),
+    sessions: new RedisSessionStore(redis, keys),
+    portalSessions: new RedisPortalSessionStore(redis, keys),
+    captcha: new RedisCaptchaStore(redis, keys),
+    smsCodes: new RedisSmsCodeStore(redis, keys),
+    rateLimiter: new RedisRateLimiter(redis, keys, clock),
+    loginTickets,
+    ticketChanges: new RedisTicketChangeFeed(redis, loginTickets.channel),
+    oauthClaims: new RedisOAuthCallbackClaims(redis, keys),
+    oauthTokens: new RedisWebOAuthTokenStore(redis, keys),
+  };
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import type { ManualClock } from '../../src/clock/Clock';
+import { useStore, type OpenStore } from './support/storeFixture';
+
+/** The shape shared by the H5 SessionStore and the portal's PortalSessionStore. */
+export interface SessionStoreLike<T> {
+  get(id: string): Promise<T | null>;
+  set(id: string, data: T, ttlSeconds: number): Promise<void>;
+  destroy(id: string): Promise<void>;
+}
+
+interface SessionLike {
+  csrfToken: string;
+}
+
+/** What the session middlewares rely on: sessions by id, each expiring after ttlSeconds unless written again. */
+export function describeSessionStoreContract<T extends SessionLike>(
+  name: string, open: OpenStore<SessionStoreLike<T>>, sample: (clock: ManualClock) => T,
+): void {
+  describe(`${name} (session store contract)`, () => {
+    const t = useStore(open);
+    const id = (n: number) => `session-id-${n}-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
+
+    it('keeps, replaces and destroys a session by id', async () => {
+      assert.equal(await t.store.get(id(1)), null);
+      await t.store.set(id(1), sample(t.clock), 60);
+      assert.deepEqual(await t.store.get(id(1)), sample(t.clock));
+      await t.store.set(id(1), { ...sample(t.clock), csrfToken: 'other' }, 60);
+      assert.equal((await t.store.get(id(1)))!.csrfToken, 'other');
+      await t.store.destroy(id(1));
+      assert.equal(await t.store.get(id(1)), null);
+    });
+
+    it('hands out copies: changing what was read changes nothing until it is written back', async () => {
+      await t.store.set(id(1), sample(t.clock), 60);
+      const read = (await t.store.get(id(1)))!;
+      read.csrfToken = 'changed';
+      assert.equal((await t.store.get(id(1)))!.csrfToken, sample(t.clock).csrfToken);
+    });
+
+    it('forgets a session after its time to live, and each write starts it again', async () => {
+      await t.store.set(id(1), sample(t.clock), 60);
+      await t.store.set(id(2), sample(t.clock), 60);
+      await t.advance(50_000);
+      await t.store.set(id(2), sample(t.clock), 60);
+      await t.advance(9_900);
+      assert.ok(await t.store.get(id(1)));
+      await t.advance(100);
+      assert.equal(await t.store.get(id(1)), null);
+      assert.ok(await t.store.get(id(2)));
+      await t.advance(50_000);
+      assert.equal(await t.store.get(id(2)), null);
+    });
+
+    it('keeps a session whole seconds, at least one, for a fractional time to live', async () => {
+      await t.store.set(id(1), sample(t.clock), 0.2);
+      await t.advance(900);
+      assert.ok(await t.store.get(id(1)));
+      await t.advance(100);
+      assert.equal(await t.store.get(id(1)), null);
+    });
+
+    it('keeps sessions apart', async () => {
+      await t.store.set(id(1), sample(t.clock), 60);
+      await t.store.set(id(2), { ...sample(t.clock), csrfToken: 'two' }, 60);
+      await t.store.destroy(id(1));
+      assert.equal((await t.store.get(id(2)))!.csrfToken, 'two');
+    });
+  });
+}
