@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
@@ -15,7 +16,7 @@ import type { WebOAuth } from './oauth/WebOAuth';
 import { wechatUserGuard } from './oauth/wechatUserGuard';
 import { h5Session } from './session/h5Session';
 import type { SessionStore } from './session/SessionStore';
-import { staticAssets } from './staticAssets';
+import { staticFiles } from '../http/staticFiles';
 
 export interface H5PipelineOptions {
   publicUrl: string;
@@ -47,7 +48,13 @@ export function h5Pipeline(options: H5PipelineOptions): Middleware {
   const captcha = new Router().get('/h5/captcha', captchaRoute(options.captcha, options.sandbox));
   const routed = (router: Router) => [router.routes() as Middleware, router.allowedMethods() as Middleware];
   const middlewares: Middleware[] = [
-    staticAssets(options.projectRoot),
+    // WeUI's stylesheet comes from the weui package, served locally.
+    staticFiles({
+      urlPrefix: '/h5/static',
+      directory: path.join(options.projectRoot, 'static', 'h5'),
+      extra: { 'weui.min.css': require.resolve('weui/dist/style/weui.min.css') },
+      cacheControl: 'public, max-age=3600',
+    }),
     h5ErrorPages(options.renderer),
     h5Session({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
     formBody as Middleware,

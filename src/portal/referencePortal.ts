@@ -12,7 +12,8 @@ import { portalCsrf } from './portalCsrf';
 import { PortalRenderer } from './PortalRenderer';
 import { portalRoutes } from './portalRoutes';
 import { portalSession, type PortalSessionStore } from './portalSession';
-import { portalStatic } from './portalStatic';
+import { staticFiles } from '../http/staticFiles';
+import { PORTAL_ASSETS } from './PortalRenderer';
 
 export interface ReferencePortalOptions {
   /** Where the portal API is (PUBLIC_URL); the portal calls it over HTTP like any external portal. */
@@ -70,7 +71,7 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
   };
 
   const stack = compose([
-    portalStatic(options.projectRoot),
+    staticFiles({ urlPrefix: PORTAL_ASSETS, directory: path.join(options.projectRoot, 'static', 'portal'), cacheControl: 'public, max-age=3600' }),
     errorPages,
     portalSession({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
     formBody as Middleware,

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { Context } from 'koa';
 import nunjucks from 'nunjucks';
-import { PHONE_ASSETS } from './phoneStatic';
+
+/** Where the phone page's own CSS, JS and icons are served. */
+export const PHONE_ASSETS = '/sandbox/phone/static';
 
 /**
  * Renders templates/sandbox (auto-escaping on) with a Content-Security-Policy that allows no inline

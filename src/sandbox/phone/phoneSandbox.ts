@@ -12,7 +12,8 @@ import { PHONE_API, phoneApiRoutes } from './phoneApiRoutes';
 import { PhoneChatLog } from './PhoneChatLog';
 import { PhoneMenu } from './PhoneMenu';
 import { PhonePageRenderer } from './PhonePageRenderer';
-import { phoneStatic } from './phoneStatic';
+import { staticFiles } from '../../http/staticFiles';
+import { PHONE_ASSETS } from './PhonePageRenderer';
 import { PhoneUserCookie } from './phoneUserCookie';
 import { SimulatedFollowers } from './SimulatedFollowers';
 import { SimulatedWeChatClient } from './SimulatedWeChatClient';
@@ -65,7 +66,8 @@ export function phoneSandbox(options: PhoneSandboxOptions): Middleware {
   });
   const api = phoneApiRoutes({ simulator, client, chat, menu, userCookie, smsOutbox: options.smsOutbox, clock, publicOrigin });
   const stack = compose([
-    phoneStatic(options.projectRoot),
+    // The sandbox is edited while it runs; a reload must pick the new files up.
+    staticFiles({ urlPrefix: PHONE_ASSETS, directory: path.join(options.projectRoot, 'static', 'sandbox'), cacheControl: 'no-cache' }),
     page.routes() as Middleware,
     page.allowedMethods() as Middleware,
     api.routes() as Middleware,
