@@ -7,7 +7,7 @@ import createHttpError from 'http-errors';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import { captchaRoute } from './captchaRoute';
-import { csrfProtection } from './csrfProtection';
+import { csrfProtection } from '../http/csrfProtection';
 import type { H5Renderer } from './H5Renderer';
 import { h5ErrorPages } from './h5ErrorPages';
 import { oauthCallback } from './oauth/oauthCallback';
@@ -58,7 +58,11 @@ export function h5Pipeline(options: H5PipelineOptions): Middleware {
     h5ErrorPages(options.renderer),
     h5Session({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
     formBody as Middleware,
-    csrfProtection(new URL(options.publicUrl).origin),
+    csrfProtection({
+      publicOrigin: new URL(options.publicUrl).origin,
+      sessionToken: (ctx) => ctx.state.session.data?.csrfToken,
+      message: '页面已过期，请返回重新操作。',
+    }),
     ...routed(open),
     wechatUserGuard({
       oauth: options.webOAuth,

@@ -8,7 +8,7 @@ import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import type { Stores } from '../store/Stores';
 import { PortalApiClient, PortalApiError } from './PortalApiClient';
-import { portalCsrf } from './portalCsrf';
+import { csrfProtection } from '../http/csrfProtection';
 import { PortalRenderer } from './PortalRenderer';
 import { portalRoutes } from './portalRoutes';
 import { portalSession, type PortalSessionStore } from './portalSession';
@@ -75,7 +75,11 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
     errorPages,
     portalSession({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
     formBody as Middleware,
-    portalCsrf(new URL(options.publicUrl).origin),
+    csrfProtection({
+      publicOrigin: new URL(options.publicUrl).origin,
+      sessionToken: (ctx) => ctx.state.portalSession.data?.csrfToken,
+      message: '页面已过期或请求来源无效，请返回重新操作。',
+    }),
     routes.routes() as Middleware,
     routes.allowedMethods() as Middleware,
   ]);
