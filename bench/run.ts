@@ -9,8 +9,10 @@ import path from 'node:path';
 import { killAllChildren, spawnServer, PROJECT_ROOT, type ChildServer } from './lib/child';
 import { makeStarters, type BenchContext, type Settings } from './lib/context';
 import { callJson } from './lib/http';
+import { createConnection } from 'mysql2/promise';
 import { describeMachine } from './lib/machine';
-import { machineLine, resultsTable, type Results } from './lib/report';
+import { pidByName, startMeter } from './lib/meter';
+import { backgroundLine, machineLine, resultsTable, type Results } from './lib/report';
 import { benchRun } from './lib/settings';
 import { connectBenchRedis, createDatabase, deleteMatching, dropDatabase } from './lib/storage';
 import { createTickets, type CreatedTicket } from './lib/tickets';
@@ -26,13 +28,13 @@ function parseArgs(argv: string[]): { settings: Settings; only: Set<ScenarioId> 
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const quick = flag('quick');
-  const known = new Set(['quick', 'profile', 'no-profile', 'only', 'log-level', 'runs', 'duration', 'warmup', 'help']);
+  const known = new Set(['quick', 'profile', 'no-profile', 'only', 'log-level', 'runs', 'duration', 'warmup', 'quiet-wait', 'logs', 'help']);
   for (const arg of argv) {
     const name = /^--([a-z-]+)/.exec(arg)?.[1];
     if (!name || !known.has(name)) throw new Error(`unknown argument ${arg} (see the top of bench/run.ts)`);
   }
   if (flag('help')) {
-    process.stdout.write('npm run bench [-- --quick] [--only=P1,P3] [--profile|--no-profile] [--log-level=info] [--runs=3] [--duration=10] [--warmup=3]\n');
+    process.stdout.write('npm run bench [-- --quick] [--only=P1,P3] [--profile|--no-profile] [--log-level=info] [--runs=3] [--duration=10] [--warmup=3] [--quiet-wait=120] [--logs]\n');
     process.exit(0);
   }
   const only = new Set<ScenarioId>((value('only')?.split(',') ?? [...SCENARIOS]).map((s) => {
@@ -57,6 +59,8 @@ function parseArgs(argv: string[]): { settings: Settings; only: Set<ScenarioId> 
       runs: Math.round(num('runs', quick ? 1 : 3, 9)),
       logLevel: value('log-level') ?? 'info',
       profile: flag('profile') ? 'always' : flag('no-profile') ? 'never' : quick ? 'never' : 'auto',
+      quietWaitS: num('quiet-wait', quick ? 5 : 120, 600),
+      keepLogs: flag('logs'),
     },
   };
 }
@@ -77,12 +81,14 @@ async function main(): Promise<number> {
   };
   const servers: ChildServer[] = [];
   const redis = await connectBenchRedis(run);
+  const admin = await createConnection({ uri: run.serverUrl, connectTimeout: 3000 });
   let databaseCreated = false;
   const cleanUp = async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
     await deleteMatching(redis, run, `${run.redisPrefix}*`).catch((e: unknown) => log(`could not delete the run's Redis keys: ${String(e)}`));
     if (databaseCreated) await dropDatabase(run).catch((e: unknown) => log(`could not drop ${run.databaseName}: ${String(e)}`));
     await redis.quit().catch(() => undefined);
+    await admin.end().catch(() => undefined);
   };
   const interrupted = () => {
     log('interrupted: stopping the servers and removing the run\'s database and keys');
@@ -105,7 +111,12 @@ async function main(): Promise<number> {
     const starters = makeStarters(run, outDir, settings, () => simulator.url, (s) => servers.push(s));
     const product = await starters.startProduct('A');
     const seeded = await callJson<{ openids: string[] }>('POST', `${product.url}/__bench/seed-users?count=${settings.quick ? 8 : 32}`);
-    const ctx: BenchContext = { settings, run, redis, simulator, product, openids: seeded.openids, outDir, log, ...starters };
+    const redisPid = Number(/process_id:(\d+)/.exec(String(await redis.info('server')))?.[1]) || undefined;
+    const mariadbPid = pidByName('mariadbd') ?? pidByName('mysqld');
+    const meter = (extra: Record<string, number>) => startMeter({
+      loadgen: process.pid, simulator: simulator.pid, mariadb: mariadbPid, redis: redisPid, ...extra,
+    }, admin, redis);
+    const ctx: BenchContext = { settings, run, redis, admin, meter, simulator, product, openids: seeded.openids, outDir, log, ...starters };
     // The first ticket fetches the shared access token.
     await createTickets(product.url, simulator.url, 1, 1);
     log(`simulator ${simulator.url}, product A ${product.url}, ${ctx.openids.length} bound users`);
@@ -153,6 +164,8 @@ async function main(): Promise<number> {
     `Settings: ${settings.connections} connections, ${settings.runs} run(s) of ${settings.durationS} s after ${settings.warmupS} s warm-up, median reported; LOG_LEVEL=${settings.logLevel}.`,
     '',
     table,
+    '',
+    backgroundLine(results),
     '',
     ...(results.errors.length ? ['Errors:', ...results.errors.map((e) => `- ${e.scenario}: ${e.error}`)] : []),
   ].join('\n');

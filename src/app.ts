@@ -18,6 +18,9 @@ import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
+import { securityHeaders } from './http/securityHeaders';
+import { FormAttemptLimiter } from './security/FormAttemptLimiter';
+import { metricsRoutes } from './observability/metricsRoutes';
 import { smsOutboxRoutes } from './sandbox/smsOutboxRoutes';
 import { phoneSandbox } from './sandbox/phone/phoneSandbox';
 import { EventRouter } from './wechat/EventRouter';
@@ -34,7 +37,9 @@ export interface AppOptions {
 export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   const { config } = deps;
   const app = new Koa({ proxy: config.trustProxy });
-  app.use(requestContext(deps.logger));
+  app.use(requestContext(deps.logger, deps.metrics));
+  // Before anything that answers, so every answer (errors and 404s too) carries them.
+  app.use(securityHeaders({ publicUrl: config.publicUrl }));
   app.use(errorHandler(deps.logger));
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
@@ -53,6 +58,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
 
   const router = new Router();
   router.use(healthRoutes(deps).routes());
+  router.use(metricsRoutes({ metrics: deps.metrics, token: config.metricsToken }).routes());
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
   router.use(loginApiRoutes(deps.login, config.portal).routes());
@@ -69,12 +75,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     router: new EventRouter({ templates: deps.templates, scenes: deps.scenes, bindings: deps.bindings, logger: deps.logger }),
     dedupe: deps.dedupe,
     templates: deps.templates,
+    metrics: deps.metrics,
     ...(options.replyDeadlineMs !== undefined ? { replyDeadlineMs: options.replyDeadlineMs } : {}),
   });
   router.all('/wechat', wechat);
   app.use(router.routes());
   app.use(router.allowedMethods());
 
+  const attempts = new FormAttemptLimiter(deps.rateLimiter, config.dataKey);
   const renderer = new H5Renderer(path.join(deps.projectRoot, 'templates'), { assets: '/h5/static' });
 
   const registration = new RegistrationService({
@@ -93,10 +101,10 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     captcha: deps.captcha,
     pages: [confirmRoutes(deps.login, renderer), bindRoutes({
       renderer, accounts: deps.accounts, bindings: deps.bindings, bindingService, captcha: deps.captcha, smsCodes: deps.smsCodes,
-      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger,
+      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger, attempts,
     }), registerRoutes({
       renderer, accounts: deps.accounts, bindings: deps.bindings, registration, captcha: deps.captcha, smsCodes: deps.smsCodes,
-      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger,
+      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger, attempts,
     })],
   }));
   return app;

@@ -8,9 +8,11 @@ import { systemClock, type Clock } from './clock/Clock';
 import type { Config } from './config/Config';
 import { connectDataSource } from './db/connectDataSource';
 import type { OAuthCallbackClaims } from './h5/oauth/OAuthCallbackClaims';
-import { WebOAuth } from './h5/oauth/WebOAuth';
+import type { WebOAuth } from './h5/oauth/WebOAuth';
 import type { SessionStore } from './h5/session/SessionStore';
 import { createLogger, type Logger } from './logging/createLogger';
+import { InstrumentedWebOAuth } from './observability/InstrumentedWebOAuth';
+import { Metrics } from './observability/Metrics';
 import { projectRoot } from './projectRoot';
 import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
@@ -45,6 +47,8 @@ export interface Dependencies {
   config: Config;
   clock: Clock;
   logger: Logger;
+  /** The Prometheus metrics of this instance (its own registry), served at /metrics. */
+  metrics: Metrics;
   db: DataSource;
   /** The Redis client, or null with REDIS_URL=memory (the embedded demo), where no client is made. */
   redis: Redis | null;
@@ -89,6 +93,7 @@ export interface DependencyOverrides {
 export async function buildDependencies(config: Config, overrides: DependencyOverrides = {}): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
   const root = projectRoot();
 
   // REDIS_URL=memory (the embedded demo): no Redis client at all; every store lives in this process.
@@ -105,7 +110,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
 
   const keys = new RedisKeys(config.redisKeyPrefix);
   const stores = redis ? createRedisStores(redis, keys, clock) : createMemoryStores(clock);
-  const http = new WeChatHttp(config.wechat.apiTimeoutMs);
+  const http = new WeChatHttp(config.wechat.apiTimeoutMs, metrics);
   const accessTokens = new AccessTokens({
     http,
     apiBase: config.wechat.apiBase,
@@ -124,6 +129,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     config,
     clock,
     logger,
+    metrics,
     db,
     redis,
     keys,
@@ -153,21 +159,21 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     }),
     projectRoot: root,
     sessions: stores.sessions,
-    webOAuth: new WebOAuth({
+    webOAuth: new InstrumentedWebOAuth({
       appId: config.wechat.appId,
       appSecret: config.wechat.appSecret,
       apiBase: config.wechat.apiBase,
       openBase: config.wechat.openBase,
       timeoutMs: config.wechat.apiTimeoutMs,
       tokens: stores.oauthTokens,
-    }),
+    }, metrics),
     oauthClaims: stores.oauthClaims,
   };
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   const login = new LoginService({
     store: stores.loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, bindings: deps.bindings, accounts: deps.accounts,
-    audit: deps.audit, templates: deps.templates, clock, ttlSeconds: config.loginTicketTtlSeconds, publicUrl: config.publicUrl,
+    audit: deps.audit, templates: deps.templates, clock, ttlSeconds: config.loginTicketTtlSeconds, publicUrl: config.publicUrl, metrics,
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
   return { ...deps, login, ticketChanges };

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApp, type AppOptions } from './app';
 import type { Config } from './config/Config';
 import { buildDependencies, closeDependencies, type Dependencies } from './dependencies';
@@ -26,6 +26,14 @@ export async function runService(config: Config, hooks: RunHooks = {}): Promise<
   hooks.afterListen?.(deps);
 
   let stopping = false;
+  // Keep-alive connections would hold server.close() open until their idle timeout: once stopping,
+  // every answer closes its connection, and a connection that has just gone idle is closed at once.
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    res.once('finish', () => {
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

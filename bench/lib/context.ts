@@ -3,6 +3,8 @@ import { spawnServer, type ChildServer } from './child';
 import { callJson } from './http';
 import type { BenchRun } from './settings';
 import { productEnvironment } from './settings';
+import type { Connection } from 'mysql2/promise';
+import type { MeterReading } from './meter';
 import type { BenchRedis } from './storage';
 
 export interface Settings {
@@ -16,6 +18,10 @@ export interface Settings {
   logLevel: string;
   /** Profile scenarios that miss their target (node --cpu-prof on a separate instance). */
   profile: 'auto' | 'always' | 'never';
+  /** Keep the product instances' JSON logs (stdout) in the run's logs/ directory instead of discarding them. */
+  keepLogs: boolean;
+  /** How long to wait, at most, for the machine to be quiet before each measured run. */
+  quietWaitS: number;
 }
 
 export interface BenchContext {
@@ -29,6 +35,10 @@ export interface BenchContext {
   openids: string[];
   outDir: string;
   log(message: string): void;
+  /** Starts measuring CPU per process (load generator, MariaDB, Redis, simulator + `servers`) and MariaDB/Redis work. */
+  meter(servers: Record<string, number>): Promise<() => Promise<MeterReading>>;
+  /** An admin connection to the MariaDB server (status counters). */
+  admin: Connection;
   startProduct(name: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
   startBaseline(file: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
 }
@@ -42,6 +52,7 @@ export function makeStarters(run: BenchRun, outDir: string, settings: Settings, 
         file: 'bench/productServer.ts',
         env: productEnvironment(run, simulatorUrl(), settings.logLevel),
         nodeArgs: options.nodeArgs ?? [],
+        ...(settings.keepLogs ? { stdoutFile: path.join(logs, `product-${name}.stdout.log`) } : {}),
         stderrFile: path.join(logs, `product-${name}.stderr.log`),
       });
       track(server);

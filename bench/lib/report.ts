@@ -68,6 +68,21 @@ export function resultsTable(r: Results): string {
   return rows.join('\n');
 }
 
+/** How busy the machine was (other processes; ours idle) just before each measurement. */
+export function backgroundLine(r: Results): string {
+  const parts: string[] = [];
+  for (const id of ['P1', 'P2', 'P3'] as const) {
+    const o = r[id];
+    if (!o) continue;
+    const all = [...o.baseline.runs, ...o.product.runs].map((run) => run.quiet.busyPct);
+    parts.push(`${id} ${Math.min(...all)}–${Math.max(...all)}%`);
+  }
+  if (r.P4) parts.push(`P4 ${r.P4.quiet.busyPct}%`);
+  if (r.P5) parts.push(`P5 ${r.P5.quiet.busyPct}%`);
+  if (r.P7) parts.push(`P7 ${r.P7.quiet.busyPct}%`);
+  return parts.length ? `Machine-wide CPU busy in the second before each measurement (other processes; ours idle): ${parts.join(', ')}.` : '';
+}
+
 export function machineLine(m: Machine | undefined): string {
   if (!m) return '';
   return `${m.cpuModel}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}; Node ${m.node}; Redis ${m.redis}; MariaDB ${m.mariadb}; autocannon ${m.autocannon}; open files ${m.fdLimit}`;

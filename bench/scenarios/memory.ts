@@ -109,7 +109,7 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
     const idleRss = median(idleSamples);
     const heapUsedIdle = (await callJson<{ memory: NodeJS.MemoryUsage }>('GET', `${instance.url}/__bench/stats`)).memory.heapUsed;
 
-    const quiet = await waitForQuiet(ctx.settings.quick ? 5 : 60);
+    const quiet = await waitForQuiet(ctx.settings.quietWaitS);
     const ticketIdsFile = path.join(ctx.outDir, 'p5-ticket-ids.json');
     writeFileSync(ticketIdsFile, JSON.stringify(tickets.map((t) => t.ticketId)));
     ctx.log(`P5: opening ${polls} long-polls (wait=${waitSeconds}) from a separate process; idle RSS ${round(idleRss / 2 ** 20, 1)} MiB`);

@@ -7,13 +7,16 @@ import type { BenchContext } from '../lib/context';
 import { callJson } from '../lib/http';
 import { runLoad, sequence, type LoadResult } from '../lib/load';
 import { callersOf, formatProfile, summariseProfile, type ProfileRow, type ProfileSummary, type ProfileWindow } from '../lib/profile';
+import { perRequest, type MeterReading } from '../lib/meter';
 import { waitForQuiet, type Quiet } from '../lib/quiet';
 import { median, round } from '../lib/stats';
 import { deleteMatching } from '../lib/storage';
 import { createTickets, fakeScans, pushDriver, scanPushes, type PreparedRequest } from '../lib/tickets';
 
+export type MeasuredRun = LoadResult & { quiet: Quiet; meter: MeterReading; perRequest: Record<string, number> };
+
 export interface ThroughputSide {
-  runs: (LoadResult & { quiet: Quiet })[];
+  runs: MeasuredRun[];
   reqPerSec: number;
   p50: number;
   p99: number;
@@ -40,7 +43,7 @@ export interface ThroughputOutcome {
   profiles?: { product: ProfiledRun; baseline: ProfiledRun };
 }
 
-const side = (runs: (LoadResult & { quiet: Quiet })[]): ThroughputSide => ({
+const side = (runs: MeasuredRun[]): ThroughputSide => ({
   runs,
   reqPerSec: round(median(runs.map((r) => r.reqPerSec)), 1),
   p50: median(runs.map((r) => r.latency.p50)),
@@ -77,7 +80,7 @@ function requestsOf(prepared: PreparedRequest[], cycle: boolean, check: Checker)
   };
 }
 
-const quietWait = (ctx: BenchContext) => waitForQuiet(ctx.settings.quick ? 5 : 60);
+const quietWait = (ctx: BenchContext) => waitForQuiet(ctx.settings.quietWaitS);
 
 /** How a push scenario loads the product: one distinct, freshly signed SCAN of a live ticket per request. */
 class ScanLoad {
@@ -92,16 +95,18 @@ class ScanLoad {
     return scanPushes(this.driver, tickets, this.ctx.openids);
   }
 
-  /** Sends exactly `count` of the prepared pushes (each once), then drops the used tickets and dedupe claims. */
+  /** Sends exactly `count` of the prepared pushes (each once). */
   async send(target: ChildServer, pushes: PreparedRequest[], count: number, check: Checker): Promise<{ result: LoadResult; reused: number }> {
     const { requests, reused } = requestsOf(pushes, false, check);
     const result = await runLoad({ url: target.url, connections: this.ctx.settings.connections, amount: count, requests });
-    await this.clean();
     return { result, reused: reused() };
   }
 
+  /** Prepares, sends, then drops the used tickets and dedupe claims (Redis stays the size of one run). */
   async run(target: ChildServer, count: number, check: Checker): Promise<{ result: LoadResult; reused: number }> {
-    return this.send(target, await this.prepare(target, count), count, check);
+    const sent = await this.send(target, await this.prepare(target, count), count, check);
+    await this.clean();
+    return sent;
   }
 
   async clean(): Promise<void> {
@@ -143,25 +148,32 @@ export async function pushScenario(ctx: BenchContext, id: 'P1' | 'P2', mode: 'pl
     const warm = await scans.run(ctx.product, settings.quick ? 1000 : 3000, checker(scans.ok));
     let rate = warm.result.reqPerSec;
 
-    const productRuns: (LoadResult & { quiet: Quiet })[] = [];
-    const baselineRuns: (LoadResult & { quiet: Quiet })[] = [];
+    const productRuns: MeasuredRun[] = [];
+    const baselineRuns: MeasuredRun[] = [];
     const check = checker(scans.ok);
     let reused = 0;
     let answers = 0;
     for (let k = 0; k < settings.runs; k += 1) {
       let quiet = await quietWait(ctx);
-      baselineRuns.push({ ...await loadBaselineAt(baseline, settings.durationS), quiet });
+      baselineRuns.push(await measured(ctx, { baseline: baseline.pid }, quiet, () => loadBaselineAt(baseline, settings.durationS)));
       // Sized so the run lasts about durationS at the rate seen so far: every request scans a ticket of its own.
       const count = Math.max(300, Math.min(60_000, Math.round(rate * settings.durationS)));
       const pushes = await scans.prepare(ctx.product, count);
       quiet = await quietWait(ctx);
-      const { result, reused: r } = await scans.send(ctx.product, pushes, count, check);
-      productRuns.push({ ...result, quiet });
+      let r = 0;
+      const result = await measured(ctx, { product: ctx.product.pid }, quiet, async () => {
+        const sent = await scans.send(ctx.product, pushes, count, check);
+        r = sent.reused;
+        return sent.result;
+      });
+      await scans.clean();
+      productRuns.push(result);
       reused += r;
       answers += result.requests;
       rate = result.reqPerSec;
       ctx.log(`${id} run ${k + 1}/${settings.runs}: baseline ${baselineRuns[k]!.reqPerSec} req/s p99 ${baselineRuns[k]!.latency.p99} ms; `
-        + `product ${result.reqPerSec} req/s p99 ${result.latency.p99} ms (${count} scans; machine busy before: ${baselineRuns[k]!.quiet.busyPct}% / ${quiet.busyPct}%)`);
+        + `product ${result.reqPerSec} req/s p99 ${result.latency.p99} ms (${count} scans; machine busy before: ${baselineRuns[k]!.quiet.busyPct}% / ${quiet.busyPct}%)`
+        + `\n    baseline ${describeRun(baselineRuns[k]!)}\n    product  ${describeRun(result)}`);
     }
     const bad = [...check.bad];
     if (mode === 'safe') bad.push(...await scans.verifySamples(check.samples));
@@ -180,7 +192,10 @@ export async function pushScenario(ctx: BenchContext, id: 'P1' | 'P2', mode: 'pl
       outcome.profiles = await profilePair(ctx, id, baselineFile, {
         warmProduct: async (t) => { await scans.run(t, Math.max(300, Math.round(rate * settings.warmupS)), checker(scans.ok)); },
         prepareProduct: (t) => scans.prepare(t, count),
-        loadProduct: async (t, pushes) => { await scans.send(t, pushes, count, checker(scans.ok)); },
+        loadProduct: async (t, pushes) => {
+          await scans.send(t, pushes, count, checker(scans.ok));
+          await scans.clean();
+        },
         warmBaseline: async (t) => { await loadBaselineAt(t, settings.warmupS); },
         loadBaseline: async (t) => { await loadBaselineAt(t, settings.durationS); },
       });
@@ -205,16 +220,17 @@ export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputO
     ctx.log('P3: warm-up');
     await load(baseline, settings.warmupS, checker(() => true));
     await load(ctx.product, settings.warmupS, checker(() => true));
-    const productRuns: (LoadResult & { quiet: Quiet })[] = [];
-    const baselineRuns: (LoadResult & { quiet: Quiet })[] = [];
+    const productRuns: MeasuredRun[] = [];
+    const baselineRuns: MeasuredRun[] = [];
     const check = checker(productOk);
     for (let k = 0; k < settings.runs; k += 1) {
       let quiet = await quietWait(ctx);
-      baselineRuns.push({ ...await load(baseline, settings.durationS, checker((s) => s === 200)), quiet });
+      baselineRuns.push(await measured(ctx, { baseline: baseline.pid }, quiet, () => load(baseline, settings.durationS, checker((s) => s === 200))));
       quiet = await quietWait(ctx);
-      productRuns.push({ ...await load(ctx.product, settings.durationS, check), quiet });
+      productRuns.push(await measured(ctx, { product: ctx.product.pid }, quiet, () => load(ctx.product, settings.durationS, check)));
       ctx.log(`P3 run ${k + 1}/${settings.runs}: baseline ${baselineRuns[k]!.reqPerSec} req/s p99 ${baselineRuns[k]!.latency.p99} ms; `
-        + `product ${productRuns[k]!.reqPerSec} req/s p99 ${productRuns[k]!.latency.p99} ms (machine busy before: ${baselineRuns[k]!.quiet.busyPct}% / ${quiet.busyPct}%)`);
+        + `product ${productRuns[k]!.reqPerSec} req/s p99 ${productRuns[k]!.latency.p99} ms (machine busy before: ${baselineRuns[k]!.quiet.busyPct}% / ${quiet.busyPct}%)`
+        + `\n    baseline ${describeRun(baselineRuns[k]!)}\n    product  ${describeRun(productRuns[k]!)}`);
     }
     const product = side(productRuns);
     const base = side(baselineRuns);
@@ -238,6 +254,20 @@ export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputO
   } finally {
     await baseline.stop();
   }
+}
+
+/** "cores product 0.62 loadgen 0.81 …; per request mysql Questions 2 …" for the progress log. */
+export function describeRun(run: MeasuredRun): string {
+  const cores = Object.entries(run.meter.cores).map(([name, c]) => `${name} ${c}`).join(', ');
+  const per = Object.entries(run.perRequest).map(([name, v]) => `${name} ${v}`).join(', ');
+  return `cores: ${cores}; per request: ${per}`;
+}
+
+async function measured(ctx: BenchContext, servers: Record<string, number>, quiet: Quiet, body: () => Promise<LoadResult>): Promise<MeasuredRun> {
+  const stop = await ctx.meter(servers);
+  const result = await body();
+  const meter = await stop();
+  return { ...result, quiet, meter, perRequest: perRequest(meter, result.requests) };
 }
 
 interface ProfileSteps {

@@ -1,4 +1,5 @@
 import type { ChildServer } from '../lib/child';
+import type { MeterReading } from '../lib/meter';
 import type { BenchContext } from '../lib/context';
 import { callJson } from '../lib/http';
 import { runLoad, type LoadResult } from '../lib/load';
@@ -15,9 +16,14 @@ export interface TokenOutcome {
   totalFetchesDuringLoad: number;
   calls: number;
   failedCalls: number;
+  /** Status codes of every answer, and a few of the failed answers. */
+  statusCounts: Record<string, number>;
+  failureSamples: string[];
   perInstance: { name: string; reqPerSec: number; non2xx: number; errors: number }[];
   pass: boolean;
   quiet: Quiet;
+  /** CPU of every process during the load (the simulator is the one WeChat server for all four instances). */
+  meter: MeterReading;
 }
 
 /**
@@ -34,23 +40,34 @@ export async function tokenScenario(ctx: BenchContext, others: ChildServer[]): P
   const lifetime = ctx.settings.quick ? 10 : 20;
   const sim = ctx.simulator.url;
   await callJson('POST', `${sim}/__bench/token-lifetime?seconds=${lifetime}`);
-  const quiet = await waitForQuiet(ctx.settings.quick ? 5 : 60);
+  const quiet = await waitForQuiet(ctx.settings.quietWaitS);
   const before = await callJson<{ count: number; times: number[] }>('GET', `${sim}/__bench/token-fetches`);
   // Expiry 1 at +1 s; the token fetched then has its refresh point at +lifetime/2; stop 3 s after that.
   const durationS = 1 + lifetime / 2 + 3;
   ctx.log(`P7: ${instances.length} instances × ${connectionsPerInstance} concurrent calls for ${durationS} s; token expires at +1 s, refresh due at ≈ +${1 + lifetime / 2} s`);
+  const stopMeter = await ctx.meter(Object.fromEntries(instances.map((i) => [i.name.replace('product ', 'product'), i.pid])));
+  const statusCounts: Record<string, number> = {};
+  const failureSamples: string[] = [];
   const loads = instances.map((instance) => runLoad({
-    url: `${instance.url}/api/login/tickets`,
+    url: instance.url,
     connections: connectionsPerInstance,
     duration: durationS,
     timeout: 20,
-    method: 'POST',
-    headers: { authorization: `Bearer ${PORTAL_API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ clientIp: PC_IP, userAgent: PC_USER_AGENT }),
+    requests: [{
+      method: 'POST',
+      path: '/api/login/tickets',
+      headers: { authorization: `Bearer ${PORTAL_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ clientIp: PC_IP, userAgent: PC_USER_AGENT }),
+      onResponse: (status: number, body: string) => {
+        statusCounts[String(status)] = (statusCounts[String(status)] ?? 0) + 1;
+        if (status !== 201 && failureSamples.length < 5) failureSamples.push(`${instance.name}: ${status} ${body.slice(0, 200)}`);
+      },
+    }],
   }));
   await sleep(1000);
   const { expiredAt } = await callJson<{ expiredAt: number }>('POST', `${sim}/__bench/expire-tokens`);
   const results: LoadResult[] = await Promise.all(loads);
+  const meter = await stopMeter();
   const after = await callJson<{ count: number; times: number[] }>('GET', `${sim}/__bench/token-fetches`);
   await callJson('POST', `${sim}/__bench/token-lifetime?seconds=0`);
 
@@ -74,10 +91,13 @@ export async function tokenScenario(ctx: BenchContext, others: ChildServer[]): P
     totalFetchesDuringLoad: fetches.length,
     calls: results.reduce((n, r) => n + r.requests, 0),
     failedCalls,
+    statusCounts,
+    failureSamples,
     perInstance: results.map((r, i) => ({ name: instances[i]!.name, reqPerSec: r.reqPerSec, non2xx: r.non2xx, errors: r.errors + r.timeouts })),
     // The target is about fetches; failed calls are reported beside it (they would point at overload, not the token).
     pass: strays === 0 && expiry1 === 1 && expiry2 === 1,
     quiet,
+    meter,
   };
   ctx.log(`P7: fetches ${strays} before, ${expiry1} at the 42001 expiry, ${expiry2} at the refresh point; ${outcome.calls} calls, ${failedCalls} failed`);
   return outcome;

@@ -59,7 +59,7 @@ export async function wakeScenario(ctx: BenchContext, instanceB: ChildServer): P
     });
   }
 
-  const quiet = await waitForQuiet(ctx.settings.quick ? 5 : 60);
+  const quiet = await waitForQuiet(ctx.settings.quietWaitS);
   const pollAgent = new Agent({ keepAlive: true, maxSockets: 1 });
   const failures: string[] = [];
   const latencies = { same: [] as number[], across: [] as number[] };

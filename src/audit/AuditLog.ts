@@ -41,14 +41,28 @@ export class AuditLog {
     };
     // typeorm's deep-partial type cannot see into `Record<string, unknown>`; the row is a whole AuditEvent.
     await (manager ?? this.db.manager).getRepository(AuditEventEntity).insert(row as QueryDeepPartialEntity<AuditEvent>);
-    this.logger.info({
-      audit: {
-        type: row.type,
-        accountId: row.accountId,
-        openid: row.openid ? maskOpenid(row.openid) : null,
-        ip: row.ip,
-        detail: row.detail,
-      },
-    }, `audit: ${row.type}`);
+    this.logger.info({ audit: AuditLog.logged(row) }, `audit: ${row.type}`);
+  }
+
+  /**
+   * For an event whose change is already stored elsewhere (a login ticket in Redis): MySQL failing
+   * now must not turn that change into an error for the user, so the event goes to the log at
+   * error level instead of its row. Returns whether the row was written.
+   */
+  async recordOrLog(entry: AuditEntry): Promise<boolean> {
+    try {
+      await this.record(entry);
+      return true;
+    } catch (error) {
+      const row = { type: entry.type, accountId: entry.accountId ?? null, openid: entry.openid ?? null, ip: entry.ip ?? null, detail: entry.detail ?? null };
+      // Not the error object itself: a failed INSERT carries its parameters (the unmasked row).
+      const reason = { name: (error as Error).name, code: (error as { code?: unknown }).code, message: (error as Error).message };
+      this.logger.error({ reason, audit: AuditLog.logged(row) }, `audit: ${entry.type} (row not stored)`);
+      return false;
+    }
+  }
+
+  private static logged(row: Pick<AuditEvent, 'type' | 'accountId' | 'openid' | 'ip' | 'detail'>) {
+    return { type: row.type, accountId: row.accountId, openid: row.openid ? maskOpenid(row.openid) : null, ip: row.ip, detail: row.detail };
   }
 }

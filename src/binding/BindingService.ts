@@ -100,7 +100,12 @@ export class BindingService {
       await bindings.insert(binding);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      const winner = await bindings.findOneBy({ openid: request.openid });
+      // A concurrent bind of this openid committed first. This transaction's REPEATABLE READ
+      // snapshot predates that commit, so a plain read would not see the winner: a locking read
+      // reads the latest committed row.
+      const query = bindings.createQueryBuilder('b').where('b.openid = :openid', { openid: request.openid });
+      if (['mysql', 'mariadb'].includes(this.options.db.options.type)) query.setLock('pessimistic_read');
+      const winner = await query.getOne();
       if (winner) return { ok: false, reason: 'openid_already_bound', binding: winner };
       throw error;
     }

@@ -9,6 +9,7 @@ import { captchaScope } from '../h5/captchaRoute';
 import { sessionOf } from '../h5/session/h5Session';
 import { clientContext } from '../http/clientContext';
 import type { Logger } from '../logging/createLogger';
+import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import { maskPhone } from '../security/masking';
 import type { SmsCodeService } from '../sms/SmsCodeService';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
@@ -28,6 +29,8 @@ export interface BindRoutesDependencies {
   templates: ReplyTemplates;
   clock: Clock;
   logger: Logger;
+  /** Caps 登录 and 获取验证码 attempts per WeChat user and per IP (ASVS V6.3.1). */
+  attempts: FormAttemptLimiter;
 }
 
 type Errors = Partial<Record<'loginName' | 'password' | 'captcha' | 'phone' | 'smsCode' | 'form', string>>;
@@ -96,6 +99,15 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
   router.post('/h5/bind/login', async (ctx) => {
     const session = sessionOf(ctx);
     const values = { loginName: field(ctx, 'loginName') };
+    // Counted before anything is checked: a flood of guesses (captcha or password, one account or
+    // many) stops here without spending a captcha, a password hash or an audit row per try.
+    const verdict = await deps.attempts.attempt('bind-login', { openid: session.openid!, ip: ctx.ip });
+    if (!verdict.allowed) {
+      if (verdict.firstRefusal) await fail(ctx, 'too_many_attempts');
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      renderer.render(ctx, 'bind-login', { values, errors: { form: retryAfterText(verdict.retryAfterSeconds) } }, 429);
+      return;
+    }
     const password = typeof (ctx.request.body as Record<string, unknown>)?.password === 'string'
       ? (ctx.request.body as Record<string, string>).password! : '';
     const captcha = field(ctx, 'captcha');
@@ -167,8 +179,16 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
   router.post('/h5/bind/sms/send', async (ctx) => {
     const session = sessionOf(ctx);
     const phone = session.smsPhone;
-    if (!await stepOneAccount(ctx) || !phone) {
+    const account = await stepOneAccount(ctx);
+    if (!account || !phone) {
       ctx.redirect('/h5/bind');
+      return;
+    }
+    const verdict = await deps.attempts.attempt('bind-sms', { openid: session.openid!, ip: ctx.ip });
+    if (!verdict.allowed) {
+      if (verdict.firstRefusal) await fail(ctx, 'too_many_attempts', account.id);
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      renderer.render(ctx, 'bind-sms-captcha', { phoneMasked: maskPhone(phone), errors: { captcha: retryAfterText(verdict.retryAfterSeconds) } }, 429);
       return;
     }
     const captcha = field(ctx, 'captcha');

@@ -7,6 +7,8 @@ export interface Config {
   logLevel: string;
   /** Trust X-Forwarded-For/-Proto from the load balancer in front (client IPs shown on the confirm page). */
   trustProxy: boolean;
+  /** Bearer token required on /metrics; null: /metrics answers only direct loopback connections. */
+  metricsToken: string | null;
   wechat: {
     appId: string;
     appSecret: string;

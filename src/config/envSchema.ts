@@ -23,6 +23,7 @@ export interface Env {
   PORTAL_ORIGINS: string;
   PORTAL_DEMO: '0' | '1';
   TRUST_PROXY: '0' | '1';
+  METRICS_TOKEN?: string;
   SESSION_SECRET: string;
   DATA_KEY: string;
   LOGIN_TICKET_TTL_SECONDS: number;
@@ -71,6 +72,7 @@ export const envSchema: JSONSchemaType<Env> = {
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
     PORTAL_DEMO: flag,
     TRUST_PROXY: flag,
+    METRICS_TOKEN: { type: 'string', pattern: '^[!-~]{32,}$', nullable: true },
     SESSION_SECRET: { type: 'string', minLength: 32 },
     DATA_KEY: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },
     LOGIN_TICKET_TTL_SECONDS: { type: 'integer', minimum: 30, maximum: 1800, default: 300 },
@@ -111,6 +113,7 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
   REDIS_KEY_PREFIX: 'must be at most 64 of A-Z a-z 0-9 _ . : -',
   PORTAL_API_KEYS: 'must be comma-separated keys of at least 32 printable characters each, no spaces inside a key',
   PORTAL_ORIGINS: 'must be comma-separated origins like https://etax.example.gov.cn (no path)',
+  METRICS_TOKEN: 'must be at least 32 printable ASCII characters without spaces',
   DATA_KEY: 'must be 32 bytes in base64 (44 characters ending in =; e.g. openssl rand -base64 32)',
   TENCENTCLOUD_SMS_SDK_APP_ID: 'must be digits',
   TENCENTCLOUD_SMS_TEMPLATE_ID: 'must be digits',

@@ -72,6 +72,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     publicUrl: trimSlash(e.PUBLIC_URL),
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY === '1',
+    metricsToken: e.METRICS_TOKEN ?? null,
     wechat: {
       appId: e.WECHAT_APPID,
       appSecret: e.WECHAT_APPSECRET,

@@ -18,6 +18,11 @@ export function errorHandler(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
+      // An unknown API path (or a method no route takes) is answered in the API's error shape too.
+      if (ctx.status === 404 && ctx.body == null && ctx.path.startsWith('/api/') && ctx.method !== 'OPTIONS') {
+        ctx.status = 404;
+        ctx.body = { error: { code: 'not_found', message: 'no such endpoint' } };
+      }
     } catch (error) {
       const known = isHttpError(error) && error.expose;
       const unavailable = !isHttpError(error) && isDependencyFailure(error);

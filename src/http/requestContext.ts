@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../logging/createLogger';
+import { logSafePath } from './logSafePath';
+import type { Metrics } from '../observability/Metrics';
+import { routeLabel } from '../observability/routeLabel';
 
 declare module 'koa' {
   interface DefaultState {
@@ -9,8 +12,11 @@ declare module 'koa' {
   }
 }
 
-/** Gives each request an id (echoed as X-Request-Id) and a child logger carrying it; logs one line per request. */
-export function requestContext(logger: Logger): Middleware {
+/**
+ * Gives each request an id (echoed as X-Request-Id) and a child logger carrying it; logs one line per
+ * request (method, path, matched route, status, ms) and, given `metrics`, observes its latency.
+ */
+export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = /^[A-Za-z0-9-]{8,64}$/.test(incoming) ? incoming : randomUUID();
@@ -22,8 +28,10 @@ export function requestContext(logger: Logger): Middleware {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const route = routeLabel(ctx);
+      metrics?.httpRequest(ctx.method, route, ctx.status, ms / 1000);
       // The path only: query strings carry signatures, codes and tickets.
-      ctx.state.logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      ctx.state.logger.info({ method: ctx.method, path: logSafePath(ctx.path), route, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/AuditLog';
 import type { BindingStore } from '../binding/BindingStore';
 import type { Clock } from '../clock/Clock';
 import type { ClientContext } from '../http/clientContext';
+import type { Metrics } from '../observability/Metrics';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
 import { text, type Reply } from '../wechat/Reply';
 import type { ReplyTemplates } from '../wechat/ReplyTemplates';
@@ -23,6 +24,8 @@ export interface LoginServiceOptions {
   clock: Clock;
   ttlSeconds: number;
   publicUrl: string;
+  /** Counts transitions, refused actions and held long-polls. */
+  metrics?: Metrics;
 }
 
 export interface CreatedTicket {
@@ -60,6 +63,7 @@ export class LoginService {
       qrTicket: qr.ticket, qrContent: qr.url,
     };
     await store.create(ticket);
+    this.options.metrics?.ticketTransition('pending');
     return {
       ticketId: ticket.ticketId,
       qrcodeUrl: wechatApi.qrCodeImageUrl(qr.ticket),
@@ -79,6 +83,15 @@ export class LoginService {
    * given), when the ticket expires, or after waitMs. Changes made on any instance wake it.
    */
   async waitForChange(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
+    const done = this.options.metrics?.longPollStarted();
+    try {
+      return await this.waitUntilChanged(ticketId, baseline, waitMs);
+    } finally {
+      done?.();
+    }
+  }
+
+  private async waitUntilChanged(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
     const { store, hub, clock } = this.options;
     const giveUpAt = Date.now() + waitMs;
     let expected = baseline;
@@ -100,7 +113,8 @@ export class LoginService {
       const untilExpiry = ['pending', 'needs_binding', 'scanned'].includes(view.status) ? ticket.expiresAt - clock.now() + 1 : Infinity;
       if (untilExpiry < remaining) setTimeout(() => listening.cancel(), Math.max(0, untilExpiry)).unref();
       await listening.changed;
-      if (Date.now() >= giveUpAt) {
+      // At shutdown the hub releases every poll: answer with the current status, do not wait again.
+      if (Date.now() >= giveUpAt || hub.draining) {
         const last = await store.byTicketId(ticketId);
         return last ? this.toView(last) : null;
       }
@@ -108,10 +122,20 @@ export class LoginService {
   }
 
   async redeem(ticketId: string, client: ClientContext): Promise<RedeemResult> {
-    const outcome = await this.options.store.redeem(ticketId, this.options.clock.now());
-    if (outcome.result !== 'redeemed') return { ok: false, reason: outcome.result };
-    const account = await this.options.accounts.findById(outcome.accountId);
-    await this.options.audit.record({ type: 'login_redeemed', accountId: outcome.accountId, openid: outcome.openid, ...client });
+    const { store, accounts, clock } = this.options;
+    // The account is read BEFORE the ticket is spent: with MySQL down the portal gets a 503 and the
+    // confirmed login stays redeemable (within its grace period) instead of being lost.
+    const before = await store.byTicketId(ticketId);
+    const prefetched = before?.accountId && currentStatus(before, clock.now()) === 'confirmed' ? await accounts.findById(before.accountId) : null;
+    const outcome = await store.redeem(ticketId, clock.now());
+    if (outcome.result !== 'redeemed') {
+      this.options.metrics?.ticketRejection('redeem', outcome.result);
+      return { ok: false, reason: outcome.result };
+    }
+    this.options.metrics?.ticketTransition('redeemed');
+    const account = prefetched?.id === outcome.accountId ? prefetched : await accounts.findById(outcome.accountId);
+    // Spent now: a failing audit write must not withhold the login; the event then goes to the log.
+    await this.options.audit.recordOrLog({ type: 'login_redeemed', accountId: outcome.accountId, openid: outcome.openid, ...client });
     if (!account) return { ok: false, reason: 'unknown' };
     return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid };
   }
@@ -121,6 +145,8 @@ export class LoginService {
     const { store, bindings, clock, templates, audit } = this.options;
     const binding = await bindings.findByOpenid(scan.openid);
     const outcome = await store.scan(scan.scene, scan.openid, binding?.accountId ?? null, clock.now());
+    if (outcome.result === 'scanned' || outcome.result === 'needs_binding') this.options.metrics?.ticketTransition(outcome.result);
+    else this.options.metrics?.ticketRejection('scan', outcome.result);
     switch (outcome.result) {
       case 'scanned':
         await audit.record({ type: 'login_scanned', accountId: binding!.accountId, openid: scan.openid, detail: { viaSubscribe: scan.viaSubscribe } });
@@ -158,9 +184,12 @@ export class LoginService {
   private async decide(decision: 'confirm' | 'cancel', confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
     const { store, clock, audit } = this.options;
     const outcome = await store[decision](confirmToken, openid, clock.now());
+    if (outcome.result === 'done') this.options.metrics?.ticketTransition(decision === 'confirm' ? 'confirmed' : 'cancelled');
+    else this.options.metrics?.ticketRejection(decision, outcome.result);
     if (outcome.result === 'done') {
+      // The decision is stored (and the poll woken): the phone is told so even if MySQL fails now.
       const ticket = await store.byConfirmToken(confirmToken);
-      await audit.record({
+      await audit.recordOrLog({
         type: decision === 'confirm' ? 'login_confirmed' : 'login_cancelled',
         accountId: ticket?.accountId ?? null, openid, ...client,
         detail: { portalIp: ticket?.clientIp ?? null },

@@ -7,6 +7,7 @@ import { ticketChangeId, type TicketChangeFeed } from './TicketChangeFeed';
  */
 export class TicketChangeHub {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private releasing = false;
 
   constructor(private readonly feed: TicketChangeFeed) {}
 
@@ -24,6 +25,7 @@ export class TicketChangeHub {
    * or at shutdown. Listen first, then read the ticket: a change in between is not missed.
    */
   listen(ticketId: string, timeoutMs: number): { changed: Promise<void>; cancel(): void } {
+    if (this.releasing) return { changed: Promise.resolve(), cancel: () => undefined };
     const id = ticketChangeId(ticketId);
     let done!: () => void;
     const changed = new Promise<void>((resolve) => {
@@ -45,9 +47,17 @@ export class TicketChangeHub {
     return { changed, cancel: () => done() };
   }
 
-  /** Answers every held poll now (graceful shutdown). */
+  /**
+   * Answers every held poll now (graceful shutdown); from then on `listen` returns at once and
+   * `draining` is true, so a poll answers with the current status instead of waiting again.
+   */
   releaseAll(): void {
+    this.releasing = true;
     for (const set of [...this.waiters.values()]) for (const done of [...set]) done();
+  }
+
+  get draining(): boolean {
+    return this.releasing;
   }
 
   get waiting(): number {

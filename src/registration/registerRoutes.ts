@@ -11,6 +11,7 @@ import { captchaScope } from '../h5/captchaRoute';
 import { sessionOf } from '../h5/session/h5Session';
 import { clientContext } from '../http/clientContext';
 import type { Logger } from '../logging/createLogger';
+import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import { maskIdNumber, maskPhone } from '../security/masking';
 import { SmsDeliveryError } from '../sms/SmsDeliveryError';
 import type { SmsCodeService } from '../sms/SmsCodeService';
@@ -33,6 +34,8 @@ export interface RegisterRoutesDependencies {
   templates: ReplyTemplates;
   clock: Clock;
   logger: Logger;
+  /** Caps 获取验证码 attempts (each spends an image captcha) per WeChat user and per IP (ASVS V6.3.1). */
+  attempts: FormAttemptLimiter;
 }
 
 /** The text fields of the form; the passwords are never shown again. */
@@ -108,6 +111,13 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       return;
     }
     const values = { ...redisplay(ctx), smsCode: '' };
+    const verdict = await deps.attempts.attempt('register-sms', { openid: sessionOf(ctx).openid!, ip: ctx.ip });
+    if (!verdict.allowed) {
+      if (verdict.firstRefusal) await fail(ctx, 'too_many_attempts');
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      renderForm(ctx, { values, errors: { captcha: retryAfterText(verdict.retryAfterSeconds) } }, 429);
+      return;
+    }
     const errors: RegistrationErrors = {};
     const mobile = checkMobileNumber(values.phone);
     if (mobile.ok) values.phone = mobile.phone;

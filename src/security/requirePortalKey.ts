@@ -19,6 +19,8 @@ export function requirePortalKey(apiKeys: readonly string[]): Middleware {
     let accepted = false;
     for (const key of known) accepted = timingSafeEqual(presented, key) || accepted;
     if (!match || !accepted) {
+      // ASVS V16.3.1: a refused key is an authentication failure (the key itself is never logged).
+      ctx.state.logger?.warn({ reason: match ? 'unknown_key' : 'no_key' }, 'portal API key refused');
       throw createHttpError(401, 'a valid portal API key is required (Authorization: Bearer <key>)', {
         code: 'invalid_api_key',
         headers: { 'WWW-Authenticate': 'Bearer realm="etax-wechat"' },

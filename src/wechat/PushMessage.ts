@@ -13,6 +13,9 @@ export interface PushMessage {
   msgId?: string;
 }
 
+/** An openid (28 URL-safe base64 characters) or an account's original id (gh_…), with room to spare. */
+const ADDRESS = /^[A-Za-z0-9_@.-]{1,128}$/;
+
 const FIELDS: Record<keyof PushMessage, string> = {
   toUserName: 'ToUserName',
   fromUserName: 'FromUserName',
@@ -46,5 +49,9 @@ export function toPushMessage(parsed: unknown): PushMessage {
     if (!message[required]) throw createHttpError(400, `push is missing ${FIELDS[required]}`, { code: 'invalid_push' });
   }
   if (!/^\d{1,12}$/.test(message.createTime!)) throw createHttpError(400, 'CreateTime is not a Unix time', { code: 'invalid_push' });
+  // They go back into the reply (swapped): an openid or a gh_ id, never characters XML cannot carry.
+  for (const address of ['toUserName', 'fromUserName'] as const) {
+    if (!ADDRESS.test(message[address]!)) throw createHttpError(400, `${FIELDS[address]} is not a WeChat id`, { code: 'invalid_push' });
+  }
   return message as PushMessage;
 }

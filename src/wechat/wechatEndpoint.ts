@@ -3,6 +3,7 @@ import createHttpError, { isHttpError } from 'http-errors';
 import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
 import type { Clock } from '../clock/Clock';
+import type { Metrics, PushOutcome } from '../observability/Metrics';
 import type { EventRouter } from './EventRouter';
 import type { MessageCipher } from './MessageCipher';
 import type { PushDedupeStore } from './PushDedupeStore';
@@ -27,6 +28,8 @@ export interface WechatEndpointOptions {
   templates: ReplyTemplates;
   /** Past this the push is answered `success` and handling finishes in the background (WeChat waits 5 s). */
   replyDeadlineMs?: number;
+  /** Counts each push by MsgType/Event and outcome, and each refused request. */
+  metrics?: Metrics;
 }
 
 declare module 'koa' {
@@ -48,24 +51,31 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
   async function handle(message: PushMessage, ctx: Context): Promise<string> {
     const logger = ctx.state.logger;
     const key = pushDedupeKey(message);
+    const count = (outcome: PushOutcome) => options.metrics?.push(message.msgType, message.event, outcome);
     let claim;
     try {
       claim = await options.dedupe.claim(key, DEDUPE_TTL_SECONDS);
     } catch (error) {
       logger.error({ err: error }, 'push dedupe unavailable');
+      count('unavailable');
       return apology(message);
     }
     if (!claim.first) {
       logger.info({ key }, 'retried push answered from the first delivery');
+      count('retry');
       return claim.reply ?? 'success';
     }
+    // Whichever settles first of the handling and the deadline decides the outcome counted.
+    let outcome: PushOutcome = 'late';
     const work = options.router.route(message)
       .then(async (reply) => {
         const document = writer.write(reply, message.fromUserName, message.toUserName, nowSeconds());
         await options.dedupe.complete(key, document);
+        outcome = 'handled';
         return document;
       })
       .catch(async (error: unknown) => {
+        outcome = 'failed';
         logger.error({ err: error }, 'push handling failed');
         await options.dedupe.release(key).catch(() => undefined);
         return apology(message);
@@ -81,6 +91,7 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
       return await Promise.race([work, late]);
     } finally {
       clearTimeout(timer);
+      count(outcome);
     }
   }
 
@@ -106,5 +117,14 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
     ctx.type = document === 'success' ? 'text/plain' : 'application/xml';
   };
 
-  return compose([pushGuard(options), respond]);
+  const endpoint = compose([pushGuard(options), respond]);
+  return async (ctx, next) => {
+    try {
+      await endpoint(ctx, next);
+    } catch (error) {
+      // Refused before a reply was made: bad signature or timestamp, foreign AppID, not XML, too large…
+      options.metrics?.push(undefined, undefined, isHttpError(error) && error.status < 500 ? 'refused' : 'failed');
+      throw error;
+    }
+  };
 }

@@ -5,3 +5,7 @@ document.addEventListener('click', function (event) {
     img.src = img.getAttribute('data-src') + '&r=' + Date.now();
   }
 });
+
+// An (empty) touchstart listener lets iOS show WeUI's :active styles; an ontouchstart="" attribute
+// on <body> would do the same, but the Content-Security-Policy forbids inline handlers.
+document.addEventListener('touchstart', function () {}, { passive: true });

@@ -5,9 +5,15 @@ import type { Middleware } from 'koa';
 import type { OAuthCallbackClaims, CallbackOutcome } from './OAuthCallbackClaims';
 import { sessionFingerprint } from './OAuthCallbackClaims';
 import { WebOAuthError, type WebOAuth } from './WebOAuth';
+import { maskOpenid } from '../../security/masking';
 
 const startAgain = () => createHttpError(400, '授权已失效，请从"福建税务"公众号菜单重新进入。', { title: '请重新进入' });
 const REPEAT_WAIT_MS = 3000;
+/**
+ * WeChat errcodes that say "not now" rather than "bad code" (system busy, API quota or rate limit):
+ * like an unreachable WeChat they end on the 503 "try later" page, not on "start again".
+ */
+const TRANSIENT_ERRCODES = new Set([-1, 45009, 45011]);
 
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 // Only our own pages: `returnTo` came from our session, but never follow it off-site.
@@ -44,6 +50,7 @@ export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Mid
 
     if (!data?.oauthState || !sameText(data.oauthState, state)) {
       await claims.release(code);
+      ctx.state.logger.warn({ reason: data?.oauthState ? 'state_mismatch' : 'no_state' }, 'oauth callback refused');
       throw startAgain();
     }
     let identity;
@@ -51,17 +58,20 @@ export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Mid
       identity = await oauth.exchange(code);
     } catch (error) {
       await claims.release(code);
-      if (error instanceof WebOAuthError && error.errcode === 'unavailable') throw error;
+      if (error instanceof WebOAuthError && (error.errcode === 'unavailable' || TRANSIENT_ERRCODES.has(error.errcode))) throw error;
       ctx.state.logger.warn({ errcode: (error as WebOAuthError).errcode }, 'oauth code refused');
       throw startAgain();
     }
     if (identity.snapshotUser) {
       await claims.release(code);
+      ctx.state.logger.warn({ reason: 'snapshot_user' }, 'oauth callback refused');
       throw createHttpError(403, '请点击页面下方的"使用完整服务"后再办理。', { title: '请使用完整服务' });
     }
     const fromSession = sessionFingerprint(session.id);
     data.openid = identity.openid;
     await session.regenerate();
+    // ASVS V16.3.1: the WeChat user is authenticated (snsapi_base); the openid is logged masked.
+    ctx.state.logger.info({ openid: maskOpenid(identity.openid) }, 'oauth: wechat user identified');
     const returnTo = safeReturn(data.returnTo);
     await claims.complete(code, { fromSession, sessionId: session.id!, returnTo });
     ctx.redirect(returnTo);

@@ -1,3 +1,4 @@
+import type { Metrics } from '../../observability/Metrics';
 import { WeChatApiError, WeChatUnavailableError } from './WeChatApiError';
 
 /**
@@ -5,7 +6,8 @@ import { WeChatApiError, WeChatUnavailableError } from './WeChatApiError';
  * WeChat reports failures as HTTP 200 with a non-zero errcode; those become WeChatApiError.
  */
 export class WeChatHttp {
-  constructor(private readonly timeoutMs: number) {}
+  /** `metrics` counts every call by api and outcome (absent for the admin CLI). */
+  constructor(private readonly timeoutMs: number, private readonly metrics?: Metrics) {}
 
   get<T>(api: string, url: string): Promise<T> {
     return this.send<T>(api, url, { method: 'GET' });
@@ -21,26 +23,36 @@ export class WeChatHttp {
   }
 
   private async send<T>(api: string, url: string, init: RequestInit): Promise<T> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     let response: Response;
     let text: string;
     try {
       response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
       text = await response.text();
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
+      const timedOut = (error as Error).name === 'TimeoutError';
+      this.metrics?.wechatTransportFailure(api, timedOut ? 'timeout' : 'network', seconds());
+      const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
       throw new WeChatUnavailableError(api, reason);
     }
-    if (!response.ok) throw new WeChatUnavailableError(api, `HTTP ${response.status}`);
+    if (!response.ok) {
+      this.metrics?.wechatTransportFailure(api, response.status >= 500 ? 'http_5xx' : 'http_4xx', seconds());
+      throw new WeChatUnavailableError(api, `HTTP ${response.status}`);
+    }
     let data: unknown;
     try {
       data = JSON.parse(text);
     } catch {
+      this.metrics?.wechatTransportFailure(api, 'not_json', seconds());
       throw new WeChatUnavailableError(api, 'answer is not JSON');
     }
     const { errcode, errmsg } = (data ?? {}) as { errcode?: unknown; errmsg?: unknown };
     if (typeof errcode === 'number' && errcode !== 0) {
+      this.metrics?.wechatErrcode(api, errcode, seconds());
       throw new WeChatApiError(errcode, typeof errmsg === 'string' ? errmsg : '', api);
     }
+    this.metrics?.wechatCallSucceeded(api, seconds());
     return data as T;
   }
 }

@@ -1,0 +1,210 @@
+// tsx bench/stages.ts [--concurrency=64] [--seconds=3]
+//
+// A diagnostic beside `npm run bench`: times each stage of P1's path (a SCAN push of a bound user)
+// in isolation, with the product's own objects (buildDependencies) against the real MariaDB and
+// Redis, N operations in flight, in this one process. It shows which stage caps the full path and
+// what each costs in this process's CPU. Private database and Redis prefix, removed at the end.
+import { performance } from 'node:perf_hooks';
+import { createConnection } from 'mysql2/promise';
+import { DataSource } from 'typeorm';
+import { AuditEventEntity, type AuditEvent } from '../src/audit/AuditEvent';
+import { AuditLog } from '../src/audit/AuditLog';
+import { entities } from '../src/db/connectDataSource';
+import { createLogger } from '../src/logging/createLogger';
+import { BindingService } from '../src/binding/BindingService';
+import { loadConfig } from '../src/config/loadConfig';
+import { buildDependencies, closeDependencies } from '../src/dependencies';
+import type { LoginTicket } from '../src/login/LoginTicket';
+import { newTicketIdentifiers } from '../src/login/ticketIdentifiers';
+import { randomOpenId } from '../src/sandbox/simulator/randomStrings';
+import { text } from '../src/wechat/Reply';
+import { ReplyWriter } from '../src/wechat/ReplyWriter';
+import { pushDedupeKey } from '../src/wechat/pushDedupeKey';
+import { uniqueIdNumber, uniquePhone } from '../test/support/accountFixtures';
+import { pidByName, startMeter } from './lib/meter';
+import { PC_IP, PC_USER_AGENT, WECHAT, benchRun, productEnvironment } from './lib/settings';
+import { percentile, round } from './lib/stats';
+import { connectBenchRedis, createDatabase, deleteMatching, dropDatabase } from './lib/storage';
+
+const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+
+async function main(): Promise<void> {
+  const concurrency = arg('concurrency', 64);
+  const seconds = arg('seconds', 3);
+  const run = benchRun();
+  const redis = await connectBenchRedis(run);
+  const admin = await createConnection({ uri: run.serverUrl });
+  await createDatabase(run);
+  const config = loadConfig({ ...productEnvironment(run, 'http://127.0.0.1:9', 'silent') });
+  const deps = await buildDependencies(config);
+  try {
+    const bindingService = new BindingService({ db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: 1 });
+    const users: { openid: string; accountId: string }[] = [];
+    for (let i = 0; i < 16; i += 1) {
+      const account = await deps.accounts.createAccount({ realName: '张三', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Fj-tax-2025!' });
+      const openid = randomOpenId(WECHAT.appId);
+      await bindingService.bind({ openid, accountId: account.id, context: { ip: '127.0.0.1', userAgent: 'bench' } });
+      users.push({ openid, accountId: account.id });
+    }
+    const newTicket = (): LoginTicket => {
+      const ids = newTicketIdentifiers();
+      const now = Date.now();
+      return {
+        ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending', createdAt: now, expiresAt: now + 300_000,
+        clientIp: PC_IP, userAgent: PC_USER_AGENT, qrTicket: 'x'.repeat(92), qrContent: `http://weixin.qq.com/q/${'y'.repeat(22)}`,
+      };
+    };
+    const writer = new ReplyWriter(WECHAT.token);
+    let serial = 0;
+    const mariadbPid = pidByName('mariadbd') ?? pidByName('mysqld');
+    const redisPid = Number(/process_id:(\d+)/.exec(String(await redis.info('server')))?.[1]) || undefined;
+
+    const stage = async (name: string, op: (i: number) => Promise<unknown>, prepare?: (n: number) => Promise<void>) => {
+      if (prepare) await prepare(80_000);
+      // Warm-up, then the measured window.
+      const runFor = async (ms: number, record: number[] | null) => {
+        const until = performance.now() + ms;
+        let done = 0;
+        await Promise.all(Array.from({ length: concurrency }, async () => {
+          while (performance.now() < until) {
+            const i = serial++;
+            const t = performance.now();
+            await op(i);
+            record?.push(performance.now() - t);
+            done += 1;
+          }
+        }));
+        return done;
+      };
+      await runFor(500, null);
+      const latencies: number[] = [];
+      const stop = await startMeter({ node: process.pid, mariadb: mariadbPid, redis: redisPid }, admin, redis);
+      const started = performance.now();
+      const done = await runFor(seconds * 1000, latencies);
+      const elapsed = (performance.now() - started) / 1000;
+      const meter = await stop();
+      const line = {
+        stage: name,
+        opsPerSec: round(done / elapsed, 0),
+        p50: round(percentile(latencies, 50), 2),
+        p99: round(percentile(latencies, 99), 2),
+        cores: meter.cores,
+        nodeCpuMsPerOp: round(((meter.cores.node ?? 0) * elapsed * 1000) / done, 3),
+      };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    };
+
+    // Tickets are consumed by scans: a pool created beforehand, untimed.
+    let pool: LoginTicket[] = [];
+    let next = 0;
+    const fill = async (n: number) => {
+      pool = Array.from({ length: n }, newTicket);
+      next = 0;
+      for (let i = 0; i < pool.length; i += 500) await Promise.all(pool.slice(i, i + 500).map((t) => deps.stores.loginTickets.create(t)));
+    };
+    const user = (i: number) => users[i % users.length]!;
+    const message = (i: number) => ({
+      toUserName: WECHAT.accountId, fromUserName: user(i).openid, createTime: String(Math.floor(Date.now() / 1000)),
+      msgType: 'event', event: 'SCAN', eventKey: `login_${i}`,
+    });
+
+    await stage('redis PING (one round trip)', () => redis.ping());
+    await stage('dedupe claim + complete (SET NX, SET XX)', async (i) => {
+      const key = pushDedupeKey(message(i));
+      await deps.dedupe.claim(key, 300);
+      await deps.dedupe.complete(key, '<xml/>');
+    });
+    await stage('mysql SELECT 1 (one round trip)', () => deps.db.query('SELECT 1'));
+    await stage('bindings.findByOpenid (typeorm findOneBy)', (i) => deps.bindings.findByOpenid(user(i).openid));
+    await stage('audit.record login_scanned (typeorm insert, autocommit)', (i) => deps.audit.record({
+      type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
+    }));
+    await stage('store.scan (EVALSHA CAS + HGETALL)', async (i) => {
+      const t = pool[next++ % pool.length]!;
+      await deps.stores.loginTickets.scan(t.sceneStr, user(i).openid, user(i).accountId, Date.now());
+    }, fill);
+    await stage('reply: render template + write XML', async () => {
+      const content = deps.templates.render('login-confirm', { confirmUrl: `${config.publicUrl}/h5/login/confirm?c=${'a'.repeat(48)}` });
+      return writer.write(text(content), 'oUser', WECHAT.accountId, Math.floor(Date.now() / 1000));
+    });
+    await stage('LoginService.onScan (binding + scan + audit + reply text)', async (i) => {
+      const t = pool[next++ % pool.length]!;
+      await deps.login.onScan({ openid: user(i).openid, scene: t.sceneStr, viaSubscribe: false });
+    }, fill);
+    const replyFor = () => writer.write(text(deps.templates.render('login-confirm', { confirmUrl: `${config.publicUrl}/h5/login/confirm?c=${'a'.repeat(48)}` })),
+      'oUser', WECHAT.accountId, Math.floor(Date.now() / 1000));
+    await stage('handler today: dedupe claim + onScan + reply + dedupe complete', async (i) => {
+      const t = pool[next++ % pool.length]!;
+      const key = pushDedupeKey(message(i));
+      await deps.dedupe.claim(key, 300);
+      await deps.login.onScan({ openid: user(i).openid, scene: t.sceneStr, viaSubscribe: false });
+      await deps.dedupe.complete(key, replyFor());
+    }, fill);
+
+    // ---- projections of the recommended fixes, built from the same pieces (nothing in src/ changed) ----
+    const quiet = createLogger('silent');
+    const db64 = await new DataSource({
+      type: 'mariadb', url: run.databaseUrl, entities, synchronize: false, charset: 'utf8mb4_unicode_ci', timezone: 'Z',
+      extra: { connectionLimit: 64, enableKeepAlive: true }, logging: false,
+    }).initialize();
+    try {
+      const audit64 = new AuditLog(db64, deps.clock, quiet);
+      await stage('projection: audit.record with the pool sized to 64', (i) => audit64.record({
+        type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
+      }));
+      // A batching audit writer: rows queue for ≤ 5 ms (or 200 rows) and go in ONE multi-row INSERT
+      // (one commit, one fsync); each caller still waits for the commit of its batch.
+      let batch: { row: AuditEvent; done: () => void; fail: (e: unknown) => void }[] = [];
+      let timer: NodeJS.Timeout | null = null;
+      const flush = () => {
+        timer = null;
+        const rows = batch;
+        batch = [];
+        db64.createQueryBuilder().insert().into(AuditEventEntity).values(rows.map((r) => r.row) as never).execute()
+          .then(() => rows.forEach((r) => r.done()), (e: unknown) => rows.forEach((r) => r.fail(e)));
+      };
+      const batchedAudit = (row: AuditEvent) => new Promise<void>((done, fail) => {
+        batch.push({ row, done, fail });
+        if (batch.length >= 200) {
+          if (timer) clearTimeout(timer);
+          flush();
+        } else timer ??= setTimeout(flush, 5);
+      });
+      const auditRow = (i: number): AuditEvent => ({
+        type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, ip: null, userAgent: null, detail: { viaSubscribe: false }, createdAt: new Date(),
+      });
+      await stage('projection: batched audit (≤ 5 ms / 200 rows per INSERT, caller awaits its commit)', (i) => batchedAudit(auditRow(i)));
+      // Binding lookups from an in-process cache (invalidated on bind/unbind in the real fix).
+      const cache = new Map<string, { accountId: string }>();
+      const cachedBinding = async (openid: string) => {
+        const hit = cache.get(openid);
+        if (hit) return hit;
+        const found = await deps.bindings.findByOpenid(openid);
+        if (found) cache.set(openid, { accountId: found.accountId });
+        return found ? { accountId: found.accountId } : null;
+      };
+      await stage('projection: handler with cached binding + batched audit', async (i) => {
+        const t = pool[next++ % pool.length]!;
+        const key = pushDedupeKey(message(i));
+        await deps.dedupe.claim(key, 300);
+        const binding = await cachedBinding(user(i).openid);
+        const outcome = await deps.stores.loginTickets.scan(t.sceneStr, user(i).openid, binding?.accountId ?? null, Date.now());
+        if (outcome.result === 'scanned') await batchedAudit(auditRow(i));
+        await deps.dedupe.complete(key, replyFor());
+      }, fill);
+    } finally {
+      await db64.destroy();
+    }
+  } finally {
+    await closeDependencies(deps);
+    await deleteMatching(redis, run, `${run.redisPrefix}*`);
+    await dropDatabase(run);
+    await redis.quit();
+    await admin.end();
+  }
+}
+
+main().then(() => process.exit(0), (error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+import type { Middleware } from 'koa';
+import helmet from 'koa-helmet';
+
+/** The pages the sandbox phone shows inside its frame (same origin): the H5 pages and the simulator's OAuth pages. */
+const FRAMED = /^\/(?:h5|sandbox\/wechat)(?:\/|$)/;
+/** Answers for machines (JSON, XML, plain text): nothing in them is ever rendered as a page. */
+const MACHINE = /^\/(?:api\/|wechat$|healthz$|readyz$|metrics$)/;
+
+type Directives = Record<string, string[]>;
+
+/**
+ * Security headers on EVERY answer, errors and 404s included (koa-helmet, set before anything else
+ * runs; see docs/security.md, ASVS V3.4):
+ *
+ * - Content-Security-Policy: pages use only same-origin scripts, styles and images (the captcha is an
+ *   `<svg>` from /h5/captcha, WeUI comes from /h5/static; WeUI's icons are `data:` SVGs), no inline
+ *   script or event-handler attribute, `object-src 'none'`, `base-uri 'none'`, forms post to this
+ *   origin only. `frame-ancestors 'none'` everywhere except the H5 pages and the simulator's OAuth
+ *   pages, which the sandbox phone frames (`'self'`). Machine answers get `default-src 'none'` and
+ *   `sandbox`. The reference portal and the sandbox phone set a stricter policy of their own on
+ *   their pages (it replaces this one: they set it later in the same response).
+ * - Referrer-Policy `same-origin`: no URL (the confirm link's token, the OAuth code) leaves the
+ *   origin in a Referer. Not `no-referrer`: with it browsers send `Origin: null` on same-origin form
+ *   posts, which the CSRF check (rightly) refuses.
+ * - X-Frame-Options DENY / SAMEORIGIN (for old browsers, matching frame-ancestors), nosniff,
+ *   Cross-Origin-Opener/Resource-Policy same-origin, and helmet's other defaults.
+ * - Strict-Transport-Security (1 year, subdomains) and `upgrade-insecure-requests` only when
+ *   PUBLIC_URL is https: on plain HTTP (development, tests) they would only break the site.
+ */
+export function securityHeaders(options: { publicUrl: string }): Middleware {
+  const https = options.publicUrl.startsWith('https://');
+  const page = (frameAncestors: string): Directives => ({
+    'default-src': ["'self'"],
+    'script-src': ["'self'"],
+    'script-src-attr': ["'none'"],
+    'style-src': ["'self'"],
+    'img-src': ["'self'", 'data:'],
+    'font-src': ["'self'"],
+    'connect-src': ["'self'"],
+    'form-action': ["'self'"],
+    'frame-ancestors': [frameAncestors],
+    'base-uri': ["'none'"],
+    'object-src': ["'none'"],
+    ...(https ? { 'upgrade-insecure-requests': [] } : {}),
+  });
+  const machine: Directives = {
+    'default-src': ["'none'"],
+    'frame-ancestors': ["'none'"],
+    'base-uri': ["'none'"],
+    'object-src': ["'none'"],
+    'form-action': ["'none'"],
+    sandbox: [],
+  };
+  const build = (directives: Directives, framed: boolean) => helmet({
+    contentSecurityPolicy: { useDefaults: false, directives },
+    referrerPolicy: { policy: 'same-origin' },
+    xFrameOptions: { action: framed ? 'sameorigin' : 'deny' },
+    strictTransportSecurity: https ? { maxAge: 365 * 24 * 3600, includeSubDomains: true } : false,
+  });
+  const framedPages = build(page("'self'"), true);
+  const otherPages = build(page("'none'"), false);
+  const machines = build(machine, false);
+
+  return (ctx, next) => {
+    if (FRAMED.test(ctx.path)) return framedPages(ctx, next);
+    if (MACHINE.test(ctx.path)) return machines(ctx, next);
+    return otherPages(ctx, next);
+  };
+}
