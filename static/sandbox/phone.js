@@ -450,6 +450,8 @@
   function openScan() {
     if (!state.openid) return show('users');
     show('scan');
+    // Like WeChat's camera, each 扫一扫 starts on the newest code, not the one picked last time.
+    state.selectedTicket = null;
     return loadQrCodes();
   }
 

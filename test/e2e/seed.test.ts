@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
 import { createTestAccount, gb11643CheckCharacter, type TestAccount } from '../support/accountFixtures';
-import { launchBrowser, screenshotPath, WECHAT_UA } from '../support/browser';
+import { imageLoaded, launchBrowser, screenshotPath, WECHAT_UA } from '../support/browser';
 import { resetState, startLiveApp, type TestApp } from '../support/testApp';
 
 const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -85,23 +85,6 @@ for (const stack of STACKS) describe(`e2e: the seed in Chromium on ${stack.title
     await live?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-
-  /**
-   * Resolves once an <img> has loaded: at once, or on its load event. (A function, not a string:
-   * the pages' CSP has no 'unsafe-eval', so a string predicate polled in the page can be refused.)
-   */
-  function imageLoaded(img: Locator): Promise<void> {
-    return img.evaluate((node) => new Promise<void>((resolve, reject) => {
-      const image = node as unknown as { complete: boolean; naturalWidth: number; addEventListener(type: string, listener: () => void): void };
-      if (image.complete) {
-        if (image.naturalWidth > 0) resolve();
-        else reject(new Error('the image did not load'));
-        return;
-      }
-      image.addEventListener('load', () => resolve());
-      image.addEventListener('error', () => reject(new Error('the image did not load')));
-    }));
-  }
 
   // ---- the portal ----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { PushDriver } from '../../src/sandbox/PushDriver';
 import { SIMULATED_USER_COOKIE, type SimulatedUser } from '../../src/sandbox/simulator/WeChatSimulator';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
-import { launchBrowser, phoneContext, screenshotPath } from '../support/browser';
+import { imageLoaded, launchBrowser, phoneContext, screenshotPath } from '../support/browser';
 import { resetState, startLiveApp, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 
@@ -61,7 +61,7 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
 
   const statusText = () => page.locator('#qr-status-text');
   // Evaluated in the page (a string: this project's type-check has no DOM library).
-  const qrImageLoaded = () => page.waitForFunction("(() => { const img = document.getElementById('qr-image'); return !!img && img.complete && img.naturalWidth > 0; })()");
+  const qrImageLoaded = () => imageLoaded(page.locator('#qr-image'));
 
   it('2.3.1 微信扫码登录: the page shows the QR, follows the scan live and logs in by itself after 确定登录', async () => {
     await page.goto(`${live.url}/portal/`);
