@@ -17,7 +17,7 @@ type Directives = Record<string, string[]>;
  *   script or event-handler attribute, `object-src 'none'`, `base-uri 'none'`, forms post to this
  *   origin only. `frame-ancestors 'none'` everywhere except the H5 pages and the simulator's OAuth
  *   pages, which the sandbox phone frames (`'self'`). Machine answers get `default-src 'none'` and
- *   `sandbox`. The reference portal and the sandbox phone set a stricter policy of their own on
+ *   `sandbox`, and `Cache-Control: no-store` unless the route says otherwise. The reference portal and the sandbox phone set a stricter policy of their own on
  *   their pages (it replaces this one: they set it later in the same response).
  * - Referrer-Policy `same-origin`: no URL (the confirm link's token, the OAuth code) leaves the
  *   origin in a Referer. Not `no-referrer`: with it browsers send `Origin: null` on same-origin form
@@ -63,7 +63,11 @@ export function securityHeaders(options: { publicUrl: string }): Middleware {
 
   return (ctx, next) => {
     if (FRAMED.test(ctx.path)) return framedPages(ctx, next);
-    if (MACHINE.test(ctx.path)) return machines(ctx, next);
+    if (MACHINE.test(ctx.path)) {
+      // API answers carry accounts and login states: no cache keeps them (a route may say otherwise).
+      ctx.set('Cache-Control', 'no-store');
+      return machines(ctx, next);
+    }
     return otherPages(ctx, next);
   };
 }
