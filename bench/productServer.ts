@@ -3,6 +3,9 @@
 // Requests under /__bench/ never reach the app; they give the bench what a test harness needs
 // (seed bound users, call LoginService.confirm as the confirm page does, count held long-polls).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
 import { createApp } from '../src/app';
@@ -68,6 +71,15 @@ async function control(deps: Dependencies, req: IncomingMessage, res: ServerResp
         gc();
       }
       send(res, 200, { gc: Boolean(gc), memory: process.memoryUsage() });
+      return;
+    }
+    case 'POST /__bench/heap-snapshot': {
+      // After a full GC, so the snapshot holds what is retained (for the P5 memory diagnosis).
+      const label = (url.searchParams.get('label') ?? 'snapshot').replace(/[^a-z0-9-]/gi, '').slice(0, 40);
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      const file = writeHeapSnapshot(path.join(tmpdir(), `etax-bench-${process.pid}-${label}.heapsnapshot`));
+      send(res, 200, { file, memory: process.memoryUsage() });
       return;
     }
     default:

@@ -10,6 +10,7 @@ import { killAllChildren, spawnServer, PROJECT_ROOT, type ChildServer } from './
 import { makeStarters, type BenchContext, type Settings } from './lib/context';
 import { callJson } from './lib/http';
 import { createConnection } from 'mysql2/promise';
+import { buildServers } from './lib/build';
 import { describeMachine } from './lib/machine';
 import { pidByName, startMeter } from './lib/meter';
 import { backgroundLine, machineLine, resultsTable, type Results } from './lib/report';
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
     results.machine = await describeMachine(redis, run.serverUrl);
     log(`machine: ${machineLine(results.machine)}`);
     log(`run ${run.id}: database ${run.databaseName}, Redis prefix ${run.redisPrefix}; results in ${path.relative(PROJECT_ROOT, outDir)}`);
+    buildServers(log);
     await createDatabase(run);
     databaseCreated = true;
 

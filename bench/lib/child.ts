@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { compiledPath } from './build';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -16,8 +17,9 @@ export interface ChildServer {
 
 export interface SpawnOptions {
   name: string;
-  /** A .ts file under the project, run through tsx in a Node process of its own. */
+  /** A .ts file under the project: run as compiled by buildServers() (plain node), or through tsx when `tsx` is set. */
   file: string;
+  tsx?: boolean;
   args?: string[];
   env: Record<string, string>;
   /** Extra Node flags (--cpu-prof, --expose-gc, --max-old-space-size…). */
@@ -44,10 +46,15 @@ export function baseEnv(): Record<string, string> {
  * Starts a server as its own Node process (so it never shares an event loop with the load
  * generator) and waits for it to report, over IPC, the port it listens on (always 127.0.0.1).
  */
+function nodeArgsFor(options: Pick<SpawnOptions, 'file' | 'tsx' | 'nodeArgs' | 'args'>): string[] {
+  const entry = options.tsx ? ['--import', 'tsx', options.file] : [compiledPath(options.file)];
+  return [...(options.nodeArgs ?? []), ...entry, ...(options.args ?? [])];
+}
+
 export function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   const stdout = options.stdoutFile ? openSync(options.stdoutFile, 'a') : 'ignore';
   const stderr = openSync(options.stderrFile, 'a');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.file, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, nodeArgsFor(options), {
     cwd: PROJECT_ROOT,
     env: { ...baseEnv(), ...options.env },
     stdio: ['ignore', stdout, stderr, 'ipc'],
@@ -95,7 +102,7 @@ export function spawnServer(options: SpawnOptions): Promise<ChildServer> {
 /** Spawns a worker script (not a server) and resolves with its last IPC message of type 'result'. */
 export function runWorker<T>(options: Omit<SpawnOptions, 'startTimeoutMs'> & { timeoutMs: number; onMessage?: (m: unknown) => void }): Promise<T> {
   const stderr = openSync(options.stderrFile, 'a');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.file, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, nodeArgsFor(options), {
     cwd: PROJECT_ROOT,
     env: { ...baseEnv(), ...options.env },
     stdio: ['ignore', 'ignore', stderr, 'ipc'],

@@ -42,7 +42,9 @@ function where(url: string): string {
   const nm = clean.lastIndexOf('/node_modules/');
   if (nm >= 0) return clean.slice(nm + 1);
   const root = path.resolve(__dirname, '..', '..');
-  return clean.startsWith(root) ? clean.slice(root.length + 1) : clean;
+  const rel = clean.startsWith(root) ? clean.slice(root.length + 1) : clean;
+  // Servers run from bench/.build (tsc output): name their files as in the source tree.
+  return rel.startsWith('bench/.build/') ? rel.slice('bench/.build/'.length) : rel;
 }
 
 function area(node: ProfileNode): string {
