@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, rssOf, runWorker, spawnServer, type ChildServer } from './lib/child';
-import { buildServers } from './lib/build';
+import { buildServers, removeBuild } from './lib/build';
 import { heapGrowth } from './lib/heapDiff';
 import { callJson } from './lib/http';
 import { benchRun, productEnvironment } from './lib/settings';
@@ -63,12 +63,39 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${String(row.bytesPer).padStart(6)} B  ${String(row.countPer).padStart(6)} ×  ${row.name}\n`);
     }
     await worker;
+
+    // The same measurement against bare servers, to tell the framework's share from the product's.
+    process.stdout.write('heap per held request, bare servers (same clients, same count):\n');
+    for (const mode of ['http', 'koa', 'koa-5-middleware', 'koa-5-middleware-pino-child']) {
+      const bare = await spawnServer({
+        name: `held ${mode}`, file: 'bench/baselines/heldRequests.ts', args: [mode], env: {}, nodeArgs: ['--expose-gc'],
+        stderrFile: path.join(outDir, 'logs', `held-${mode}.log`),
+      });
+      servers.push(bare);
+      const before = await callJson<{ heapUsed: number }>('GET', `${bare.url}/__bench/heap`);
+      const clients = runWorker<unknown>({
+        name: 'poll clients', file: 'bench/pollClients.ts',
+        env: { BENCH_POLL: JSON.stringify({ base: bare.url, ticketIdsFile: idsFile, count: polls, waitSeconds: 25, perTick: 100, tickMs: 20, deadlineMs: 90_000 }) },
+        stderrFile: path.join(outDir, 'logs', 'clients.log'), timeoutMs: 120_000,
+      });
+      let after = before as { heapUsed: number; held?: number };
+      for (let i = 0; i < 200; i += 1) {
+        after = await callJson<{ heapUsed: number; held: number }>('GET', `${bare.url}/__bench/heap`);
+        if ((after.held ?? 0) >= polls) break;
+        await sleep(100);
+      }
+      process.stdout.write(`  ${String(Math.round((after.heapUsed - before.heapUsed) / polls)).padStart(6)} B  ${mode} (${after.held ?? 0} held)\n`);
+      await callJson('GET', `${bare.url}/__bench/release`);
+      await clients;
+      await bare.stop();
+    }
   } finally {
     for (const s of servers) await s.stop();
     for (const f of snapshots) rmSync(f, { force: true });
     await deleteMatching(redis, run, `${run.redisPrefix}*`);
     await dropDatabase(run);
     await redis.quit();
+    removeBuild();
   }
 }
 

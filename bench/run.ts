@@ -10,7 +10,7 @@ import { killAllChildren, spawnServer, PROJECT_ROOT, type ChildServer } from './
 import { makeStarters, type BenchContext, type Settings } from './lib/context';
 import { callJson } from './lib/http';
 import { createConnection } from 'mysql2/promise';
-import { buildServers } from './lib/build';
+import { buildServers, removeBuild } from './lib/build';
 import { describeMachine } from './lib/machine';
 import { pidByName, startMeter } from './lib/meter';
 import { backgroundLine, machineLine, resultsTable, type Results } from './lib/report';
@@ -90,6 +90,7 @@ async function main(): Promise<number> {
     if (databaseCreated) await dropDatabase(run).catch((e: unknown) => log(`could not drop ${run.databaseName}: ${String(e)}`));
     await redis.quit().catch(() => undefined);
     await admin.end().catch(() => undefined);
+    removeBuild();
   };
   const interrupted = () => {
     log('interrupted: stopping the servers and removing the run\'s database and keys');

@@ -67,7 +67,9 @@ outer.use(mount(simulator.app));
 const server = createServer(outer.callback());
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
-server.listen(0, HOST, () => announceListening((server.address() as AddressInfo).port));
+// WeChat's API servers do not drop connections: a deep accept queue, so bursts of new connections
+// from four instances (after a token refresh) are not turned into 1–3 s SYN retries by the stand-in.
+server.listen({ port: 0, host: HOST, backlog: 4096 }, () => announceListening((server.address() as AddressInfo).port));
 const stop = () => {
   server.close(() => process.exit(0));
   server.closeAllConnections();

@@ -1,9 +1,12 @@
 // tsx bench/stages.ts [--concurrency=64] [--seconds=3]
+// (compiles itself with the servers and re-runs as plain node: tsx's loader hooks would tax mysql2's
+// per-query require() and skew the MySQL stages.)
 //
 // A diagnostic beside `npm run bench`: times each stage of P1's path (a SCAN push of a bound user)
 // in isolation, with the product's own objects (buildDependencies) against the real MariaDB and
 // Redis, N operations in flight, in this one process. It shows which stage caps the full path and
 // what each costs in this process's CPU. Private database and Redis prefix, removed at the end.
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
@@ -21,6 +24,7 @@ import { text } from '../src/wechat/Reply';
 import { ReplyWriter } from '../src/wechat/ReplyWriter';
 import { pushDedupeKey } from '../src/wechat/pushDedupeKey';
 import { uniqueIdNumber, uniquePhone } from '../test/support/accountFixtures';
+import { buildServers, compiledPath, removeBuild } from './lib/build';
 import { pidByName, startMeter } from './lib/meter';
 import { PC_IP, PC_USER_AGENT, WECHAT, benchRun, productEnvironment } from './lib/settings';
 import { percentile, round } from './lib/stats';
@@ -202,6 +206,13 @@ async function main(): Promise<void> {
     await redis.quit();
     await admin.end();
   }
+}
+
+if (__filename.endsWith('.ts')) {
+  buildServers((m) => process.stderr.write(`[stages] ${m}\n`));
+  const child = spawnSync(process.execPath, [compiledPath('bench/stages.ts'), ...process.argv.slice(2)], { stdio: 'inherit', timeout: 1_800_000 });
+  removeBuild();
+  process.exit(child.status ?? 1);
 }
 
 main().then(() => process.exit(0), (error: unknown) => {

@@ -27,8 +27,22 @@ export function pidByName(name: string): number | undefined {
   return undefined;
 }
 
+/** TcpExt ListenOverflows (machine-wide): connections a full accept queue dropped (the client retries the SYN after 1 s, 3 s…). */
+export function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    return Number(values[names.indexOf('ListenOverflows')] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 export interface MeterReading {
   wallMs: number;
+  /** SYNs dropped because some listener's accept queue was full, machine-wide, during the run. */
+  listenOverflows: number;
   /** Cores used by each process over the run (1.0 = one core fully busy). */
   cores: Record<string, number>;
   /** Deltas of MariaDB's global status counters (every client of the server counts). */
@@ -66,6 +80,7 @@ export async function startMeter(pids: Record<string, number | undefined>, db: C
     const ms = pid === undefined ? null : cpuMsOf(pid);
     if (ms !== null) cpu0[name] = ms;
   }
+  const overflows0 = listenOverflows();
   const status0 = await mariadbStatus(db);
   const redis0 = await redisCommandStats(redis);
   return async () => {
@@ -85,7 +100,7 @@ export async function startMeter(pids: Record<string, number | undefined>, db: C
       if (delta > 0) byCommand[name] = delta;
     }
     // The meter's own INFO calls and SHOW STATUS are a handful; not subtracted.
-    return { wallMs, cores, mariadb, redisCommands: redis1.total - redis0.total, redisByCommand: byCommand };
+    return { wallMs, listenOverflows: listenOverflows() - overflows0, cores, mariadb, redisCommands: redis1.total - redis0.total, redisByCommand: byCommand };
   };
 }
 

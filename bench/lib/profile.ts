@@ -43,8 +43,9 @@ function where(url: string): string {
   if (nm >= 0) return clean.slice(nm + 1);
   const root = path.resolve(__dirname, '..', '..');
   const rel = clean.startsWith(root) ? clean.slice(root.length + 1) : clean;
-  // Servers run from bench/.build (tsc output): name their files as in the source tree.
-  return rel.startsWith('bench/.build/') ? rel.slice('bench/.build/'.length) : rel;
+  // Servers run from bench/.build/<pid>/ (tsc output): name their files as in the source tree.
+  const built = /^bench\/\.build\/\d+\/(.*)$/.exec(rel);
+  return built ? built[1]! : rel;
 }
 
 function area(node: ProfileNode): string {

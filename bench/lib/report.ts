@@ -29,8 +29,8 @@ function throughputRow(o: ThroughputOutcome, scenario: string): string {
   const target = o.target.maxP99Ratio !== undefined
     ? `≥ ${o.target.minRatio.toFixed(2)} req/s; p99 ≤ ${o.target.maxP99Ratio}×`
     : `≥ ${o.target.minRatio.toFixed(2)} req/s`;
-  return `| ${o.id} | ${scenario} | ${o.product.reqPerSec} req/s, p50 ${o.product.p50} ms, p99 ${o.product.p99} ms `
-    + `| ${o.baseline.reqPerSec} req/s, p50 ${o.baseline.p50} ms, p99 ${o.baseline.p99} ms `
+  return `| ${o.id} | ${scenario} | ${o.product.reqPerSec} req/s, p50 ${o.product.p50} ms, p99 ${o.product.p99} ms; ${o.product.cpuMsPerRequest} ms CPU/req `
+    + `| ${o.baseline.reqPerSec} req/s, p50 ${o.baseline.p50} ms, p99 ${o.baseline.p99} ms; ${o.baseline.cpuMsPerRequest} ms CPU/req `
     + `| **${o.ratio.toFixed(2)}** req/s; p99 ${o.p99Ratio.toFixed(2)}× | ${target} | ${mark(o.pass)} |`;
 }
 

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { rssOf, runWorker } from '../lib/child';
+import { listenOverflows } from '../lib/meter';
 import type { BenchContext } from '../lib/context';
 import { call, callJson } from '../lib/http';
 import { runLoad } from '../lib/load';
@@ -77,6 +78,8 @@ export interface LongPollOutcome {
   errorCounts: Record<string, number>;
   answeredAfterMs: { min: number | null; p50: number | null; max: number | null };
   healthyAfter: boolean;
+  /** SYNs dropped by a full accept queue while the polls were opened (machine-wide; the client's SYN retry absorbs them). */
+  listenOverflows: number;
   target: { maxRssGrowthBytes: number };
   pass: boolean;
   notes: string[];
@@ -112,6 +115,7 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
     const quiet = await waitForQuiet(ctx.settings.quietWaitS);
     const ticketIdsFile = path.join(ctx.outDir, 'p5-ticket-ids.json');
     writeFileSync(ticketIdsFile, JSON.stringify(tickets.map((t) => t.ticketId)));
+    const overflows0 = listenOverflows();
     ctx.log(`P5: opening ${polls} long-polls (wait=${waitSeconds}) from a separate process; idle RSS ${round(idleRss / 2 ** 20, 1)} MiB`);
     const worker = runWorker<{
       sent: number; finished: number; statusCounts: Record<string, number>; errorCounts: Record<string, number>;
@@ -143,6 +147,7 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
       heldRss = Math.max(heldRss, rssOf(instance.pid));
       await sleep(200);
     }
+    const overflows = listenOverflows() - overflows0;
     const afterGc = await callJson<{ memory: NodeJS.MemoryUsage }>('POST', `${instance.url}/__bench/gc`);
     const rssHeldAfterGc = rssOf(instance.pid);
     const stillHeld = (await callJson<{ waiting: number }>('GET', `${instance.url}/__bench/stats`)).waiting;
@@ -161,6 +166,7 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
       heldConfirmedByServer: held,
       statusCounts: result.statusCounts, errorCounts: result.errorCounts, answeredAfterMs: result.answeredAfterMs,
       healthyAfter: healthy,
+      listenOverflows: overflows,
       target: { maxRssGrowthBytes: 150_000_000 },
       pass: held >= polls && ok200 === polls && errors === 0 && healthy && rssGrowth <= 150_000_000,
       notes,

@@ -20,6 +20,8 @@ export interface ThroughputSide {
   reqPerSec: number;
   p50: number;
   p99: number;
+  /** CPU the server under test spent per request (its cores × 1000 / req/s), median of the runs: robust to what else runs. */
+  cpuMsPerRequest: number;
 }
 
 export interface ProfiledRun {
@@ -43,11 +45,12 @@ export interface ThroughputOutcome {
   profiles?: { product: ProfiledRun; baseline: ProfiledRun };
 }
 
-const side = (runs: MeasuredRun[]): ThroughputSide => ({
+const side = (runs: MeasuredRun[], server: 'product' | 'baseline'): ThroughputSide => ({
   runs,
   reqPerSec: round(median(runs.map((r) => r.reqPerSec)), 1),
   p50: median(runs.map((r) => r.latency.p50)),
   p99: median(runs.map((r) => r.latency.p99)),
+  cpuMsPerRequest: round(median(runs.map((r) => ((r.meter.cores[server] ?? Number.NaN) * 1000) / Math.max(r.reqPerSec, 1e-3))), 3),
 });
 
 interface Checker {
@@ -177,8 +180,8 @@ export async function pushScenario(ctx: BenchContext, id: 'P1' | 'P2', mode: 'pl
     }
     const bad = [...check.bad];
     if (mode === 'safe') bad.push(...await scans.verifySamples(check.samples));
-    const product = side(productRuns);
-    const base = side(baselineRuns);
+    const product = side(productRuns, 'product');
+    const base = side(baselineRuns, 'baseline');
     const ratio = round(product.reqPerSec / base.reqPerSec, 3);
     const p99Ratio = round(product.p99 / Math.max(base.p99, 1), 2);
     const target = id === 'P1' ? { minRatio: 0.7, maxP99Ratio: 1.5 } : { minRatio: 0.7 };
@@ -232,8 +235,8 @@ export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputO
         + `product ${productRuns[k]!.reqPerSec} req/s p99 ${productRuns[k]!.latency.p99} ms (machine busy before: ${baselineRuns[k]!.quiet.busyPct}% / ${quiet.busyPct}%)`
         + `\n    baseline ${describeRun(baselineRuns[k]!)}\n    product  ${describeRun(productRuns[k]!)}`);
     }
-    const product = side(productRuns);
-    const base = side(baselineRuns);
+    const product = side(productRuns, 'product');
+    const base = side(baselineRuns, 'baseline');
     const ratio = round(product.reqPerSec / base.reqPerSec, 3);
     const outcome: ThroughputOutcome = {
       id: 'P3', product, baseline: base, ratio, p99Ratio: round(product.p99 / Math.max(base.p99, 1), 2),

@@ -99,6 +99,7 @@ export async function tokenScenario(ctx: BenchContext, others: ChildServer[]): P
     quiet,
     meter,
   };
-  ctx.log(`P7: fetches ${strays} before, ${expiry1} at the 42001 expiry, ${expiry2} at the refresh point; ${outcome.calls} calls, ${failedCalls} failed`);
+  ctx.log(`P7: fetches ${strays} before, ${expiry1} at the 42001 expiry, ${expiry2} at the refresh point; ${outcome.calls} calls, ${failedCalls} failed `
+    + `(${JSON.stringify(statusCounts)}); accept-queue overflows during the load: ${meter.listenOverflows}; cores ${JSON.stringify(meter.cores)}`);
   return outcome;
 }
