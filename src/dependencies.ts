@@ -9,7 +9,7 @@ import type { Config } from './config/Config';
 import { connectDataSource } from './db/connectDataSource';
 import type { OAuthCallbackClaims } from './h5/oauth/OAuthCallbackClaims';
 import type { WebOAuth } from './h5/oauth/WebOAuth';
-import type { SessionStore } from './h5/session/SessionStore';
+import type { H5SessionStore } from './h5/session/h5Session';
 import { createLogger, type Logger } from './logging/createLogger';
 import { InstrumentedWebOAuth } from './observability/InstrumentedWebOAuth';
 import { Metrics } from './observability/Metrics';
@@ -77,7 +77,7 @@ export interface Dependencies {
   smsCodes: SmsCodeService;
   projectRoot: string;
   /** H5 sessions, the web OAuth client and its repeated-callback claims. */
-  sessions: SessionStore;
+  sessions: H5SessionStore;
   webOAuth: WebOAuth;
   oauthClaims: OAuthCallbackClaims;
   /** 微信扫码登录, and the process's one subscription that wakes its long-polls. */

@@ -1,26 +1,17 @@
-import path from 'node:path';
 import type { Context } from 'koa';
-import nunjucks from 'nunjucks';
+import { PageRenderer } from '../http/PageRenderer';
 
-/** Server-side rendering of the H5 pages from templates/h5, with auto-escaping on. */
-export class H5Renderer {
-  private readonly env: nunjucks.Environment;
-
+/** Server-side rendering of the H5 pages from templates/h5 (auto-escaping on), with the session's CSRF token. */
+export class H5Renderer extends PageRenderer {
   constructor(templatesDir: string, private readonly common: Record<string, unknown>) {
-    this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(templatesDir, 'h5')), {
-      autoescape: true,
-      throwOnUndefined: false,
-    });
+    super(templatesDir, 'h5');
   }
 
   render(ctx: Context, template: string, variables: Record<string, unknown> = {}, status = 200): void {
-    ctx.status = status;
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = this.env.render(`${template}.njk`, {
+    this.respond(ctx, template, {
       ...this.common,
       csrfToken: ctx.state.session?.data?.csrfToken ?? '',
       ...variables,
-    });
+    }, status);
   }
 }

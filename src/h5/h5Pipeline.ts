@@ -14,8 +14,7 @@ import { oauthCallback } from './oauth/oauthCallback';
 import type { OAuthCallbackClaims } from './oauth/OAuthCallbackClaims';
 import type { WebOAuth } from './oauth/WebOAuth';
 import { wechatUserGuard } from './oauth/wechatUserGuard';
-import { h5Session } from './session/h5Session';
-import type { SessionStore } from './session/SessionStore';
+import { h5Session, type H5SessionStore } from './session/h5Session';
 import { staticFiles } from '../http/staticFiles';
 
 export interface H5PipelineOptions {
@@ -24,7 +23,7 @@ export interface H5PipelineOptions {
   projectRoot: string;
   clock: Clock;
   renderer: H5Renderer;
-  sessions: SessionStore;
+  sessions: H5SessionStore;
   webOAuth: WebOAuth;
   oauthClaims: OAuthCallbackClaims;
   captcha: CaptchaService;

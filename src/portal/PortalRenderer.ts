@@ -1,6 +1,6 @@
-import path from 'node:path';
 import type { Context } from 'koa';
-import nunjucks from 'nunjucks';
+import { PageRenderer } from '../http/PageRenderer';
+import { strictPageHeaders } from '../http/strictPageHeaders';
 
 export const PORTAL_ASSETS = '/portal/static';
 
@@ -9,14 +9,9 @@ export const PORTAL_ASSETS = '/portal/static';
  * Content-Security-Policy that allows no inline script or style: everything comes from
  * /portal/static, the QR image from WeChat's host, and the status poll goes to the API.
  */
-export class PortalRenderer {
-  private readonly env: nunjucks.Environment;
-
+export class PortalRenderer extends PageRenderer {
   constructor(templatesDir: string, private readonly options: { apiOrigin: string }) {
-    this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(templatesDir, 'portal')), {
-      autoescape: true,
-      throwOnUndefined: false,
-    });
+    super(templatesDir, 'portal');
   }
 
   render(ctx: Context, template: string, variables: Record<string, unknown> = {}, status = 200): void {
@@ -26,29 +21,13 @@ export class PortalRenderer {
     if (session?.flash) delete session.flash;
     const images = new Set(["'self'", 'data:']);
     if (session?.ticket) images.add(originOf(session.ticket.qrcodeUrl));
-    ctx.status = status;
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Content-Security-Policy', [
-      "default-src 'self'",
-      "script-src 'self'",
-      "style-src 'self'",
-      `img-src ${[...images].join(' ')}`,
-      `connect-src 'self' ${this.options.apiOrigin}`,
-      "form-action 'self'",
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-      "object-src 'none'",
-    ].join('; '));
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'same-origin');
-    ctx.body = this.env.render(`${template}.njk`, {
+    this.respond(ctx, template, {
       assets: PORTAL_ASSETS,
       csrfToken: session?.csrfToken ?? '',
       account: session?.account ?? null,
       flash,
       ...variables,
-    });
+    }, status, strictPageHeaders({ img: [...images].join(' '), connect: `'self' ${this.options.apiOrigin}` }));
   }
 }
 

@@ -1,7 +1,7 @@
 import type { CaptchaStore } from '../captcha/CaptchaStore';
 import type { OAuthCallbackClaims } from '../h5/oauth/OAuthCallbackClaims';
 import type { WebOAuthTokenStore } from '../h5/oauth/WebOAuthTokenStore';
-import type { SessionStore } from '../h5/session/SessionStore';
+import type { H5SessionStore } from '../h5/session/h5Session';
 import type { LoginTicketStore } from '../login/LoginTicketStore';
 import type { TicketChangeFeed } from '../login/TicketChangeFeed';
 import type { PortalSessionStore } from '../portal/portalSession';
@@ -18,7 +18,7 @@ import type { PushDedupeStore } from '../wechat/PushDedupeStore';
 export interface Stores {
   dedupe: PushDedupeStore;
   accessTokens: AccessTokenStore;
-  sessions: SessionStore;
+  sessions: H5SessionStore;
   portalSessions: PortalSessionStore;
   captcha: CaptchaStore;
   smsCodes: SmsCodeStore;

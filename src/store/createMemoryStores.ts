@@ -2,10 +2,9 @@ import { MemoryCaptchaStore } from '../captcha/MemoryCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { MemoryOAuthCallbackClaims } from '../h5/oauth/MemoryOAuthCallbackClaims';
 import { MemoryWebOAuthTokenStore } from '../h5/oauth/MemoryWebOAuthTokenStore';
-import { MemorySessionStore } from '../h5/session/MemorySessionStore';
+import { MemorySessionStore } from '../http/session/MemorySessionStore';
 import { MemoryLoginTicketStore } from '../login/MemoryLoginTicketStore';
 import { MemoryTicketChangeFeed } from '../login/MemoryTicketChangeFeed';
-import { MemoryPortalSessionStore } from '../portal/portalSession';
 import { MemoryRateLimiter } from '../security/MemoryRateLimiter';
 import { MemorySmsCodeStore } from '../sms/MemorySmsCodeStore';
 import { MemoryAccessTokenStore } from '../wechat/api/MemoryAccessTokenStore';
@@ -22,7 +21,7 @@ export function createMemoryStores(clock: Clock): Stores {
     dedupe: new MemoryPushDedupeStore(clock),
     accessTokens: new MemoryAccessTokenStore(clock),
     sessions: new MemorySessionStore(clock),
-    portalSessions: new MemoryPortalSessionStore(clock),
+    portalSessions: new MemorySessionStore(clock),
     captcha: new MemoryCaptchaStore(clock),
     smsCodes: new MemorySmsCodeStore(clock),
     rateLimiter: new MemoryRateLimiter(clock),

@@ -2,10 +2,11 @@ import { RedisCaptchaStore } from '../captcha/RedisCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { RedisOAuthCallbackClaims } from '../h5/oauth/RedisOAuthCallbackClaims';
 import { RedisWebOAuthTokenStore } from '../h5/oauth/RedisWebOAuthTokenStore';
-import { RedisSessionStore } from '../h5/session/RedisSessionStore';
+import { H5_SESSIONS } from '../h5/session/h5Session';
+import { RedisSessionStore } from '../http/session/RedisSessionStore';
 import { RedisLoginTicketStore } from '../login/RedisLoginTicketStore';
 import { RedisTicketChangeFeed } from '../login/RedisTicketChangeFeed';
-import { RedisPortalSessionStore } from '../portal/portalSession';
+import { PORTAL_SESSIONS } from '../portal/portalSession';
 import { RedisRateLimiter } from '../security/RedisRateLimiter';
 import { RedisSmsCodeStore } from '../sms/RedisSmsCodeStore';
 import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
@@ -20,8 +21,8 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock): 
   return {
     dedupe: new RedisPushDedupeStore(redis, keys),
     accessTokens: new RedisAccessTokenStore(redis, keys),
-    sessions: new RedisSessionStore(redis, keys),
-    portalSessions: new RedisPortalSessionStore(redis, keys),
+    sessions: new RedisSessionStore(redis, keys, H5_SESSIONS.namespace),
+    portalSessions: new RedisSessionStore(redis, keys, PORTAL_SESSIONS.namespace),
     captcha: new RedisCaptchaStore(redis, keys),
     smsCodes: new RedisSmsCodeStore(redis, keys),
     rateLimiter: new RedisRateLimiter(redis, keys, clock),

@@ -4,8 +4,9 @@ import request from 'supertest';
 import { createHash } from 'node:crypto';
 import { ManualClock } from '../../src/clock/Clock';
 import { loadConfig } from '../../src/config/loadConfig';
-import { ABSOLUTE_SECONDS, IDLE_SECONDS } from '../../src/h5/session/h5Session';
-import { MemoryPortalSessionStore, PORTAL_ABSOLUTE_SECONDS, PORTAL_IDLE_SECONDS, portalSession } from '../../src/portal/portalSession';
+import { H5_SESSIONS } from '../../src/h5/session/h5Session';
+import { MemorySessionStore } from '../../src/http/session/MemorySessionStore';
+import { PORTAL_SESSIONS, portalSession } from '../../src/portal/portalSession';
 import { visibleText } from '../support/H5Client';
 import { createTestApp, redisOf, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
@@ -137,13 +138,13 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       assert.match(visibleText((await user.open('/h5/bind')).text), /手机号码/);
     });
 
-    it(`V7.3.1: ends the session after ${IDLE_SECONDS / 60} idle minutes (re-authentication through OAuth; a form post is refused); activity slides it`, async () => {
+    it(`V7.3.1: ends the session after ${H5_SESSIONS.idleSeconds / 60} idle minutes (re-authentication through OAuth; a form post is refused); activity slides it`, async () => {
       const user = w.newUser();
       await user.open('/h5/bind');
       const cookie = user.sessionCookie()!;
       const key = w.t.deps.keys.key('h5', 'session', createHash('sha256').update(cookie.split('=')[1]!).digest('hex'));
       const ttl = await redisOf(w.t.deps).ttl(key);
-      assert.ok(ttl > 0 && ttl <= IDLE_SECONDS, `Redis forgets it by itself too (TTL ${ttl} s)`);
+      assert.ok(ttl > 0 && ttl <= H5_SESSIONS.idleSeconds, `Redis forgets it by itself too (TTL ${ttl} s)`);
       // Activity every 29 minutes keeps it, for two hours.
       for (let i = 0; i < 4; i++) {
         w.clock.advance(29 * MINUTE);
@@ -162,16 +163,16 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       assert.equal(await redisOf(w.t.deps).exists(key), 0, 'and it is gone from Redis');
     });
 
-    it(`V7.3.2: ends the session ${ABSOLUTE_SECONDS / 3600} hours after it began however active it is`, async () => {
+    it(`V7.3.2: ends the session ${H5_SESSIONS.absoluteSeconds / 3600} hours after it began however active it is`, async () => {
       const user = w.newUser();
       await user.open('/h5/bind');
       const cookie = user.sessionCookie()!;
       const started = w.clock.now();
-      while (w.clock.now() - started < ABSOLUTE_SECONDS * 1000 - 20 * MINUTE) {
+      while (w.clock.now() - started < H5_SESSIONS.absoluteSeconds * 1000 - 20 * MINUTE) {
         w.clock.advance(20 * MINUTE);
         assert.equal((await request(w.t.app.callback()).get('/h5/bind').set('Cookie', cookie)).status, 200, `alive at ${(w.clock.now() - started) / HOUR} h`);
       }
-      w.clock.set(started + ABSOLUTE_SECONDS * 1000 + 1000);
+      w.clock.set(started + H5_SESSIONS.absoluteSeconds * 1000 + 1000);
       const late = await request(w.t.app.callback()).get('/h5/bind').set('Cookie', cookie);
       assert.equal(late.status, 302, 'past 8 hours: OAuth again');
       assert.ok(late.headers.location!.startsWith(w.simUrl));
@@ -193,13 +194,13 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
   describe('the reference portal\'s session', () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
     const app = new Koa();
-    app.use(portalSession({ store: new MemoryPortalSessionStore(clock), clock, secure: false }));
+    app.use(portalSession({ store: new MemorySessionStore(clock), clock, secure: false }));
     app.use(async (ctx) => {
       ctx.body = ctx.path === '/start' ? ctx.state.portalSession.ensure().csrfToken : (ctx.state.portalSession.data?.csrfToken ?? 'none');
     });
     const agent = () => request.agent(app.callback());
 
-    it(`V7.3.1: ends after ${PORTAL_IDLE_SECONDS / 60} idle minutes; activity slides it`, async () => {
+    it(`V7.3.1: ends after ${PORTAL_SESSIONS.idleSeconds / 60} idle minutes; activity slides it`, async () => {
       const browser = agent();
       const token = (await browser.get('/start')).text;
       clock.advance(29 * MINUTE);
@@ -210,15 +211,15 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       assert.equal((await browser.get('/')).text, 'none');
     });
 
-    it(`V7.3.2: ends ${PORTAL_ABSOLUTE_SECONDS / 3600} hours after it began however active it is`, async () => {
+    it(`V7.3.2: ends ${PORTAL_SESSIONS.absoluteSeconds / 3600} hours after it began however active it is`, async () => {
       const browser = agent();
       const token = (await browser.get('/start')).text;
       const started = clock.now();
-      while (clock.now() - started < PORTAL_ABSOLUTE_SECONDS * 1000 - 20 * MINUTE) {
+      while (clock.now() - started < PORTAL_SESSIONS.absoluteSeconds * 1000 - 20 * MINUTE) {
         clock.advance(20 * MINUTE);
         assert.equal((await browser.get('/')).text, token);
       }
-      clock.set(started + PORTAL_ABSOLUTE_SECONDS * 1000 + 1000);
+      clock.set(started + PORTAL_SESSIONS.absoluteSeconds * 1000 + 1000);
       assert.equal((await browser.get('/')).text, 'none');
     });
   });

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import type { ManualClock } from '../../src/clock/Clock';
+import type { SessionData, SessionStore } from '../../src/http/session/SessionStore';
 import { useStore, type OpenStore } from './support/storeFixture';
 
-/** The shape shared by the H5 SessionStore and the portal's PortalSessionStore. */
-export interface SessionStoreLike<T> {
-  get(id: string): Promise<T | null>;
-  set(id: string, data: T, ttlSeconds: number): Promise<void>;
-  destroy(id: string): Promise<void>;
-}
-
-interface SessionLike {
-  csrfToken: string;
-}
-
-/** What the session middlewares rely on: sessions by id, each expiring after ttlSeconds unless written again. */
-export function describeSessionStoreContract<T extends SessionLike>(
-  name: string, open: OpenStore<SessionStoreLike<T>>, sample: (clock: ManualClock) => T,
+/** What the cookie session (src/http/session/cookieSession.ts) relies on: sessions by id, each expiring after ttlSeconds unless written again. */
+export function describeSessionStoreContract<T extends SessionData>(
+  name: string, open: OpenStore<SessionStore<T>>, sample: (clock: ManualClock) => T,
 ): void {
   describe(`${name} (session store contract)`, () => {
     const t = useStore(open);

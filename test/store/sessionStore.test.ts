@@ -1,40 +1,48 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock/Clock';
-import { MemorySessionStore } from '../../src/h5/session/MemorySessionStore';
-import { RedisSessionStore } from '../../src/h5/session/RedisSessionStore';
-import type { H5SessionData } from '../../src/h5/session/SessionStore';
-import { MemoryPortalSessionStore, RedisPortalSessionStore, type PortalSessionData } from '../../src/portal/portalSession';
+import { H5_SESSIONS } from '../../src/h5/session/h5Session';
+import { MemorySessionStore } from '../../src/http/session/MemorySessionStore';
+import { RedisSessionStore } from '../../src/http/session/RedisSessionStore';
+import type { SessionData } from '../../src/http/session/SessionStore';
+import { PORTAL_SESSIONS } from '../../src/portal/portalSession';
 import { RedisKeys } from '../../src/store/RedisKeys';
 import { testRun } from '../support/testEnv';
 import { describeSessionStoreContract } from './sessionStore.contract';
 import { inMemory } from './support/storeFixture';
 import { useTestRedis } from './support/testRedis';
 
-const h5Session = (clock: ManualClock): H5SessionData => ({
-  csrfToken: 'token', createdAt: clock.now(), lastSeenAt: clock.now(), openid: 'oUSER', bind: { accountId: 'a', at: clock.now() },
+/** A session as the H5 pages and the portal keep them: the common fields and some of the use's own. */
+interface SampleSession extends SessionData {
+  openid?: string;
+  account?: { id: string; realName: string };
+}
+
+const sample = (clock: ManualClock): SampleSession => ({
+  csrfToken: 'token', createdAt: clock.now(), lastSeenAt: clock.now(), openid: 'oUSER', account: { id: 'a', realName: '张三' },
 });
 
-const portalSession = (clock: ManualClock): PortalSessionData => ({
-  csrfToken: 'token', createdAt: clock.now(), lastSeenAt: clock.now(),
-  account: { id: 'a', loginName: '350***********1234', realName: '张三', idNumberMasked: '350***********1234', phoneMasked: '138****5678' },
-});
-
-describe('store: sessions', () => {
+describe('store: sessions (the H5 pages\' and the portal\'s, one store per use)', () => {
   const redis = useTestRedis();
-  describeSessionStoreContract('RedisSessionStore (H5)', redis.open((client, keys) => new RedisSessionStore(client, keys)), h5Session);
-  describeSessionStoreContract('MemorySessionStore (H5)', inMemory((clock) => new MemorySessionStore(clock)), h5Session);
-  describeSessionStoreContract('RedisPortalSessionStore', redis.open((client, keys) => new RedisPortalSessionStore(client, keys)), portalSession);
-  describeSessionStoreContract('MemoryPortalSessionStore', inMemory((clock) => new MemoryPortalSessionStore(clock)), portalSession);
+  describeSessionStoreContract('RedisSessionStore', redis.open((client, keys) => new RedisSessionStore<SampleSession>(client, keys, 'h5')), sample);
+  describeSessionStoreContract('MemorySessionStore', inMemory((clock) => new MemorySessionStore<SampleSession>(clock)), sample);
 
-  it('keeps Redis sessions under a hash of the id, never the id itself (reading Redis yields no usable cookie)', async () => {
+  it('keeps Redis sessions under <namespace>:session:<sha256(id)>, never the id itself (reading Redis yields no usable cookie), each use apart', async () => {
     const keys = new RedisKeys(`${testRun.redisPrefix}session-keys-${randomBytes(6).toString('hex')}:`);
     const clock = new ManualClock();
-    await new RedisSessionStore(redis.client, keys).set('visible-h5-cookie-value', h5Session(clock), 60);
-    await new RedisPortalSessionStore(redis.client, keys).set('visible-portal-cookie-value', portalSession(clock), 60);
+    const h5 = new RedisSessionStore<SampleSession>(redis.client, keys, H5_SESSIONS.namespace);
+    const portal = new RedisSessionStore<SampleSession>(redis.client, keys, PORTAL_SESSIONS.namespace);
+    await h5.set('visible-h5-cookie-value', sample(clock), 60);
+    await portal.set('visible-portal-cookie-value', sample(clock), 60);
     const written: string[] = [];
     for await (const batch of redis.client.scanIterator({ MATCH: `${keys.prefix}*` })) written.push(...batch);
-    assert.equal(written.length, 2);
+    const sha = (id: string) => createHash('sha256').update(id).digest('hex');
+    assert.deepEqual(written.sort(), [
+      keys.key('h5', 'session', sha('visible-h5-cookie-value')),
+      keys.key('portal', 'session', sha('visible-portal-cookie-value')),
+    ]);
     for (const key of written) assert.ok(!key.includes('visible'), key);
+    assert.equal(await portal.get('visible-h5-cookie-value'), null, 'the portal does not see H5 sessions');
+    assert.equal(await h5.get('visible-portal-cookie-value'), null, 'nor the H5 pages the portal\'s');
   });
 });

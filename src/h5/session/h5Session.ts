@@ -1,34 +1,32 @@
-import { randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
-import type { Clock } from '../../clock/Clock';
-import type { H5SessionData, SessionStore } from './SessionStore';
+import { cookieSession, type CookieSession, type CookieSessionUse, type CookieSessionWiring } from '../../http/session/cookieSession';
+import type { SessionData, SessionStore } from '../../http/session/SessionStore';
 
-export interface H5SessionOptions {
-  store: SessionStore;
-  clock: Clock;
-  /** True behind HTTPS: the cookie is Secure and takes the __Host- prefix. */
-  secure: boolean;
-  idleSeconds?: number;
-  absoluteSeconds?: number;
+/** What an H5 session remembers between requests. */
+export interface H5SessionData extends SessionData {
+  /** The WeChat user, set once OAuth has told us who it is. */
+  openid?: string;
+  /** OAuth `state` of the redirect in progress, and where to go back afterwards. */
+  oauthState?: string;
+  returnTo?: string;
+  /** 实名绑定 in progress: the account that passed step 1 (登录). */
+  bind?: { accountId: string; at: number };
+  /** The phone that the last SMS code was sent to, for the page after 获取验证码. */
+  smsPhone?: string;
 }
 
-/** The request's session; created lazily, saved after the request when anything changed. */
-export interface H5Session {
-  readonly data: H5SessionData | null;
-  /** The session, creating a fresh one when there is none. */
-  ensure(): H5SessionData;
-  /** New id, same data, old id destroyed: after each successful login step (no session fixation). */
-  regenerate(): Promise<void>;
-  destroy(): Promise<void>;
-  /** Marks the data changed so it is written back. */
-  touch(): void;
-  /** Answers with the cookie of another, existing session (a repeated OAuth callback, see oauthRoutes). */
-  adopt(sessionId: string): void;
-  /** The current id, for linking a repeated OAuth callback to the session the first one created. */
-  readonly id: string | null;
-  /** True when the request came with a session cookie that had expired or was unknown. */
-  readonly expired: boolean;
-}
+/**
+ * The H5 pages' sessions (src/http/session/cookieSession.ts): cookie `etax_h5` (`__Host-etax_h5`
+ * behind HTTPS), `ctx.state.session`, Redis keys `h5:session:<sha256(id)>`, idle 30 min, absolute
+ * 8 h. Written back only when a handler says so (touch(), a new or regenerated session) or for the
+ * sliding timeout.
+ */
+export const H5_SESSIONS = {
+  cookieName: 'etax_h5', stateKey: 'session', namespace: 'h5', idleSeconds: 30 * 60, absoluteSeconds: 8 * 3600, saveChanges: false,
+} as const satisfies CookieSessionUse;
+
+export type H5SessionStore = SessionStore<H5SessionData>;
+export type H5Session = CookieSession<H5SessionData>;
 
 declare module 'koa' {
   interface DefaultState {
@@ -36,104 +34,7 @@ declare module 'koa' {
   }
 }
 
-const newId = () => randomBytes(32).toString('base64url');
-const newCsrfToken = () => randomBytes(32).toString('base64url');
-
-export const IDLE_SECONDS = 30 * 60;
-export const ABSOLUTE_SECONDS = 8 * 3600;
-
-/**
- * Server-side sessions for the H5 pages: a 256-bit random id in an HttpOnly, SameSite=Lax cookie
- * (Secure with the __Host- prefix behind HTTPS), the data in the store; idle and absolute timeouts.
- */
-export function h5Session(options: H5SessionOptions): Middleware {
-  const cookieName = options.secure ? '__Host-etax_h5' : 'etax_h5';
-  const idle = options.idleSeconds ?? IDLE_SECONDS;
-  const absolute = options.absoluteSeconds ?? ABSOLUTE_SECONDS;
-
-  return async (ctx, next) => {
-    // PUBLIC_URL says the public side is HTTPS; TLS usually ends at the load balancer, so the
-    // cookie library must not refuse a Secure cookie because this hop is plain HTTP.
-    if (options.secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
-    const now = options.clock.now();
-    let id = ctx.cookies.get(cookieName) ?? null;
-    let data: H5SessionData | null = null;
-    let expired = false;
-    if (id && /^[A-Za-z0-9_-]{43}$/.test(id)) {
-      data = await options.store.get(id);
-      if (data && (now - data.lastSeenAt > idle * 1000 || now - data.createdAt > absolute * 1000)) {
-        await options.store.destroy(id);
-        data = null;
-      }
-      expired = data === null;
-    } else if (id) {
-      expired = true;
-    }
-    if (!data) id = null;
-    let dirty = false;
-    let destroyed = false;
-
-    const setCookie = (value: string | null) => {
-      ctx.cookies.set(cookieName, value, {
-        httpOnly: true, sameSite: 'lax', secure: options.secure, path: '/', overwrite: true,
-        ...(value === null ? { expires: new Date(0) } : {}),
-      });
-    };
-
-    const session: H5Session = {
-      get data() {
-        return data;
-      },
-      expired,
-      ensure() {
-        if (!data) {
-          data = { csrfToken: newCsrfToken(), createdAt: now, lastSeenAt: now };
-          id = newId();
-          dirty = true;
-          setCookie(id);
-        }
-        return data;
-      },
-      async regenerate() {
-        if (!data) return;
-        if (id) await options.store.destroy(id);
-        id = newId();
-        data.csrfToken = newCsrfToken();
-        dirty = true;
-        setCookie(id);
-      },
-      async destroy() {
-        if (id) await options.store.destroy(id);
-        data = null;
-        id = null;
-        destroyed = true;
-        setCookie(null);
-      },
-      touch() {
-        dirty = true;
-      },
-      adopt(sessionId: string) {
-        data = null;
-        id = null;
-        destroyed = true;
-        setCookie(sessionId);
-      },
-      get id() {
-        return id;
-      },
-    };
-    ctx.state.session = session;
-    await next();
-
-    if (destroyed || !data || !id) return;
-    // Sliding idle timeout: written back at most once a minute when nothing else changed.
-    if (dirty || now - data.lastSeenAt > 60_000) {
-      data.lastSeenAt = now;
-      const remainingAbsolute = absolute - (now - data.createdAt) / 1000;
-      await options.store.set(id, data, Math.min(idle, remainingAbsolute));
-    }
-  };
-}
+export const h5Session = (wiring: CookieSessionWiring<H5SessionData>): Middleware => cookieSession(H5_SESSIONS, wiring);
 
 /** The session of a request that must have one (the OAuth guard ran before). */
 export function sessionOf(ctx: Context): H5SessionData {

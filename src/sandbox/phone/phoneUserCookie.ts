@@ -1,8 +1,6 @@
 import type { Context } from 'koa';
+import { H5_SESSIONS } from '../../h5/session/h5Session';
 import { SIMULATED_USER_COOKIE } from '../simulator/WeChatSimulator';
-
-// The H5 session cookie's names (src/h5/session/h5Session.ts): plain, and __Host- behind HTTPS.
-const H5_SESSION_COOKIES = { plain: 'etax_h5', secure: '__Host-etax_h5' } as const;
 
 /**
  * The phone remembers its user in the simulator's own `wxsim_openid` cookie (path /, so it reaches
@@ -21,12 +19,13 @@ export class PhoneUserCookie {
    * before (which holds that user's openid) is dropped, so the next H5 page goes through OAuth again.
    */
   write(ctx: Context, openid: string): void {
-    // As in h5Session: TLS usually ends at the load balancer, and the cookie library must not refuse
+    // As in cookieSession: TLS usually ends at the load balancer, and the cookie library must not refuse
     // a Secure cookie because this hop is plain HTTP.
     if (this.secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
     const options = { httpOnly: true, sameSite: 'lax', secure: this.secure, path: '/', overwrite: true } as const;
     if (this.read(ctx) !== openid) {
-      ctx.cookies.set(this.secure ? H5_SESSION_COOKIES.secure : H5_SESSION_COOKIES.plain, null, { ...options, expires: new Date(0) });
+      // The H5 session cookie: plain, and __Host- behind HTTPS (cookieSession).
+      ctx.cookies.set(this.secure ? `__Host-${H5_SESSIONS.cookieName}` : H5_SESSIONS.cookieName, null, { ...options, expires: new Date(0) });
     }
     // A year: the sandbox phone keeps its user across browser restarts, as a real phone would.
     ctx.cookies.set(SIMULATED_USER_COOKIE, openid, { ...options, maxAge: 365 * 24 * 3600 * 1000 });
