@@ -3,18 +3,18 @@ import createHttpError from 'http-errors';
 import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import { jsonBody } from '../http/jsonBody';
+import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { AccountService } from './AccountService';
 import { formatShanghaiTime } from './formatShanghaiTime';
 
-const MAX_USER_AGENT = 512;
-
-const readAuthenticateBody = validateBody<{ loginName: string; password: string }>({
+const readAuthenticateBody = validateBody<{ loginName: string; password: string } & ReportedClient>({
   type: 'object',
   properties: {
     loginName: { type: 'string', minLength: 1, maxLength: 64 },
     password: { type: 'string', minLength: 1, maxLength: 128 },
+    ...REPORTED_CLIENT_PROPERTIES,
   },
   required: ['loginName', 'password'],
   additionalProperties: false,
@@ -25,11 +25,9 @@ export function accountRoutes(deps: { accounts: AccountService; config: Config; 
   const router = new Router();
 
   router.post('/api/accounts/authenticate', requirePortalKey(deps.config.portal.apiKeys), jsonBody(), async (ctx) => {
-    const { loginName, password } = readAuthenticateBody(ctx);
-    const result = await deps.accounts.authenticate(loginName, password, {
-      ip: ctx.ip,
-      userAgent: ctx.get('user-agent').slice(0, MAX_USER_AGENT),
-    });
+    const { loginName, password, ...reported } = readAuthenticateBody(ctx);
+    // Audited with the taxpayer's browser when the portal reports it (as it does for tickets).
+    const result = await deps.accounts.authenticate(loginName, password, reportedClient(ctx, reported));
     if (result.ok) {
       ctx.body = { account: deps.accounts.toPublic(result.account) };
       return;

@@ -4,6 +4,7 @@ import createHttpError from 'http-errors';
 import type { Middleware } from 'koa';
 import { clientContext } from '../http/clientContext';
 import { jsonBody } from '../http/jsonBody';
+import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
 import { requirePortalKey } from '../security/requirePortalKey';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
@@ -12,17 +13,9 @@ import type { LoginService } from './LoginService';
 
 const MAX_WAIT_SECONDS = 30;
 
-interface CreateTicketBody {
-  clientIp?: string;
-  userAgent?: string;
-}
-
-const createTicketSchema: JSONSchemaType<CreateTicketBody> = {
+const createTicketSchema: JSONSchemaType<ReportedClient> = {
   type: 'object',
-  properties: {
-    clientIp: { type: 'string', nullable: true, maxLength: 45, pattern: '^[0-9A-Fa-f:.]{2,45}$' },
-    userAgent: { type: 'string', nullable: true, maxLength: 512 },
-  },
+  properties: REPORTED_CLIENT_PROPERTIES,
   additionalProperties: false,
 };
 
@@ -58,9 +51,9 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
 
   router.post('/', key, jsonBody(), async (ctx) => {
     const body = ctx.request.length ? readCreate(ctx) : {};
-    const client = clientContext(ctx);
     try {
-      ctx.body = await login.createTicket({ clientIp: body.clientIp ?? client.ip, userAgent: body.userAgent ?? '' });
+      // The confirm page names the PC's browser only as the portal reports it, never the portal's own.
+      ctx.body = await login.createTicket({ clientIp: reportedClient(ctx, body).ip, userAgent: body.userAgent ?? '' });
     } catch (error) {
       if (error instanceof WeChatApiError || error instanceof WeChatUnavailableError) {
         ctx.state.logger.error({ err: error }, 'QR code not created');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { AuditEventEntity } from '../../src/audit/AuditEvent';
 import { ManualClock } from '../../src/clock/Clock';
 import { createLogger } from '../../src/logging/createLogger';
 import { createTestAccount, uniqueIdNumber } from '../support/accountFixtures';
@@ -45,6 +46,22 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     }
   });
 
+  it('audits a login with the browser the portal reports, and with the caller itself without a report', async () => {
+    const { account, password } = await createTestAccount(t.deps);
+    const browserUa = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0';
+    const fromPortal = (body: object) => request(t.app.callback()).post(PATH).set('Authorization', `Bearer ${KEY}`).set('User-Agent', 'portal-server/2.0').send(body);
+    assert.equal((await fromPortal({ loginName: account.loginName, password, clientIp: '203.0.113.77', userAgent: browserUa })).status, 200);
+    assert.equal((await fromPortal({ loginName: account.loginName, password: 'wrong-password', clientIp: '2001:db8::7' })).status, 401);
+    assert.equal((await fromPortal({ loginName: account.loginName, password })).status, 200);
+    const rows = await t.deps.db.getRepository(AuditEventEntity).find({ where: { accountId: account.id }, order: { id: 'ASC' } });
+    assert.deepEqual(rows.map((r) => [r.type, r.ip, r.userAgent]), [
+      ['authenticate_succeeded', '203.0.113.77', browserUa],
+      ['authenticate_failed', '2001:db8::7', 'portal-server/2.0'],
+      ['authenticate_succeeded', rows[2]!.ip, 'portal-server/2.0'],
+    ]);
+    assert.match(rows[2]!.ip ?? '', /127\.0\.0\.1/);
+  });
+
   it('answers 401 invalid_credentials, identically, for a wrong password and an unknown account', async () => {
     const { account } = await createTestAccount(t.deps);
     const wrongPassword = await post({ loginName: account.loginName, password: 'wrong-password' });
@@ -85,6 +102,8 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     ['a login name over 64 characters', { loginName: 'a'.repeat(65), password: 'x' }, /\/loginName must NOT have more than 64 characters/],
     ['a password over 128 characters', { loginName: 'zhangsan', password: 'p'.repeat(129) }, /\/password must NOT have more than 128 characters/],
     ['an array', [{ loginName: 'zhangsan', password: 'x' }], /^invalid request body: \/ must be object/],
+    ['a clientIp that is not an address', { loginName: 'zhangsan', password: 'x', clientIp: 'evil<script>' }, /\/clientIp must match pattern/],
+    ['a userAgent over 512 characters', { loginName: 'zhangsan', password: 'x', userAgent: 'u'.repeat(513) }, /\/userAgent must NOT have more than 512 characters/],
   ];
   for (const [what, body, problem] of badBodies) {
     it(`answers 400 invalid_request for ${what}, naming the problem by JSON path`, async () => {
