@@ -18,10 +18,14 @@ export function errorHandler(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      // An unknown API path (or a method no route takes) is answered in the API's error shape too.
-      if (ctx.status === 404 && ctx.body == null && ctx.path.startsWith('/api/') && ctx.method !== 'OPTIONS') {
-        ctx.status = 404;
-        ctx.body = { error: { code: 'not_found', message: 'no such endpoint' } };
+      // An unknown API path, or a method its route does not take (the router's 405/501, with Allow),
+      // is answered in the API's error shape too.
+      if (ctx.body == null && ctx.path.startsWith('/api/') && ctx.method !== 'OPTIONS') {
+        const status = ctx.status;
+        if (status === 404) ctx.body = { error: { code: 'not_found', message: 'no such endpoint' } };
+        if (status === 405) ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}` } };
+        if (status === 501) ctx.body = { error: { code: 'not_implemented', message: `${ctx.method} is not a method this API knows` } };
+        ctx.status = status;
       }
     } catch (error) {
       const known = isHttpError(error) && error.expose;
