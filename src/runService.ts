@@ -15,6 +15,8 @@ export interface RunHooks {
 /**
  * Builds the dependencies and the app, listens, and on SIGTERM/SIGINT shuts down gracefully: stop
  * accepting, answer held long-polls at once, let in-flight requests finish, close the pools, exit 0.
+ * A shutdown still running after SHUTDOWN_TIMEOUT_MS (a MySQL or Redis that hangs rather than
+ * fails holds its requests) exits 1 anyway, so an orchestrator's restart is never blocked.
  */
 export async function runService(config: Config, hooks: RunHooks = {}): Promise<Server> {
   const deps = await buildDependencies(config);
@@ -38,6 +40,10 @@ export async function runService(config: Config, hooks: RunHooks = {}): Promise<
     if (stopping) return;
     stopping = true;
     deps.logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      deps.logger.error({ timeoutMs: config.shutdownTimeoutMs, openConnections: openConnections(server) }, 'shutdown deadline passed: exiting with work unfinished');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     server.close(() => {
       void Promise.resolve(hooks.beforeClose?.(deps))
         .then(() => closeDependencies(deps))
@@ -46,6 +52,7 @@ export async function runService(config: Config, hooks: RunHooks = {}): Promise<
     deps.ticketChanges.releaseAll();
     server.closeIdleConnections();
   };
+  const openConnections = (s: Server) => new Promise<number>((resolve) => s.getConnections((_e, n) => resolve(n)));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   return server;

@@ -41,4 +41,6 @@ export interface Config {
     };
   };
   sandbox: boolean;
+  /** How long a graceful shutdown may take before the process exits anyway (code 1). */
+  shutdownTimeoutMs: number;
 }

@@ -16,6 +16,7 @@ export interface Env {
   WECHAT_MP_BASE: string;
   WECHAT_MAX_SKEW_SECONDS: number;
   WECHAT_API_TIMEOUT_MS: number;
+  SHUTDOWN_TIMEOUT_MS: number;
   DATABASE_URL: string;
   REDIS_URL: string;
   REDIS_KEY_PREFIX: string;
@@ -65,6 +66,7 @@ export const envSchema: JSONSchemaType<Env> = {
     WECHAT_MP_BASE: { ...httpUrl, default: 'https://mp.weixin.qq.com' },
     WECHAT_MAX_SKEW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
     WECHAT_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 4000, default: 3000 },
+    SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
     DATABASE_URL: { type: 'string', pattern: '^(mysql://\\S+|sqlite:\\S+)$' },
     REDIS_URL: { type: 'string', pattern: '^(rediss?://\\S+|memory)$' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{0,64}$', default: 'etax:' },

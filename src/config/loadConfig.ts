@@ -95,5 +95,6 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     maxBindingsPerAccount: e.MAX_BINDINGS_PER_ACCOUNT,
     sms: tencent ? { provider: 'tencentcloud', tencentcloud: tencent } : { provider: 'console' },
     sandbox: e.SANDBOX === '1',
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

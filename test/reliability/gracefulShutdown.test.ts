@@ -73,4 +73,31 @@ describe('reliability: graceful shutdown of the real server process (src/server.
     const messages = service.logLines().map((line) => line.msg);
     assert.ok(messages.includes('shutting down'), service.output());
   });
+
+  it('exits 1 at SHUTDOWN_TIMEOUT_MS when a request is still not done, saying so', async () => {
+    const impatient = await ServiceProcess.start('src/server.ts', {
+      LOG_LEVEL: 'info', WECHAT_API_TIMEOUT_MS: '4000', SHUTDOWN_TIMEOUT_MS: '500',
+      WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url,
+    });
+    try {
+      sim.failNext('/cgi-bin/qrcode/create', { hangMs: IN_FLIGHT_MS });
+      const calls = sim.calls.length;
+      const inFlight = rawRequest(`${impatient.url}/api/login/tickets`, {
+        method: 'POST', headers: { authorization: PORTAL_KEY, 'content-type': 'application/json' }, body: '{}',
+      });
+      void inFlight.response.catch(() => undefined);
+      await waitUntil('the in-flight request to reach WeChat', () => sim.calls.slice(calls).some((c) => c.path === '/cgi-bin/qrcode/create'));
+      const signalledAt = Date.now();
+      impatient.child.kill('SIGTERM');
+      const exit = await impatient.exited(10_000);
+      const exitMs = Date.now() - signalledAt;
+      assert.deepEqual(exit, { code: 1, signal: null }, impatient.output());
+      assert.ok(exitMs >= 500 && exitMs < IN_FLIGHT_MS, `exited ${exitMs} ms after SIGTERM, before the request could finish`);
+      const deadline = impatient.logLines().find((line) => line.msg === 'shutdown deadline passed: exiting with work unfinished');
+      assert.ok(deadline, impatient.output());
+      assert.equal(deadline.level, 50);
+    } finally {
+      await impatient.dispose();
+    }
+  });
 });
