@@ -17,6 +17,7 @@ import { createLogger } from '../src/logging/createLogger';
 import { BindingService } from '../src/binding/BindingService';
 import { loadConfig } from '../src/config/loadConfig';
 import { buildDependencies, closeDependencies } from '../src/dependencies';
+import { describeBrowser } from '../src/login/describeBrowser';
 import type { LoginTicket } from '../src/login/LoginTicket';
 import { newTicketIdentifiers } from '../src/login/ticketIdentifiers';
 import { randomOpenId } from '../src/sandbox/simulator/randomStrings';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
       const now = Date.now();
       return {
         ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending', createdAt: now, expiresAt: now + 300_000,
-        clientIp: PC_IP, userAgent: PC_USER_AGENT, qrTicket: 'x'.repeat(92), qrContent: `http://weixin.qq.com/q/${'y'.repeat(22)}`,
+        clientIp: PC_IP, browser: describeBrowser(PC_USER_AGENT),
       };
     };
     const writer = new ReplyWriter(WECHAT.token);

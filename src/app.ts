@@ -54,6 +54,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
 
   const bindingService = new BindingService({
     db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: config.maxBindingsPerAccount,
+    changes: deps.boundAccounts,
   });
 
   const router = new Router();

@@ -4,6 +4,9 @@ import { AccountService } from './accounts/AccountService';
 import { AccountStore } from './accounts/AccountStore';
 import { AuditLog } from './audit/AuditLog';
 import { BindingStore } from './binding/BindingStore';
+import { BoundAccountCache } from './binding/BoundAccountCache';
+import { MemoryBindingChangeFeed } from './binding/MemoryBindingChangeFeed';
+import { RedisBindingChangeFeed } from './binding/RedisBindingChangeFeed';
 import { systemClock, type Clock } from './clock/Clock';
 import type { Config } from './config/Config';
 import { connectDataSource } from './db/connectDataSource';
@@ -61,6 +64,11 @@ export interface Dependencies {
   templates: ReplyTemplates;
   scenes: SceneRegistry;
   bindings: BindingStore;
+  /**
+   * Which account an openid is bound to, cached for the scan hot path only; every write to
+   * wechat_bindings announces itself through it (BindingService.changes) so every instance forgets.
+   */
+  boundAccounts: BoundAccountCache;
   dedupe: PushDedupeStore;
   /** Encrypts and indexes ID and phone numbers (DATA_KEY). */
   protector: PersonalDataProtector;
@@ -125,6 +133,13 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const rateLimiter = stores.rateLimiter;
   const smsOutbox = config.sandbox ? new SmsOutbox() : null;
   const smsSender = createSmsSender(config, { logger, clock, outbox: smsOutbox });
+  const bindings = new BindingStore(db);
+  const boundAccounts = new BoundAccountCache({
+    source: bindings,
+    feed: redis ? new RedisBindingChangeFeed(redis, keys.key('binding', 'changes')) : new MemoryBindingChangeFeed(),
+    clock,
+    logger,
+  });
   const deps: Omit<Dependencies, 'login' | 'ticketChanges'> = {
     config,
     clock,
@@ -142,7 +157,8 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       registerUrl: `${config.publicUrl}/h5/register`,
     }),
     scenes: new SceneRegistry(),
-    bindings: new BindingStore(db),
+    bindings,
+    boundAccounts,
     dedupe: stores.dedupe,
     protector,
     audit,
@@ -171,8 +187,9 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   };
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
+  await boundAccounts.start();
   const login = new LoginService({
-    store: stores.loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, bindings: deps.bindings, accounts: deps.accounts,
+    store: stores.loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, boundAccounts, accounts: deps.accounts,
     audit: deps.audit, templates: deps.templates, clock, ttlSeconds: config.loginTicketTtlSeconds, publicUrl: config.publicUrl, metrics,
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
@@ -181,6 +198,9 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {
   await deps.ticketChanges.stop().catch(() => undefined);
+  await deps.boundAccounts.stop().catch(() => undefined);
+  // Audit rows already accepted are committed before the pool closes.
+  await deps.audit.idle();
   await Promise.allSettled([
     deps.db.isInitialized ? deps.db.destroy() : Promise.resolve(),
     deps.redis?.isOpen ? deps.redis.close() : Promise.resolve(),

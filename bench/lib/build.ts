@@ -18,7 +18,7 @@ export function buildServers(log: (message: string) => void): void {
   const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(PROJECT_ROOT, 'bench', 'tsconfig.build.json'), '--outDir', BUILD_DIR], {
     cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 300_000,
   });
-  const expected = ['productServer', 'simulatorServer', 'pollClients', 'stages', 'baselines/coWechatPlain', 'baselines/coWechatAes', 'baselines/koaJson', 'baselines/heldRequests']
+  const expected = ['productServer', 'simulatorServer', 'pollClients', 'stages', 'baselines/coWechatPlain', 'baselines/coWechatAes', 'baselines/koaJson', 'baselines/koaRedisRead', 'baselines/heldRequests']
     .map((f) => compiledPath(`bench/${f}.ts`));
   const missing = expected.filter((f) => !existsSync(f));
   if (missing.length > 0) {

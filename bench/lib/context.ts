@@ -40,7 +40,7 @@ export interface BenchContext {
   /** An admin connection to the MariaDB server (status counters). */
   admin: Connection;
   startProduct(name: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
-  startBaseline(file: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
+  startBaseline(file: string, options?: { nodeArgs?: string[]; env?: Record<string, string> }): Promise<ChildServer>;
 }
 
 export function makeStarters(run: BenchRun, outDir: string, settings: Settings, simulatorUrl: () => string, track: (c: ChildServer) => void) {
@@ -60,11 +60,11 @@ export function makeStarters(run: BenchRun, outDir: string, settings: Settings, 
       await callJson('GET', `${server.url}/__bench/stats`);
       return server;
     },
-    startBaseline: async (file: string, options: { nodeArgs?: string[] } = {}) => {
+    startBaseline: async (file: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}) => {
       const server = await spawnServer({
         name: `baseline ${path.basename(file, '.ts')}`,
         file,
-        env: {},
+        env: options.env ?? {},
         nodeArgs: options.nodeArgs ?? [],
         stderrFile: path.join(logs, `${path.basename(file, '.ts')}.stderr.log`),
       });

@@ -65,6 +65,11 @@ export function resultsTable(r: Results): string {
     rows.push(`| P7 | access-token fetches, ${o.instances} instances × ${o.connectionsPerInstance} concurrent calls | **${counts}** fetches at the two expiries `
       + `(${o.fetchesAtExpiry[0]!.fetches} before); ${o.calls.toLocaleString('en')} calls, ${o.failedCalls} failed | — | — | exactly 1 per expiry | ${mark(o.pass)} |`);
   }
+  if (r.P3?.floor) {
+    const f = r.P3.floor;
+    rows.push('', `P3 floor, same runs: bare Koa + the one Redis HGETALL a read needs (bench/baselines/koaRedisRead.ts) answers ${f.reqPerSec} req/s `
+      + `(p99 ${f.p99} ms; ${f.cpuMsPerRequest} ms CPU/req), **${f.ratioToBaseline.toFixed(2)}** of bare Koa; the product reaches **${f.productRatioToFloor.toFixed(2)}** of that floor.`);
+  }
   return rows.join('\n');
 }
 

@@ -43,9 +43,11 @@ export interface ThroughputOutcome {
   /** Every product response was the full-path answer (the confirm link for a scan, 200 for a read). */
   checks: { answers: number; good: number; bad: string[]; reusedPushes: number };
   profiles?: { product: ProfiledRun; baseline: ProfiledRun };
+  /** P3: the floor of a read with this stack (bare Koa + one HGETALL), measured in the same runs. */
+  floor?: ThroughputSide & { ratioToBaseline: number; productRatioToFloor: number };
 }
 
-const side = (runs: MeasuredRun[], server: 'product' | 'baseline'): ThroughputSide => ({
+const side = (runs: MeasuredRun[], server: 'product' | 'baseline' | 'floor'): ThroughputSide => ({
   runs,
   reqPerSec: round(median(runs.map((r) => r.reqPerSec)), 1),
   p50: median(runs.map((r) => r.latency.p50)),
@@ -212,6 +214,7 @@ export async function pushScenario(ctx: BenchContext, id: 'P1' | 'P2', mode: 'pl
 export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputOutcome> {
   const { settings } = ctx;
   const baseline = await ctx.startBaseline('bench/baselines/koaJson.ts');
+  const floor = await ctx.startBaseline('bench/baselines/koaRedisRead.ts', { env: { REDIS_URL: ctx.run.redisUrl, REDIS_KEY_PREFIX: ctx.run.redisPrefix } });
   try {
     const tickets = await createTickets(ctx.product.url, ctx.simulator.url, 1000);
     const reads: PreparedRequest[] = tickets.map((t) => ({ method: 'GET', path: `/api/login/tickets/${t.ticketId}` }));
@@ -222,26 +225,34 @@ export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputO
     };
     ctx.log('P3: warm-up');
     await load(baseline, settings.warmupS, checker(() => true));
+    await load(floor, settings.warmupS, checker(() => true));
     await load(ctx.product, settings.warmupS, checker(() => true));
     const productRuns: MeasuredRun[] = [];
     const baselineRuns: MeasuredRun[] = [];
+    const floorRuns: MeasuredRun[] = [];
     const check = checker(productOk);
+    const floorCheck = checker(productOk);
     for (let k = 0; k < settings.runs; k += 1) {
       let quiet = await quietWait(ctx);
       baselineRuns.push(await measured(ctx, { baseline: baseline.pid }, quiet, () => load(baseline, settings.durationS, checker((s) => s === 200))));
       quiet = await quietWait(ctx);
+      floorRuns.push(await measured(ctx, { floor: floor.pid }, quiet, () => load(floor, settings.durationS, floorCheck)));
+      quiet = await quietWait(ctx);
       productRuns.push(await measured(ctx, { product: ctx.product.pid }, quiet, () => load(ctx.product, settings.durationS, check)));
       ctx.log(`P3 run ${k + 1}/${settings.runs}: baseline ${baselineRuns[k]!.reqPerSec} req/s p99 ${baselineRuns[k]!.latency.p99} ms; `
         + `product ${productRuns[k]!.reqPerSec} req/s p99 ${productRuns[k]!.latency.p99} ms (machine busy before: ${baselineRuns[k]!.quiet.busyPct}% / ${quiet.busyPct}%)`
-        + `\n    baseline ${describeRun(baselineRuns[k]!)}\n    product  ${describeRun(productRuns[k]!)}`);
+        + `; floor (Koa + HGETALL) ${floorRuns[k]!.reqPerSec} req/s`
+        + `\n    baseline ${describeRun(baselineRuns[k]!)}\n    floor    ${describeRun(floorRuns[k]!)}\n    product  ${describeRun(productRuns[k]!)}`);
     }
     const product = side(productRuns, 'product');
     const base = side(baselineRuns, 'baseline');
+    const floorSide = side(floorRuns, 'floor');
     const ratio = round(product.reqPerSec / base.reqPerSec, 3);
     const outcome: ThroughputOutcome = {
       id: 'P3', product, baseline: base, ratio, p99Ratio: round(product.p99 / Math.max(base.p99, 1), 2),
+      floor: { ...floorSide, ratioToBaseline: round(floorSide.reqPerSec / base.reqPerSec, 3), productRatioToFloor: round(product.reqPerSec / floorSide.reqPerSec, 3) },
       target: { minRatio: 0.8 },
-      pass: ratio >= 0.8 && check.bad.length === 0,
+      pass: ratio >= 0.8 && check.bad.length === 0 && floorCheck.bad.length === 0,
       checks: { answers: productRuns.reduce((n, r) => n + r.requests, 0), good: check.good, bad: check.bad, reusedPushes: 0 },
     };
     if (settings.profile === 'always' || (settings.profile === 'auto' && !outcome.pass)) {
@@ -256,6 +267,7 @@ export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputO
     return outcome;
   } finally {
     await baseline.stop();
+    await floor.stop();
   }
 }
 

@@ -3,6 +3,7 @@ import type { Clock } from '../clock/Clock';
 import type { Logger } from '../logging/createLogger';
 import { maskOpenid } from '../security/masking';
 import { AuditEventEntity, type AuditEvent, type AuditEventType } from './AuditEvent';
+import { AuditRowWriter } from './AuditRowWriter';
 
 export interface AuditEntry {
   type: AuditEventType;
@@ -22,13 +23,20 @@ const MAX_USER_AGENT = 512;
  * authentication events are logged). The log line carries the openid masked.
  */
 export class AuditLog {
+  private readonly writer: AuditRowWriter;
+
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.writer = new AuditRowWriter(db);
+  }
 
-  /** Pass `manager` to write the row inside a caller's transaction (it then commits or rolls back with it). */
+  /**
+   * Resolves once the row is committed. Pass `manager` to write it inside a caller's transaction (it
+   * then commits or rolls back with it); without one, rows written at the same time share INSERTs.
+   */
   async record(entry: AuditEntry, manager?: EntityManager): Promise<void> {
     const row: AuditEvent = {
       type: entry.type,
@@ -39,8 +47,12 @@ export class AuditLog {
       detail: entry.detail ?? null,
       createdAt: new Date(this.clock.now()),
     };
-    // typeorm's deep-partial type cannot see into `Record<string, unknown>`; the row is a whole AuditEvent.
-    await (manager ?? this.db.manager).getRepository(AuditEventEntity).insert(row as QueryDeepPartialEntity<AuditEvent>);
+    if (manager) {
+      // typeorm's deep-partial type cannot see into `Record<string, unknown>`; the row is a whole AuditEvent.
+      await manager.getRepository(AuditEventEntity).insert(row as QueryDeepPartialEntity<AuditEvent>);
+    } else {
+      await this.writer.write(row);
+    }
     this.logger.info({ audit: AuditLog.logged(row) }, `audit: ${row.type}`);
   }
 
@@ -60,6 +72,16 @@ export class AuditLog {
       this.logger.error({ reason, audit: AuditLog.logged(row) }, `audit: ${entry.type} (row not stored)`);
       return false;
     }
+  }
+
+  /** INSERT statements this log has issued outside transactions (rows written together share one). */
+  get statements(): number {
+    return this.writer.statements;
+  }
+
+  /** Settles once every row recorded so far is committed or refused: call before closing the database. */
+  idle(): Promise<void> {
+    return this.writer.idle();
   }
 
   private static logged(row: Pick<AuditEvent, 'type' | 'accountId' | 'openid' | 'ip' | 'detail'>) {

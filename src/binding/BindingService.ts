@@ -4,6 +4,7 @@ import { AccountEntity } from '../accounts/Account';
 import type { AuditLog } from '../audit/AuditLog';
 import type { Clock } from '../clock/Clock';
 import type { Logger } from '../logging/createLogger';
+import type { BindingChangeAnnouncer } from './BoundAccountCache';
 import { WechatBindingEntity, type WechatBinding } from './WechatBinding';
 
 export type BindResult =
@@ -26,6 +27,11 @@ export interface BindingServiceOptions {
   clock: Clock;
   logger: Logger;
   maxBindingsPerAccount: number;
+  /**
+   * Told of every committed bind and unbind, so every instance's BoundAccountCache forgets the
+   * openid. Leave it out only where no cache reads this database (tests building their own service).
+   */
+  changes?: BindingChangeAnnouncer;
 }
 
 const isDuplicateKey = (error: unknown) => /ER_DUP_ENTRY|UNIQUE constraint failed/.test(String((error as { code?: string }).code ?? (error as Error).message));
@@ -38,7 +44,11 @@ const isDuplicateKey = (error: unknown) => /ER_DUP_ENTRY|UNIQUE constraint faile
 export class BindingService {
   constructor(private readonly options: BindingServiceOptions) {}
 
-  /** Binds inside the caller's transaction when given one (实名注册), else in a transaction of its own. */
+  /**
+   * Binds inside the caller's transaction when given one (实名注册), else in a transaction of its own.
+   * Within a caller's transaction nothing is announced (it has not committed): the caller calls
+   * announceChange after its commit.
+   */
   async bind(request: BindRequest, manager?: EntityManager): Promise<BindResult> {
     const run = async (m: EntityManager) => {
       const result = await this.bindIn(m, request);
@@ -49,7 +59,15 @@ export class BindingService {
       }
       return result;
     };
-    return manager ? run(manager) : this.options.db.transaction(run);
+    if (manager) return run(manager);
+    const result = await this.options.db.transaction(run);
+    if (result.ok) await this.announceChange(request.openid);
+    return result;
+  }
+
+  /** Tells every instance that `openid`'s binding changed; call only after the change committed. Never rejects. */
+  async announceChange(openid: string): Promise<void> {
+    await this.options.changes?.announceChange(openid);
   }
 
   /**
@@ -66,6 +84,7 @@ export class BindingService {
       await this.options.audit.record({ type: 'unbind', accountId, openid: binding.openid, ...context }, manager);
       return binding;
     });
+    if (removed) await this.announceChange(removed.openid);
     return removed;
   }
 

@@ -17,6 +17,9 @@ declare module 'koa' {
  * request (method, path, matched route, status, ms) and, given `metrics`, observes its latency.
  */
 export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
+  // The request line holds only the fields built below, none of them secret: it skips the wildcard
+  // redaction, which would double the cost of the line on every request (BENCHMARKS.md, P3).
+  const requestLog = logger.child({}, { redact: { paths: [] } });
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = /^[A-Za-z0-9-]{8,64}$/.test(incoming) ? incoming : randomUUID();
@@ -31,7 +34,7 @@ export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
       const route = routeLabel(ctx);
       metrics?.httpRequest(ctx.method, route, ctx.status, ms / 1000);
       // The path only: query strings carry signatures, codes and tickets.
-      ctx.state.logger.info({ method: ctx.method, path: logSafePath(ctx.path), route, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      requestLog.info({ requestId, method: ctx.method, path: logSafePath(ctx.path), route, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }

@@ -1,5 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { Middleware } from 'koa';
-import helmet from 'koa-helmet';
 
 /** The pages the sandbox phone shows inside its frame (same origin): the H5 pages and the simulator's OAuth pages. */
 const FRAMED = /^\/(?:h5|sandbox\/wechat)(?:\/|$)/;
@@ -9,7 +10,7 @@ const MACHINE = /^\/(?:api\/|wechat$|healthz$|readyz$|metrics$)/;
 type Directives = Record<string, string[]>;
 
 /**
- * Security headers on EVERY answer, errors and 404s included (koa-helmet, set before anything else
+ * Security headers on EVERY answer, errors and 404s included (helmet's, set before anything else
  * runs; see docs/security.md, ASVS V3.4):
  *
  * - Content-Security-Policy: pages use only same-origin scripts, styles and images (the captcha is an
@@ -51,7 +52,7 @@ export function securityHeaders(options: { publicUrl: string }): Middleware {
     'form-action': ["'none'"],
     sandbox: [],
   };
-  const build = (directives: Directives, framed: boolean) => helmet({
+  const build = (directives: Directives, framed: boolean) => headersOf({
     contentSecurityPolicy: { useDefaults: false, directives },
     referrerPolicy: { policy: 'same-origin' },
     xFrameOptions: { action: framed ? 'sameorigin' : 'deny' },
@@ -59,15 +60,27 @@ export function securityHeaders(options: { publicUrl: string }): Middleware {
   });
   const framedPages = build(page("'self'"), true);
   const otherPages = build(page("'none'"), false);
-  const machines = build(machine, false);
+  // API answers carry accounts and login states: no cache keeps them (a route may say otherwise).
+  const machines = { ...build(machine, false), 'Cache-Control': 'no-store' };
 
   return (ctx, next) => {
-    if (FRAMED.test(ctx.path)) return framedPages(ctx, next);
-    if (MACHINE.test(ctx.path)) {
-      // API answers carry accounts and login states: no cache keeps them (a route may say otherwise).
-      ctx.set('Cache-Control', 'no-store');
-      return machines(ctx, next);
-    }
-    return otherPages(ctx, next);
+    ctx.set(FRAMED.test(ctx.path) ? framedPages : MACHINE.test(ctx.path) ? machines : otherPages);
+    return next();
   };
+}
+
+/**
+ * The headers helmet sets for `options`, computed once at start-up: they depend on the options
+ * only (no nonce, no function directive), so no request needs to run helmet again.
+ */
+function headersOf(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => {
+      headers[name] = String(value);
+    },
+    removeHeader: () => undefined,
+  };
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
+  return headers;
 }

@@ -1,6 +1,6 @@
 import type { AccountService, PublicAccount } from '../accounts/AccountService';
 import type { AuditLog } from '../audit/AuditLog';
-import type { BindingStore } from '../binding/BindingStore';
+import type { BoundAccountCache } from '../binding/BoundAccountCache';
 import type { Clock } from '../clock/Clock';
 import type { ClientContext } from '../http/clientContext';
 import type { Metrics } from '../observability/Metrics';
@@ -8,6 +8,7 @@ import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
 import { text, type Reply } from '../wechat/Reply';
 import type { ReplyTemplates } from '../wechat/ReplyTemplates';
 import type { SceneScan } from '../wechat/SceneRegistry';
+import { describeBrowser } from './describeBrowser';
 import { currentStatus, type LoginTicket, type TicketStatus } from './LoginTicket';
 import type { ConfirmOutcome, LoginTicketStore } from './LoginTicketStore';
 import { newTicketIdentifiers } from './ticketIdentifiers';
@@ -17,7 +18,8 @@ export interface LoginServiceOptions {
   store: LoginTicketStore;
   hub: TicketChangeHub;
   wechatApi: WeChatApiClient;
-  bindings: BindingStore;
+  /** Which account a scanning openid is bound to (cached: this is the hot path of every scan). */
+  boundAccounts: Pick<BoundAccountCache, 'accountIdFor'>;
   accounts: AccountService;
   audit: AuditLog;
   templates: ReplyTemplates;
@@ -59,8 +61,7 @@ export class LoginService {
     const createdAt = clock.now();
     const ticket: LoginTicket = {
       ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending',
-      createdAt, expiresAt: createdAt + ttlSeconds * 1000, clientIp: client.clientIp, userAgent: client.userAgent,
-      qrTicket: qr.ticket, qrContent: qr.url,
+      createdAt, expiresAt: createdAt + ttlSeconds * 1000, clientIp: client.clientIp, browser: describeBrowser(client.userAgent),
     };
     await store.create(ticket);
     this.options.metrics?.ticketTransition('pending');
@@ -142,14 +143,14 @@ export class LoginService {
 
   /** The scene handler for `login_…`: a scan by SCAN or by subscribe with qrscene_. */
   async onScan(scan: SceneScan): Promise<Reply> {
-    const { store, bindings, clock, templates, audit } = this.options;
-    const binding = await bindings.findByOpenid(scan.openid);
-    const outcome = await store.scan(scan.scene, scan.openid, binding?.accountId ?? null, clock.now());
+    const { store, boundAccounts, clock, templates, audit } = this.options;
+    const accountId = await boundAccounts.accountIdFor(scan.openid);
+    const outcome = await store.scan(scan.scene, scan.openid, accountId, clock.now());
     if (outcome.result === 'scanned' || outcome.result === 'needs_binding') this.options.metrics?.ticketTransition(outcome.result);
     else this.options.metrics?.ticketRejection('scan', outcome.result);
     switch (outcome.result) {
       case 'scanned':
-        await audit.record({ type: 'login_scanned', accountId: binding!.accountId, openid: scan.openid, detail: { viaSubscribe: scan.viaSubscribe } });
+        await audit.record({ type: 'login_scanned', accountId: accountId!, openid: scan.openid, detail: { viaSubscribe: scan.viaSubscribe } });
         return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
       case 'needs_binding':
         return text(templates.render('login-needs-binding'));

@@ -11,6 +11,7 @@ import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
 const SAME = 'local function same(a, b) return a and b and redis.sha1hex(a) == redis.sha1hex(b) end\n'
   + "local function announce(channel) redis.call('PUBLISH', channel, redis.sha1hex(redis.call('HGET', KEYS[1], 'tid'))) end\n";
 
+// A scan that makes or meets an owner answers with the whole ticket in the same round trip.
 const SCAN = new RedisScript(`${SAME}
 local h = redis.call('HMGET', KEYS[1], 'scene', 'st', 'ea', 'oid')
 if not same(h[1], ARGV[1]) then return {'unknown'} end
@@ -20,7 +21,7 @@ if st == 'pending' or st == 'needs_binding' then
   if ARGV[3] ~= '' then
     redis.call('HSET', KEYS[1], 'st', 'scanned', 'oid', ARGV[2], 'aid', ARGV[3], 'sa', ARGV[4])
     announce(ARGV[5])
-    return {'scanned'}
+    return {'scanned', redis.call('HGETALL', KEYS[1])}
   end
   if st == 'pending' then
     redis.call('HSET', KEYS[1], 'st', 'needs_binding')
@@ -29,7 +30,7 @@ if st == 'pending' or st == 'needs_binding' then
   return {'needs_binding'}
 end
 if owner ~= ARGV[2] then return {'in_use'} end
-return {'owned'}`);
+return {'owned', redis.call('HGETALL', KEYS[1])}`);
 
 const DECIDE = `${SAME}
 local h = redis.call('HMGET', KEYS[1], 'ct', 'st', 'ea', 'oid')
@@ -78,8 +79,7 @@ export class RedisLoginTicketStore implements LoginTicketStore {
     await this.redis.multi()
       .hSet(key, {
         tid: ticket.ticketId, scene: ticket.sceneStr, ct: ticket.confirmToken, st: ticket.status,
-        ca: String(ticket.createdAt), ea: String(ticket.expiresAt), ip: ticket.clientIp, ua: ticket.userAgent,
-        qt: ticket.qrTicket, qc: ticket.qrContent,
+        ca: String(ticket.createdAt), ea: String(ticket.expiresAt), ip: ticket.clientIp, br: ticket.browser,
       })
       .pExpire(key, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS)
       .exec();
@@ -100,9 +100,11 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
     const tag = tagOfScene(sceneStr);
     if (!tag) return { result: 'unknown' };
-    const [result] = await SCAN.run(this.redis, [this.key(tag)], [sceneStr, openid, accountId ?? '', String(now), this.channel]) as [ScanOutcome['result']];
+    const [result, fields] = await SCAN.run(this.redis, [this.key(tag)], [sceneStr, openid, accountId ?? '', String(now), this.channel]) as [ScanOutcome['result'], string[]?];
     if (result === 'scanned' || result === 'owned') {
-      const ticket = await this.read(tag);
+      const hash: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields!.length; i += 2) hash[fields![i]!] = fields![i + 1]!;
+      const ticket = fromHash(hash);
       if (!ticket) return { result: 'unknown' };
       return { result, ticket };
     }
@@ -134,17 +136,19 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   }
 
   private async read(tag: string): Promise<LoginTicket | null> {
-    const h = await this.redis.hGetAll(this.key(tag));
-    if (!h.tid) return null;
-    const ticket: LoginTicket = {
-      ticketId: h.tid, sceneStr: h.scene!, confirmToken: h.ct!, status: h.st as StoredTicketStatus,
-      createdAt: Number(h.ca), expiresAt: Number(h.ea), clientIp: h.ip ?? '', userAgent: h.ua ?? '',
-      qrTicket: h.qt ?? '', qrContent: h.qc ?? '',
-    };
-    if (h.oid) ticket.openid = h.oid;
-    if (h.aid) ticket.accountId = h.aid;
-    if (h.sa) ticket.scannedAt = Number(h.sa);
-    if (h.cfa) ticket.confirmedAt = Number(h.cfa);
-    return ticket;
+    return fromHash(await this.redis.hGetAll(this.key(tag)));
   }
+}
+
+function fromHash(h: Record<string, string | undefined>): LoginTicket | null {
+  if (!h.tid) return null;
+  const ticket: LoginTicket = {
+    ticketId: h.tid, sceneStr: h.scene!, confirmToken: h.ct!, status: h.st as StoredTicketStatus,
+    createdAt: Number(h.ca), expiresAt: Number(h.ea), clientIp: h.ip ?? '', browser: h.br ?? '',
+  };
+  if (h.oid) ticket.openid = h.oid;
+  if (h.aid) ticket.accountId = h.aid;
+  if (h.sa) ticket.scannedAt = Number(h.sa);
+  if (h.cfa) ticket.confirmedAt = Number(h.cfa);
+  return ticket;
 }

@@ -4,7 +4,6 @@ import type { H5Renderer } from '../h5/H5Renderer';
 import { sessionOf } from '../h5/session/h5Session';
 import { clientContext } from '../http/clientContext';
 import { maskName } from '../security/masking';
-import { describeBrowser } from './describeBrowser';
 import type { LoginService } from './LoginService';
 
 const shanghaiTime = new Intl.DateTimeFormat('zh-CN', {
@@ -37,7 +36,7 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer): Router
       loginName: account?.loginName ?? '',
       realName: maskName(account?.realName ?? ''),
       clientIp: ticket.clientIp || '未知',
-      browser: describeBrowser(ticket.userAgent),
+      browser: ticket.browser,
       requestedAt: shanghaiTime.format(ticket.createdAt),
     });
   };

@@ -90,9 +90,9 @@ export class RegistrationService {
     return this.deps.db.getRepository(AccountEntity).existsBy({ phoneIndex: this.deps.protector.index('phone', phone) });
   }
 
-  private inTransaction(request: RegistrationRequest, verification: VerificationLevel): Promise<RegistrationResult> {
+  private async inTransaction(request: RegistrationRequest, verification: VerificationLevel): Promise<RegistrationResult> {
     const { db, accounts, bindingService, audit } = this.deps;
-    return db.transaction(async (manager) => {
+    const result = await db.transaction(async (manager) => {
       const account = await accounts.createAccount({
         realName: request.realName, idNumber: request.idNumber, phone: request.phone, password: request.password,
       }, manager);
@@ -105,6 +105,9 @@ export class RegistrationService {
       if (!bound.ok) throw new BindRefused(bound);
       return { ok: true as const, account, binding: bound.binding, verification };
     });
+    // Committed: every instance's bound-account cache forgets this WeChat.
+    await bindingService.announceChange(request.openid);
+    return result;
   }
 
   /** The transaction has rolled back; say why, or rethrow what is not a refusal. */

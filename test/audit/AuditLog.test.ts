@@ -76,4 +76,39 @@ describe('audit/AuditLog', () => {
     }), /registration failed later/);
     assert.equal(await t.deps.db.getRepository(AuditEventEntity).count(), 0);
   });
+
+  it('writes rows recorded at the same time together, each caller resolving once its row is stored', async () => {
+    const audit = new AuditLog(t.deps.db, clock, logger);
+    const accountIds = Array.from({ length: 100 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    await Promise.all(accountIds.map(async (accountId) => {
+      await audit.record({ type: 'login_scanned', accountId });
+      assert.equal(await t.deps.db.getRepository(AuditEventEntity).countBy({ accountId }), 1);
+    }));
+    assert.equal(await t.deps.db.getRepository(AuditEventEntity).count(), 100);
+    // The first row goes alone; the rest queue behind it and share INSERTs.
+    assert.ok(audit.statements >= 2 && audit.statements < 20, `${audit.statements} INSERTs for 100 rows`);
+  });
+
+  it('fails only the caller whose row the database refuses, and stores the rows written beside it', async () => {
+    const audit = new AuditLog(t.deps.db, clock, logger);
+    const first = audit.record({ type: 'login_scanned', accountId: 'first' });
+    // Queued behind the first INSERT, so these three share one; the middle one is too long for its column.
+    const results = await Promise.allSettled([
+      audit.record({ type: 'login_scanned', accountId: 'before' }),
+      audit.record({ type: 'login_scanned', accountId: 'x'.repeat(100) }),
+      audit.record({ type: 'login_scanned', accountId: 'after' }),
+    ]);
+    await first;
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const stored = (await t.deps.db.getRepository(AuditEventEntity).find()).map((row) => row.accountId).sort();
+    assert.deepEqual(stored, ['after', 'before', 'first']);
+  });
+
+  it('settles idle() only after every accepted row is committed', async () => {
+    const audit = new AuditLog(t.deps.db, clock, logger);
+    const written = Array.from({ length: 20 }, (_, i) => audit.record({ type: 'subscribe', accountId: `idle-${i}` }));
+    await audit.idle();
+    assert.equal(await t.deps.db.getRepository(AuditEventEntity).count(), 20);
+    await Promise.all(written);
+  });
 });

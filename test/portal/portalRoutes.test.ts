@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
+import { describeBrowser } from '../../src/login/describeBrowser';
 import { PushDriver } from '../../src/sandbox/PushDriver';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { visibleText } from '../support/H5Client';
@@ -122,13 +123,14 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     const ticketId = /data-ticket="([0-9a-f]+)"/.exec(page.text)![1]!;
     // The same QR while it is usable: a reload does not ask WeChat for another one.
     assert.equal(qrSrc((await browser.get('/portal/login')).text), src);
-    // The ticket the portal created carries the browser's User-Agent for the confirm page.
+    // The ticket the portal created names the PC's browser (from its User-Agent) for the confirm page.
     const user = await bindWechat('林');
     const reply = await scan(user.openid, src);
     const confirmToken = /c=([0-9a-f]+)/.exec(reply)![1]!;
     const forConfirm = await live.deps.login.ticketForConfirmation(confirmToken);
     assert.equal(forConfirm!.ticket.ticketId, ticketId);
-    assert.equal(forConfirm!.ticket.userAgent, DESKTOP_UA);
+    assert.equal(forConfirm!.ticket.browser, describeBrowser(DESKTOP_UA));
+    assert.notEqual(forConfirm!.ticket.browser, '未知浏览器');
     assert.match(forConfirm!.ticket.clientIp, /127\.0\.0\.1/);
   });
 

@@ -35,7 +35,7 @@ function assertSecurityHeaders(what: string, headers: Headers, frame: "'none'" |
   assert.equal(headers['x-powered-by'], undefined, `${what}: no X-Powered-By`);
 }
 
-describe('security: headers with a CSP on every answer (koa-helmet; ASVS V3.4.3–V3.4.6)', () => {
+describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3.4.6)', () => {
   // PUBLIC_URL on the discard port: nothing here may reach out to it (the reference portal would).
   const w = new World({ env: { PORTAL_DEMO: '1', PUBLIC_URL: 'http://127.0.0.1:9' } });
   before(() => w.start());

@@ -40,7 +40,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
       const ids = newTicketIdentifiers();
       const ticket: LoginTicket = {
         ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending',
-        createdAt: now(), expiresAt: now() + TTL_MS, clientIp: '203.0.113.7', userAgent: 'Mozilla/5.0', qrTicket: 'QRT', qrContent: 'http://weixin.qq.com/q/x',
+        createdAt: now(), expiresAt: now() + TTL_MS, clientIp: '203.0.113.7', browser: 'Windows 上的 Chrome 浏览器',
       };
       await tickets().create(ticket);
       return ticket;
