@@ -1,4 +1,5 @@
-import type { DataSource, QueryDeepPartialEntity } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { AuditEventEntity, type AuditEvent } from './AuditEvent';
 
 interface Pending {
@@ -22,8 +23,15 @@ export class AuditRowWriter {
   private queue: Pending[] = [];
   private draining: Promise<void> | null = null;
   private statementCount = 0;
+  /** The table and the columns written (all but the generated id), from typeorm's metadata. */
+  private readonly table: string;
+  private readonly columns: ColumnMetadata[];
 
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly db: DataSource) {
+    const metadata = db.getMetadata(AuditEventEntity);
+    this.table = db.driver.escape(metadata.tableName);
+    this.columns = metadata.columns.filter((c) => !c.isGenerated);
+  }
 
   write(row: AuditEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -59,12 +67,17 @@ export class AuditRowWriter {
     }
   }
 
+  /**
+   * One parameterised multi-row INSERT, values converted by typeorm's driver (JSON, DATETIME(3)).
+   * Not the query builder: its per-parameter bookkeeping grows with the square of a batch's size,
+   * and was most of this writer's CPU under load (BENCHMARKS.md, P1).
+   */
   private async insert(rows: AuditEvent[]): Promise<void> {
     this.statementCount += 1;
-    // typeorm's deep-partial type cannot see into `Record<string, unknown>`; each row is a whole AuditEvent.
-    await this.db.createQueryBuilder().insert().into(AuditEventEntity)
-      .values(rows as QueryDeepPartialEntity<AuditEvent>[])
-      .updateEntity(false)
-      .execute();
+    const { driver } = this.db;
+    const names = this.columns.map((c) => driver.escape(c.databaseName)).join(', ');
+    const tuple = `(${this.columns.map(() => '?').join(', ')})`;
+    const values = rows.flatMap((row) => this.columns.map((c) => driver.preparePersistentValue(c.getEntityValue(row), c) as unknown));
+    await this.db.query(`INSERT INTO ${this.table} (${names}) VALUES ${rows.map(() => tuple).join(', ')}`, values);
   }
 }

@@ -27,14 +27,20 @@ export class WeChatHttp {
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     let response: Response;
     let text: string;
+    // A timer cleared once the answer is read, not AbortSignal.timeout(): that one fires after every
+    // call, finished or not, and makes undici abort a finished request (measurable under load).
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException('WeChat API call timed out', 'TimeoutError')), this.timeoutMs);
     try {
-      response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await fetch(url, { ...init, signal: abort.signal });
       text = await response.text();
     } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
+      const timedOut = abort.signal.aborted;
       this.metrics?.wechatTransportFailure(api, timedOut ? 'timeout' : 'network', seconds());
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
       throw new WeChatUnavailableError(api, reason);
+    } finally {
+      clearTimeout(timer);
     }
     if (!response.ok) {
       this.metrics?.wechatTransportFailure(api, response.status >= 500 ? 'http_5xx' : 'http_4xx', seconds());
