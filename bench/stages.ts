@@ -9,11 +9,6 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createConnection } from 'mysql2/promise';
-import { DataSource } from 'typeorm';
-import { AuditEventEntity, type AuditEvent } from '../src/audit/AuditEvent';
-import { AuditLog } from '../src/audit/AuditLog';
-import { entities } from '../src/db/connectDataSource';
-import { createLogger } from '../src/logging/createLogger';
 import { BindingService } from '../src/binding/BindingService';
 import { loadConfig } from '../src/config/loadConfig';
 import { buildDependencies, closeDependencies } from '../src/dependencies';
@@ -120,11 +115,16 @@ async function main(): Promise<void> {
       await deps.dedupe.complete(key, '<xml/>');
     });
     await stage('mysql SELECT 1 (one round trip)', () => deps.db.query('SELECT 1'));
-    await stage('bindings.findByOpenid (typeorm findOneBy)', (i) => deps.bindings.findByOpenid(user(i).openid));
-    await stage('audit.record login_scanned (typeorm insert, autocommit)', (i) => deps.audit.record({
+    await stage('bindings.findByOpenid (typeorm findOneBy: the scan\'s lookup before the cache)', (i) => deps.bindings.findByOpenid(user(i).openid));
+    await stage('bindings.accountIdFor (one column: a cache miss)', (i) => deps.bindings.accountIdFor(user(i).openid));
+    await stage('boundAccounts.accountIdFor (the scan\'s lookup: cache hits)', (i) => deps.boundAccounts.accountIdFor(user(i).openid));
+    await stage('audit.record login_scanned, one INSERT each, in a transaction (the path before group commit)', (i) => deps.db.transaction((m) => deps.audit.record({
+      type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
+    }, m)));
+    await stage('audit.record login_scanned (group commit: rows in flight together share one INSERT)', (i) => deps.audit.record({
       type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
     }));
-    await stage('store.scan (EVALSHA CAS + HGETALL)', async (i) => {
+    await stage('store.scan (one EVALSHA: CAS, publish, the ticket back)', async (i) => {
       const t = pool[next++ % pool.length]!;
       await deps.stores.loginTickets.scan(t.sceneStr, user(i).openid, user(i).accountId, Date.now());
     }, fill);
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     }, fill);
     const replyFor = () => writer.write(text(deps.templates.render('login-confirm', { confirmUrl: `${config.publicUrl}/h5/login/confirm?c=${'a'.repeat(48)}` })),
       'oUser', WECHAT.accountId, Math.floor(Date.now() / 1000));
-    await stage('handler today: dedupe claim + onScan + reply + dedupe complete', async (i) => {
+    await stage('the push handler: dedupe claim + onScan + reply + dedupe complete', async (i) => {
       const t = pool[next++ % pool.length]!;
       const key = pushDedupeKey(message(i));
       await deps.dedupe.claim(key, 300);
@@ -146,60 +146,6 @@ async function main(): Promise<void> {
       await deps.dedupe.complete(key, replyFor());
     }, fill);
 
-    // ---- projections of the recommended fixes, built from the same pieces (nothing in src/ changed) ----
-    const quiet = createLogger('silent');
-    const db64 = await new DataSource({
-      type: 'mariadb', url: run.databaseUrl, entities, synchronize: false, charset: 'utf8mb4_unicode_ci', timezone: 'Z',
-      extra: { connectionLimit: 64, enableKeepAlive: true }, logging: false,
-    }).initialize();
-    try {
-      const audit64 = new AuditLog(db64, deps.clock, quiet);
-      await stage('projection: audit.record with the pool sized to 64', (i) => audit64.record({
-        type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
-      }));
-      // A batching audit writer: rows queue for ≤ 5 ms (or 200 rows) and go in ONE multi-row INSERT
-      // (one commit, one fsync); each caller still waits for the commit of its batch.
-      let batch: { row: AuditEvent; done: () => void; fail: (e: unknown) => void }[] = [];
-      let timer: NodeJS.Timeout | null = null;
-      const flush = () => {
-        timer = null;
-        const rows = batch;
-        batch = [];
-        db64.createQueryBuilder().insert().into(AuditEventEntity).values(rows.map((r) => r.row) as never).execute()
-          .then(() => rows.forEach((r) => r.done()), (e: unknown) => rows.forEach((r) => r.fail(e)));
-      };
-      const batchedAudit = (row: AuditEvent) => new Promise<void>((done, fail) => {
-        batch.push({ row, done, fail });
-        if (batch.length >= 200) {
-          if (timer) clearTimeout(timer);
-          flush();
-        } else timer ??= setTimeout(flush, 5);
-      });
-      const auditRow = (i: number): AuditEvent => ({
-        type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, ip: null, userAgent: null, detail: { viaSubscribe: false }, createdAt: new Date(),
-      });
-      await stage('projection: batched audit (≤ 5 ms / 200 rows per INSERT, caller awaits its commit)', (i) => batchedAudit(auditRow(i)));
-      // Binding lookups from an in-process cache (invalidated on bind/unbind in the real fix).
-      const cache = new Map<string, { accountId: string }>();
-      const cachedBinding = async (openid: string) => {
-        const hit = cache.get(openid);
-        if (hit) return hit;
-        const found = await deps.bindings.findByOpenid(openid);
-        if (found) cache.set(openid, { accountId: found.accountId });
-        return found ? { accountId: found.accountId } : null;
-      };
-      await stage('projection: handler with cached binding + batched audit', async (i) => {
-        const t = pool[next++ % pool.length]!;
-        const key = pushDedupeKey(message(i));
-        await deps.dedupe.claim(key, 300);
-        const binding = await cachedBinding(user(i).openid);
-        const outcome = await deps.stores.loginTickets.scan(t.sceneStr, user(i).openid, binding?.accountId ?? null, Date.now());
-        if (outcome.result === 'scanned') await batchedAudit(auditRow(i));
-        await deps.dedupe.complete(key, replyFor());
-      }, fill);
-    } finally {
-      await db64.destroy();
-    }
   } finally {
     await closeDependencies(deps);
     await deleteMatching(redis, run, `${run.redisPrefix}*`);
