@@ -52,6 +52,20 @@ export class PortalApiUnavailableError extends Error {
   }
 }
 
+/** The browser a call is made for; the API records it (audit, the confirm page) instead of this server. */
+export interface ReportedBrowser {
+  clientIp?: string;
+  userAgent?: string;
+}
+
+/** The body fields for `browser`: only what is known, the User-Agent cut to the API's 512 characters. */
+function reported(browser: ReportedBrowser): Record<string, string> {
+  const body: Record<string, string> = {};
+  if (browser.clientIp) body.clientIp = browser.clientIp;
+  if (browser.userAgent) body.userAgent = browser.userAgent.slice(0, 512);
+  return body;
+}
+
 export interface PortalApiClientOptions {
   /** Where the API is, e.g. `https://wx.etax.example.gov.cn` (no trailing slash needed). */
   baseUrl: string;
@@ -83,11 +97,8 @@ export class PortalApiClient {
   }
 
   /** `POST /api/login/tickets` on behalf of the browser that will show the QR code. */
-  createTicket(browser: { clientIp?: string; userAgent?: string }): Promise<CreatedTicket> {
-    const body: Record<string, string> = {};
-    if (browser.clientIp) body.clientIp = browser.clientIp;
-    if (browser.userAgent) body.userAgent = browser.userAgent.slice(0, 512);
-    return this.call<CreatedTicket>('POST', '/api/login/tickets', body, 201);
+  createTicket(browser: ReportedBrowser): Promise<CreatedTicket> {
+    return this.call<CreatedTicket>('POST', '/api/login/tickets', reported(browser), 201);
   }
 
   /** `GET /api/login/tickets/:id` without waiting; null when the service no longer knows it. */
@@ -105,9 +116,9 @@ export class PortalApiClient {
     return this.call('POST', `/api/login/tickets/${encodeURIComponent(ticketId)}/redeem`, undefined, 200);
   }
 
-  /** `POST /api/accounts/authenticate` (实名用户登录). */
-  authenticate(loginName: string, password: string): Promise<{ account: PortalAccount }> {
-    return this.call('POST', '/api/accounts/authenticate', { loginName, password }, 200);
+  /** `POST /api/accounts/authenticate` (实名用户登录) for the browser that typed the password (audited with it). */
+  authenticate(loginName: string, password: string, browser: ReportedBrowser): Promise<{ account: PortalAccount }> {
+    return this.call('POST', '/api/accounts/authenticate', { loginName, password, ...reported(browser) }, 200);
   }
 
   async listBindings(accountId: string): Promise<BindingView[]> {

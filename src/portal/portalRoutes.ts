@@ -75,12 +75,15 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     seeOther(ctx, returnTo ?? '/portal/');
   };
 
+  /** This browser as the API wants it reported: its IP and User-Agent. */
+  const browserOf = (ctx: Context) => ({
+    ...(CLIENT_IP.test(ctx.ip) ? { clientIp: ctx.ip } : {}),
+    userAgent: ctx.get('user-agent'),
+  });
+
   /** A new QR login ticket for this browser (its IP and User-Agent go to the confirm page). */
   const newTicket = async (ctx: Context, session: PortalSessionData) => {
-    const created = await api.createTicket({
-      ...(CLIENT_IP.test(ctx.ip) ? { clientIp: ctx.ip } : {}),
-      userAgent: ctx.get('user-agent'),
-    });
+    const created = await api.createTicket(browserOf(ctx));
     session.ticket = { id: created.ticketId, qrcodeUrl: created.qrcodeUrl, expiresAt: created.expiresAt };
     return session.ticket;
   };
@@ -201,7 +204,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
       return;
     }
     try {
-      const { account } = await api.authenticate(loginName, password);
+      const { account } = await api.authenticate(loginName, password, browserOf(ctx));
       await logIn(ctx, account, 'password');
     } catch (error) {
       if (!(error instanceof PortalApiError) || error.status >= 500) throw error;

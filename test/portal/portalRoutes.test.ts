@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
+import { AuditEventEntity } from '../../src/audit/AuditEvent';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { describeBrowser } from '../../src/login/describeBrowser';
 import { PushDriver } from '../../src/sandbox/PushDriver';
@@ -222,6 +223,11 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.ok(visibleText(front.text).includes('郑实名'));
     const home = await browser.get('/portal/home');
     assert.ok(visibleText(home.text).includes('实名用户登录'));
+
+    // Audited with the taxpayer's browser (reported by the portal), not with the portal server's.
+    const audited = await live.deps.db.getRepository(AuditEventEntity).find({ where: [{ accountId: taxpayer.account.id }, { accountId: other.account.id }] });
+    assert.ok(audited.length >= 6, `${audited.length} rows`);
+    for (const row of audited.filter((r) => r.type.startsWith('authenticate_'))) assert.equal(row.userAgent, DESKTOP_UA, row.type);
   });
 
   it('refuses a POST without the session\'s CSRF token or from another origin', async () => {
