@@ -20,7 +20,7 @@ export function errorHandler(logger: Logger): Middleware {
       await next();
       // An unknown API path, or a method its route does not take (the router's 405/501, with Allow),
       // is answered in the API's error shape too.
-      if (ctx.body == null && ctx.path.startsWith('/api/') && ctx.method !== 'OPTIONS') {
+      if (ctx.respond !== false && ctx.body == null && ctx.path.startsWith('/api/') && ctx.method !== 'OPTIONS') {
         const status = ctx.status;
         if (status === 404) ctx.body = { error: { code: 'not_found', message: 'no such endpoint' } };
         if (status === 405) ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}` } };
@@ -28,25 +28,36 @@ export function errorHandler(logger: Logger): Middleware {
         ctx.status = status;
       }
     } catch (error) {
-      const known = isHttpError(error) && error.expose;
-      const unavailable = !isHttpError(error) && isDependencyFailure(error);
-      const status = isHttpError(error) ? error.status : unavailable ? 503 : 500;
-      const code = (known && typeof (error as CodedErrorProps).code === 'string')
-        ? (error as CodedErrorProps).code!
-        : defaultCode(status);
-      const message = known ? (error as Error).message : unavailable ? 'temporarily unavailable, try again shortly' : 'internal error';
-      if (unavailable) ctx.set('Retry-After', '5');
-      if (!known) (ctx.state.logger ?? logger).error({ err: error }, 'request failed');
-      ctx.status = status;
-      if (isHttpError(error) && error.headers) ctx.set(error.headers);
+      const answer = errorAnswer(error, ctx.state.logger ?? logger);
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
       if (ctx.path.startsWith('/api/') || ctx.accepts('json', 'text') === 'json') {
-        ctx.body = { error: { code, message } };
+        ctx.body = answer.body;
       } else {
         ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = message;
+        ctx.body = answer.body.error.message;
       }
     }
   };
+}
+
+/**
+ * What an error becomes (status, headers, the JSON error body); an error that is not an http-error
+ * is logged here. For answers written outside the middleware chain (a held long-poll) too.
+ */
+export function errorAnswer(error: unknown, logger: Logger): { status: number; headers: Record<string, string>; body: { error: { code: string; message: string } } } {
+  const known = isHttpError(error) && error.expose;
+  const unavailable = !isHttpError(error) && isDependencyFailure(error);
+  const status = isHttpError(error) ? error.status : unavailable ? 503 : 500;
+  const code = (known && typeof (error as CodedErrorProps).code === 'string')
+    ? (error as CodedErrorProps).code!
+    : defaultCode(status);
+  const message = known ? (error as Error).message : unavailable ? 'temporarily unavailable, try again shortly' : 'internal error';
+  if (!known) logger.error({ err: error }, 'request failed');
+  const headers: Record<string, string> = {};
+  if (unavailable) headers['Retry-After'] = '5';
+  if (isHttpError(error) && error.headers) Object.assign(headers, error.headers);
+  return { status, headers, body: { error: { code, message } } };
 }
 
 function defaultCode(status: number): string {

@@ -12,6 +12,18 @@ declare module 'koa' {
   }
 }
 
+/** ctx.state of every request: its id, and a child logger carrying it, made on first use (most requests log only their request line). */
+class RequestState {
+  private child: Logger | undefined;
+
+  constructor(readonly requestId: string, private readonly parent: Logger) {}
+
+  get logger(): Logger {
+    this.child ??= this.parent.child({ requestId: this.requestId });
+    return this.child;
+  }
+}
+
 /**
  * Gives each request an id (echoed as X-Request-Id) and a child logger carrying it; logs one line per
  * request (method, path, matched route, status, ms) and, given `metrics`, observes its latency.
@@ -23,20 +35,24 @@ export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = /^[A-Za-z0-9-]{8,64}$/.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = requestId;
-    // Made on first use: most requests log nothing but their request line.
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'logger', { get: () => (child ??= logger.child({ requestId })), enumerable: true, configurable: true });
+    // The other fields of DefaultState (sessions, the push being handled) are added by later middleware.
+    ctx.state = new RequestState(requestId, logger) as unknown as typeof ctx.state;
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
+    const finish = () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const route = routeLabel(ctx);
+      // A route that answers by itself later (ctx.respond = false: a held long-poll) set the status on res.
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      metrics?.httpRequest(ctx.method, route, status, ms / 1000);
+      // The path only: query strings carry signatures, codes and tickets.
+      requestLog.info({ requestId, method: ctx.method, path: logSafePath(ctx.path), route, status, ms: Math.round(ms * 10) / 10 }, 'request');
+    };
     try {
       await next();
     } finally {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const route = routeLabel(ctx);
-      metrics?.httpRequest(ctx.method, route, ctx.status, ms / 1000);
-      // The path only: query strings carry signatures, codes and tickets.
-      requestLog.info({ requestId, method: ctx.method, path: logSafePath(ctx.path), route, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      if (ctx.respond === false && !ctx.res.writableFinished) ctx.res.once('close', finish);
+      else finish();
     }
   };
 }

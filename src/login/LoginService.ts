@@ -93,33 +93,36 @@ export class LoginService {
   }
 
   private async waitUntilChanged(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
-    const { store, hub, clock } = this.options;
+    const { hub } = this.options;
     const giveUpAt = Date.now() + waitMs;
     let expected = baseline;
     for (;;) {
       const remaining = giveUpAt - Date.now();
       const listening = hub.listen(ticketId, remaining);
-      const ticket = await store.byTicketId(ticketId);
-      if (!ticket) {
+      const step = await this.answerOrWait(ticketId, expected, remaining, listening.cancel);
+      if (step.answer !== undefined) {
         listening.cancel();
-        return null;
+        return step.answer;
       }
-      const view = this.toView(ticket);
-      expected ??= view.status;
-      if (view.status !== expected || remaining <= 0) {
-        listening.cancel();
-        return view;
-      }
-      // A live ticket turns `expired` by the clock, not by an event: wake at its expiry too.
-      const untilExpiry = ['pending', 'needs_binding', 'scanned'].includes(view.status) ? ticket.expiresAt - clock.now() + 1 : Infinity;
-      if (untilExpiry < remaining) setTimeout(() => listening.cancel(), Math.max(0, untilExpiry)).unref();
+      expected = step.expected;
+      // Only `expected` and `listening` are kept while the poll is held (P5: 10,000 polls held at once).
       await listening.changed;
       // At shutdown the hub releases every poll: answer with the current status, do not wait again.
-      if (Date.now() >= giveUpAt || hub.draining) {
-        const last = await store.byTicketId(ticketId);
-        return last ? this.toView(last) : null;
-      }
+      if (Date.now() >= giveUpAt || hub.draining) return this.view(ticketId);
     }
+  }
+
+  /** The answer to a poll now (the ticket is gone, changed, or time is up), or the status to wait on. */
+  private async answerOrWait(ticketId: string, expected: TicketStatus | undefined, remaining: number, wake: () => void)
+    : Promise<{ answer: TicketView | null; expected?: undefined } | { answer?: undefined; expected: TicketStatus }> {
+    const ticket = await this.options.store.byTicketId(ticketId);
+    if (!ticket) return { answer: null };
+    const view = this.toView(ticket);
+    if ((expected !== undefined && view.status !== expected) || remaining <= 0) return { answer: view };
+    // A live ticket turns `expired` by the clock, not by an event: wake at its expiry too.
+    const untilExpiry = ['pending', 'needs_binding', 'scanned'].includes(view.status) ? ticket.expiresAt - this.options.clock.now() + 1 : Infinity;
+    if (untilExpiry < remaining) setTimeout(wake, Math.max(0, untilExpiry)).unref();
+    return { expected: view.status };
   }
 
   async redeem(ticketId: string, client: ClientContext): Promise<RedeemResult> {

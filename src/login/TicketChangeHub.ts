@@ -27,24 +27,22 @@ export class TicketChangeHub {
   listen(ticketId: string, timeoutMs: number): { changed: Promise<void>; cancel(): void } {
     if (this.releasing) return { changed: Promise.resolve(), cancel: () => undefined };
     const id = ticketChangeId(ticketId);
-    let done!: () => void;
-    const changed = new Promise<void>((resolve) => {
-      let set = this.waiters.get(id);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(id, set);
-      }
-      const timer = setTimeout(() => done(), Math.max(0, timeoutMs));
-      done = () => {
-        clearTimeout(timer);
-        const current = this.waiters.get(id);
-        current?.delete(done);
-        if (current?.size === 0) this.waiters.delete(id);
-        resolve();
-      };
-      set.add(done);
+    let resolve!: () => void;
+    const changed = new Promise<void>((r) => {
+      resolve = r;
     });
-    return { changed, cancel: () => done() };
+    // One closure per poll (its timer, its cancel and its wake): 10,000 are held at once (P5).
+    const done = () => {
+      clearTimeout(timer);
+      const set = this.waiters.get(id);
+      if (set?.delete(done) && set.size === 0) this.waiters.delete(id);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, timeoutMs));
+    const set = this.waiters.get(id);
+    if (set) set.add(done);
+    else this.waiters.set(id, new Set([done]));
+    return { changed, cancel: done };
   }
 
   /**

@@ -1,8 +1,10 @@
+import type { ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import type { JSONSchemaType } from 'ajv';
 import createHttpError from 'http-errors';
 import type { Middleware } from 'koa';
 import { clientContext } from '../http/clientContext';
+import { errorAnswer } from '../http/errorHandler';
 import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
@@ -20,6 +22,15 @@ const createTicketSchema: JSONSchemaType<ReportedClient> = {
 };
 
 const notFound = () => createHttpError(404, 'no such login ticket', { code: 'ticket_not_found' });
+const notFoundBody = { error: { code: 'ticket_not_found', message: 'no such login ticket' } };
+
+/** Writes a held poll's answer as JSON (the headers set before it was held stay); nothing if the client left. */
+function answerLater(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body: unknown }): void {
+  if (res.destroyed || res.writableEnded) return;
+  const json = JSON.stringify(answer.body);
+  res.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+  res.end(json);
+}
 
 /** CORS for the portal's pages, which poll straight from the browser (ticketId is their secret). */
 function portalCors(origins: string[]): Middleware {
@@ -78,11 +89,20 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
       throw createHttpError(400, `status must be one of ${TICKET_STATUSES.join(', ')}`, { code: 'invalid_request' });
     }
     const ticketId = ctx.params.ticketId!;
-    const view = waitSeconds > 0
-      ? await login.waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000)
-      : await login.view(ticketId);
-    if (!view) throw notFound();
     ctx.set('Cache-Control', 'no-store');
+    if (waitSeconds > 0) {
+      // Held outside the middleware chain: the route returns now and answers when the ticket changes
+      // or the wait ends, so a held poll keeps no suspended middleware (P5: 10,000 held at once).
+      ctx.respond = false;
+      const logger = ctx.state.logger;
+      void login.waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000).then(
+        (view) => answerLater(ctx.res, view ? { status: 200, headers: {}, body: view } : { status: 404, headers: {}, body: notFoundBody }),
+        (error: unknown) => answerLater(ctx.res, errorAnswer(error, logger)),
+      );
+      return;
+    }
+    const view = await login.view(ticketId);
+    if (!view) throw notFound();
     ctx.body = view;
   });
 
