@@ -37,7 +37,7 @@ export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
     const requestId = /^[A-Za-z0-9-]{8,64}$/.test(incoming) ? incoming : randomUUID();
     // The other fields of DefaultState (sessions, the push being handled) are added by later middleware.
     ctx.state = new RequestState(requestId, logger) as unknown as typeof ctx.state;
-    ctx.set('X-Request-Id', requestId);
+    ctx.set('x-request-id', requestId);
     const started = process.hrtime.bigint();
     const finish = () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -51,7 +51,8 @@ export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
     try {
       await next();
     } finally {
-      if (ctx.respond === false && !ctx.res.writableFinished) ctx.res.once('close', finish);
+      // 'close' comes once per response: `on` spares the wrapper `once` would keep per held poll.
+      if (ctx.respond === false && !ctx.res.writableFinished) ctx.res.on('close', finish);
       else finish();
     }
   };

@@ -61,7 +61,7 @@ export function securityHeaders(options: { publicUrl: string }): Middleware {
   const framedPages = build(page("'self'"), true);
   const otherPages = build(page("'none'"), false);
   // API answers carry accounts and login states: no cache keeps them (a route may say otherwise).
-  const machines = { ...build(machine, false), 'Cache-Control': 'no-store' };
+  const machines = { ...build(machine, false), 'cache-control': 'no-store' };
 
   return (ctx, next) => {
     ctx.set(FRAMED.test(ctx.path) ? framedPages : MACHINE.test(ctx.path) ? machines : otherPages);
@@ -76,8 +76,10 @@ export function securityHeaders(options: { publicUrl: string }): Middleware {
 function headersOf(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
+    // Lower-case names: Node keys stored headers by the lower-cased name, and lower-casing a name
+    // that already is returns it without a copy (no new string per header per request).
     setHeader: (name: string, value: string | number | readonly string[]) => {
-      headers[name] = String(value);
+      headers[name.toLowerCase()] = String(value);
     },
     removeHeader: () => undefined,
   };

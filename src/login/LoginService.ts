@@ -84,31 +84,27 @@ export class LoginService {
    * given), when the ticket expires, or after waitMs. Changes made on any instance wake it.
    */
   async waitForChange(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
-    const done = this.options.metrics?.longPollStarted();
-    try {
-      return await this.waitUntilChanged(ticketId, baseline, waitMs);
-    } finally {
-      done?.();
-    }
-  }
-
-  private async waitUntilChanged(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
     const { hub } = this.options;
+    const held = this.options.metrics?.longPollStarted();
     const giveUpAt = Date.now() + waitMs;
     let expected = baseline;
-    for (;;) {
-      const remaining = giveUpAt - Date.now();
-      const listening = hub.listen(ticketId, remaining);
-      const step = await this.answerOrWait(ticketId, expected, remaining, listening.cancel);
-      if (step.answer !== undefined) {
-        listening.cancel();
-        return step.answer;
+    try {
+      for (;;) {
+        const remaining = giveUpAt - Date.now();
+        const listening = hub.listen(ticketId, remaining);
+        const step = await this.answerOrWait(ticketId, expected, remaining, listening.cancel);
+        if (step.answer !== undefined) {
+          listening.cancel();
+          return step.answer;
+        }
+        expected = step.expected;
+        // Only `expected` and `listening` are kept while the poll is held (P5: 10,000 polls held at once).
+        await listening.changed;
+        // At shutdown the hub releases every poll: answer with the current status, do not wait again.
+        if (Date.now() >= giveUpAt || hub.draining) return await this.view(ticketId);
       }
-      expected = step.expected;
-      // Only `expected` and `listening` are kept while the poll is held (P5: 10,000 polls held at once).
-      await listening.changed;
-      // At shutdown the hub releases every poll: answer with the current status, do not wait again.
-      if (Date.now() >= giveUpAt || hub.draining) return this.view(ticketId);
+    } finally {
+      held?.();
     }
   }
 

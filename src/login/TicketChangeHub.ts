@@ -6,7 +6,8 @@ import { ticketChangeId, type TicketChangeFeed } from './TicketChangeFeed';
  * SHA-1 of their ticketId, which is what the transitions announce.
  */
 export class TicketChangeHub {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  /** By ticket: its one waiter (the common case: one browser polls a ticket), or a Set of several. */
+  private readonly waiters = new Map<string, (() => void) | Set<() => void>>();
   private releasing = false;
 
   constructor(private readonly feed: TicketChangeFeed) {}
@@ -34,14 +35,16 @@ export class TicketChangeHub {
     // One closure per poll (its timer, its cancel and its wake): 10,000 are held at once (P5).
     const done = () => {
       clearTimeout(timer);
-      const set = this.waiters.get(id);
-      if (set?.delete(done) && set.size === 0) this.waiters.delete(id);
+      const current = this.waiters.get(id);
+      if (current === done) this.waiters.delete(id);
+      else if (current instanceof Set && current.delete(done) && current.size === 0) this.waiters.delete(id);
       resolve();
     };
     const timer = setTimeout(done, Math.max(0, timeoutMs));
-    const set = this.waiters.get(id);
-    if (set) set.add(done);
-    else this.waiters.set(id, new Set([done]));
+    const current = this.waiters.get(id);
+    if (current === undefined) this.waiters.set(id, done);
+    else if (current instanceof Set) current.add(done);
+    else this.waiters.set(id, new Set([current, done]));
     return { changed, cancel: done };
   }
 
@@ -51,7 +54,7 @@ export class TicketChangeHub {
    */
   releaseAll(): void {
     this.releasing = true;
-    for (const set of [...this.waiters.values()]) for (const done of [...set]) done();
+    for (const id of [...this.waiters.keys()]) this.wake(id);
   }
 
   get draining(): boolean {
@@ -60,12 +63,13 @@ export class TicketChangeHub {
 
   get waiting(): number {
     let count = 0;
-    for (const set of this.waiters.values()) count += set.size;
+    for (const entry of this.waiters.values()) count += entry instanceof Set ? entry.size : 1;
     return count;
   }
 
   private wake(id: string): void {
-    const set = this.waiters.get(id);
-    if (set) for (const done of [...set]) done();
+    const entry = this.waiters.get(id);
+    if (entry instanceof Set) for (const done of [...entry]) done();
+    else entry?.();
   }
 }
