@@ -7,6 +7,8 @@
 // Redis, N operations in flight, in this one process. It shows which stage caps the full path and
 // what each costs in this process's CPU. Private database and Redis prefix, removed at the end.
 import { spawnSync } from 'node:child_process';
+import type { QueryDeepPartialEntity } from 'typeorm';
+import { AuditEventEntity, type AuditEvent } from '../src/audit/AuditEvent';
 import { performance } from 'node:perf_hooks';
 import { createConnection } from 'mysql2/promise';
 import { BindingService } from '../src/binding/BindingService';
@@ -118,9 +120,9 @@ async function main(): Promise<void> {
     await stage('bindings.findByOpenid (typeorm findOneBy: the scan\'s lookup before the cache)', (i) => deps.bindings.findByOpenid(user(i).openid));
     await stage('bindings.accountIdFor (one column: a cache miss)', (i) => deps.bindings.accountIdFor(user(i).openid));
     await stage('boundAccounts.accountIdFor (the scan\'s lookup: cache hits)', (i) => deps.boundAccounts.accountIdFor(user(i).openid));
-    await stage('audit.record login_scanned, one INSERT each, in a transaction (the path before group commit)', (i) => deps.db.transaction((m) => deps.audit.record({
-      type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
-    }, m)));
+    await stage('audit row by typeorm\'s repository insert, autocommit (the path before group commit)', (i) => deps.db.getRepository(AuditEventEntity).insert({
+      type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, ip: null, userAgent: null, detail: { viaSubscribe: false }, createdAt: new Date(),
+    } as QueryDeepPartialEntity<AuditEvent>));
     await stage('audit.record login_scanned (group commit: rows in flight together share one INSERT)', (i) => deps.audit.record({
       type: 'login_scanned', accountId: user(i).accountId, openid: user(i).openid, detail: { viaSubscribe: false },
     }));
