@@ -88,6 +88,21 @@ describe('reliability: Redis stopped mid-flow and restarted (a private redis-ser
     assert.equal(redeemed.body.openid, openid);
   });
 
+  it('reports itself not ready within 2 s while Redis hangs (SIGSTOP: connection open, no answers), and ready once it answers again', async () => {
+    assert.equal(await rig.ready(), true);
+    rig.redis.pause();
+    try {
+      const { value: ready, ms } = await timed(() => rig.api().get('/readyz'));
+      assert.equal(ready.status, 503);
+      assert.deepEqual(ready.body.checks, { mysql: 'ok', redis: 'down' });
+      assert.ok(ms < 2000, `answered after ${ms} ms`);
+      assert.equal((await rig.api().get('/healthz')).status, 200, 'the process itself is alive');
+    } finally {
+      rig.redis.resume();
+    }
+    await waitUntil('/readyz to answer 200 again', () => rig.ready(), 15_000, 100);
+  });
+
   it('answers a long-poll held when Redis goes away with 503 at the end of its wait, not never', async () => {
     await rig.boundTaxpayer();
     const ticket = await rig.createTicket();

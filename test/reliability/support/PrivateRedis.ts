@@ -68,7 +68,18 @@ export class PrivateRedis {
     running.delete(child);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung Redis. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async dispose(): Promise<void> {
+    this.resume();
     await this.stop('SIGKILL');
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
