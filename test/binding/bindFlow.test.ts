@@ -4,40 +4,37 @@ import request from 'supertest';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { AuditEventEntity } from '../../src/audit/AuditEvent';
 import { ManualClock } from '../../src/clock/Clock';
-import { WeChatSimulator } from '../../src/sandbox/simulator/WeChatSimulator';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { H5Client, visibleText } from '../support/H5Client';
-import { createTestApp, listen, resetState, type TestApp } from '../support/testApp';
+import { useSimulatedWeChat } from '../support/simulatedWeChat';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 
 const env = testEnvironment();
 
 describe('binding: 实名绑定 at /h5/bind', () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
-  const sim = new WeChatSimulator({ appId: env.WECHAT_APPID!, appSecret: env.WECHAT_APPSECRET!, clock });
-  let simServer: Awaited<ReturnType<typeof listen>>;
+  const wechat = useSimulatedWeChat(clock);
+  const { sim } = wechat;
   let t: TestApp;
   let taxpayer: TestAccount;
   let user: H5Client;
 
   before(async () => {
-    simServer = await listen(sim.app);
     t = await createTestApp({
       clock,
-      env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url },
+      env: wechat.env(),
     });
   });
   after(async () => {
     await t.close();
-    await simServer.close();
   });
   beforeEach(async () => {
     await resetState(t.deps);
-    sim.reset();
     clock.advance(3600_000);
     taxpayer = await createTestAccount(t.deps);
     const wechatUser = sim.createUser('纳税人');
-    user = new H5Client(t.app, simServer.url, wechatUser.openid);
+    user = new H5Client(t.app, wechat.url, wechatUser.openid);
   });
 
   const bindings = () => t.deps.db.getRepository(WechatBindingEntity);
@@ -102,7 +99,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
 
   it('accepts the login name, the ID number or the phone as 登录账号', async () => {
     for (const name of [taxpayer.account.loginName, taxpayer.phone]) {
-      const client = new H5Client(t.app, simServer.url, sim.createUser('x').openid);
+      const client = new H5Client(t.app, wechat.url, sim.createUser('x').openid);
       assert.equal((await login(client, name, taxpayer.password)).status, 302, name);
     }
   });
@@ -196,7 +193,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
 
   it('refuses a further WeChat on an account already holding MAX_BINDINGS_PER_ACCOUNT, saying to unbind on the portal', async () => {
     await bindFully(user, taxpayer);
-    const second = new H5Client(t.app, simServer.url, sim.createUser('另一个微信').openid);
+    const second = new H5Client(t.app, wechat.url, sim.createUser('另一个微信').openid);
     clock.advance(61_000);
     const res = await bindFully(second, taxpayer);
     assert.equal(res.status, 409);
@@ -243,7 +240,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
       const res = await user.agent.get('/h5/bind');
       assert.equal(res.status, 302);
       const url = new URL(res.headers.location!);
-      assert.equal(url.origin, simServer.url);
+      assert.equal(url.origin, wechat.url);
       assert.equal(url.pathname, '/connect/oauth2/authorize');
       assert.equal(url.searchParams.get('scope'), 'snsapi_base');
       assert.equal(url.searchParams.get('redirect_uri'), `${env.PUBLIC_URL}/h5/oauth/callback`);
@@ -253,7 +250,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
 
     it('ends a callback opened twice with the same code on the right page', async () => {
       const start = await user.agent.get('/h5/bind');
-      const authorize = await request(simServer.url).get(start.headers.location!.slice(simServer.url.length)).set('X-Sim-Openid', user.openid);
+      const authorize = await request(wechat.url).get(start.headers.location!.slice(wechat.url.length)).set('X-Sim-Openid', user.openid);
       const callback = new URL(authorize.headers.location!);
       const path = callback.pathname + callback.search;
       const cookie = String(start.headers['set-cookie']).split(';')[0]!;
@@ -292,7 +289,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
   describe('behind HTTPS', () => {
     let secure: TestApp;
     before(async () => {
-      secure = await createTestApp({ clock, env: { PUBLIC_URL: 'https://wx.etax.example', WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url } });
+      secure = await createTestApp({ clock, env: { PUBLIC_URL: 'https://wx.etax.example', WECHAT_API_BASE: wechat.url, WECHAT_OPEN_BASE: wechat.url } });
     });
     after(() => secure.close());
 
@@ -307,12 +304,12 @@ describe('binding: 实名绑定 at /h5/bind', () => {
   describe('production mode (SANDBOX=0)', () => {
     let production: TestApp;
     before(async () => {
-      production = await createTestApp({ env: { SANDBOX: '0', WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url } });
+      production = await createTestApp({ env: { SANDBOX: '0', WECHAT_API_BASE: wechat.url, WECHAT_OPEN_BASE: wechat.url } });
     });
     after(() => production.close());
 
     it('never reveals the captcha answer when SANDBOX is off', async () => {
-      const client = new H5Client(production.app, simServer.url, sim.createUser('x').openid);
+      const client = new H5Client(production.app, wechat.url, sim.createUser('x').openid);
       assert.equal((await client.open('/h5/bind')).status, 200);
       const res = await client.agent.get('/h5/captcha?for=bind-login').set('User-Agent', 'MicroMessenger/8.0');
       assert.equal(res.status, 200);

@@ -5,9 +5,9 @@ import { AuditEventEntity } from '../../src/audit/AuditEvent';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { ManualClock } from '../../src/clock/Clock';
 import { PushDriver } from '../../src/sandbox/PushDriver';
-import { WeChatSimulator } from '../../src/sandbox/simulator/WeChatSimulator';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
-import { createTestApp, listen, resetState, type TestApp } from '../support/testApp';
+import { useSimulatedWeChat } from '../support/simulatedWeChat';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 
 const env = testEnvironment();
@@ -15,8 +15,8 @@ const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
 
 describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)', () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 29, 3, 0, 0));
-  const sim = new WeChatSimulator({ appId: env.WECHAT_APPID!, appSecret: env.WECHAT_APPSECRET!, clock });
-  let simServer: Awaited<ReturnType<typeof listen>>;
+  const wechat = useSimulatedWeChat(clock);
+  const { sim } = wechat;
   let t: TestApp;
   let owner: TestAccount;
   let other: TestAccount;
@@ -27,16 +27,13 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
   const bindingsRepo = () => t.deps.db.getRepository(WechatBindingEntity);
 
   before(async () => {
-    simServer = await listen(sim.app);
-    t = await createTestApp({ clock, env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url } });
+    t = await createTestApp({ clock, env: wechat.env() });
   });
   after(async () => {
     await t.close();
-    await simServer.close();
   });
   beforeEach(async () => {
     await resetState(t.deps);
-    sim.reset();
     clock.advance(3600_000);
     owner = await createTestAccount(t.deps);
     other = await createTestAccount(t.deps);

@@ -5,10 +5,10 @@ import { AuditEventEntity } from '../../src/audit/AuditEvent';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { ManualClock } from '../../src/clock/Clock';
 import { PushDriver } from '../../src/sandbox/PushDriver';
-import { WeChatSimulator } from '../../src/sandbox/simulator/WeChatSimulator';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { H5Client, visibleText } from '../support/H5Client';
-import { createTestApp, listen, resetState, type TestApp } from '../support/testApp';
+import { useSimulatedWeChat } from '../support/simulatedWeChat';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 
 const env = testEnvironment();
@@ -18,27 +18,23 @@ interface Created { ticketId: string; qrcodeUrl: string; qrContent: string; expi
 
 describe('login: 微信扫码登录', () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
-  const sim = new WeChatSimulator({ appId: env.WECHAT_APPID!, appSecret: env.WECHAT_APPSECRET!, clock });
+  const wechat = useSimulatedWeChat(clock);
+  const { sim } = wechat;
   const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, clock });
-  let simServer: Awaited<ReturnType<typeof listen>>;
   let t: TestApp;
   let taxpayer: TestAccount;
   let openid: string;
 
   const api = () => request(t.app.callback());
-  const simEnv = () => ({ WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url });
 
   before(async () => {
-    simServer = await listen(sim.app);
-    t = await createTestApp({ clock, env: simEnv() });
+    t = await createTestApp({ clock, env: wechat.env() });
   });
   after(async () => {
     await t.close();
-    await simServer.close();
   });
   beforeEach(async () => {
     await resetState(t.deps);
-    sim.reset();
     clock.advance(3600_000);
     taxpayer = await createTestAccount(t.deps, { realName: '王纳税' });
     openid = sim.createUser('王纳税').openid;
@@ -78,7 +74,7 @@ describe('login: 微信扫码登录', () => {
       assert.equal(qr.expiresAt, clock.now() + 300_000);
       assert.match(qr.sceneStr!, /^login_[0-9a-f]{48}$/);
       assert.ok(qr.sceneStr!.length <= 64);
-      assert.equal(ticket.qrcodeUrl, `${simServer.url}/cgi-bin/showqrcode?ticket=${encodeURIComponent(qr.ticket)}`);
+      assert.equal(ticket.qrcodeUrl, `${wechat.url}/cgi-bin/showqrcode?ticket=${encodeURIComponent(qr.ticket)}`);
       const image = await fetch(ticket.qrcodeUrl);
       assert.equal(image.status, 200);
       assert.equal(image.headers.get('content-type'), 'image/png');
@@ -128,7 +124,7 @@ describe('login: 微信扫码登录', () => {
     assert.ok(link, reply);
     assert.equal((await poll(ticket.ticketId)).body.status, 'scanned');
 
-    const phone = new H5Client(t.app, simServer.url, openid);
+    const phone = new H5Client(t.app, wechat.url, openid);
     const page = await phone.open(link[1]!);
     assert.equal(page.status, 200);
     const shown = visibleText(page.text);
@@ -197,7 +193,7 @@ describe('login: 微信扫码登录', () => {
     await bind(openid);
     const ticket = await createTicket();
     const link = confirmLink(await scan(openid, sceneOf(ticket)))!;
-    const phone = new H5Client(t.app, simServer.url, openid);
+    const phone = new H5Client(t.app, wechat.url, openid);
     const page = await phone.open(link[1]!);
     const early = await api().post(`/api/login/tickets/${ticket.ticketId}/redeem`).set('Authorization', KEY);
     assert.equal(early.status, 409);
@@ -224,7 +220,7 @@ describe('login: 微信扫码登录', () => {
       await bind(openid);
       const ticket = await createTicket();
       const link = confirmLink(await scan(openid, sceneOf(ticket)))!;
-      const stranger = new H5Client(t.app, simServer.url, sim.createUser('陌生人').openid);
+      const stranger = new H5Client(t.app, wechat.url, sim.createUser('陌生人').openid);
       const page = await stranger.open(link[1]!);
       assert.equal(page.status, 403);
       assert.doesNotMatch(page.text, /王\*|203\.0\.113\.7/);
@@ -237,7 +233,7 @@ describe('login: 微信扫码登录', () => {
       await bind(openid);
       const ticket = await createTicket();
       const link = confirmLink(await scan(openid, sceneOf(ticket)))!;
-      const phone = new H5Client(t.app, simServer.url, openid);
+      const phone = new H5Client(t.app, wechat.url, openid);
       const page = await phone.open(link[1]!);
       const cancelled = await phone.post('/h5/login/cancel', { _csrf: phone.csrfToken(page.text), c: link[2]! });
       assert.match(visibleText(cancelled.text), /已取消登录/);
@@ -251,7 +247,7 @@ describe('login: 微信扫码登录', () => {
       await bind(openid);
       const ticket = await createTicket();
       const link = confirmLink(await scan(openid, sceneOf(ticket)))!;
-      const phone = new H5Client(t.app, simServer.url, openid);
+      const phone = new H5Client(t.app, wechat.url, openid);
       await phone.open(link[1]!);
       const res = await phone.post('/h5/login/confirm', { c: link[2]! });
       assert.equal(res.status, 403);
@@ -348,7 +344,7 @@ describe('login: 微信扫码登录', () => {
     });
 
     it('wakes a long-poll held by one instance within 50 ms of a confirm made through another', async () => {
-      const other = await createTestApp({ clock, env: simEnv() });
+      const other = await createTestApp({ clock, env: wechat.env() });
       try {
         await bind(openid);
         const ticket = await createTicket();

@@ -8,10 +8,10 @@ import { ManualClock } from '../../src/clock/Clock';
 import { Metrics } from '../../src/observability/Metrics';
 import { metricsRoutes } from '../../src/observability/metricsRoutes';
 import { PushDriver } from '../../src/sandbox/PushDriver';
-import { WeChatSimulator } from '../../src/sandbox/simulator/WeChatSimulator';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { H5Client } from '../support/H5Client';
-import { createTestApp, listen, resetState, type TestApp } from '../support/testApp';
+import { useSimulatedWeChat } from '../support/simulatedWeChat';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 import { parseExposition, valueOf, type Sample } from './support/exposition';
 
@@ -31,16 +31,15 @@ async function withStub<T extends object>(object: T, method: keyof T & string, s
 
 describe('observability: /metrics (prom-client)', () => {
   const clock = new ManualClock(Date.UTC(2026, 11, 1, 2, 0, 0));
-  const sim = new WeChatSimulator({ appId: env.WECHAT_APPID!, appSecret: env.WECHAT_APPSECRET!, clock });
+  const wechat = useSimulatedWeChat(clock);
+  const { sim } = wechat;
   const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, clock });
-  let simServer: Awaited<ReturnType<typeof listen>>;
   /** The usual app: no METRICS_TOKEN, so /metrics answers loopback only. */
   let a: TestApp;
   /** A second app in this process: METRICS_TOKEN set, short WeChat timeout and reply deadline. */
   let b: TestApp;
   let taxpayer: TestAccount;
 
-  const simEnv = () => ({ WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url });
   const scrape = async (t: TestApp = a): Promise<Sample[]> => {
     const res = await request(t.app.callback()).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
     assert.equal(res.status, 200, res.text);
@@ -54,18 +53,15 @@ describe('observability: /metrics (prom-client)', () => {
   const pushes = (samples: Sample[], labels: Record<string, string>) => valueOf(samples, 'etax_wechat_push_events_total', labels);
 
   before(async () => {
-    simServer = await listen(sim.app);
-    a = await createTestApp({ clock, env: simEnv() });
-    b = await createTestApp({ clock, replyDeadlineMs: 100, env: { ...simEnv(), METRICS_TOKEN, WECHAT_API_TIMEOUT_MS: '200' } });
+    a = await createTestApp({ clock, env: wechat.env() });
+    b = await createTestApp({ clock, replyDeadlineMs: 100, env: { ...wechat.env(), METRICS_TOKEN, WECHAT_API_TIMEOUT_MS: '200' } });
   });
   after(async () => {
     await a?.close();
     await b?.close();
-    await simServer.close();
   });
   beforeEach(async () => {
     await resetState(a.deps);
-    sim.reset();
     clock.advance(3600_000);
     taxpayer = await createTestAccount(a.deps, { realName: '陈纳税' });
   });
@@ -265,10 +261,10 @@ describe('observability: /metrics (prom-client)', () => {
       sim.failNext('/cgi-bin/qrcode/create', { hangMs: 600 });
       assert.equal((await api(b)).status, 503); // b gives WeChat 200 ms
 
-      const phone = new H5Client(a.app, simServer.url, sim.createUser('网页').openid);
+      const phone = new H5Client(a.app, wechat.url, sim.createUser('网页').openid);
       assert.equal((await phone.open('/h5/bind')).status, 200);
       sim.failNext('/sns/oauth2/access_token', { errcode: 40029, errmsg: 'invalid code' });
-      await new H5Client(a.app, simServer.url, sim.createUser('网页2').openid).open('/h5/bind');
+      await new H5Client(a.app, wechat.url, sim.createUser('网页2').openid).open('/h5/bind');
 
       const afterA = await scrape(a);
       const afterB = await scrape(b);

@@ -4,10 +4,10 @@ import request from 'supertest';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { ManualClock } from '../../src/clock/Clock';
 import { PushDriver } from '../../src/sandbox/PushDriver';
-import { WeChatSimulator } from '../../src/sandbox/simulator/WeChatSimulator';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { H5Client } from '../support/H5Client';
-import { createTestApp, listen, resetState, type TestApp } from '../support/testApp';
+import { useSimulatedWeChat } from '../support/simulatedWeChat';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 import { apiRoutesOf, OpenApiContract } from './support/openApiContract';
 
@@ -33,9 +33,9 @@ const bug = () => new Error('an unexpected fault');
 describe('openapi/portal.yaml: real answers of the portal API match the document', () => {
   const contract = new OpenApiContract();
   const clock = new ManualClock(Date.UTC(2026, 10, 30, 2, 0, 0));
-  const sim = new WeChatSimulator({ appId: env.WECHAT_APPID!, appSecret: env.WECHAT_APPSECRET!, clock });
+  const wechat = useSimulatedWeChat(clock);
+  const { sim } = wechat;
   const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, clock });
-  let simServer: Awaited<ReturnType<typeof listen>>;
   let t: TestApp;
   let taxpayer: TestAccount;
   let openid: string;
@@ -43,16 +43,13 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
   const api = () => request(t.app.callback());
 
   before(async () => {
-    simServer = await listen(sim.app);
-    t = await createTestApp({ clock, env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url } });
+    t = await createTestApp({ clock, env: wechat.env() });
   });
   after(async () => {
     await t.close();
-    await simServer.close();
   });
   beforeEach(async () => {
     await resetState(t.deps);
-    sim.reset();
     clock.advance(3600_000);
     taxpayer = await createTestAccount(t.deps, { realName: '林纳税' });
     openid = sim.createUser('林纳税').openid;
@@ -169,7 +166,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       contract.check('redeemLoginTicket', notYet);
       assert.equal(notYet.body.error.code, 'ticket_not_confirmed');
 
-      const phone = new H5Client(t.app, simServer.url, openid);
+      const phone = new H5Client(t.app, wechat.url, openid);
       const page = await phone.open(link);
       assert.equal(page.status, 200);
       const confirmed = await phone.post('/h5/login/confirm', { _csrf: phone.csrfToken(page.text), c: link.slice(-48) });
