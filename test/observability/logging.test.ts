@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logging/createLogger';
 import { PushDriver } from '../../src/sandbox/PushDriver';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
+import { withStub } from '../support/withStub';
 
 const env = testEnvironment();
 
@@ -21,16 +22,6 @@ interface LogLine {
   ms?: number;
   err?: { type?: string; message?: string; stack?: string };
   [field: string]: unknown;
-}
-
-/** Replaces `object[method]` while `body` runs. */
-async function withStub<T extends object>(object: T, method: keyof T & string, stub: (...args: never[]) => unknown, body: () => Promise<void>): Promise<void> {
-  Object.defineProperty(object, method, { value: stub, configurable: true, writable: true });
-  try {
-    await body();
-  } finally {
-    delete (object as Record<string, unknown>)[method];
-  }
 }
 
 describe('observability: JSON logs with a request id', () => {

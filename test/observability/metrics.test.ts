@@ -13,21 +13,12 @@ import { H5Client } from '../support/H5Client';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
+import { withStub } from '../support/withStub';
 import { parseExposition, valueOf, type Sample } from './support/exposition';
 
 const env = testEnvironment();
 const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef0123456789';
-
-/** Replaces `object[method]` while `body` runs. */
-async function withStub<T extends object>(object: T, method: keyof T & string, stub: (...args: never[]) => unknown, body: () => Promise<void>): Promise<void> {
-  Object.defineProperty(object, method, { value: stub, configurable: true, writable: true });
-  try {
-    await body();
-  } finally {
-    delete (object as Record<string, unknown>)[method];
-  }
-}
 
 describe('observability: /metrics (prom-client)', () => {
   const clock = new ManualClock(Date.UTC(2026, 11, 1, 2, 0, 0));

@@ -9,23 +9,12 @@ import { H5Client } from '../support/H5Client';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
+import { withStub } from '../support/withStub';
 import { apiRoutesOf, OpenApiContract } from './support/openApiContract';
 
 const env = testEnvironment();
 const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
 const PORTAL_ORIGIN = 'http://portal.test';
-
-/** Replaces `object[method]` for the duration of `body` (an own property shadowing the prototype's). */
-async function withStub<T extends object>(object: T, method: keyof T & string, stub: (...args: never[]) => unknown, body: () => Promise<void>): Promise<void> {
-  const own = Object.getOwnPropertyDescriptor(object, method);
-  Object.defineProperty(object, method, { value: stub, configurable: true, writable: true });
-  try {
-    await body();
-  } finally {
-    if (own) Object.defineProperty(object, method, own);
-    else delete (object as Record<string, unknown>)[method];
-  }
-}
 
 const dependencyDown = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
 const bug = () => new Error('an unexpected fault');
