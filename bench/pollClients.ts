@@ -28,15 +28,19 @@ const open = new Set<ReturnType<typeof request>>();
 function poll(i: number): void {
   const id = ticketIds[i % ticketIds.length]!;
   const began = Date.now();
-  const req = request(`${plan.base}/api/login/tickets/${id}?wait=${plan.waitSeconds}&status=pending`, { agent: false }, (res) => {
-    res.resume();
-    res.on('end', () => {
-      open.delete(req);
-      finished += 1;
-      statusCounts[String(res.statusCode)] = (statusCounts[String(res.statusCode)] ?? 0) + 1;
-      answeredAfterMs.push(Date.now() - began);
-    });
-  });
+  const req = request(
+    `${plan.base}/api/login/tickets/${id}?wait=${plan.waitSeconds}&status=pending`,
+    { agent: false },
+    (res) => {
+      res.resume();
+      res.on('end', () => {
+        open.delete(req);
+        finished += 1;
+        statusCounts[String(res.statusCode)] = (statusCounts[String(res.statusCode)] ?? 0) + 1;
+        answeredAfterMs.push(Date.now() - began);
+      });
+    },
+  );
   req.on('error', (error: NodeJS.ErrnoException) => {
     open.delete(req);
     finished += 1;
@@ -68,10 +72,20 @@ const done = setInterval(() => {
       req.destroy();
     }
     answeredAfterMs.sort((a, b) => a - b);
-    const at = (p: number) => answeredAfterMs[Math.min(answeredAfterMs.length - 1, Math.floor((p / 100) * answeredAfterMs.length))] ?? null;
-    process.send?.({
-      type: 'result',
-      value: { sent, finished, statusCounts, errorCounts, answeredAfterMs: { min: answeredAfterMs[0] ?? null, p50: at(50), max: at(100) } },
-    }, () => process.exit(0));
+    const at = (p: number) =>
+      answeredAfterMs[Math.min(answeredAfterMs.length - 1, Math.floor((p / 100) * answeredAfterMs.length))] ?? null;
+    process.send?.(
+      {
+        type: 'result',
+        value: {
+          sent,
+          finished,
+          statusCounts,
+          errorCounts,
+          answeredAfterMs: { min: answeredAfterMs[0] ?? null, p50: at(50), max: at(100) },
+        },
+      },
+      () => process.exit(0),
+    );
   }
 }, 100);

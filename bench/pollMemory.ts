@@ -27,10 +27,18 @@ async function main(): Promise<void> {
   const servers: ChildServer[] = [];
   const snapshots: string[] = [];
   try {
-    const sim = await spawnServer({ name: 'simulator', file: 'bench/simulatorServer.ts', env: {}, stderrFile: path.join(outDir, 'logs', 'sim.log') });
+    const sim = await spawnServer({
+      name: 'simulator',
+      file: 'bench/simulatorServer.ts',
+      env: {},
+      stderrFile: path.join(outDir, 'logs', 'sim.log'),
+    });
     servers.push(sim);
     const product = await spawnServer({
-      name: 'product', file: 'bench/productServer.ts', env: productEnvironment(run, sim.url, 'info'), nodeArgs: ['--expose-gc'],
+      name: 'product',
+      file: 'bench/productServer.ts',
+      env: productEnvironment(run, sim.url, 'info'),
+      nodeArgs: ['--expose-gc'],
       stderrFile: path.join(outDir, 'logs', 'product.log'),
     });
     servers.push(product);
@@ -38,29 +46,53 @@ async function main(): Promise<void> {
     const idsFile = path.join(outDir, 'ids.json');
     writeFileSync(idsFile, JSON.stringify(tickets.map((t) => t.ticketId)));
     await sleep(500);
-    const idle = await callJson<{ file: string; memory: NodeJS.MemoryUsage }>('POST', `${product.url}/__bench/heap-snapshot?label=idle`);
+    const idle = await callJson<{ file: string; memory: NodeJS.MemoryUsage }>(
+      'POST',
+      `${product.url}/__bench/heap-snapshot?label=idle`,
+    );
     snapshots.push(idle.file);
     const idleRss = rssOf(product.pid);
     const worker = runWorker<unknown>({
-      name: 'poll clients', file: 'bench/pollClients.ts',
-      env: { BENCH_POLL: JSON.stringify({ base: product.url, ticketIdsFile: idsFile, count: polls, waitSeconds: 25, perTick: 100, tickMs: 20, deadlineMs: 90_000 }) },
-      stderrFile: path.join(outDir, 'logs', 'clients.log'), timeoutMs: 120_000,
+      name: 'poll clients',
+      file: 'bench/pollClients.ts',
+      env: {
+        BENCH_POLL: JSON.stringify({
+          base: product.url,
+          ticketIdsFile: idsFile,
+          count: polls,
+          waitSeconds: 25,
+          perTick: 100,
+          tickMs: 20,
+          deadlineMs: 90_000,
+        }),
+      },
+      stderrFile: path.join(outDir, 'logs', 'clients.log'),
+      timeoutMs: 120_000,
     });
     for (let i = 0; i < 200; i += 1) {
       if ((await callJson<{ waiting: number }>('GET', `${product.url}/__bench/stats`)).waiting >= polls) break;
       await sleep(100);
     }
-    const held = await callJson<{ file: string; memory: NodeJS.MemoryUsage }>('POST', `${product.url}/__bench/heap-snapshot?label=held`);
+    const held = await callJson<{ file: string; memory: NodeJS.MemoryUsage }>(
+      'POST',
+      `${product.url}/__bench/heap-snapshot?label=held`,
+    );
     snapshots.push(held.file);
     const heldRss = rssOf(product.pid);
-    log(`idle: heapUsed ${(idle.memory.heapUsed / 1e6).toFixed(1)} MB, RSS ${(idleRss / 1e6).toFixed(1)} MB; `
-      + `${polls} held: heapUsed ${(held.memory.heapUsed / 1e6).toFixed(1)} MB, RSS ${(heldRss / 1e6).toFixed(1)} MB`);
+    log(
+      `idle: heapUsed ${(idle.memory.heapUsed / 1e6).toFixed(1)} MB, RSS ${(idleRss / 1e6).toFixed(1)} MB; ` +
+        `${polls} held: heapUsed ${(held.memory.heapUsed / 1e6).toFixed(1)} MB, RSS ${(heldRss / 1e6).toFixed(1)} MB`,
+    );
     const per = (a: number, b: number) => Math.round((b - a) / polls);
-    process.stdout.write(`per held poll: RSS +${per(idleRss, heldRss)} B, heapUsed (after GC) +${per(idle.memory.heapUsed, held.memory.heapUsed)} B, `
-      + `external +${per(idle.memory.external, held.memory.external)} B\n`);
+    process.stdout.write(
+      `per held poll: RSS +${per(idleRss, heldRss)} B, heapUsed (after GC) +${per(idle.memory.heapUsed, held.memory.heapUsed)} B, ` +
+        `external +${per(idle.memory.external, held.memory.external)} B\n`,
+    );
     process.stdout.write('heap growth per held poll (self size), by constructor / closure:\n');
     for (const row of heapGrowth(idle.file, held.file, polls)) {
-      process.stdout.write(`  ${String(row.bytesPer).padStart(6)} B  ${String(row.countPer).padStart(6)} ×  ${row.name}\n`);
+      process.stdout.write(
+        `  ${String(row.bytesPer).padStart(6)} B  ${String(row.countPer).padStart(6)} ×  ${row.name}\n`,
+      );
     }
     await worker;
 
@@ -68,15 +100,31 @@ async function main(): Promise<void> {
     process.stdout.write('heap per held request, bare servers (same clients, same count):\n');
     for (const mode of ['http', 'koa', 'koa-5-middleware', 'koa-5-middleware-pino-child']) {
       const bare = await spawnServer({
-        name: `held ${mode}`, file: 'bench/baselines/heldRequests.ts', args: [mode], env: {}, nodeArgs: ['--expose-gc'],
+        name: `held ${mode}`,
+        file: 'bench/baselines/heldRequests.ts',
+        args: [mode],
+        env: {},
+        nodeArgs: ['--expose-gc'],
         stderrFile: path.join(outDir, 'logs', `held-${mode}.log`),
       });
       servers.push(bare);
       const before = await callJson<{ heapUsed: number }>('GET', `${bare.url}/__bench/heap`);
       const clients = runWorker<unknown>({
-        name: 'poll clients', file: 'bench/pollClients.ts',
-        env: { BENCH_POLL: JSON.stringify({ base: bare.url, ticketIdsFile: idsFile, count: polls, waitSeconds: 25, perTick: 100, tickMs: 20, deadlineMs: 90_000 }) },
-        stderrFile: path.join(outDir, 'logs', 'clients.log'), timeoutMs: 120_000,
+        name: 'poll clients',
+        file: 'bench/pollClients.ts',
+        env: {
+          BENCH_POLL: JSON.stringify({
+            base: bare.url,
+            ticketIdsFile: idsFile,
+            count: polls,
+            waitSeconds: 25,
+            perTick: 100,
+            tickMs: 20,
+            deadlineMs: 90_000,
+          }),
+        },
+        stderrFile: path.join(outDir, 'logs', 'clients.log'),
+        timeoutMs: 120_000,
       });
       let after = before as { heapUsed: number; held?: number };
       for (let i = 0; i < 200; i += 1) {
@@ -84,7 +132,9 @@ async function main(): Promise<void> {
         if ((after.held ?? 0) >= polls) break;
         await sleep(100);
       }
-      process.stdout.write(`  ${String(Math.round((after.heapUsed - before.heapUsed) / polls)).padStart(6)} B  ${mode} (${after.held ?? 0} held)\n`);
+      process.stdout.write(
+        `  ${String(Math.round((after.heapUsed - before.heapUsed) / polls)).padStart(6)} B  ${mode} (${after.held ?? 0} held)\n`,
+      );
       await callJson('GET', `${bare.url}/__bench/release`);
       await clients;
       await bare.stop();
@@ -99,7 +149,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

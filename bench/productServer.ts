@@ -19,7 +19,7 @@ import { HOST } from './lib/settings';
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const text = await getRawBody(req, { encoding: 'utf-8', limit: '1mb' });
-  return text ? JSON.parse(text) as Record<string, unknown> : {};
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -35,15 +35,27 @@ async function control(deps: Dependencies, req: IncomingMessage, res: ServerResp
       // Portal accounts, each bound to a WeChat openid: the "bound users" whose scans P1–P4 push.
       const count = Math.min(Number(url.searchParams.get('count') ?? 1), 1000);
       const bindingService = new BindingService({
-        db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: deps.config.maxBindingsPerAccount,
+        db: deps.db,
+        audit: deps.audit,
+        clock: deps.clock,
+        logger: deps.logger,
+        maxBindingsPerAccount: deps.config.maxBindingsPerAccount,
       });
       const openids: string[] = [];
       for (let i = 0; i < count; i += 1) {
         const account = await deps.accounts.createAccount({
-          realName: '张三', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Fj-tax-2025!',
+          realName: '张三',
+          idNumber: uniqueIdNumber(),
+          phone: uniquePhone(),
+          password: 'Fj-tax-2025!',
         });
         const openid = randomOpenId(deps.config.wechat.appId);
-        const bound = await bindingService.bind({ openid, accountId: account.id, nickname: `bench${i}`, context: { ip: '127.0.0.1', userAgent: 'bench' } });
+        const bound = await bindingService.bind({
+          openid,
+          accountId: account.id,
+          nickname: `bench${i}`,
+          context: { ip: '127.0.0.1', userAgent: 'bench' },
+        });
         if (!bound.ok) throw new Error(`binding failed: ${bound.reason}`);
         openids.push(openid);
       }
@@ -53,7 +65,10 @@ async function control(deps: Dependencies, req: IncomingMessage, res: ServerResp
     case 'POST /__bench/confirm': {
       // What POST /h5/login/confirm does once its session and CSRF checks passed.
       const body = await readJson(req);
-      const outcome = await deps.login.confirm(String(body.confirmToken), String(body.openid), { ip: '127.0.0.1', userAgent: 'bench' });
+      const outcome = await deps.login.confirm(String(body.confirmToken), String(body.openid), {
+        ip: '127.0.0.1',
+        userAgent: 'bench',
+      });
       send(res, 200, outcome);
       return;
     }
@@ -94,7 +109,9 @@ async function main(): Promise<void> {
   const handle = app.callback();
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/__bench/')) {
-      control(deps, req, res).catch((error: unknown) => send(res, 500, { error: String((error as Error).stack ?? error) }));
+      control(deps, req, res).catch((error: unknown) =>
+        send(res, 500, { error: String((error as Error).stack ?? error) }),
+      );
       return;
     }
     void handle(req, res);
@@ -110,7 +127,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     server.close(() => {
-      void closeDependencies(deps).then(() => process.exit(0), () => process.exit(1));
+      void closeDependencies(deps).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
     deps.ticketChanges.releaseAll();
     server.closeIdleConnections();

@@ -29,20 +29,36 @@ function parseArgs(argv: string[]): { settings: Settings; only: Set<ScenarioId> 
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const quick = flag('quick');
-  const known = new Set(['quick', 'profile', 'no-profile', 'only', 'log-level', 'runs', 'duration', 'warmup', 'quiet-wait', 'logs', 'help']);
+  const known = new Set([
+    'quick',
+    'profile',
+    'no-profile',
+    'only',
+    'log-level',
+    'runs',
+    'duration',
+    'warmup',
+    'quiet-wait',
+    'logs',
+    'help',
+  ]);
   for (const arg of argv) {
     const name = /^--([a-z-]+)/.exec(arg)?.[1];
     if (!name || !known.has(name)) throw new Error(`unknown argument ${arg} (see the top of bench/run.ts)`);
   }
   if (flag('help')) {
-    process.stdout.write('npm run bench [-- --quick] [--only=P1,P3] [--profile|--no-profile] [--log-level=info] [--runs=3] [--duration=10] [--warmup=3] [--quiet-wait=120] [--logs]\n');
+    process.stdout.write(
+      'npm run bench [-- --quick] [--only=P1,P3] [--profile|--no-profile] [--log-level=info] [--runs=3] [--duration=10] [--warmup=3] [--quiet-wait=120] [--logs]\n',
+    );
     process.exit(0);
   }
-  const only = new Set<ScenarioId>((value('only')?.split(',') ?? [...SCENARIOS]).map((s) => {
-    const id = s.trim().toUpperCase();
-    if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`unknown scenario ${s}`);
-    return id as ScenarioId;
-  }));
+  const only = new Set<ScenarioId>(
+    (value('only')?.split(',') ?? [...SCENARIOS]).map((s) => {
+      const id = s.trim().toUpperCase();
+      if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`unknown scenario ${s}`);
+      return id as ScenarioId;
+    }),
+  );
   const num = (name: string, fallback: number, max: number) => {
     const v = value(name);
     if (v === undefined) return fallback;
@@ -72,12 +88,16 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outDir = path.join(PROJECT_ROOT, 'bench', 'results', `${stamp}-${settings.quick ? 'quick' : 'full'}`);
   mkdirSync(path.join(outDir, 'logs'), { recursive: true });
-  const log = (message: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+  const log = (message: string) =>
+    process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 
   const run = benchRun();
   const results: Results = {
-    startedAt: new Date(started).toISOString(), settings, benchRunId: run.id,
-    simulator: 'separate child process (bench/simulatorServer.ts), shared by every product instance; SANDBOX=0 in the product',
+    startedAt: new Date(started).toISOString(),
+    settings,
+    benchRunId: run.id,
+    simulator:
+      'separate child process (bench/simulatorServer.ts), shared by every product instance; SANDBOX=0 in the product',
     errors: [],
   };
   const servers: ChildServer[] = [];
@@ -86,14 +106,17 @@ async function main(): Promise<number> {
   let databaseCreated = false;
   const cleanUp = async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
-    await deleteMatching(redis, run, `${run.redisPrefix}*`).catch((e: unknown) => log(`could not delete the run's Redis keys: ${String(e)}`));
-    if (databaseCreated) await dropDatabase(run).catch((e: unknown) => log(`could not drop ${run.databaseName}: ${String(e)}`));
+    await deleteMatching(redis, run, `${run.redisPrefix}*`).catch((e: unknown) =>
+      log(`could not delete the run's Redis keys: ${String(e)}`),
+    );
+    if (databaseCreated)
+      await dropDatabase(run).catch((e: unknown) => log(`could not drop ${run.databaseName}: ${String(e)}`));
     await redis.quit().catch(() => undefined);
     await admin.end().catch(() => undefined);
     removeBuild();
   };
   const interrupted = () => {
-    log('interrupted: stopping the servers and removing the run\'s database and keys');
+    log("interrupted: stopping the servers and removing the run's database and keys");
     void cleanUp().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
@@ -102,24 +125,59 @@ async function main(): Promise<number> {
   try {
     results.machine = await describeMachine(redis, run.serverUrl);
     log(`machine: ${machineLine(results.machine)}`);
-    log(`run ${run.id}: database ${run.databaseName}, Redis prefix ${run.redisPrefix}; results in ${path.relative(PROJECT_ROOT, outDir)}`);
+    log(
+      `run ${run.id}: database ${run.databaseName}, Redis prefix ${run.redisPrefix}; results in ${path.relative(PROJECT_ROOT, outDir)}`,
+    );
     buildServers(log);
     await createDatabase(run);
     databaseCreated = true;
 
     const simulator = await spawnServer({
-      name: 'simulator', file: 'bench/simulatorServer.ts', env: {}, stderrFile: path.join(outDir, 'logs', 'simulator.stderr.log'),
+      name: 'simulator',
+      file: 'bench/simulatorServer.ts',
+      env: {},
+      stderrFile: path.join(outDir, 'logs', 'simulator.stderr.log'),
     });
     servers.push(simulator);
-    const starters = makeStarters(run, outDir, settings, () => simulator.url, (s) => servers.push(s));
+    const starters = makeStarters(
+      run,
+      outDir,
+      settings,
+      () => simulator.url,
+      (s) => servers.push(s),
+    );
     const product = await starters.startProduct('A');
-    const seeded = await callJson<{ openids: string[] }>('POST', `${product.url}/__bench/seed-users?count=${settings.quick ? 8 : 32}`);
+    const seeded = await callJson<{ openids: string[] }>(
+      'POST',
+      `${product.url}/__bench/seed-users?count=${settings.quick ? 8 : 32}`,
+    );
     const redisPid = Number(/process_id:(\d+)/.exec(String(await redis.info('server')))?.[1]) || undefined;
     const mariadbPid = pidByName('mariadbd') ?? pidByName('mysqld');
-    const meter = (extra: Record<string, number>) => startMeter({
-      loadgen: process.pid, simulator: simulator.pid, mariadb: mariadbPid, redis: redisPid, ...extra,
-    }, admin, redis);
-    const ctx: BenchContext = { settings, run, redis, admin, meter, simulator, product, openids: seeded.openids, outDir, log, ...starters };
+    const meter = (extra: Record<string, number>) =>
+      startMeter(
+        {
+          loadgen: process.pid,
+          simulator: simulator.pid,
+          mariadb: mariadbPid,
+          redis: redisPid,
+          ...extra,
+        },
+        admin,
+        redis,
+      );
+    const ctx: BenchContext = {
+      settings,
+      run,
+      redis,
+      admin,
+      meter,
+      simulator,
+      product,
+      openids: seeded.openids,
+      outDir,
+      log,
+      ...starters,
+    };
     // The first ticket fetches the shared access token.
     await createTickets(product.url, simulator.url, 1, 1);
     log(`simulator ${simulator.url}, product A ${product.url}, ${ctx.openids.length} bound users`);
@@ -150,8 +208,15 @@ async function main(): Promise<number> {
       p6Tickets = tickets;
       return outcome;
     });
-    results.P5 = await attempt('P5', async () => longPollScenario(ctx, p6Tickets ?? await createTickets(product.url, simulator.url, settings.quick ? 2000 : 10_000)));
-    results.P7 = await attempt('P7', async () => tokenScenario(ctx, [await b(), await ctx.startProduct('C'), await ctx.startProduct('D')]));
+    results.P5 = await attempt('P5', async () =>
+      longPollScenario(
+        ctx,
+        p6Tickets ?? (await createTickets(product.url, simulator.url, settings.quick ? 2000 : 10_000)),
+      ),
+    );
+    results.P7 = await attempt('P7', async () =>
+      tokenScenario(ctx, [await b(), await ctx.startProduct('C'), await ctx.startProduct('D')]),
+    );
   } finally {
     results.finishedAt = new Date().toISOString();
     writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
@@ -177,8 +242,11 @@ async function main(): Promise<number> {
   return results.errors.length > 0 ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  killAllChildren();
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    killAllChildren();
+    process.exit(1);
+  },
+);

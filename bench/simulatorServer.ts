@@ -10,7 +10,11 @@ import { WeChatSimulator } from '../src/sandbox/simulator/WeChatSimulator';
 import { announceListening } from './lib/child';
 import { HOST, WECHAT } from './lib/settings';
 
-const simulator = new WeChatSimulator({ appId: WECHAT.appId, appSecret: WECHAT.appSecret, publicBase: 'http://127.0.0.1/sim' });
+const simulator = new WeChatSimulator({
+  appId: WECHAT.appId,
+  appSecret: WECHAT.appSecret,
+  publicBase: 'http://127.0.0.1/sim',
+});
 
 /** When set, stable_token answers report this many seconds of life (so a bench can cross an expiry soon). */
 let tokenLifetimeSeconds = 0;

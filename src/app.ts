@@ -45,15 +45,26 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
   // The sandbox phone (design §10): plays a WeChat user of the simulator against this app's /wechat.
   if (config.sandbox && deps.simulator) {
-    app.use(phoneSandbox({
-      config, clock: deps.clock, simulator: deps.simulator, simulatorPath: SIMULATOR_PATH, smsOutbox: deps.smsOutbox, projectRoot: deps.projectRoot,
-    }));
+    app.use(
+      phoneSandbox({
+        config,
+        clock: deps.clock,
+        simulator: deps.simulator,
+        simulatorPath: SIMULATOR_PATH,
+        smsOutbox: deps.smsOutbox,
+        projectRoot: deps.projectRoot,
+      }),
+    );
   }
   // The reference portal (design §8): only with PORTAL_DEMO=1; it calls the API below over HTTP.
   if (config.portal.demo) app.use(referencePortalFor(deps));
 
   const bindingService = new BindingService({
-    db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: config.maxBindingsPerAccount,
+    db: deps.db,
+    audit: deps.audit,
+    clock: deps.clock,
+    logger: deps.logger,
+    maxBindingsPerAccount: config.maxBindingsPerAccount,
     changes: deps.boundAccounts,
   });
 
@@ -63,17 +74,29 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
   router.use(loginApiRoutes(deps.login, config.portal).routes());
-  router.use(bindingApiRoutes({
-    accounts: deps.accounts, bindings: deps.bindings, bindingService, wechatApi: deps.wechatApi, templates: deps.templates,
-    logger: deps.logger, apiKeys: config.portal.apiKeys,
-  }).routes());
+  router.use(
+    bindingApiRoutes({
+      accounts: deps.accounts,
+      bindings: deps.bindings,
+      bindingService,
+      wechatApi: deps.wechatApi,
+      templates: deps.templates,
+      logger: deps.logger,
+      apiKeys: config.portal.apiKeys,
+    }).routes(),
+  );
   const wechat = wechatEndpoint({
     token: config.wechat.token,
     appId: config.wechat.appId,
     ciphers: deps.ciphers,
     maxSkewSeconds: config.wechat.maxSkewSeconds,
     clock: deps.clock,
-    router: new EventRouter({ templates: deps.templates, scenes: deps.scenes, bindings: deps.bindings, logger: deps.logger }),
+    router: new EventRouter({
+      templates: deps.templates,
+      scenes: deps.scenes,
+      bindings: deps.bindings,
+      logger: deps.logger,
+    }),
     dedupe: deps.dedupe,
     templates: deps.templates,
     metrics: deps.metrics,
@@ -87,26 +110,57 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   const renderer = new H5Renderer(path.join(deps.projectRoot, 'templates'), { assets: '/h5/static' });
 
   const registration = new RegistrationService({
-    db: deps.db, accounts: deps.accounts, bindingService, audit: deps.audit, protector: deps.protector, logger: deps.logger,
+    db: deps.db,
+    accounts: deps.accounts,
+    bindingService,
+    audit: deps.audit,
+    protector: deps.protector,
+    logger: deps.logger,
     verifier: options.identityVerifier ?? new FormatOnlyIdentityVerifier(deps.clock),
   });
-  app.use(h5Pipeline({
-    publicUrl: config.publicUrl,
-    sandbox: config.sandbox,
-    projectRoot: deps.projectRoot,
-    clock: deps.clock,
-    renderer,
-    sessions: deps.sessions,
-    webOAuth: deps.webOAuth,
-    oauthClaims: deps.oauthClaims,
-    captcha: deps.captcha,
-    pages: [confirmRoutes(deps.login, renderer), bindRoutes({
-      renderer, accounts: deps.accounts, bindings: deps.bindings, bindingService, captcha: deps.captcha, smsCodes: deps.smsCodes,
-      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger, attempts,
-    }), registerRoutes({
-      renderer, accounts: deps.accounts, bindings: deps.bindings, registration, captcha: deps.captcha, smsCodes: deps.smsCodes,
-      audit: deps.audit, wechatApi: deps.wechatApi, templates: deps.templates, clock: deps.clock, logger: deps.logger, attempts,
-    })],
-  }));
+  app.use(
+    h5Pipeline({
+      publicUrl: config.publicUrl,
+      sandbox: config.sandbox,
+      projectRoot: deps.projectRoot,
+      clock: deps.clock,
+      renderer,
+      sessions: deps.sessions,
+      webOAuth: deps.webOAuth,
+      oauthClaims: deps.oauthClaims,
+      captcha: deps.captcha,
+      pages: [
+        confirmRoutes(deps.login, renderer),
+        bindRoutes({
+          renderer,
+          accounts: deps.accounts,
+          bindings: deps.bindings,
+          bindingService,
+          captcha: deps.captcha,
+          smsCodes: deps.smsCodes,
+          audit: deps.audit,
+          wechatApi: deps.wechatApi,
+          templates: deps.templates,
+          clock: deps.clock,
+          logger: deps.logger,
+          attempts,
+        }),
+        registerRoutes({
+          renderer,
+          accounts: deps.accounts,
+          bindings: deps.bindings,
+          registration,
+          captcha: deps.captcha,
+          smsCodes: deps.smsCodes,
+          audit: deps.audit,
+          wechatApi: deps.wechatApi,
+          templates: deps.templates,
+          clock: deps.clock,
+          logger: deps.logger,
+          attempts,
+        }),
+      ],
+    }),
+  );
   return app;
 }

@@ -105,9 +105,10 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const root = projectRoot();
 
   // REDIS_URL=memory (the embedded demo): no Redis client at all; every store lives in this process.
-  const redis = config.redisUrl === 'memory'
-    ? null
-    : createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
+  const redis =
+    config.redisUrl === 'memory'
+      ? null
+      : createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
   let db: DataSource;
   try {
     [db] = await Promise.all([connectDataSource(config.databaseUrl), redis ? connectRedis(redis) : Promise.resolve()]);
@@ -151,7 +152,12 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     stores,
     ciphers: config.wechat.encodingAesKeys.map((key) => new MessageCipher(key, config.wechat.appId)),
     accessTokens,
-    wechatApi: new WeChatApiClient({ http, tokens: accessTokens, apiBase: config.wechat.apiBase, mpBase: config.wechat.mpBase }),
+    wechatApi: new WeChatApiClient({
+      http,
+      tokens: accessTokens,
+      apiBase: config.wechat.apiBase,
+      mpBase: config.wechat.mpBase,
+    }),
     templates: new ReplyTemplates(path.join(root, 'templates', 'replies'), {
       bindUrl: `${config.publicUrl}/h5/bind`,
       registerUrl: `${config.publicUrl}/h5/register`,
@@ -164,33 +170,54 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     audit,
     accounts: new AccountService({ store: new AccountStore(db, protector), protector, audit, clock }),
     simulator: config.sandbox
-      ? new WeChatSimulator({ appId: config.wechat.appId, appSecret: config.wechat.appSecret, clock, publicBase: `${config.publicUrl}${SIMULATOR_PATH}` })
+      ? new WeChatSimulator({
+          appId: config.wechat.appId,
+          appSecret: config.wechat.appSecret,
+          clock,
+          publicBase: `${config.publicUrl}${SIMULATOR_PATH}`,
+        })
       : null,
     rateLimiter,
     captcha: new CaptchaService({ store: stores.captcha, clock }),
     smsOutbox,
     smsSender,
     smsCodes: new SmsCodeService({
-      store: stores.smsCodes, rateLimiter, sender: smsSender, clock, subjects: new SmsSubjectDigest(config.dataKey),
+      store: stores.smsCodes,
+      rateLimiter,
+      sender: smsSender,
+      clock,
+      subjects: new SmsSubjectDigest(config.dataKey),
     }),
     projectRoot: root,
     sessions: stores.sessions,
-    webOAuth: new InstrumentedWebOAuth({
-      appId: config.wechat.appId,
-      appSecret: config.wechat.appSecret,
-      apiBase: config.wechat.apiBase,
-      openBase: config.wechat.openBase,
-      timeoutMs: config.wechat.apiTimeoutMs,
-      tokens: stores.oauthTokens,
-    }, metrics),
+    webOAuth: new InstrumentedWebOAuth(
+      {
+        appId: config.wechat.appId,
+        appSecret: config.wechat.appSecret,
+        apiBase: config.wechat.apiBase,
+        openBase: config.wechat.openBase,
+        timeoutMs: config.wechat.apiTimeoutMs,
+        tokens: stores.oauthTokens,
+      },
+      metrics,
+    ),
     oauthClaims: stores.oauthClaims,
   };
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();
   const login = new LoginService({
-    store: stores.loginTickets, hub: ticketChanges, wechatApi: deps.wechatApi, boundAccounts, accounts: deps.accounts,
-    audit: deps.audit, templates: deps.templates, clock, ttlSeconds: config.loginTicketTtlSeconds, publicUrl: config.publicUrl, metrics,
+    store: stores.loginTickets,
+    hub: ticketChanges,
+    wechatApi: deps.wechatApi,
+    boundAccounts,
+    accounts: deps.accounts,
+    audit: deps.audit,
+    templates: deps.templates,
+    clock,
+    ttlSeconds: config.loginTicketTtlSeconds,
+    publicUrl: config.publicUrl,
+    metrics,
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
   return { ...deps, login, ticketChanges };

@@ -41,13 +41,19 @@ export async function runService(config: Config, hooks: RunHooks = {}): Promise<
     stopping = true;
     deps.logger.info({ signal }, 'shutting down');
     setTimeout(() => {
-      deps.logger.error({ timeoutMs: config.shutdownTimeoutMs, openConnections: openConnections(server) }, 'shutdown deadline passed: exiting with work unfinished');
+      deps.logger.error(
+        { timeoutMs: config.shutdownTimeoutMs, openConnections: openConnections(server) },
+        'shutdown deadline passed: exiting with work unfinished',
+      );
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
     server.close(() => {
       void Promise.resolve(hooks.beforeClose?.(deps))
         .then(() => closeDependencies(deps))
-        .then(() => process.exit(0), () => process.exit(1));
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
     deps.ticketChanges.releaseAll();
     server.closeIdleConnections();

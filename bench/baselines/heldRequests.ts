@@ -12,7 +12,14 @@ import { HOST } from '../lib/settings';
 
 const mode = process.argv[2] ?? 'http';
 const held: (() => void)[] = [];
-const logger = pino({ level: 'info', base: { service: 'etax-wechat' }, redact: { paths: ['*.password', '*.secret'], censor: '[redacted]' } }, pino.destination('/dev/null'));
+const logger = pino(
+  {
+    level: 'info',
+    base: { service: 'etax-wechat' },
+    redact: { paths: ['*.password', '*.secret'], censor: '[redacted]' },
+  },
+  pino.destination('/dev/null'),
+);
 
 let handler: RequestListener;
 if (mode === 'http') {

@@ -4,7 +4,11 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { serve } from './serve';
 
-const VIEW = { ticketId: '0123456789abcdef0123456789abcdef0123456789abcdef', status: 'pending', expiresAt: '2030-01-01T00:00:00.000Z' };
+const VIEW = {
+  ticketId: '0123456789abcdef0123456789abcdef0123456789abcdef',
+  status: 'pending',
+  expiresAt: '2030-01-01T00:00:00.000Z',
+};
 
 const app = new Koa();
 const router = new Router();

@@ -15,20 +15,45 @@ export const BUILD_DIR = path.join(PROJECT_ROOT, 'bench', '.build', String(proce
 export function buildServers(log: (message: string) => void): void {
   rmSync(BUILD_DIR, { recursive: true, force: true });
   const started = Date.now();
-  const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(PROJECT_ROOT, 'bench', 'tsconfig.build.json'), '--outDir', BUILD_DIR], {
-    cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 300_000,
-  });
-  const expected = ['productServer', 'simulatorServer', 'pollClients', 'stages', 'baselines/coWechatPlain', 'baselines/coWechatAes', 'baselines/koaJson', 'baselines/koaRedisRead', 'baselines/heldRequests']
-    .map((f) => compiledPath(`bench/${f}.ts`));
+  const result = spawnSync(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      '-p',
+      path.join(PROJECT_ROOT, 'bench', 'tsconfig.build.json'),
+      '--outDir',
+      BUILD_DIR,
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
+  const expected = [
+    'productServer',
+    'simulatorServer',
+    'pollClients',
+    'stages',
+    'baselines/coWechatPlain',
+    'baselines/coWechatAes',
+    'baselines/koaJson',
+    'baselines/koaRedisRead',
+    'baselines/heldRequests',
+  ].map((f) => compiledPath(`bench/${f}.ts`));
   const missing = expected.filter((f) => !existsSync(f));
   if (missing.length > 0) {
-    throw new Error(`tsc did not emit ${missing.join(', ')}:\n${(result.stdout ?? '').slice(0, 3000)}${result.error ? String(result.error) : ''}`);
+    throw new Error(
+      `tsc did not emit ${missing.join(', ')}:\n${(result.stdout ?? '').slice(0, 3000)}${result.error ? String(result.error) : ''}`,
+    );
   }
   if (result.status !== 0) {
     const errors = (result.stdout ?? '').split('\n').filter((l) => l.includes('error TS'));
     log(`tsc reported ${errors.length} type error(s) (emitted anyway); first: ${errors[0] ?? '?'}`);
   }
-  log(`compiled the servers with tsc in ${((Date.now() - started) / 1000).toFixed(1)} s into ${path.relative(PROJECT_ROOT, BUILD_DIR)}`);
+  log(
+    `compiled the servers with tsc in ${((Date.now() - started) / 1000).toFixed(1)} s into ${path.relative(PROJECT_ROOT, BUILD_DIR)}`,
+  );
 }
 
 /** Removes this process's build (at the end of a run). */

@@ -83,13 +83,24 @@ export function spawnServer(options: SpawnOptions): Promise<ChildServer> {
   return new Promise<ChildServer>((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop(1000);
-      reject(new Error(`${options.name} did not start within ${options.startTimeoutMs ?? 60_000} ms; see ${options.stderrFile}`));
+      reject(
+        new Error(
+          `${options.name} did not start within ${options.startTimeoutMs ?? 60_000} ms; see ${options.stderrFile}`,
+        ),
+      );
     }, options.startTimeoutMs ?? 60_000);
     child.on('message', (message: unknown) => {
       const m = message as { type?: string; port?: number };
       if (m.type === 'listening' && typeof m.port === 'number') {
         clearTimeout(timer);
-        resolve({ name: options.name, pid: child.pid!, port: m.port, url: `http://127.0.0.1:${m.port}`, process: child, stop });
+        resolve({
+          name: options.name,
+          pid: child.pid!,
+          port: m.port,
+          url: `http://127.0.0.1:${m.port}`,
+          process: child,
+          stop,
+        });
       }
     });
     void exited.then((code) => {
@@ -100,7 +111,9 @@ export function spawnServer(options: SpawnOptions): Promise<ChildServer> {
 }
 
 /** Spawns a worker script (not a server) and resolves with its last IPC message of type 'result'. */
-export function runWorker<T>(options: Omit<SpawnOptions, 'startTimeoutMs'> & { timeoutMs: number; onMessage?: (m: unknown) => void }): Promise<T> {
+export function runWorker<T>(
+  options: Omit<SpawnOptions, 'startTimeoutMs'> & { timeoutMs: number; onMessage?: (m: unknown) => void },
+): Promise<T> {
   const stderr = openSync(options.stderrFile, 'a');
   const child = spawn(process.execPath, nodeArgsFor(options), {
     cwd: PROJECT_ROOT,

@@ -43,7 +43,13 @@ export interface BenchContext {
   startBaseline(file: string, options?: { nodeArgs?: string[]; env?: Record<string, string> }): Promise<ChildServer>;
 }
 
-export function makeStarters(run: BenchRun, outDir: string, settings: Settings, simulatorUrl: () => string, track: (c: ChildServer) => void) {
+export function makeStarters(
+  run: BenchRun,
+  outDir: string,
+  settings: Settings,
+  simulatorUrl: () => string,
+  track: (c: ChildServer) => void,
+) {
   const logs = path.join(outDir, 'logs');
   return {
     startProduct: async (name: string, options: { nodeArgs?: string[] } = {}) => {

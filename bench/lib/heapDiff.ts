@@ -37,7 +37,12 @@ export function heapGroups(file: string): Map<string, HeapGroup> {
 }
 
 /** What grew between two snapshots, per `per` units (e.g. per held long-poll), largest first. */
-export function heapGrowth(before: string, after: string, per: number, top = 30): { name: string; countPer: number; bytesPer: number }[] {
+export function heapGrowth(
+  before: string,
+  after: string,
+  per: number,
+  top = 30,
+): { name: string; countPer: number; bytesPer: number }[] {
   const a = heapGroups(before);
   const b = heapGroups(after);
   const rows: { name: string; countPer: number; bytesPer: number }[] = [];
@@ -45,7 +50,11 @@ export function heapGrowth(before: string, after: string, per: number, top = 30)
     const base = a.get(name) ?? { count: 0, bytes: 0 };
     const bytes = g.bytes - base.bytes;
     if (bytes <= 0) continue;
-    rows.push({ name, countPer: Math.round(((g.count - base.count) / per) * 100) / 100, bytesPer: Math.round(bytes / per) });
+    rows.push({
+      name,
+      countPer: Math.round(((g.count - base.count) / per) * 100) / 100,
+      bytesPer: Math.round(bytes / per),
+    });
   }
   return rows.sort((x, y) => y.bytesPer - x.bytesPer).slice(0, top);
 }

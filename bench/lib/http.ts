@@ -29,7 +29,9 @@ function attempt(
     const req = httpRequest(url, { method, headers, agent: options.agent ?? agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+      );
       res.on('error', reject);
     });
     req.setTimeout(options.timeoutMs ?? 60_000, () => req.destroy(new Error(`${method} ${url} timed out`)));
@@ -45,7 +47,12 @@ function attempt(
   });
 }
 
-export async function callJson<T>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function callJson<T>(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const answer = await call(method, url, {
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },

@@ -36,7 +36,10 @@ export async function runLoad(options: autocannon.Options): Promise<LoadResult> 
 }
 
 /** A request list for autocannon that hands out the next prepared request to every connection, never one twice. */
-export function sequence(prepared: { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> }[], options: { cycle: boolean }) {
+export function sequence(
+  prepared: { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> }[],
+  options: { cycle: boolean },
+) {
   let next = 0;
   let exhausted = 0;
   const setupRequest = (request: autocannon.Request): autocannon.Request => {

@@ -15,7 +15,10 @@ export interface Machine {
   fdLimit: string;
 }
 
-export async function describeMachine(redis: ReturnType<typeof createClient>, databaseServerUrl: string): Promise<Machine> {
+export async function describeMachine(
+  redis: ReturnType<typeof createClient>,
+  databaseServerUrl: string,
+): Promise<Machine> {
   const info = String(await redis.info('server'));
   const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
   const admin = await createConnection({ uri: databaseServerUrl });
@@ -28,10 +31,16 @@ export async function describeMachine(redis: ReturnType<typeof createClient>, da
   }
   let fdLimit = 'unknown';
   try {
-    fdLimit = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.slice(1).join(' soft / ') ?? fdLimit;
+    fdLimit =
+      /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.slice(1).join(' soft / ') ??
+      fdLimit;
     fdLimit += ' hard';
-  } catch { /* not Linux */ }
-  const autocannonVersion = (JSON.parse(readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    /* not Linux */
+  }
+  const autocannonVersion = (
+    JSON.parse(readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }
+  ).version;
   return {
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),

@@ -22,7 +22,9 @@ export function pidByName(name: string): number | undefined {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) return Number(entry);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return undefined;
 }
@@ -30,7 +32,9 @@ export function pidByName(name: string): number | undefined {
 /** TcpExt ListenOverflows (machine-wide): connections a full accept queue dropped (the client retries the SYN after 1 s, 3 s…). */
 export function listenOverflows(): number {
   try {
-    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const lines = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'));
     const names = lines[0]!.split(/\s+/);
     const values = lines[1]!.split(/\s+/);
     return Number(values[names.indexOf('ListenOverflows')] ?? 0);
@@ -52,10 +56,21 @@ export interface MeterReading {
   redisByCommand: Record<string, number>;
 }
 
-const MARIADB_COUNTERS = ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit', 'Innodb_log_writes', 'Innodb_data_fsyncs'];
+const MARIADB_COUNTERS = [
+  'Questions',
+  'Com_select',
+  'Com_insert',
+  'Com_update',
+  'Com_begin',
+  'Com_commit',
+  'Innodb_log_writes',
+  'Innodb_data_fsyncs',
+];
 
 async function mariadbStatus(db: Connection): Promise<Record<string, number>> {
-  const [rows] = await db.query(`SHOW GLOBAL STATUS WHERE Variable_name IN (${MARIADB_COUNTERS.map((c) => `'${c}'`).join(',')})`);
+  const [rows] = await db.query(
+    `SHOW GLOBAL STATUS WHERE Variable_name IN (${MARIADB_COUNTERS.map((c) => `'${c}'`).join(',')})`,
+  );
   const out: Record<string, number> = {};
   for (const row of rows as { Variable_name: string; Value: string }[]) out[row.Variable_name] = Number(row.Value);
   return out;
@@ -73,7 +88,11 @@ async function redisCommandStats(redis: BenchRedis): Promise<{ total: number; by
  * Measures what a run costs beyond the server under test: CPU of each process involved (the load
  * generator, MariaDB, Redis, the simulator), statements MariaDB ran and commands Redis processed.
  */
-export async function startMeter(pids: Record<string, number | undefined>, db: Connection, redis: BenchRedis): Promise<() => Promise<MeterReading>> {
+export async function startMeter(
+  pids: Record<string, number | undefined>,
+  db: Connection,
+  redis: BenchRedis,
+): Promise<() => Promise<MeterReading>> {
   const started = Date.now();
   const cpu0: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) {
@@ -100,7 +119,14 @@ export async function startMeter(pids: Record<string, number | undefined>, db: C
       if (delta > 0) byCommand[name] = delta;
     }
     // The meter's own INFO calls and SHOW STATUS are a handful; not subtracted.
-    return { wallMs, listenOverflows: listenOverflows() - overflows0, cores, mariadb, redisCommands: redis1.total - redis0.total, redisByCommand: byCommand };
+    return {
+      wallMs,
+      listenOverflows: listenOverflows() - overflows0,
+      cores,
+      mariadb,
+      redisCommands: redis1.total - redis0.total,
+      redisByCommand: byCommand,
+    };
   };
 }
 
@@ -108,7 +134,8 @@ export async function startMeter(pids: Record<string, number | undefined>, db: C
 export function perRequest(reading: MeterReading, requests: number): Record<string, number> {
   const out: Record<string, number> = {};
   const r = Math.max(requests, 1);
-  for (const [name, value] of Object.entries(reading.mariadb)) if (value > 0) out[`mysql ${name}`] = Math.round((value / r) * 100) / 100;
+  for (const [name, value] of Object.entries(reading.mariadb))
+    if (value > 0) out[`mysql ${name}`] = Math.round((value / r) * 100) / 100;
   out['redis commands'] = Math.round((reading.redisCommands / r) * 100) / 100;
   for (const [name, value] of Object.entries(reading.redisByCommand)) {
     if (value / r >= 0.05) out[`redis ${name}`] = Math.round((value / r) * 100) / 100;

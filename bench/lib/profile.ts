@@ -59,7 +59,8 @@ function area(node: ProfileNode): string {
   }
   if (clean.startsWith('node:')) return 'node internals';
   const parts = where(url).split('/');
-  if (['src', 'bench', 'test'].includes(parts[0]!)) return parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts.join('/');
+  if (['src', 'bench', 'test'].includes(parts[0]!))
+    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts.join('/');
   return parts.join('/');
 }
 
@@ -118,11 +119,21 @@ export function summariseProfile(file: string, window?: ProfileWindow, top = 25)
   }
   const busy = total - idle;
   const rows = (map: Map<string, number>, n: number): ProfileRow[] =>
-    [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
-      .map(([name, micros]) => ({ name, ms: Math.round(micros / 100) / 10, pct: Math.round((micros / Math.max(busy, 1)) * 1000) / 10 }));
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, micros]) => ({
+        name,
+        ms: Math.round(micros / 100) / 10,
+        pct: Math.round((micros / Math.max(busy, 1)) * 1000) / 10,
+      }));
   return {
     file,
-    wallMs: Math.round(((window ? Math.min(window.toUs, profile.endTime) - Math.max(window.fromUs, profile.startTime) : profile.endTime - profile.startTime)) / 1000),
+    wallMs: Math.round(
+      (window
+        ? Math.min(window.toUs, profile.endTime) - Math.max(window.fromUs, profile.startTime)
+        : profile.endTime - profile.startTime) / 1000,
+    ),
     busyMs: Math.round(busy / 1000),
     idleMs: Math.round(idle / 1000),
     byArea: rows(selfByArea, 20),
@@ -168,13 +179,22 @@ export function callersOf(file: string, name: string, window?: ProfileWindow, de
     const key = frames.join('  <-  ');
     paths.set(key, (paths.get(key) ?? 0) + delta);
   });
-  return [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([path, micros]) => ({ name: path, ms: Math.round(micros / 100) / 10, pct: Math.round((micros / Math.max(busy, 1)) * 1000) / 10 }));
+  return [...paths.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([path, micros]) => ({
+      name: path,
+      ms: Math.round(micros / 100) / 10,
+      pct: Math.round((micros / Math.max(busy, 1)) * 1000) / 10,
+    }));
 }
 
 export function formatProfile(summary: ProfileSummary): string {
   const table = (title: string, rows: ProfileRow[]) =>
-    [`  ${title}`, ...rows.map((r) => `    ${String(r.pct).padStart(5)}%  ${String(r.ms).padStart(8)} ms  ${r.name}`)].join('\n');
+    [
+      `  ${title}`,
+      ...rows.map((r) => `    ${String(r.pct).padStart(5)}%  ${String(r.ms).padStart(8)} ms  ${r.name}`),
+    ].join('\n');
   return [
     `${summary.file}: wall ${summary.wallMs} ms, busy ${summary.busyMs} ms, idle ${summary.idleMs} ms (percentages of busy time)`,
     table('self time by area', summary.byArea),
@@ -187,18 +207,25 @@ export function formatProfile(summary: ProfileSummary): string {
 if (require.main === module) {
   const args = process.argv.slice(2);
   const files = args.filter((a) => !a.startsWith('--'));
-  const windowArg = args.find((a) => a.startsWith('--window='))?.slice('--window='.length).split(',').map(Number);
+  const windowArg = args
+    .find((a) => a.startsWith('--window='))
+    ?.slice('--window='.length)
+    .split(',')
+    .map(Number);
   const window = windowArg && windowArg.length === 2 ? { fromUs: windowArg[0]!, toUs: windowArg[1]! } : undefined;
   const callers = args.filter((a) => a.startsWith('--callers=')).map((a) => a.slice('--callers='.length));
   if (files.length === 0) {
-    process.stderr.write('usage: tsx bench/lib/profile.ts FILE.cpuprofile [--window=FROM_US,TO_US] [--callers=NAME]…\n');
+    process.stderr.write(
+      'usage: tsx bench/lib/profile.ts FILE.cpuprofile [--window=FROM_US,TO_US] [--callers=NAME]…\n',
+    );
     process.exit(2);
   }
   for (const file of files) {
     process.stdout.write(`${formatProfile(summariseProfile(file, window))}\n`);
     for (const name of callers) {
       process.stdout.write(`  callers of ${name}:\n`);
-      for (const row of callersOf(file, name, window)) process.stdout.write(`    ${String(row.pct).padStart(5)}%  ${String(row.ms).padStart(8)} ms  ${row.name}\n`);
+      for (const row of callersOf(file, name, window))
+        process.stdout.write(`    ${String(row.pct).padStart(5)}%  ${String(row.ms).padStart(8)} ms  ${row.name}\n`);
     }
     process.stdout.write('\n');
   }

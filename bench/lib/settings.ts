@@ -26,7 +26,9 @@ export const HOST = '127.0.0.1';
 /** This run's private corner of MariaDB and Redis (the same scheme as test/support/testEnv.ts). */
 export function benchRun() {
   const id = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
-  const serverUrl = new URL(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/');
+  const serverUrl = new URL(
+    process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/',
+  );
   const auth = serverUrl.username ? `${serverUrl.username}${serverUrl.password ? `:${serverUrl.password}` : ''}@` : '';
   const server = `${serverUrl.protocol}//${auth}${serverUrl.host}/`;
   const databaseName = `etax_bench_${id}`;

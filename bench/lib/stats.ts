@@ -18,7 +18,12 @@ export const round = (value: number, digits = 2): number => Math.round(value * 1
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `everyMs` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 5): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 5,
+): Promise<T> {
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

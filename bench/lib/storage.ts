@@ -11,7 +11,9 @@ export async function createDatabase(run: BenchRun): Promise<void> {
   try {
     admin = await createConnection({ uri: run.serverUrl, connectTimeout: 3000 });
   } catch (error) {
-    throw new Error(`MariaDB/MySQL is not reachable at ${run.serverUrl} (${(error as Error).message}); start it or set BENCH_DATABASE_URL`);
+    throw new Error(
+      `MariaDB/MySQL is not reachable at ${run.serverUrl} (${(error as Error).message}); start it or set BENCH_DATABASE_URL`,
+    );
   }
   try {
     await admin.query(`CREATE DATABASE \`${run.databaseName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -42,7 +44,9 @@ export async function connectBenchRedis(run: BenchRun): Promise<BenchRedis> {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new Error(`Redis is not reachable at ${run.redisUrl} (${(error as Error).message}); start it or set BENCH_REDIS_URL`);
+    throw new Error(
+      `Redis is not reachable at ${run.redisUrl} (${(error as Error).message}); start it or set BENCH_REDIS_URL`,
+    );
   }
   return redis;
 }

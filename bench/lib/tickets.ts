@@ -24,7 +24,12 @@ const CREATE_BODY = JSON.stringify({ clientIp: PC_IP, userAgent: PC_USER_AGENT }
  * qrcode/create at the simulator), 64 at a time; bounded to 3 rounds. Then asks the simulator which
  * scene each QR carries. Never part of a timed measurement.
  */
-export async function createTickets(productUrl: string, simulatorUrl: string, count: number, connections = 64): Promise<CreatedTicket[]> {
+export async function createTickets(
+  productUrl: string,
+  simulatorUrl: string,
+  count: number,
+  connections = 64,
+): Promise<CreatedTicket[]> {
   const created: { ticketId: string; qrTicket: string }[] = [];
   const failures: string[] = [];
   for (let round = 0; round < 3 && created.length < count; round += 1) {
@@ -33,27 +38,39 @@ export async function createTickets(productUrl: string, simulatorUrl: string, co
       url: productUrl,
       connections: Math.min(connections, want),
       amount: want,
-      requests: [{
-        method: 'POST',
-        path: '/api/login/tickets',
-        headers: { authorization: `Bearer ${PORTAL_API_KEY}`, 'content-type': 'application/json' },
-        body: CREATE_BODY,
-        onResponse: (status: number, body: string) => {
-          if (status !== 201) {
-            if (failures.length < 5) failures.push(`${status} ${body.slice(0, 200)}`);
-            return;
-          }
-          const answer = JSON.parse(body) as { ticketId: string; qrcodeUrl: string };
-          created.push({ ticketId: answer.ticketId, qrTicket: new URL(answer.qrcodeUrl).searchParams.get('ticket') ?? '' });
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/login/tickets',
+          headers: { authorization: `Bearer ${PORTAL_API_KEY}`, 'content-type': 'application/json' },
+          body: CREATE_BODY,
+          onResponse: (status: number, body: string) => {
+            if (status !== 201) {
+              if (failures.length < 5) failures.push(`${status} ${body.slice(0, 200)}`);
+              return;
+            }
+            const answer = JSON.parse(body) as { ticketId: string; qrcodeUrl: string };
+            created.push({
+              ticketId: answer.ticketId,
+              qrTicket: new URL(answer.qrcodeUrl).searchParams.get('ticket') ?? '',
+            });
+          },
         },
-      }],
+      ],
     });
   }
-  if (created.length < count) throw new Error(`created ${created.length} of ${count} tickets; failures: ${failures.join(' | ')}`);
+  if (created.length < count)
+    throw new Error(`created ${created.length} of ${count} tickets; failures: ${failures.join(' | ')}`);
   const tickets = created.slice(0, count);
   const scenes: (string | null)[] = [];
   for (let i = 0; i < tickets.length; i += 5000) {
-    scenes.push(...await callJson<(string | null)[]>('POST', `${simulatorUrl}/__bench/qr-scenes`, tickets.slice(i, i + 5000).map((t) => t.qrTicket)));
+    scenes.push(
+      ...(await callJson<(string | null)[]>(
+        'POST',
+        `${simulatorUrl}/__bench/qr-scenes`,
+        tickets.slice(i, i + 5000).map((t) => t.qrTicket),
+      )),
+    );
   }
   return tickets.map((t, i) => {
     const sceneStr = scenes[i];
@@ -64,7 +81,11 @@ export async function createTickets(productUrl: string, simulatorUrl: string, co
 
 export function pushDriver(mode: PushMode): PushDriver {
   return new PushDriver({
-    token: WECHAT.token, appId: WECHAT.appId, accountId: WECHAT.accountId, encodingAesKey: WECHAT.encodingAesKey, mode,
+    token: WECHAT.token,
+    appId: WECHAT.appId,
+    accountId: WECHAT.accountId,
+    encodingAesKey: WECHAT.encodingAesKey,
+    mode,
   });
 }
 
@@ -73,9 +94,15 @@ export function pushDriver(mode: PushMode): PushDriver {
  * the scene_str, Ticket the QR ticket, a fresh nonce and the current timestamp. Distinct EventKeys
  * keep every push distinct for the dedupe (FromUserName + CreateTime + Event + EventKey).
  */
-export function scanPushes(driver: PushDriver, tickets: { sceneStr: string; qrTicket: string }[], openids: string[]): PreparedRequest[] {
+export function scanPushes(
+  driver: PushDriver,
+  tickets: { sceneStr: string; qrTicket: string }[],
+  openids: string[],
+): PreparedRequest[] {
   return tickets.map((ticket, i) => {
-    const push = driver.sign(driver.event(openids[i % openids.length]!, 'SCAN', ticket.sceneStr, { Ticket: ticket.qrTicket }));
+    const push = driver.sign(
+      driver.event(openids[i % openids.length]!, 'SCAN', ticket.sceneStr, { Ticket: ticket.qrTicket }),
+    );
     return {
       method: 'POST' as const,
       path: `/wechat?${new URLSearchParams(push.query).toString()}`,

@@ -27,7 +27,9 @@ export interface TicketMemoryOutcome {
 }
 
 /** P6: Redis memory per live ticket, over 10,000 tickets created through the API. */
-export async function ticketMemoryScenario(ctx: BenchContext): Promise<{ outcome: TicketMemoryOutcome; tickets: CreatedTicket[] }> {
+export async function ticketMemoryScenario(
+  ctx: BenchContext,
+): Promise<{ outcome: TicketMemoryOutcome; tickets: CreatedTicket[] }> {
   const { redis, run } = ctx;
   const count = 10_000;
   await deleteMatching(redis, run, `${run.redisPrefix}login:*`);
@@ -38,9 +40,11 @@ export async function ticketMemoryScenario(ctx: BenchContext): Promise<{ outcome
   const tickets = await createTickets(ctx.product.url, ctx.simulator.url, count);
   const after = await usedMemory(redis);
   const keys = await keysMatching(redis, `${run.redisPrefix}login:{*`);
-  if (keys.length !== count) throw new Error(`P6: expected ${count} ticket keys under the prefix, found ${keys.length}`);
+  if (keys.length !== count)
+    throw new Error(`P6: expected ${count} ticket keys under the prefix, found ${keys.length}`);
   const usages: number[] = [];
-  for (let i = 0; i < keys.length; i += 500) usages.push(...await Promise.all(keys.slice(i, i + 500).map((key) => memoryUsage(redis, key))));
+  for (let i = 0; i < keys.length; i += 500)
+    usages.push(...(await Promise.all(keys.slice(i, i + 500).map((key) => memoryUsage(redis, key)))));
   const one = keys[0]!;
   const encoding = String(await redis.sendCommand(['OBJECT', 'ENCODING', one]));
   const hash = await redis.hGetAll(one);
@@ -59,7 +63,9 @@ export async function ticketMemoryScenario(ctx: BenchContext): Promise<{ outcome
     target: { maxBytes: 1024 },
     pass: mean <= 1024 && perTicket <= 1024,
   };
-  ctx.log(`P6: INFO delta ${outcome.perTicketInfoDelta} B/ticket; MEMORY USAGE one ${outcome.memoryUsageOne} B, mean ${outcome.memoryUsageMean} B (${encoding}, ${outcome.fields} fields, longest value ${outcome.longestValue} B)`);
+  ctx.log(
+    `P6: INFO delta ${outcome.perTicketInfoDelta} B/ticket; MEMORY USAGE one ${outcome.memoryUsageOne} B, mean ${outcome.memoryUsageMean} B (${encoding}, ${outcome.fields} fields, longest value ${outcome.longestValue} B)`,
+  );
   return { outcome, tickets };
 }
 
@@ -99,8 +105,12 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
   try {
     // Warm the read path, then settle and measure idle.
     await runLoad({
-      url: instance.url, connections: 16, amount: 2000,
-      requests: tickets.slice(0, 200).map((t) => ({ method: 'GET' as const, path: `/api/login/tickets/${t.ticketId}` })),
+      url: instance.url,
+      connections: 16,
+      amount: 2000,
+      requests: tickets
+        .slice(0, 200)
+        .map((t) => ({ method: 'GET' as const, path: `/api/login/tickets/${t.ticketId}` })),
     });
     await callJson('POST', `${instance.url}/__bench/gc`);
     await sleep(1000);
@@ -110,22 +120,34 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
       await sleep(100);
     }
     const idleRss = median(idleSamples);
-    const heapUsedIdle = (await callJson<{ memory: NodeJS.MemoryUsage }>('GET', `${instance.url}/__bench/stats`)).memory.heapUsed;
+    const heapUsedIdle = (await callJson<{ memory: NodeJS.MemoryUsage }>('GET', `${instance.url}/__bench/stats`)).memory
+      .heapUsed;
 
     const quiet = await waitForQuiet(ctx.settings.quietWaitS);
     const ticketIdsFile = path.join(ctx.outDir, 'p5-ticket-ids.json');
     writeFileSync(ticketIdsFile, JSON.stringify(tickets.map((t) => t.ticketId)));
     const overflows0 = listenOverflows();
-    ctx.log(`P5: opening ${polls} long-polls (wait=${waitSeconds}) from a separate process; idle RSS ${round(idleRss / 2 ** 20, 1)} MiB`);
+    ctx.log(
+      `P5: opening ${polls} long-polls (wait=${waitSeconds}) from a separate process; idle RSS ${round(idleRss / 2 ** 20, 1)} MiB`,
+    );
     const worker = runWorker<{
-      sent: number; finished: number; statusCounts: Record<string, number>; errorCounts: Record<string, number>;
+      sent: number;
+      finished: number;
+      statusCounts: Record<string, number>;
+      errorCounts: Record<string, number>;
       answeredAfterMs: { min: number | null; p50: number | null; max: number | null };
     }>({
       name: 'P5 poll clients',
       file: 'bench/pollClients.ts',
       env: {
         BENCH_POLL: JSON.stringify({
-          base: instance.url, ticketIdsFile, count: polls, waitSeconds, perTick: 100, tickMs: 20, deadlineMs: (waitSeconds + 60) * 1000,
+          base: instance.url,
+          ticketIdsFile,
+          count: polls,
+          waitSeconds,
+          perTick: 100,
+          tickMs: 20,
+          deadlineMs: (waitSeconds + 60) * 1000,
         }),
       },
       stderrFile: path.join(ctx.outDir, 'logs', 'poll-clients.stderr.log'),
@@ -158,13 +180,23 @@ export async function longPollScenario(ctx: BenchContext, tickets: CreatedTicket
     const ok200 = result.statusCounts['200'] ?? 0;
     const errors = Object.values(result.errorCounts).reduce((a, b) => a + b, 0);
     const rssGrowth = heldRss - idleRss;
-    ctx.log(`P5: ${held} held; RSS idle ${round(idleRss / 2 ** 20, 1)} MiB → ${round(heldRss / 2 ** 20, 1)} MiB; answers ${JSON.stringify(result.statusCounts)}, errors ${JSON.stringify(result.errorCounts)}`);
+    ctx.log(
+      `P5: ${held} held; RSS idle ${round(idleRss / 2 ** 20, 1)} MiB → ${round(heldRss / 2 ** 20, 1)} MiB; answers ${JSON.stringify(result.statusCounts)}, errors ${JSON.stringify(result.errorCounts)}`,
+    );
     return {
-      polls, waitSeconds, idleRss, heldRss, rssGrowth,
+      polls,
+      waitSeconds,
+      idleRss,
+      heldRss,
+      rssGrowth,
       rssGrowthPerPoll: round(rssGrowth / polls, 0),
-      heapUsedIdle, heapUsedHeldAfterGc: afterGc.memory.heapUsed, rssHeldAfterGc,
+      heapUsedIdle,
+      heapUsedHeldAfterGc: afterGc.memory.heapUsed,
+      rssHeldAfterGc,
       heldConfirmedByServer: held,
-      statusCounts: result.statusCounts, errorCounts: result.errorCounts, answeredAfterMs: result.answeredAfterMs,
+      statusCounts: result.statusCounts,
+      errorCounts: result.errorCounts,
+      answeredAfterMs: result.answeredAfterMs,
       healthyAfter: healthy,
       listenOverflows: overflows,
       target: { maxRssGrowthBytes: 150_000_000 },

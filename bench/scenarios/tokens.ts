@@ -44,26 +44,35 @@ export async function tokenScenario(ctx: BenchContext, others: ChildServer[]): P
   const before = await callJson<{ count: number; times: number[] }>('GET', `${sim}/__bench/token-fetches`);
   // Expiry 1 at +1 s; the token fetched then has its refresh point at +lifetime/2; stop 3 s after that.
   const durationS = 1 + lifetime / 2 + 3;
-  ctx.log(`P7: ${instances.length} instances × ${connectionsPerInstance} concurrent calls for ${durationS} s; token expires at +1 s, refresh due at ≈ +${1 + lifetime / 2} s`);
-  const stopMeter = await ctx.meter(Object.fromEntries(instances.map((i) => [i.name.replace('product ', 'product'), i.pid])));
+  ctx.log(
+    `P7: ${instances.length} instances × ${connectionsPerInstance} concurrent calls for ${durationS} s; token expires at +1 s, refresh due at ≈ +${1 + lifetime / 2} s`,
+  );
+  const stopMeter = await ctx.meter(
+    Object.fromEntries(instances.map((i) => [i.name.replace('product ', 'product'), i.pid])),
+  );
   const statusCounts: Record<string, number> = {};
   const failureSamples: string[] = [];
-  const loads = instances.map((instance) => runLoad({
-    url: instance.url,
-    connections: connectionsPerInstance,
-    duration: durationS,
-    timeout: 20,
-    requests: [{
-      method: 'POST',
-      path: '/api/login/tickets',
-      headers: { authorization: `Bearer ${PORTAL_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ clientIp: PC_IP, userAgent: PC_USER_AGENT }),
-      onResponse: (status: number, body: string) => {
-        statusCounts[String(status)] = (statusCounts[String(status)] ?? 0) + 1;
-        if (status !== 201 && failureSamples.length < 5) failureSamples.push(`${instance.name}: ${status} ${body.slice(0, 200)}`);
-      },
-    }],
-  }));
+  const loads = instances.map((instance) =>
+    runLoad({
+      url: instance.url,
+      connections: connectionsPerInstance,
+      duration: durationS,
+      timeout: 20,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/login/tickets',
+          headers: { authorization: `Bearer ${PORTAL_API_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ clientIp: PC_IP, userAgent: PC_USER_AGENT }),
+          onResponse: (status: number, body: string) => {
+            statusCounts[String(status)] = (statusCounts[String(status)] ?? 0) + 1;
+            if (status !== 201 && failureSamples.length < 5)
+              failureSamples.push(`${instance.name}: ${status} ${body.slice(0, 200)}`);
+          },
+        },
+      ],
+    }),
+  );
   await sleep(1000);
   const { expiredAt } = await callJson<{ expiredAt: number }>('POST', `${sim}/__bench/expire-tokens`);
   const results: LoadResult[] = await Promise.all(loads);
@@ -93,13 +102,20 @@ export async function tokenScenario(ctx: BenchContext, others: ChildServer[]): P
     failedCalls,
     statusCounts,
     failureSamples,
-    perInstance: results.map((r, i) => ({ name: instances[i]!.name, reqPerSec: r.reqPerSec, non2xx: r.non2xx, errors: r.errors + r.timeouts })),
+    perInstance: results.map((r, i) => ({
+      name: instances[i]!.name,
+      reqPerSec: r.reqPerSec,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+    })),
     // The target is about fetches; failed calls are reported beside it (they would point at overload, not the token).
     pass: strays === 0 && expiry1 === 1 && expiry2 === 1,
     quiet,
     meter,
   };
-  ctx.log(`P7: fetches ${strays} before, ${expiry1} at the 42001 expiry, ${expiry2} at the refresh point; ${outcome.calls} calls, ${failedCalls} failed `
-    + `(${JSON.stringify(statusCounts)}); accept-queue overflows during the load: ${meter.listenOverflows}; cores ${JSON.stringify(meter.cores)}`);
+  ctx.log(
+    `P7: fetches ${strays} before, ${expiry1} at the 42001 expiry, ${expiry2} at the refresh point; ${outcome.calls} calls, ${failedCalls} failed ` +
+      `(${JSON.stringify(statusCounts)}); accept-queue overflows during the load: ${meter.listenOverflows}; cores ${JSON.stringify(meter.cores)}`,
+  );
   return outcome;
 }

@@ -51,11 +51,20 @@ export async function wakeScenario(ctx: BenchContext, instanceB: ChildServer): P
   const pushes = scanPushes(driver, tickets, ctx.openids);
   const scanned: Scanned[] = [];
   for (let i = 0; i < pushes.length; i += 16) {
-    const batch = await Promise.all(pushes.slice(i, i + 16).map((push) => call('POST', `${a.url}${push.path}`, { body: push.body!, headers: push.headers! })));
+    const batch = await Promise.all(
+      pushes
+        .slice(i, i + 16)
+        .map((push) => call('POST', `${a.url}${push.path}`, { body: push.body!, headers: push.headers! })),
+    );
     batch.forEach((answer, k) => {
       const token = /\/h5\/login\/confirm\?c=([0-9a-f]{48})/.exec(answer.body)?.[1];
-      if (answer.status !== 200 || !token) throw new Error(`P4: scan not answered with a confirm link: ${answer.status} ${answer.body.slice(0, 200)}`);
-      scanned.push({ ticketId: tickets[i + k]!.ticketId, confirmToken: token, openid: ctx.openids[(i + k) % ctx.openids.length]! });
+      if (answer.status !== 200 || !token)
+        throw new Error(`P4: scan not answered with a confirm link: ${answer.status} ${answer.body.slice(0, 200)}`);
+      scanned.push({
+        ticketId: tickets[i + k]!.ticketId,
+        confirmToken: token,
+        openid: ctx.openids[(i + k) % ctx.openids.length]!,
+      });
     });
   }
 
@@ -70,20 +79,31 @@ export async function wakeScenario(ctx: BenchContext, instanceB: ChildServer): P
       const via = mode === 'same' ? a : instanceB;
       const ticket = scanned[i]!;
       const waitingBefore = (await callJson<{ waiting: number }>('GET', `${a.url}/__bench/stats`)).waiting;
-      const poll = call('GET', `${a.url}/api/login/tickets/${ticket.ticketId}?wait=30&status=scanned`, { agent: pollAgent, timeoutMs: 40_000 })
-        .then((answer) => ({ answer, at: performance.now() }));
+      const poll = call('GET', `${a.url}/api/login/tickets/${ticket.ticketId}?wait=30&status=scanned`, {
+        agent: pollAgent,
+        timeoutMs: 40_000,
+      }).then((answer) => ({ answer, at: performance.now() }));
       // Confirm only once the poll is held (registered with the hub), so the wake is what gets measured.
-      await waitFor('the long-poll to be held', async () => {
-        const { waiting } = await callJson<{ waiting: number }>('GET', `${a.url}/__bench/stats`);
-        return waiting > waitingBefore ? true : undefined;
-      }, 5000, 1);
+      await waitFor(
+        'the long-poll to be held',
+        async () => {
+          const { waiting } = await callJson<{ waiting: number }>('GET', `${a.url}/__bench/stats`);
+          return waiting > waitingBefore ? true : undefined;
+        },
+        5000,
+        1,
+      );
       const sentAt = performance.now();
-      const outcome = await callJson<{ result: string }>('POST', `${via.url}/__bench/confirm`, { confirmToken: ticket.confirmToken, openid: ticket.openid });
+      const outcome = await callJson<{ result: string }>('POST', `${via.url}/__bench/confirm`, {
+        confirmToken: ticket.confirmToken,
+        openid: ticket.openid,
+      });
       const confirmedAt = performance.now();
       const { answer, at } = await poll;
       const status = answer.status === 200 ? (JSON.parse(answer.body) as { status?: string }).status : undefined;
       if (outcome.result !== 'done' || status !== 'confirmed') {
-        if (failures.length < 10) failures.push(`${mode}: confirm ${outcome.result}, poll ${answer.status} ${answer.body.slice(0, 120)}`);
+        if (failures.length < 10)
+          failures.push(`${mode}: confirm ${outcome.result}, poll ${answer.status} ${answer.body.slice(0, 120)}`);
         continue;
       }
       if (i < warmups) continue;
@@ -107,8 +127,16 @@ export async function wakeScenario(ctx: BenchContext, instanceB: ChildServer): P
   const target = { sameP99Ms: 10, acrossP99Ms: 15 };
   ctx.log(`P4: same p50 ${same.p50} p99 ${same.p99} ms; across p50 ${across.p50} p99 ${across.p99} ms`);
   return {
-    same, across, target, failures, quiet,
-    pass: failures.length === 0 && same.samples === perMode && across.samples === perMode
-      && same.p99 <= target.sameP99Ms && across.p99 <= target.acrossP99Ms,
+    same,
+    across,
+    target,
+    failures,
+    quiet,
+    pass:
+      failures.length === 0 &&
+      same.samples === perMode &&
+      across.samples === perMode &&
+      same.p99 <= target.sameP99Ms &&
+      across.p99 <= target.acrossP99Ms,
   };
 }

@@ -75,7 +75,10 @@ export class AccountService {
   private readonly windowMs: number;
   private readonly lockMs: number;
 
-  constructor(private readonly deps: AccountServiceDependencies, options: LockoutOptions = {}) {
+  constructor(
+    private readonly deps: AccountServiceDependencies,
+    options: LockoutOptions = {},
+  ) {
     this.maxFailures = options.maxFailures ?? 5;
     this.windowMs = options.windowMs ?? 15 * MINUTE;
     this.lockMs = options.lockMs ?? 15 * MINUTE;
@@ -87,7 +90,11 @@ export class AccountService {
    * locked account is refused without looking at the password, the right one included; the
    * failure that reaches the limit already answers account_locked.
    */
-  async authenticate(identifier: string, password: string, context: AuthenticationContext): Promise<AuthenticationResult> {
+  async authenticate(
+    identifier: string,
+    password: string,
+    context: AuthenticationContext,
+  ): Promise<AuthenticationResult> {
     const { store, audit, clock } = this.deps;
     const origin = { ip: context.ip, userAgent: context.userAgent, openid: context.openid ?? null };
     const loginName = identifier.trim();
@@ -103,13 +110,22 @@ export class AccountService {
 
     const now = new Date(clock.now());
     if (account.lockedUntil && account.lockedUntil > now) {
-      await audit.record({ type: 'authenticate_failed', ...auditAccount, detail: { reason: 'account_locked', loginName: maskedLoginName, lockedUntil: account.lockedUntil.toISOString() } });
+      await audit.record({
+        type: 'authenticate_failed',
+        ...auditAccount,
+        detail: {
+          reason: 'account_locked',
+          loginName: maskedLoginName,
+          lockedUntil: account.lockedUntil.toISOString(),
+        },
+      });
       return { ok: false, reason: 'account_locked', lockedUntil: account.lockedUntil };
     }
 
     if (await verifyPassword(account.passwordHash, password)) {
       // Time is read again: verification takes a while and a lock set meanwhile must not be missed.
-      if (!await store.clearFailures(account.id, new Date(clock.now()))) return this.lockedNow(account.id, auditAccount, maskedLoginName);
+      if (!(await store.clearFailures(account.id, new Date(clock.now()))))
+        return this.lockedNow(account.id, auditAccount, maskedLoginName);
       await audit.record({ type: 'authenticate_succeeded', ...auditAccount, detail: { loginName: maskedLoginName } });
       return { ok: true, account: { ...account, failedLogins: 0, lastFailedAt: null, lockedUntil: null } };
     }
@@ -122,9 +138,21 @@ export class AccountService {
       lockUntil: new Date(failedAt.getTime() + this.lockMs),
     });
     if (!count) return this.lockedNow(account.id, auditAccount, maskedLoginName);
-    await audit.record({ type: 'authenticate_failed', ...auditAccount, detail: { reason: 'wrong_password', loginName: maskedLoginName, failedLogins: count.failedLogins } });
+    await audit.record({
+      type: 'authenticate_failed',
+      ...auditAccount,
+      detail: { reason: 'wrong_password', loginName: maskedLoginName, failedLogins: count.failedLogins },
+    });
     if (count.lockedUntil) {
-      await audit.record({ type: 'account_locked', ...auditAccount, detail: { loginName: maskedLoginName, failedLogins: count.failedLogins, lockedUntil: count.lockedUntil.toISOString() } });
+      await audit.record({
+        type: 'account_locked',
+        ...auditAccount,
+        detail: {
+          loginName: maskedLoginName,
+          failedLogins: count.failedLogins,
+          lockedUntil: count.lockedUntil.toISOString(),
+        },
+      });
       return { ok: false, reason: 'account_locked', lockedUntil: count.lockedUntil };
     }
     return { ok: false, reason: 'invalid_credentials' };
@@ -186,11 +214,19 @@ export class AccountService {
   }
 
   /** A concurrent failure locked the account while this attempt was being checked. */
-  private async lockedNow(accountId: string, auditAccount: AuditSubject, loginName: string): Promise<AuthenticationResult> {
+  private async lockedNow(
+    accountId: string,
+    auditAccount: AuditSubject,
+    loginName: string,
+  ): Promise<AuthenticationResult> {
     const lockedUntil = (await this.deps.store.findById(accountId))?.lockedUntil;
     // Gone, or the lock already over: nothing to report but a failed attempt.
     if (!lockedUntil) return { ok: false, reason: 'invalid_credentials' };
-    await this.deps.audit.record({ type: 'authenticate_failed', ...auditAccount, detail: { reason: 'account_locked', loginName, lockedUntil: lockedUntil.toISOString() } });
+    await this.deps.audit.record({
+      type: 'authenticate_failed',
+      ...auditAccount,
+      detail: { reason: 'account_locked', loginName, lockedUntil: lockedUntil.toISOString() },
+    });
     return { ok: false, reason: 'account_locked', lockedUntil };
   }
 }

@@ -52,7 +52,9 @@ export class AccountStore {
     const byLoginName = await this.repository.findOneBy({ loginName: identifier });
     if (byLoginName) return byLoginName;
     if (looksLikeIdNumber(identifier)) {
-      return this.repository.findOneBy({ idNumberIndex: this.protector.index('id_number', normalizeIdNumber(identifier)) });
+      return this.repository.findOneBy({
+        idNumberIndex: this.protector.index('id_number', normalizeIdNumber(identifier)),
+      });
     }
     if (looksLikeMobileNumber(identifier)) {
       return this.repository.findOneBy({ phoneIndex: this.protector.index('phone', identifier) });
@@ -64,7 +66,11 @@ export class AccountStore {
   async findConflict(values: UniqueValues, manager?: EntityManager): Promise<AccountConflictField | null> {
     const holders = await this.repositoryOf(manager).find({
       select: { id: true, loginName: true, idNumberIndex: true, phoneIndex: true },
-      where: [{ idNumberIndex: values.idNumberIndex }, { phoneIndex: values.phoneIndex }, { loginName: values.loginName }],
+      where: [
+        { idNumberIndex: values.idNumberIndex },
+        { phoneIndex: values.phoneIndex },
+        { loginName: values.loginName },
+      ],
       take: 3,
     });
     if (holders.length === 0) return null;
@@ -105,10 +111,10 @@ export class AccountStore {
       // the old ones: locked_until goes first and last_failed_at last, so both read the same row.
       const [sql, parameters] = manager.connection.driver.escapeQueryWithParameters(
         `UPDATE ${q('accounts')} SET ` +
-        `${locked} = CASE WHEN ${newCount} >= :maxFailures THEN :lockUntil ELSE NULL END, ` +
-        `${failed} = ${newCount}, ` +
-        `${last} = :now ` +
-        `WHERE ${q('id')} = :id AND (${locked} IS NULL OR ${locked} <= :now)`,
+          `${locked} = CASE WHEN ${newCount} >= :maxFailures THEN :lockUntil ELSE NULL END, ` +
+          `${failed} = ${newCount}, ` +
+          `${last} = :now ` +
+          `WHERE ${q('id')} = :id AND (${locked} IS NULL OR ${locked} <= :now)`,
         { id, now: rule.now, windowStart: rule.windowStart, maxFailures: rule.maxFailures, lockUntil: rule.lockUntil },
       );
       // The structured result carries the affected-row count on every driver.
@@ -128,7 +134,8 @@ export class AccountStore {
    * meantime (then false: the lock stands).
    */
   async clearFailures(id: string, now: Date): Promise<boolean> {
-    const result = await this.db.createQueryBuilder()
+    const result = await this.db
+      .createQueryBuilder()
       .update(AccountEntity)
       .set({ failedLogins: 0, lastFailedAt: null, lockedUntil: null })
       .where('id = :id AND (locked_until IS NULL OR locked_until <= :now)', { id, now })
@@ -144,7 +151,11 @@ export class AccountStore {
 function isDuplicateKey(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const driverError = error.driverError as { code?: string; errno?: number } | undefined;
-  return driverError?.code === 'ER_DUP_ENTRY' || driverError?.errno === 1062 || /UNIQUE constraint failed/.test(error.message);
+  return (
+    driverError?.code === 'ER_DUP_ENTRY' ||
+    driverError?.errno === 1062 ||
+    /UNIQUE constraint failed/.test(error.message)
+  );
 }
 
 /** The field named by a duplicate-key error: MySQL quotes the index ("for key 'accounts.UQ_…'"), SQLite the column. */

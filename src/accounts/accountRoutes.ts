@@ -34,10 +34,14 @@ export function accountRoutes(deps: { accounts: AccountService; config: Config; 
     }
     if (result.reason === 'account_locked') {
       const seconds = Math.max(1, Math.ceil((result.lockedUntil.getTime() - deps.clock.now()) / 1000));
-      throw createHttpError(423, `too many failed logins: the account is locked until ${formatShanghaiTime(result.lockedUntil)} (Asia/Shanghai)`, {
-        code: 'account_locked',
-        headers: { 'Retry-After': String(seconds) },
-      });
+      throw createHttpError(
+        423,
+        `too many failed logins: the account is locked until ${formatShanghaiTime(result.lockedUntil)} (Asia/Shanghai)`,
+        {
+          code: 'account_locked',
+          headers: { 'Retry-After': String(seconds) },
+        },
+      );
     }
     // One answer for an unknown account and a wrong password.
     throw createHttpError(401, 'login name or password is incorrect', { code: 'invalid_credentials' });

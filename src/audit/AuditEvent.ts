@@ -1,10 +1,20 @@
 import { EntitySchema } from 'typeorm';
 
 export type AuditEventType =
-  | 'register' | 'bind' | 'unbind' | 'bind_failed' | 'register_failed'
-  | 'login_scanned' | 'login_confirmed' | 'login_redeemed' | 'login_cancelled'
-  | 'authenticate_succeeded' | 'authenticate_failed' | 'account_locked'
-  | 'subscribe' | 'unsubscribe';
+  | 'register'
+  | 'bind'
+  | 'unbind'
+  | 'bind_failed'
+  | 'register_failed'
+  | 'login_scanned'
+  | 'login_confirmed'
+  | 'login_redeemed'
+  | 'login_cancelled'
+  | 'authenticate_succeeded'
+  | 'authenticate_failed'
+  | 'account_locked'
+  | 'subscribe'
+  | 'unsubscribe';
 
 /** One security-relevant event. `detail` never holds secrets or unmasked personal data. */
 export interface AuditEvent {

@@ -66,9 +66,19 @@ export class AuditLog {
       await this.record(entry);
       return true;
     } catch (error) {
-      const row = { type: entry.type, accountId: entry.accountId ?? null, openid: entry.openid ?? null, ip: entry.ip ?? null, detail: entry.detail ?? null };
+      const row = {
+        type: entry.type,
+        accountId: entry.accountId ?? null,
+        openid: entry.openid ?? null,
+        ip: entry.ip ?? null,
+        detail: entry.detail ?? null,
+      };
       // Not the error object itself: a failed INSERT carries its parameters (the unmasked row).
-      const reason = { name: (error as Error).name, code: (error as { code?: unknown }).code, message: (error as Error).message };
+      const reason = {
+        name: (error as Error).name,
+        code: (error as { code?: unknown }).code,
+        message: (error as Error).message,
+      };
       this.logger.error({ reason, audit: AuditLog.logged(row) }, `audit: ${entry.type} (row not stored)`);
       return false;
     }
@@ -85,6 +95,12 @@ export class AuditLog {
   }
 
   private static logged(row: Pick<AuditEvent, 'type' | 'accountId' | 'openid' | 'ip' | 'detail'>) {
-    return { type: row.type, accountId: row.accountId, openid: row.openid ? maskOpenid(row.openid) : null, ip: row.ip, detail: row.detail };
+    return {
+      type: row.type,
+      accountId: row.accountId,
+      openid: row.openid ? maskOpenid(row.openid) : null,
+      ip: row.ip,
+      detail: row.detail,
+    };
   }
 }

@@ -77,7 +77,9 @@ export class AuditRowWriter {
     const { driver } = this.db;
     const names = this.columns.map((c) => driver.escape(c.databaseName)).join(', ');
     const tuple = `(${this.columns.map(() => '?').join(', ')})`;
-    const values = rows.flatMap((row) => this.columns.map((c) => driver.preparePersistentValue(c.getEntityValue(row), c) as unknown));
+    const values = rows.flatMap((row) =>
+      this.columns.map((c) => driver.preparePersistentValue(c.getEntityValue(row), c) as unknown),
+    );
     await this.db.query(`INSERT INTO ${this.table} (${names}) VALUES ${rows.map(() => tuple).join(', ')}`, values);
   }
 }

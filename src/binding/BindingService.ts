@@ -34,7 +34,8 @@ export interface BindingServiceOptions {
   changes?: BindingChangeAnnouncer;
 }
 
-const isDuplicateKey = (error: unknown) => /ER_DUP_ENTRY|UNIQUE constraint failed/.test(String((error as { code?: string }).code ?? (error as Error).message));
+const isDuplicateKey = (error: unknown) =>
+  /ER_DUP_ENTRY|UNIQUE constraint failed/.test(String((error as { code?: string }).code ?? (error as Error).message));
 
 /**
  * Links a WeChat openid to an account: one account per openid (a unique index), at most
@@ -53,9 +54,16 @@ export class BindingService {
     const run = async (m: EntityManager) => {
       const result = await this.bindIn(m, request);
       if (result.ok) {
-        await this.options.audit.record({
-          type: 'bind', accountId: request.accountId, openid: request.openid, ip: request.context.ip, userAgent: request.context.userAgent,
-        }, m);
+        await this.options.audit.record(
+          {
+            type: 'bind',
+            accountId: request.accountId,
+            openid: request.openid,
+            ip: request.context.ip,
+            userAgent: request.context.userAgent,
+          },
+          m,
+        );
       }
       return result;
     };
@@ -74,7 +82,11 @@ export class BindingService {
    * Removes one of the account's bindings (微信解绑), under the same account-row lock as bind, so an
    * unbind and a bind of one account never interleave. Null when the binding is not that account's.
    */
-  async unbind(accountId: string, bindingId: string, context: { ip: string; userAgent: string }): Promise<WechatBinding | null> {
+  async unbind(
+    accountId: string,
+    bindingId: string,
+    context: { ip: string; userAgent: string },
+  ): Promise<WechatBinding | null> {
     const removed = await this.options.db.transaction(async (manager) => {
       await this.lockAccount(manager, accountId);
       const bindings = manager.getRepository(WechatBindingEntity);
@@ -89,7 +101,9 @@ export class BindingService {
   }
 
   private async lockAccount(manager: EntityManager, accountId: string) {
-    const query = manager.getRepository(AccountEntity).createQueryBuilder('a')
+    const query = manager
+      .getRepository(AccountEntity)
+      .createQueryBuilder('a')
       .select('a.id')
       .where('a.id = :id', { id: accountId });
     // SQLite (the embedded demo) has no row locks; it serialises write transactions anyway.
@@ -103,7 +117,7 @@ export class BindingService {
     const bindings = manager.getRepository(WechatBindingEntity);
     const existing = await bindings.findOneBy({ openid: request.openid });
     if (existing) return { ok: false, reason: 'openid_already_bound', binding: existing };
-    if (await bindings.countBy({ accountId: request.accountId }) >= this.options.maxBindingsPerAccount) {
+    if ((await bindings.countBy({ accountId: request.accountId })) >= this.options.maxBindingsPerAccount) {
       return { ok: false, reason: 'account_full' };
     }
     const binding: WechatBinding = {

@@ -18,7 +18,8 @@ export class BindingStore {
    * scan hot path's BoundAccountCache misses.
    */
   async accountIdFor(openid: string): Promise<string | null> {
-    const row = await this.repository.createQueryBuilder('b')
+    const row = await this.repository
+      .createQueryBuilder('b')
       .select('b.accountId', 'accountId')
       .where('b.openid = :openid', { openid })
       .getRawOne<{ accountId: string }>();

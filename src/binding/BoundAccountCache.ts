@@ -61,7 +61,10 @@ export class BoundAccountCache implements BindingChangeAnnouncer {
     await this.options.feed.start({
       changed: (openidSha1) => this.forget(openidSha1),
       interrupted: () => {
-        if (this.live) this.options.logger.warn('binding change feed interrupted: bound-account cache emptied and bypassed until it resumes');
+        if (this.live)
+          this.options.logger.warn(
+            'binding change feed interrupted: bound-account cache emptied and bypassed until it resumes',
+          );
         this.live = false;
         this.clear();
       },
@@ -111,7 +114,10 @@ export class BoundAccountCache implements BindingChangeAnnouncer {
     try {
       await this.options.feed.publish(openidSha1);
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'binding change not announced: other instances may use the old binding until their cache entry expires');
+      this.options.logger.warn(
+        { err: error },
+        'binding change not announced: other instances may use the old binding until their cache entry expires',
+      );
     }
   }
 

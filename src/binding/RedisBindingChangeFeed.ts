@@ -10,7 +10,10 @@ import type { BindingChangeFeed, BindingChangeListener } from './BindingChangeFe
 export class RedisBindingChangeFeed implements BindingChangeFeed {
   private subscriber: Redis | null = null;
 
-  constructor(private readonly redis: Redis, private readonly channel: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly channel: string,
+  ) {}
 
   async start(listener: BindingChangeListener): Promise<void> {
     if (this.subscriber) throw new Error('the binding change feed is already started: one subscription per process');

@@ -45,7 +45,12 @@ const field = (ctx: Context, name: string): string => {
 };
 
 const formatLockedUntil = (until: Date) =>
-  new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false }).format(until);
+  new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(until);
 
 /**
  * 实名绑定 (/h5/bind): step 1 登录账号 + 登录密码 + 验证码 → 登录; step 2 手机号码 + 短信验证码
@@ -59,7 +64,13 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
 
   const fail = async (ctx: Context, reason: string, accountId: string | null = null) => {
     const context = clientContext(ctx);
-    await deps.audit.record({ type: 'bind_failed', accountId, openid: sessionOf(ctx).openid ?? null, ...context, detail: { reason } });
+    await deps.audit.record({
+      type: 'bind_failed',
+      accountId,
+      openid: sessionOf(ctx).openid ?? null,
+      ...context,
+      detail: { reason },
+    });
   };
 
   /** The account that passed step 1 in this session, while that is recent enough. */
@@ -69,13 +80,27 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     return accounts.findById(pending.accountId);
   };
 
-  const renderPhoneStep = async (ctx: Context, extra: { values?: Record<string, string>; errors?: Errors; notice?: string }, status = 200) => {
+  const renderPhoneStep = async (
+    ctx: Context,
+    extra: { values?: Record<string, string>; errors?: Errors; notice?: string },
+    status = 200,
+  ) => {
     const account = await stepOneAccount(ctx);
     if (!account) {
       renderer.render(ctx, 'bind-login', { values: {}, errors: { form: '登录已超时，请重新登录。' } }, 401);
       return;
     }
-    renderer.render(ctx, 'bind-phone', { account: accounts.toPublic(account), values: extra.values ?? {}, errors: extra.errors ?? {}, notice: extra.notice }, status);
+    renderer.render(
+      ctx,
+      'bind-phone',
+      {
+        account: accounts.toPublic(account),
+        values: extra.values ?? {},
+        errors: extra.errors ?? {},
+        notice: extra.notice,
+      },
+      status,
+    );
   };
 
   router.get('/h5/bind', async (ctx) => {
@@ -89,7 +114,10 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       }
     }
     if (await stepOneAccount(ctx)) {
-      const notice = session.smsPhone && ctx.query.sent === '1' ? `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效。` : undefined;
+      const notice =
+        session.smsPhone && ctx.query.sent === '1'
+          ? `验证码已发送至 ${maskPhone(session.smsPhone)}，5分钟内有效。`
+          : undefined;
       await renderPhoneStep(ctx, { values: { phone: session.smsPhone ?? '' }, ...(notice ? { notice } : {}) });
       return;
     }
@@ -108,8 +136,10 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       renderer.render(ctx, 'bind-login', { values, errors: { form: retryAfterText(verdict.retryAfterSeconds) } }, 429);
       return;
     }
-    const password = typeof (ctx.request.body as Record<string, unknown>)?.password === 'string'
-      ? (ctx.request.body as Record<string, string>).password! : '';
+    const password =
+      typeof (ctx.request.body as Record<string, unknown>)?.password === 'string'
+        ? (ctx.request.body as Record<string, string>).password!
+        : '';
     const captcha = field(ctx, 'captcha');
     const errors: Errors = {};
     if (!values.loginName) errors.loginName = '请输入登录账号';
@@ -118,7 +148,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     else if (password.length > 128) errors.password = '登录密码过长';
     if (!captcha) errors.captcha = '请输入验证码';
     // The captcha is checked (and spent) before the password, so guessing passwords costs a captcha each.
-    if (captcha && !await deps.captcha.consume(captchaScope(ctx, 'bind-login'), captcha)) {
+    if (captcha && !(await deps.captcha.consume(captchaScope(ctx, 'bind-login'), captcha))) {
       errors.captcha = '验证码错误，请重新输入';
       await fail(ctx, 'captcha_wrong');
     }
@@ -130,7 +160,17 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     if (!result.ok) {
       if (result.reason === 'account_locked') {
         await fail(ctx, 'account_locked');
-        renderer.render(ctx, 'bind-login', { values, errors: { form: `登录失败次数过多，账号已暂时锁定，请于 ${formatLockedUntil(result.lockedUntil)} 后再试。` } }, 423);
+        renderer.render(
+          ctx,
+          'bind-login',
+          {
+            values,
+            errors: {
+              form: `登录失败次数过多，账号已暂时锁定，请于 ${formatLockedUntil(result.lockedUntil)} 后再试。`,
+            },
+          },
+          423,
+        );
       } else {
         await fail(ctx, 'invalid_credentials');
         // One message for an unknown account and a wrong password: no account enumeration.
@@ -169,7 +209,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
 
   router.get('/h5/bind/sms', async (ctx) => {
     const session = sessionOf(ctx);
-    if (!await stepOneAccount(ctx) || !session.smsPhone) {
+    if (!(await stepOneAccount(ctx)) || !session.smsPhone) {
       ctx.redirect('/h5/bind');
       return;
     }
@@ -188,12 +228,22 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     if (!verdict.allowed) {
       if (verdict.firstRefusal) await fail(ctx, 'too_many_attempts', account.id);
       ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-      renderer.render(ctx, 'bind-sms-captcha', { phoneMasked: maskPhone(phone), errors: { captcha: retryAfterText(verdict.retryAfterSeconds) } }, 429);
+      renderer.render(
+        ctx,
+        'bind-sms-captcha',
+        { phoneMasked: maskPhone(phone), errors: { captcha: retryAfterText(verdict.retryAfterSeconds) } },
+        429,
+      );
       return;
     }
     const captcha = field(ctx, 'captcha');
-    if (!captcha || !await deps.captcha.consume(captchaScope(ctx, 'bind-sms'), captcha)) {
-      renderer.render(ctx, 'bind-sms-captcha', { phoneMasked: maskPhone(phone), errors: { captcha: captcha ? '验证码错误，请重新输入' : '请输入图形验证码' } }, 400);
+    if (!captcha || !(await deps.captcha.consume(captchaScope(ctx, 'bind-sms'), captcha))) {
+      renderer.render(
+        ctx,
+        'bind-sms-captcha',
+        { phoneMasked: maskPhone(phone), errors: { captcha: captcha ? '验证码错误，请重新输入' : '请输入图形验证码' } },
+        400,
+      );
       return;
     }
     const sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip });
@@ -232,25 +282,40 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     const verdict = await deps.smsCodes.verify({ phone, purpose: 'bind', code: smsCode });
     if (verdict !== 'ok') {
       await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', account.id);
-      await renderPhoneStep(ctx, {
-        values,
-        errors: { smsCode: verdict === 'wrong' ? '短信验证码错误' : '短信验证码已失效，请重新获取' },
-      }, 400);
+      await renderPhoneStep(
+        ctx,
+        {
+          values,
+          errors: { smsCode: verdict === 'wrong' ? '短信验证码错误' : '短信验证码已失效，请重新获取' },
+        },
+        400,
+      );
       return;
     }
-    const result = await deps.bindingService.bind({ openid: session.openid!, accountId: account.id, context: clientContext(ctx) });
+    const result = await deps.bindingService.bind({
+      openid: session.openid!,
+      accountId: account.id,
+      context: clientContext(ctx),
+    });
     if (!result.ok) {
       await fail(ctx, result.reason, account.id);
       if (result.reason === 'openid_already_bound') {
         ctx.redirect('/h5/bind');
         return;
       }
-      await renderPhoneStep(ctx, {
-        values,
-        errors: { form: result.reason === 'account_full'
-          ? '该账号已绑定其他微信。如需改绑，请先登录福建省网上税务局，在【设置】-【微信解绑】中解除原绑定。'
-          : '账号不存在，请重新登录。' },
-      }, 409);
+      await renderPhoneStep(
+        ctx,
+        {
+          values,
+          errors: {
+            form:
+              result.reason === 'account_full'
+                ? '该账号已绑定其他微信。如需改绑，请先登录福建省网上税务局，在【设置】-【微信解绑】中解除原绑定。'
+                : '账号不存在，请重新登录。',
+          },
+        },
+        409,
+      );
       return;
     }
     delete session.bind;
@@ -258,7 +323,8 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     ctx.state.session.touch();
     // Best effort: the binding stands whether or not WeChat takes the message.
     const publicAccount = accounts.toPublic(account);
-    deps.wechatApi.sendCustomText(session.openid!, deps.templates.render('bound', { loginName: publicAccount.loginName }))
+    deps.wechatApi
+      .sendCustomText(session.openid!, deps.templates.render('bound', { loginName: publicAccount.loginName }))
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'bind notice not sent'));
     ctx.redirect('/h5/bind/done');
   });

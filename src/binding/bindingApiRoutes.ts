@@ -39,7 +39,11 @@ export function bindingApiRoutes(deps: BindingApiDependencies): Router {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       bindings: bindings.map((b) => ({
-        id: b.id, nickname: b.nickname, openidMasked: maskOpenid(b.openid), subscribed: b.subscribed, boundAt: b.boundAt.toISOString(),
+        id: b.id,
+        nickname: b.nickname,
+        openidMasked: maskOpenid(b.openid),
+        subscribed: b.subscribed,
+        boundAt: b.boundAt.toISOString(),
       })),
     };
   });
@@ -47,10 +51,16 @@ export function bindingApiRoutes(deps: BindingApiDependencies): Router {
   router.delete('/:bindingId', async (ctx) => {
     const account = await accountOf(ctx.params.accountId);
     const bindingId = ctx.params.bindingId!;
-    const removed = UUID.test(bindingId) ? await deps.bindingService.unbind(account.id, bindingId, clientContext(ctx)) : null;
+    const removed = UUID.test(bindingId)
+      ? await deps.bindingService.unbind(account.id, bindingId, clientContext(ctx))
+      : null;
     if (!removed) throw createHttpError(404, 'no such binding on this account', { code: 'binding_not_found' });
     // Best effort: the unbinding stands whether or not WeChat takes the message.
-    deps.wechatApi.sendCustomText(removed.openid, deps.templates.render('unbound', { loginName: deps.accounts.toPublic(account).loginName }))
+    deps.wechatApi
+      .sendCustomText(
+        removed.openid,
+        deps.templates.render('unbound', { loginName: deps.accounts.toPublic(account).loginName }),
+      )
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'unbind notice not sent'));
     ctx.status = 204;
   });

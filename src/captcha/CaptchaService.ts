@@ -49,8 +49,19 @@ export class CaptchaService {
     requireScope(scope);
     let answer = '';
     for (let i = 0; i < this.length; i++) answer += ALPHABET[randomInt(ALPHABET.length)];
-    const svg = renderCaptcha(answer, { width: 120, height: 44, fontSize: 48, noise: 3, color: true, background: '#f7f7f7' });
-    await this.options.store.put(scope, { answer, expiresAt: this.options.clock.now() + this.ttlSeconds * 1000 }, this.ttlSeconds);
+    const svg = renderCaptcha(answer, {
+      width: 120,
+      height: 44,
+      fontSize: 48,
+      noise: 3,
+      color: true,
+      background: '#f7f7f7',
+    });
+    await this.options.store.put(
+      scope,
+      { answer, expiresAt: this.options.clock.now() + this.ttlSeconds * 1000 },
+      this.ttlSeconds,
+    );
     return { svg, answer };
   }
 

@@ -23,21 +23,23 @@ async function main(): Promise<void> {
     },
     afterListen() {
       const url = config.publicUrl;
-      process.stdout.write([
-        '',
-        '  福建税务 etax-wechat — embedded demo (SQLite in data/, in-memory stores, WeChat simulator)',
-        '',
-        `  Portal (PC):      ${url}/portal/login`,
-        `  Phone (WeChat):   ${url}/sandbox/phone`,
-        '',
-        '  Demo taxpayer (not yet bound to any WeChat):',
-        `    登录账号  ${DEMO_ACCOUNT.idNumber}  (or the phone ${DEMO_ACCOUNT.phone})`,
-        `    登录密码  ${DEMO_ACCOUNT.password}`,
-        `    SMS codes arrive in the phone's 短信 inbox (${DEMO_ACCOUNT.phone}).`,
-        '',
-        `  Ctrl-C stops; data stays in ${dataDir} (delete the folder to start over).`,
-        '',
-      ].join('\n'));
+      process.stdout.write(
+        [
+          '',
+          '  福建税务 etax-wechat — embedded demo (SQLite in data/, in-memory stores, WeChat simulator)',
+          '',
+          `  Portal (PC):      ${url}/portal/login`,
+          `  Phone (WeChat):   ${url}/sandbox/phone`,
+          '',
+          '  Demo taxpayer (not yet bound to any WeChat):',
+          `    登录账号  ${DEMO_ACCOUNT.idNumber}  (or the phone ${DEMO_ACCOUNT.phone})`,
+          `    登录密码  ${DEMO_ACCOUNT.password}`,
+          `    SMS codes arrive in the phone's 短信 inbox (${DEMO_ACCOUNT.phone}).`,
+          '',
+          `  Ctrl-C stops; data stays in ${dataDir} (delete the folder to start over).`,
+          '',
+        ].join('\n'),
+      );
     },
     beforeClose(deps) {
       users.save(deps.simulator!);

@@ -9,7 +9,10 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 runMenuCli(process.argv.slice(2), process.env, {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-}).then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`menu: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+}).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`menu: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

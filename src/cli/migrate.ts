@@ -30,14 +30,19 @@ async function main(): Promise<number> {
       return 0;
     }
     const applied = await db.runMigrations({ transaction: 'each' });
-    process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : applied.map((m) => `applied ${m.name}\n`).join(''));
+    process.stdout.write(
+      applied.length === 0 ? 'schema is up to date\n' : applied.map((m) => `applied ${m.name}\n`).join(''),
+    );
     return 0;
   } finally {
     await db.destroy();
   }
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`migration failed: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`migration failed: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

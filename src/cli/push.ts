@@ -42,15 +42,23 @@ async function main(): Promise<number> {
     const echostr = String(Date.now());
     const response = await fetch(`${endpoint}?${new URLSearchParams(driver.verification(echostr))}`);
     const body = await response.text();
-    process.stdout.write(`HTTP ${response.status}: ${body}\n${body === echostr ? 'verified: echostr returned verbatim' : 'NOT verified'}\n`);
+    process.stdout.write(
+      `HTTP ${response.status}: ${body}\n${body === echostr ? 'verified: echostr returned verbatim' : 'NOT verified'}\n`,
+    );
     return body === echostr ? 0 : 1;
   }
-  const xml = command === 'subscribe' ? driver.event(openid, 'subscribe', argument ? `qrscene_${argument}` : '')
-    : command === 'scan' && argument ? driver.event(openid, 'SCAN', argument)
-    : command === 'unsubscribe' ? driver.event(openid, 'unsubscribe')
-    : command === 'click' && argument ? driver.event(openid, 'CLICK', argument)
-    : command === 'text' && argument ? driver.textMessage(openid, argument)
-    : null;
+  const xml =
+    command === 'subscribe'
+      ? driver.event(openid, 'subscribe', argument ? `qrscene_${argument}` : '')
+      : command === 'scan' && argument
+        ? driver.event(openid, 'SCAN', argument)
+        : command === 'unsubscribe'
+          ? driver.event(openid, 'unsubscribe')
+          : command === 'click' && argument
+            ? driver.event(openid, 'CLICK', argument)
+            : command === 'text' && argument
+              ? driver.textMessage(openid, argument)
+              : null;
   if (!xml) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -62,11 +70,18 @@ async function main(): Promise<number> {
     return 1;
   }
   const reply = await driver.readReply(body);
-  process.stdout.write(reply ? `${reply.MsgType} reply to ${reply.ToUserName}:\n${reply.Content ?? JSON.stringify(reply)}\n` : 'success (no reply)\n');
+  process.stdout.write(
+    reply
+      ? `${reply.MsgType} reply to ${reply.ToUserName}:\n${reply.Content ?? JSON.stringify(reply)}\n`
+      : 'success (no reply)\n',
+  );
   return 0;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`${(error as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

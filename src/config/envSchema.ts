@@ -47,14 +47,25 @@ const flag = { type: 'string', enum: ['0', '1'], default: '0' } as const;
 export const envSchema: JSONSchemaType<Env> = {
   type: 'object',
   required: [
-    'PUBLIC_URL', 'WECHAT_APPID', 'WECHAT_APPSECRET', 'WECHAT_TOKEN', 'DATABASE_URL', 'REDIS_URL',
-    'PORTAL_API_KEYS', 'SESSION_SECRET', 'DATA_KEY',
+    'PUBLIC_URL',
+    'WECHAT_APPID',
+    'WECHAT_APPSECRET',
+    'WECHAT_TOKEN',
+    'DATABASE_URL',
+    'REDIS_URL',
+    'PORTAL_API_KEYS',
+    'SESSION_SECRET',
+    'DATA_KEY',
   ],
   properties: {
     NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'development' },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     PUBLIC_URL: httpUrl,
-    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    LOG_LEVEL: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+    },
     WECHAT_APPID: { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$' },
     WECHAT_APPSECRET: { type: 'string', pattern: '^[0-9a-zA-Z]{16,64}$' },
     // WeChat's console accepts 3–32 letters and digits for the Token.
@@ -91,8 +102,11 @@ export const envSchema: JSONSchemaType<Env> = {
   if: { required: ['SMS_PROVIDER'], properties: { SMS_PROVIDER: { const: 'tencentcloud' } } },
   then: {
     required: [
-      'TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY', 'TENCENTCLOUD_SMS_SDK_APP_ID',
-      'TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID',
+      'TENCENTCLOUD_SECRET_ID',
+      'TENCENTCLOUD_SECRET_KEY',
+      'TENCENTCLOUD_SMS_SDK_APP_ID',
+      'TENCENTCLOUD_SMS_SIGN_NAME',
+      'TENCENTCLOUD_SMS_TEMPLATE_ID',
     ],
   },
   dependencies: { WECHAT_ENCODING_AES_KEY_PREVIOUS: ['WECHAT_ENCODING_AES_KEY'] },

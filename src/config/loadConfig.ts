@@ -13,7 +13,11 @@ export class ConfigError extends Error {
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true });
 const validateEnv = ajv.compile(envSchema);
 
-const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const trimSlash = (url: string): string => url.replace(/\/+$/, '');
 
 export function loadConfig(source: NodeJS.ProcessEnv): Config {
@@ -36,7 +40,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       const name = error.instancePath.replace(/^\//, '');
       const missing = (error.params as { missingProperty?: string }).missingProperty;
       if (missing) {
-        problems.push(error.keyword === 'dependencies' ? `${missing} is required when ${(error.params as { property: string }).property} is set` : `${missing} is required`);
+        problems.push(
+          error.keyword === 'dependencies'
+            ? `${missing} is required when ${(error.params as { property: string }).property} is set`
+            : `${missing} is required`,
+        );
       } else {
         const hint = error.keyword === 'pattern' ? FORMAT_HINTS[name as keyof Env] : undefined;
         problems.push(`${name} ${hint ?? error.message ?? 'is invalid'}`);
@@ -55,16 +63,17 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const tencent = e.SMS_PROVIDER === 'tencentcloud'
-    ? {
-        secretId: e.TENCENTCLOUD_SECRET_ID!,
-        secretKey: e.TENCENTCLOUD_SECRET_KEY!,
-        region: e.TENCENTCLOUD_SMS_REGION ?? 'ap-guangzhou',
-        sdkAppId: e.TENCENTCLOUD_SMS_SDK_APP_ID!,
-        signName: e.TENCENTCLOUD_SMS_SIGN_NAME!,
-        templateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID!,
-      }
-    : undefined;
+  const tencent =
+    e.SMS_PROVIDER === 'tencentcloud'
+      ? {
+          secretId: e.TENCENTCLOUD_SECRET_ID!,
+          secretKey: e.TENCENTCLOUD_SECRET_KEY!,
+          region: e.TENCENTCLOUD_SMS_REGION ?? 'ap-guangzhou',
+          sdkAppId: e.TENCENTCLOUD_SMS_SDK_APP_ID!,
+          signName: e.TENCENTCLOUD_SMS_SIGN_NAME!,
+          templateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID!,
+        }
+      : undefined;
 
   return {
     nodeEnv: e.NODE_ENV,
@@ -77,8 +86,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       appId: e.WECHAT_APPID,
       appSecret: e.WECHAT_APPSECRET,
       token: e.WECHAT_TOKEN,
-      encodingAesKeys: [e.WECHAT_ENCODING_AES_KEY, e.WECHAT_ENCODING_AES_KEY_PREVIOUS]
-        .filter((k): k is string => typeof k === 'string'),
+      encodingAesKeys: [e.WECHAT_ENCODING_AES_KEY, e.WECHAT_ENCODING_AES_KEY_PREVIOUS].filter(
+        (k): k is string => typeof k === 'string',
+      ),
       apiBase: trimSlash(e.WECHAT_API_BASE),
       openBase: trimSlash(e.WECHAT_OPEN_BASE),
       mpBase: trimSlash(e.WECHAT_MP_BASE),

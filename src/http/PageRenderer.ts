@@ -18,7 +18,13 @@ export abstract class PageRenderer {
   }
 
   /** Answers with `<template>.njk` rendered with `variables`, and the use's own `headers`. */
-  protected respond(ctx: Context, template: string, variables: Record<string, unknown>, status: number, headers: Record<string, string> = {}): void {
+  protected respond(
+    ctx: Context,
+    template: string,
+    variables: Record<string, unknown>,
+    status: number,
+    headers: Record<string, string> = {},
+  ): void {
     ctx.status = status;
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');

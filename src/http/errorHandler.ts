@@ -23,8 +23,15 @@ export function errorHandler(logger: Logger): Middleware {
       if (ctx.respond !== false && ctx.body == null && ctx.path.startsWith('/api/') && ctx.method !== 'OPTIONS') {
         const status = ctx.status;
         if (status === 404) ctx.body = { error: { code: 'not_found', message: 'no such endpoint' } };
-        if (status === 405) ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}` } };
-        if (status === 501) ctx.body = { error: { code: 'not_implemented', message: `${ctx.method} is not a method this API knows` } };
+        if (status === 405)
+          ctx.body = {
+            error: {
+              code: 'method_not_allowed',
+              message: `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}`,
+            },
+          };
+        if (status === 501)
+          ctx.body = { error: { code: 'not_implemented', message: `${ctx.method} is not a method this API knows` } };
         ctx.status = status;
       }
     } catch (error) {
@@ -45,14 +52,22 @@ export function errorHandler(logger: Logger): Middleware {
  * What an error becomes (status, headers, the JSON error body); an error that is not an http-error
  * is logged here. For answers written outside the middleware chain (a held long-poll) too.
  */
-export function errorAnswer(error: unknown, logger: Logger): { status: number; headers: Record<string, string>; body: { error: { code: string; message: string } } } {
+export function errorAnswer(
+  error: unknown,
+  logger: Logger,
+): { status: number; headers: Record<string, string>; body: { error: { code: string; message: string } } } {
   const known = isHttpError(error) && error.expose;
   const unavailable = !isHttpError(error) && isDependencyFailure(error);
   const status = isHttpError(error) ? error.status : unavailable ? 503 : 500;
-  const code = (known && typeof (error as CodedErrorProps).code === 'string')
-    ? (error as CodedErrorProps).code!
-    : defaultCode(status);
-  const message = known ? (error as Error).message : unavailable ? 'temporarily unavailable, try again shortly' : 'internal error';
+  const code =
+    known && typeof (error as CodedErrorProps).code === 'string'
+      ? (error as CodedErrorProps).code!
+      : defaultCode(status);
+  const message = known
+    ? (error as Error).message
+    : unavailable
+      ? 'temporarily unavailable, try again shortly'
+      : 'internal error';
   if (!known) logger.error({ err: error }, 'request failed');
   const headers: Record<string, string> = {};
   if (unavailable) headers['Retry-After'] = '5';
@@ -62,15 +77,25 @@ export function errorAnswer(error: unknown, logger: Logger): { status: number; h
 
 function defaultCode(status: number): string {
   switch (status) {
-    case 400: return 'bad_request';
-    case 401: return 'unauthorized';
-    case 403: return 'forbidden';
-    case 404: return 'not_found';
-    case 405: return 'method_not_allowed';
-    case 409: return 'conflict';
-    case 413: return 'payload_too_large';
-    case 429: return 'too_many_requests';
-    case 503: return 'service_unavailable';
-    default: return status >= 500 ? 'internal_error' : 'error';
+    case 400:
+      return 'bad_request';
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 405:
+      return 'method_not_allowed';
+    case 409:
+      return 'conflict';
+    case 413:
+      return 'payload_too_large';
+    case 429:
+      return 'too_many_requests';
+    case 503:
+      return 'service_unavailable';
+    default:
+      return status >= 500 ? 'internal_error' : 'error';
   }
 }

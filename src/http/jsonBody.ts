@@ -26,8 +26,11 @@ export function jsonBody(options: JsonBodyOptions = {}): Middleware {
 
 function toHttpError(error: Error, limitBytes: number): Error {
   const status = isHttpError(error) ? error.status : (error as { status?: number }).status;
-  if (status === 413) return createHttpError(413, `request body over ${limitBytes} bytes`, { code: 'payload_too_large' });
-  if (status === 415) return createHttpError(415, 'unsupported body encoding or charset', { code: 'unsupported_media_type' });
-  if (status === 400 || error instanceof SyntaxError) return createHttpError(400, 'request body is not valid JSON (an object is expected)', { code: 'invalid_json' });
+  if (status === 413)
+    return createHttpError(413, `request body over ${limitBytes} bytes`, { code: 'payload_too_large' });
+  if (status === 415)
+    return createHttpError(415, 'unsupported body encoding or charset', { code: 'unsupported_media_type' });
+  if (status === 400 || error instanceof SyntaxError)
+    return createHttpError(400, 'request body is not valid JSON (an object is expected)', { code: 'invalid_json' });
   return error;
 }

@@ -16,7 +16,10 @@ declare module 'koa' {
 class RequestState {
   private child: Logger | undefined;
 
-  constructor(readonly requestId: string, private readonly parent: Logger) {}
+  constructor(
+    readonly requestId: string,
+    private readonly parent: Logger,
+  ) {}
 
   get logger(): Logger {
     this.child ??= this.parent.child({ requestId: this.requestId });
@@ -46,7 +49,10 @@ export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
       metrics?.httpRequest(ctx.method, route, status, ms / 1000);
       // The path only: query strings carry signatures, codes and tickets.
-      requestLog.info({ requestId, method: ctx.method, path: logSafePath(ctx.path), route, status, ms: Math.round(ms * 10) / 10 }, 'request');
+      requestLog.info(
+        { requestId, method: ctx.method, path: logSafePath(ctx.path), route, status, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
     };
     try {
       await next();

@@ -52,12 +52,13 @@ export function securityHeaders(options: { publicUrl: string }): Middleware {
     'form-action': ["'none'"],
     sandbox: [],
   };
-  const build = (directives: Directives, framed: boolean) => headersOf({
-    contentSecurityPolicy: { useDefaults: false, directives },
-    referrerPolicy: { policy: 'same-origin' },
-    xFrameOptions: { action: framed ? 'sameorigin' : 'deny' },
-    strictTransportSecurity: https ? { maxAge: 365 * 24 * 3600, includeSubDomains: true } : false,
-  });
+  const build = (directives: Directives, framed: boolean) =>
+    headersOf({
+      contentSecurityPolicy: { useDefaults: false, directives },
+      referrerPolicy: { policy: 'same-origin' },
+      xFrameOptions: { action: framed ? 'sameorigin' : 'deny' },
+      strictTransportSecurity: https ? { maxAge: 365 * 24 * 3600, includeSubDomains: true } : false,
+    });
   const framedPages = build(page("'self'"), true);
   const otherPages = build(page("'none'"), false);
   // API answers carry accounts and login states: no cache keeps them (a route may say otherwise).

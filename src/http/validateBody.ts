@@ -27,7 +27,8 @@ function describeProblems(errors: ErrorObject[]): string {
   const problems = errors.map((error) => {
     const params = error.params as { missingProperty?: string; additionalProperty?: string };
     if (error.keyword === 'required') return `${error.instancePath}/${params.missingProperty} is required`;
-    if (error.keyword === 'additionalProperties') return `${error.instancePath}/${params.additionalProperty} is not allowed`;
+    if (error.keyword === 'additionalProperties')
+      return `${error.instancePath}/${params.additionalProperty} is not allowed`;
     return `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`;
   });
   return `invalid request body: ${problems.join('; ')}`;

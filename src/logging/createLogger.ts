@@ -7,12 +7,23 @@ export type { Logger };
  * fields that could carry them if a library object is logged whole.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({
-    level,
-    base: { service: 'etax-wechat' },
-    redact: {
-      paths: ['*.password', '*.appSecret', '*.secret', '*.access_token', '*.accessToken', 'req.headers.authorization', 'req.headers.cookie'],
-      censor: '[redacted]',
+  return pino(
+    {
+      level,
+      base: { service: 'etax-wechat' },
+      redact: {
+        paths: [
+          '*.password',
+          '*.appSecret',
+          '*.secret',
+          '*.access_token',
+          '*.accessToken',
+          'req.headers.authorization',
+          'req.headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
     },
-  }, destination);
+    destination,
+  );
 }

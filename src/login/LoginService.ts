@@ -60,8 +60,14 @@ export class LoginService {
     const qr = await wechatApi.createTemporaryQrCode(ids.sceneStr, ttlSeconds);
     const createdAt = clock.now();
     const ticket: LoginTicket = {
-      ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending',
-      createdAt, expiresAt: createdAt + ttlSeconds * 1000, clientIp: client.clientIp, browser: describeBrowser(client.userAgent),
+      ticketId: ids.ticketId,
+      sceneStr: ids.sceneStr,
+      confirmToken: ids.confirmToken,
+      status: 'pending',
+      createdAt,
+      expiresAt: createdAt + ttlSeconds * 1000,
+      clientIp: client.clientIp,
+      browser: describeBrowser(client.userAgent),
     };
     await store.create(ticket);
     this.options.metrics?.ticketTransition('pending');
@@ -83,7 +89,11 @@ export class LoginService {
    * Long-poll: answers as soon as the status differs from `baseline` (the current one when none is
    * given), when the ticket expires, or after waitMs. Changes made on any instance wake it.
    */
-  async waitForChange(ticketId: string, baseline: TicketStatus | undefined, waitMs: number): Promise<TicketView | null> {
+  async waitForChange(
+    ticketId: string,
+    baseline: TicketStatus | undefined,
+    waitMs: number,
+  ): Promise<TicketView | null> {
     const { hub } = this.options;
     const held = this.options.metrics?.longPollStarted();
     const giveUpAt = Date.now() + waitMs;
@@ -109,14 +119,20 @@ export class LoginService {
   }
 
   /** The answer to a poll now (the ticket is gone, changed, or time is up), or the status to wait on. */
-  private async answerOrWait(ticketId: string, expected: TicketStatus | undefined, remaining: number, wake: () => void)
-    : Promise<{ answer: TicketView | null; expected?: undefined } | { answer?: undefined; expected: TicketStatus }> {
+  private async answerOrWait(
+    ticketId: string,
+    expected: TicketStatus | undefined,
+    remaining: number,
+    wake: () => void,
+  ): Promise<{ answer: TicketView | null; expected?: undefined } | { answer?: undefined; expected: TicketStatus }> {
     const ticket = await this.options.store.byTicketId(ticketId);
     if (!ticket) return { answer: null };
     const view = this.toView(ticket);
     if ((expected !== undefined && view.status !== expected) || remaining <= 0) return { answer: view };
     // A live ticket turns `expired` by the clock, not by an event: wake at its expiry too.
-    const untilExpiry = ['pending', 'needs_binding', 'scanned'].includes(view.status) ? ticket.expiresAt - this.options.clock.now() + 1 : Infinity;
+    const untilExpiry = ['pending', 'needs_binding', 'scanned'].includes(view.status)
+      ? ticket.expiresAt - this.options.clock.now() + 1
+      : Infinity;
     if (untilExpiry < remaining) setTimeout(wake, Math.max(0, untilExpiry)).unref();
     return { expected: view.status };
   }
@@ -126,7 +142,10 @@ export class LoginService {
     // The account is read BEFORE the ticket is spent: with MySQL down the portal gets a 503 and the
     // confirmed login stays redeemable (within its grace period) instead of being lost.
     const before = await store.byTicketId(ticketId);
-    const prefetched = before?.accountId && currentStatus(before, clock.now()) === 'confirmed' ? await accounts.findById(before.accountId) : null;
+    const prefetched =
+      before?.accountId && currentStatus(before, clock.now()) === 'confirmed'
+        ? await accounts.findById(before.accountId)
+        : null;
     const outcome = await store.redeem(ticketId, clock.now());
     if (outcome.result !== 'redeemed') {
       this.options.metrics?.ticketRejection('redeem', outcome.result);
@@ -135,7 +154,12 @@ export class LoginService {
     this.options.metrics?.ticketTransition('redeemed');
     const account = prefetched?.id === outcome.accountId ? prefetched : await accounts.findById(outcome.accountId);
     // Spent now: a failing audit write must not withhold the login; the event then goes to the log.
-    await this.options.audit.recordOrLog({ type: 'login_redeemed', accountId: outcome.accountId, openid: outcome.openid, ...client });
+    await this.options.audit.recordOrLog({
+      type: 'login_redeemed',
+      accountId: outcome.accountId,
+      openid: outcome.openid,
+      ...client,
+    });
     if (!account) return { ok: false, reason: 'unknown' };
     return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid };
   }
@@ -145,11 +169,17 @@ export class LoginService {
     const { store, boundAccounts, clock, templates, audit } = this.options;
     const accountId = await boundAccounts.accountIdFor(scan.openid);
     const outcome = await store.scan(scan.scene, scan.openid, accountId, clock.now());
-    if (outcome.result === 'scanned' || outcome.result === 'needs_binding') this.options.metrics?.ticketTransition(outcome.result);
+    if (outcome.result === 'scanned' || outcome.result === 'needs_binding')
+      this.options.metrics?.ticketTransition(outcome.result);
     else this.options.metrics?.ticketRejection('scan', outcome.result);
     switch (outcome.result) {
       case 'scanned':
-        await audit.record({ type: 'login_scanned', accountId: accountId!, openid: scan.openid, detail: { viaSubscribe: scan.viaSubscribe } });
+        await audit.record({
+          type: 'login_scanned',
+          accountId: accountId!,
+          openid: scan.openid,
+          detail: { viaSubscribe: scan.viaSubscribe },
+        });
         return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
       case 'needs_binding':
         return text(templates.render('login-needs-binding'));
@@ -157,7 +187,8 @@ export class LoginService {
         return text(templates.render('login-in-use'));
       case 'owned': {
         const status = currentStatus(outcome.ticket, clock.now());
-        if (status === 'scanned') return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
+        if (status === 'scanned')
+          return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
         return text(templates.render(status === 'expired' ? 'qr-expired' : 'login-used'));
       }
       default:
@@ -166,11 +197,17 @@ export class LoginService {
   }
 
   /** The ticket behind a confirm link, when `openid` may act on it. */
-  async ticketForConfirmation(confirmToken: string): Promise<{ ticket: LoginTicket; status: TicketStatus; account: PublicAccount | null } | null> {
+  async ticketForConfirmation(
+    confirmToken: string,
+  ): Promise<{ ticket: LoginTicket; status: TicketStatus; account: PublicAccount | null } | null> {
     const ticket = await this.options.store.byConfirmToken(confirmToken);
     if (!ticket) return null;
     const account = ticket.accountId ? await this.options.accounts.findById(ticket.accountId) : null;
-    return { ticket, status: currentStatus(ticket, this.options.clock.now()), account: account ? this.options.accounts.toPublic(account) : null };
+    return {
+      ticket,
+      status: currentStatus(ticket, this.options.clock.now()),
+      account: account ? this.options.accounts.toPublic(account) : null,
+    };
   }
 
   async confirm(confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
@@ -181,17 +218,25 @@ export class LoginService {
     return this.decide('cancel', confirmToken, openid, client);
   }
 
-  private async decide(decision: 'confirm' | 'cancel', confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
+  private async decide(
+    decision: 'confirm' | 'cancel',
+    confirmToken: string,
+    openid: string,
+    client: ClientContext,
+  ): Promise<ConfirmOutcome> {
     const { store, clock, audit } = this.options;
     const outcome = await store[decision](confirmToken, openid, clock.now());
-    if (outcome.result === 'done') this.options.metrics?.ticketTransition(decision === 'confirm' ? 'confirmed' : 'cancelled');
+    if (outcome.result === 'done')
+      this.options.metrics?.ticketTransition(decision === 'confirm' ? 'confirmed' : 'cancelled');
     else this.options.metrics?.ticketRejection(decision, outcome.result);
     if (outcome.result === 'done') {
       // The decision is stored (and the poll woken): the phone is told so even if MySQL fails now.
       const ticket = await store.byConfirmToken(confirmToken);
       await audit.recordOrLog({
         type: decision === 'confirm' ? 'login_confirmed' : 'login_cancelled',
-        accountId: ticket?.accountId ?? null, openid, ...client,
+        accountId: ticket?.accountId ?? null,
+        openid,
+        ...client,
         detail: { portalIp: ticket?.clientIp ?? null },
       });
     }
@@ -203,6 +248,10 @@ export class LoginService {
   }
 
   private toView(ticket: LoginTicket): TicketView {
-    return { ticketId: ticket.ticketId, status: currentStatus(ticket, this.options.clock.now()), expiresAt: new Date(ticket.expiresAt).toISOString() };
+    return {
+      ticketId: ticket.ticketId,
+      status: currentStatus(ticket, this.options.clock.now()),
+      expiresAt: new Date(ticket.expiresAt).toISOString(),
+    };
   }
 }

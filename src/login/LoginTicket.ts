@@ -2,7 +2,15 @@
 export type StoredTicketStatus = 'pending' | 'needs_binding' | 'scanned' | 'confirmed' | 'cancelled' | 'redeemed';
 export type TicketStatus = StoredTicketStatus | 'expired';
 
-export const TICKET_STATUSES: readonly TicketStatus[] = ['pending', 'needs_binding', 'scanned', 'confirmed', 'cancelled', 'redeemed', 'expired'];
+export const TICKET_STATUSES: readonly TicketStatus[] = [
+  'pending',
+  'needs_binding',
+  'scanned',
+  'confirmed',
+  'cancelled',
+  'redeemed',
+  'expired',
+];
 
 export interface LoginTicket {
   ticketId: string;

@@ -14,12 +14,19 @@ import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
 export class MemoryLoginTicketStore implements LoginTicketStore {
   private readonly tickets: ExpiringMap<LoginTicket>;
 
-  constructor(clock: Clock, private readonly changes: MemoryTicketChangeFeed) {
+  constructor(
+    clock: Clock,
+    private readonly changes: MemoryTicketChangeFeed,
+  ) {
     this.tickets = new ExpiringMap(clock);
   }
 
   async create(ticket: LoginTicket): Promise<void> {
-    this.tickets.set(tagOf(ticket.ticketId)!, { ...ticket }, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS);
+    this.tickets.set(
+      tagOf(ticket.ticketId)!,
+      { ...ticket },
+      ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS,
+    );
   }
 
   async byTicketId(ticketId: string): Promise<LoginTicket | null> {
@@ -80,7 +87,12 @@ export class MemoryLoginTicketStore implements LoginTicketStore {
   }
 
   /** The phone's 确定登录 / 取消: only the owner, only while scanned and live. */
-  private decide(confirmToken: string, openid: string, now: number, change: (ticket: LoginTicket) => void): ConfirmOutcome {
+  private decide(
+    confirmToken: string,
+    openid: string,
+    now: number,
+    change: (ticket: LoginTicket) => void,
+  ): ConfirmOutcome {
     const ticket = this.byTag(tagOf(confirmToken));
     if (!ticket || !sameIdentifier(ticket.confirmToken, confirmToken)) return { result: 'unknown' };
     if (ticket.status !== 'scanned') return { result: 'wrong_status', status: ticket.status };

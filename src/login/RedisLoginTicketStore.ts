@@ -8,8 +8,9 @@ import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
 // Identifiers are compared through their SHA-1 inside Lua, so the comparison's timing says nothing
 // about how much of a guess was right. Each change is published as the SHA-1 of the ticketId
 // (never the ticketId, the browser's bearer secret) on one channel shared by all tickets.
-const SAME = 'local function same(a, b) return a and b and redis.sha1hex(a) == redis.sha1hex(b) end\n'
-  + "local function announce(channel) redis.call('PUBLISH', channel, redis.sha1hex(redis.call('HGET', KEYS[1], 'tid'))) end\n";
+const SAME =
+  'local function same(a, b) return a and b and redis.sha1hex(a) == redis.sha1hex(b) end\n' +
+  "local function announce(channel) redis.call('PUBLISH', channel, redis.sha1hex(redis.call('HGET', KEYS[1], 'tid'))) end\n";
 
 // A scan that makes or meets an owner answers with the whole ticket in the same round trip.
 const SCAN = new RedisScript(`${SAME}
@@ -66,7 +67,10 @@ return {'redeemed', h[5], h[6]}`);
 export class RedisLoginTicketStore implements LoginTicketStore {
   readonly channel: string;
 
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
     this.channel = keys.key('login', 'changes');
   }
 
@@ -76,10 +80,17 @@ export class RedisLoginTicketStore implements LoginTicketStore {
 
   async create(ticket: LoginTicket): Promise<void> {
     const key = this.key(tagOf(ticket.ticketId)!);
-    await this.redis.multi()
+    await this.redis
+      .multi()
       .hSet(key, {
-        tid: ticket.ticketId, scene: ticket.sceneStr, ct: ticket.confirmToken, st: ticket.status,
-        ca: String(ticket.createdAt), ea: String(ticket.expiresAt), ip: ticket.clientIp, br: ticket.browser,
+        tid: ticket.ticketId,
+        scene: ticket.sceneStr,
+        ct: ticket.confirmToken,
+        st: ticket.status,
+        ca: String(ticket.createdAt),
+        ea: String(ticket.expiresAt),
+        ip: ticket.clientIp,
+        br: ticket.browser,
       })
       .pExpire(key, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS)
       .exec();
@@ -100,7 +111,11 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
     const tag = tagOfScene(sceneStr);
     if (!tag) return { result: 'unknown' };
-    const [result, fields] = await SCAN.run(this.redis, [this.key(tag)], [sceneStr, openid, accountId ?? '', String(now), this.channel]) as [ScanOutcome['result'], string[]?];
+    const [result, fields] = (await SCAN.run(
+      this.redis,
+      [this.key(tag)],
+      [sceneStr, openid, accountId ?? '', String(now), this.channel],
+    )) as [ScanOutcome['result'], string[]?];
     if (result === 'scanned' || result === 'owned') {
       const hash: Record<string, string> = {};
       for (let i = 0; i + 1 < fields!.length; i += 2) hash[fields![i]!] = fields![i + 1]!;
@@ -122,15 +137,28 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   async redeem(ticketId: string, now: number): Promise<RedeemOutcome> {
     const tag = tagOf(ticketId);
     if (!tag) return { result: 'unknown' };
-    const [result, openid, accountId] = await REDEEM.run(this.redis, [this.key(tag)], [ticketId, String(now), String(CONFIRMED_GRACE_MS), this.channel]) as string[];
+    const [result, openid, accountId] = (await REDEEM.run(
+      this.redis,
+      [this.key(tag)],
+      [ticketId, String(now), String(CONFIRMED_GRACE_MS), this.channel],
+    )) as string[];
     if (result === 'redeemed') return { result, openid: openid!, accountId: accountId! };
     return { result } as RedeemOutcome;
   }
 
-  private async decide(script: RedisScript, confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
+  private async decide(
+    script: RedisScript,
+    confirmToken: string,
+    openid: string,
+    now: number,
+  ): Promise<ConfirmOutcome> {
     const tag = tagOf(confirmToken);
     if (!tag) return { result: 'unknown' };
-    const [result, status] = await script.run(this.redis, [this.key(tag)], [confirmToken, openid, String(now), this.channel]) as string[];
+    const [result, status] = (await script.run(
+      this.redis,
+      [this.key(tag)],
+      [confirmToken, openid, String(now), this.channel],
+    )) as string[];
     if (result === 'wrong_status') return { result, status: status as StoredTicketStatus };
     return { result } as ConfirmOutcome;
   }
@@ -143,8 +171,14 @@ export class RedisLoginTicketStore implements LoginTicketStore {
 function fromHash(h: Record<string, string | undefined>): LoginTicket | null {
   if (!h.tid) return null;
   const ticket: LoginTicket = {
-    ticketId: h.tid, sceneStr: h.scene!, confirmToken: h.ct!, status: h.st as StoredTicketStatus,
-    createdAt: Number(h.ca), expiresAt: Number(h.ea), clientIp: h.ip ?? '', browser: h.br ?? '',
+    ticketId: h.tid,
+    sceneStr: h.scene!,
+    confirmToken: h.ct!,
+    status: h.st as StoredTicketStatus,
+    createdAt: Number(h.ca),
+    expiresAt: Number(h.ea),
+    clientIp: h.ip ?? '',
+    browser: h.br ?? '',
   };
   if (h.oid) ticket.openid = h.oid;
   if (h.aid) ticket.accountId = h.aid;

@@ -8,7 +8,10 @@ import type { TicketChangeFeed } from './TicketChangeFeed';
 export class RedisTicketChangeFeed implements TicketChangeFeed {
   private subscriber: Redis | null = null;
 
-  constructor(private readonly redis: Redis, private readonly channel: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly channel: string,
+  ) {}
 
   async start(onChange: (ticketIdSha1: string) => void): Promise<void> {
     if (this.subscriber) throw new Error('the ticket change feed is already started: one subscription per process');

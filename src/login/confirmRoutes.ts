@@ -7,10 +7,18 @@ import { maskName } from '../security/masking';
 import type { LoginService } from './LoginService';
 
 const shanghaiTime = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
 });
 
-const tokenOf = (value: unknown): string | null => (typeof value === 'string' && /^[0-9a-f]{48}$/.test(value) ? value : null);
+const tokenOf = (value: unknown): string | null =>
+  typeof value === 'string' && /^[0-9a-f]{48}$/.test(value) ? value : null;
 
 /**
  * `/h5/login/confirm?c=<confirmToken>`: only the WeChat that scanned sees the request (masked
@@ -27,9 +35,11 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer): Router
     if (!found) return result(ctx, 'warn', '二维码已失效', ['请刷新电脑网页上的二维码后重新扫描。'], 404);
     const { ticket, status, account } = found;
     // Someone else's link: say nothing about that login.
-    if (ticket.openid !== sessionOf(ctx).openid) return result(ctx, 'warn', '无法确认', ['只有扫描该二维码的微信可以确认这次登录。'], 403);
+    if (ticket.openid !== sessionOf(ctx).openid)
+      return result(ctx, 'warn', '无法确认', ['只有扫描该二维码的微信可以确认这次登录。'], 403);
     if (status === 'expired') return result(ctx, 'warn', '二维码已过期', ['请刷新电脑网页上的二维码后重新扫描。'], 410);
-    if (status === 'confirmed' || status === 'redeemed') return result(ctx, 'success', '已确认登录', ['请回到电脑继续办理业务。']);
+    if (status === 'confirmed' || status === 'redeemed')
+      return result(ctx, 'success', '已确认登录', ['请回到电脑继续办理业务。']);
     if (status === 'cancelled') return result(ctx, 'info', '已取消登录', ['本次登录已取消，电脑不会登录您的账号。']);
     return renderer.render(ctx, 'login-confirm', {
       token: ticket.confirmToken,

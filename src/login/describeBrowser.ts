@@ -1,16 +1,26 @@
 /** A short, human description of a user agent for the confirm page ("Windows 上的 Chrome 浏览器"). */
 export function describeBrowser(userAgent: string): string {
-  const browser = /Edg\//.test(userAgent) ? 'Edge'
-    : /(?:Chrome|CriOS)\//.test(userAgent) ? 'Chrome'
-      : /(?:Firefox|FxiOS)\//.test(userAgent) ? 'Firefox'
-        : /Safari\//.test(userAgent) && /Version\//.test(userAgent) ? 'Safari'
-          : /MSIE |Trident\//.test(userAgent) ? 'Internet Explorer'
+  const browser = /Edg\//.test(userAgent)
+    ? 'Edge'
+    : /(?:Chrome|CriOS)\//.test(userAgent)
+      ? 'Chrome'
+      : /(?:Firefox|FxiOS)\//.test(userAgent)
+        ? 'Firefox'
+        : /Safari\//.test(userAgent) && /Version\//.test(userAgent)
+          ? 'Safari'
+          : /MSIE |Trident\//.test(userAgent)
+            ? 'Internet Explorer'
             : null;
-  const system = /Windows/.test(userAgent) ? 'Windows'
-    : /Mac OS X|Macintosh/.test(userAgent) ? 'macOS'
-      : /Android/.test(userAgent) ? 'Android'
-        : /iPhone|iPad/.test(userAgent) ? 'iOS'
-          : /Linux/.test(userAgent) ? 'Linux'
+  const system = /Windows/.test(userAgent)
+    ? 'Windows'
+    : /Mac OS X|Macintosh/.test(userAgent)
+      ? 'macOS'
+      : /Android/.test(userAgent)
+        ? 'Android'
+        : /iPhone|iPad/.test(userAgent)
+          ? 'iOS'
+          : /Linux/.test(userAgent)
+            ? 'Linux'
             : null;
   if (!browser && !system) return '未知浏览器';
   return `${system ? `${system} 上的 ` : ''}${browser ?? '未知'} 浏览器`;

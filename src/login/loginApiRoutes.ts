@@ -25,10 +25,17 @@ const notFound = () => createHttpError(404, 'no such login ticket', { code: 'tic
 const notFoundBody = { error: { code: 'ticket_not_found', message: 'no such login ticket' } };
 
 /** Writes a held poll's answer as JSON (the headers set before it was held stay); nothing if the client left. */
-function answerLater(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body: unknown }): void {
+function answerLater(
+  res: ServerResponse,
+  answer: { status: number; headers: Record<string, string>; body: unknown },
+): void {
   if (res.destroyed || res.writableEnded) return;
   const json = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+  });
   res.end(json);
 }
 
@@ -68,7 +75,10 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
     } catch (error) {
       if (error instanceof WeChatApiError || error instanceof WeChatUnavailableError) {
         ctx.state.logger.error({ err: error }, 'QR code not created');
-        throw createHttpError(503, 'WeChat could not create the QR code; try again shortly', { code: 'wechat_unavailable', expose: true });
+        throw createHttpError(503, 'WeChat could not create the QR code; try again shortly', {
+          code: 'wechat_unavailable',
+          expose: true,
+        });
       }
       throw error;
     }
@@ -81,11 +91,16 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
     let waitSeconds = 0;
     if (wait !== undefined) {
       if (typeof wait !== 'string' || !/^\d{1,2}$/.test(wait) || Number(wait) > MAX_WAIT_SECONDS) {
-        throw createHttpError(400, `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, { code: 'invalid_request' });
+        throw createHttpError(400, `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, {
+          code: 'invalid_request',
+        });
       }
       waitSeconds = Number(wait);
     }
-    if (status !== undefined && (typeof status !== 'string' || !(TICKET_STATUSES as readonly string[]).includes(status))) {
+    if (
+      status !== undefined &&
+      (typeof status !== 'string' || !(TICKET_STATUSES as readonly string[]).includes(status))
+    ) {
       throw createHttpError(400, `status must be one of ${TICKET_STATUSES.join(', ')}`, { code: 'invalid_request' });
     }
     const ticketId = ctx.params.ticketId!;
@@ -96,7 +111,11 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
       ctx.respond = false;
       const logger = ctx.state.logger;
       void login.waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000).then(
-        (view) => answerLater(ctx.res, view ? { status: 200, headers: {}, body: view } : { status: 404, headers: {}, body: notFoundBody }),
+        (view) =>
+          answerLater(
+            ctx.res,
+            view ? { status: 200, headers: {}, body: view } : { status: 404, headers: {}, body: notFoundBody },
+          ),
         (error: unknown) => answerLater(ctx.res, errorAnswer(error, logger)),
       );
       return;
@@ -113,8 +132,13 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
       return;
     }
     if (result.reason === 'unknown') throw notFound();
-    if (result.reason === 'already_redeemed') throw createHttpError(409, 'this login was already redeemed', { code: 'ticket_already_redeemed' });
-    throw createHttpError(409, result.reason === 'expired' ? 'the ticket expired before it was confirmed' : 'the ticket is not confirmed', { code: 'ticket_not_confirmed' });
+    if (result.reason === 'already_redeemed')
+      throw createHttpError(409, 'this login was already redeemed', { code: 'ticket_already_redeemed' });
+    throw createHttpError(
+      409,
+      result.reason === 'expired' ? 'the ticket expired before it was confirmed' : 'the ticket is not confirmed',
+      { code: 'ticket_not_confirmed' },
+    );
   });
 
   return router;

@@ -48,9 +48,15 @@ export class MenuValidator {
       if (Buffer.byteLength(button.key, 'utf8') > 128) continue; // already reported by the schema
       const keyPath = childPath(path, 'key');
       if (!ANSWERABLE_KEY.test(button.key)) {
-        problems.push({ path: keyPath, message: `"${button.key}": this server answers click keys of letters, digits, _ and - only` });
+        problems.push({
+          path: keyPath,
+          message: `"${button.key}": this server answers click keys of letters, digits, _ and - only`,
+        });
       } else if (!this.replies.has(`click/${button.key}`)) {
-        problems.push({ path: keyPath, message: `no reply for click ${button.key}: add templates/replies/click/${button.key}.txt` });
+        problems.push({
+          path: keyPath,
+          message: `no reply for click ${button.key}: add templates/replies/click/${button.key}.txt`,
+        });
       }
     }
     return problems;
@@ -121,7 +127,10 @@ function describe(error: ErrorObject, menu: unknown): MenuProblem | null {
       const { limit, bytes } = params as unknown as Utf8BytesParams;
       if (last === 'name') {
         const errcode = inSubMenu ? 40025 : 40018;
-        return { path: at, message: `${bytes} bytes, at most ${limit} (UTF-8; a Chinese character is 3 bytes): "${String(data)}" ${wechat(errcode)}` };
+        return {
+          path: at,
+          message: `${bytes} bytes, at most ${limit} (UTF-8; a Chinese character is 3 bytes): "${String(data)}" ${wechat(errcode)}`,
+        };
       }
       const errcode = last === 'key' ? 40019 : inSubMenu ? 40027 : 40021;
       return { path: at, message: `${bytes} bytes, at most ${limit} ${wechat(errcode)}` };
@@ -140,25 +149,38 @@ function describe(error: ErrorObject, menu: unknown): MenuProblem | null {
         }
         return { path, message: 'missing: a top-level button needs a type (click, view, ...) or a sub_button list' };
       }
-      const why = missing === 'url' && type === 'miniprogram' ? ' (the page shown by clients without mini programs)' : '';
+      const why =
+        missing === 'url' && type === 'miniprogram' ? ' (the page shown by clients without mini programs)' : '';
       return { path, message: `missing: ${type ? `a ${type}` : 'this'} button needs ${missing}${why}` };
     }
     case 'enum':
       return last === 'type'
-        ? { path: at, message: `unknown type ${JSON.stringify(data)}; WeChat knows ${(params.allowedValues as string[]).join(', ')} ${wechat(40017)}` }
+        ? {
+            path: at,
+            message: `unknown type ${JSON.stringify(data)}; WeChat knows ${(params.allowedValues as string[]).join(', ')} ${wechat(40017)}`,
+          }
         : { path: at, message: error.message ?? 'not an allowed value' };
     case 'false schema':
       return last === 'sub_button'
         ? { path: at, message: 'menus have two levels: a sub-button cannot have a sub_button of its own' }
-        : { path: at, message: `not allowed on a button with sub_button: it only opens its sub-menu, so it has no type, key, url or other action ${wechat(40017)}` };
+        : {
+            path: at,
+            message: `not allowed on a button with sub_button: it only opens its sub-menu, so it has no type, key, url or other action ${wechat(40017)}`,
+          };
     case 'additionalProperties': {
       const extra = String(params.additionalProperty);
       return error.instancePath === ''
-        ? { path: extra, message: 'unknown field: the menu has "button" only (conditional menus are published with another API)' }
+        ? {
+            path: extra,
+            message: 'unknown field: the menu has "button" only (conditional menus are published with another API)',
+          }
         : { path: childPath(at, extra), message: `unknown field: a button has ${BUTTON_FIELDS}` };
     }
     case 'type':
-      return { path: at || '(menu)', message: `must be ${params.type === 'array' || params.type === 'object' ? 'an' : 'a'} ${String(params.type)}` };
+      return {
+        path: at || '(menu)',
+        message: `must be ${params.type === 'array' || params.type === 'object' ? 'an' : 'a'} ${String(params.type)}`,
+      };
     case 'minLength':
       return { path: at, message: 'must not be empty' };
     case 'pattern':
@@ -185,7 +207,10 @@ function sortAndDedupe(problems: MenuProblem[]): MenuProblem[] {
 
 /** `button[0].sub_button[2].name` → ['button', 0, 'sub_button', 2]: the button a problem belongs to. */
 function buttonKey(path: string): (string | number)[] {
-  const tokens = path.split(/[.[\]]+/).filter(Boolean).map((token) => (/^\d+$/.test(token) ? Number(token) : token));
+  const tokens = path
+    .split(/[.[\]]+/)
+    .filter(Boolean)
+    .map((token) => (/^\d+$/.test(token) ? Number(token) : token));
   if (tokens.length >= 2 && typeof tokens.at(-1) === 'string') tokens.pop();
   return tokens;
 }

@@ -14,7 +14,10 @@ const MARK = { added: '+', removed: '-', changed: '~' } as const;
 
 /** `~ button[0].sub_button[1] "实名注册": url "…" → "…"` */
 export function formatDifference(difference: MenuDifference): string {
-  const what = difference.kind === 'changed' ? difference.details.join('; ') : `${difference.kind} (${difference.details.join('; ')})`;
+  const what =
+    difference.kind === 'changed'
+      ? difference.details.join('; ')
+      : `${difference.kind} (${difference.details.join('; ')})`;
   return `${MARK[difference.kind]} ${difference.path} ${JSON.stringify(difference.name)}: ${what}`;
 }
 
@@ -42,7 +45,13 @@ export function diffMenus(file: Menu, live: Menu | null): MenuDifference[] {
   return differences;
 }
 
-function diffLevel(fileButtons: MenuButton[], liveButtons: MenuButton[], filePath: string, livePath: string, out: MenuDifference[]): void {
+function diffLevel(
+  fileButtons: MenuButton[],
+  liveButtons: MenuButton[],
+  filePath: string,
+  livePath: string,
+  out: MenuDifference[],
+): void {
   const liveFor = new Map<number, number>();
   const usedLive = new Set<number>();
   fileButtons.forEach((button, i) => {
@@ -95,8 +104,12 @@ function report(kind: 'added' | 'removed', button: MenuButton, path: string, out
 /** `click LOGIN_HELP`, `view https://…`, `sub-menu of 3`. */
 export function describeAction(button: MenuButton): string {
   if (button.sub_button && button.sub_button.length > 0) return `sub-menu of ${button.sub_button.length}`;
-  const target = button.key ?? button.url ?? button.media_id ?? button.article_id
-    ?? (button.appid ? `${button.appid} ${button.pagepath ?? ''}`.trim() : undefined);
+  const target =
+    button.key ??
+    button.url ??
+    button.media_id ??
+    button.article_id ??
+    (button.appid ? `${button.appid} ${button.pagepath ?? ''}`.trim() : undefined);
   return [button.type ?? '(no type)', target].filter(Boolean).join(' ');
 }
 
@@ -105,7 +118,9 @@ const FIELD_ORDER = ['name', 'type', 'key', 'url', 'media_id', 'appid', 'pagepat
 function fieldChanges(live: MenuButton, file: MenuButton): string[] {
   const liveFields = live as unknown as Record<string, unknown>;
   const fileFields = file as unknown as Record<string, unknown>;
-  const names = [...new Set([...FIELD_ORDER, ...Object.keys(liveFields), ...Object.keys(fileFields)])].filter((n) => n !== 'sub_button');
+  const names = [...new Set([...FIELD_ORDER, ...Object.keys(liveFields), ...Object.keys(fileFields)])].filter(
+    (n) => n !== 'sub_button',
+  );
   const changes: string[] = [];
   for (const name of names) {
     const before = liveFields[name];

@@ -71,7 +71,12 @@ const MENU_RULE_ERRCODES = new Set([40016, 40017, 40018, 40019, 40021, 40023, 40
  * `npm run menu -- publish|get|diff|delete [--file F] [--dry-run]`, in-process: everything but
  * reading .env and exiting. Returns the exit code.
  */
-export async function runMenuCli(argv: string[], env: NodeJS.ProcessEnv, io: MenuCliIo, options: MenuCliOptions = {}): Promise<number> {
+export async function runMenuCli(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: MenuCliIo,
+  options: MenuCliOptions = {},
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -95,7 +100,9 @@ export async function runMenuCli(argv: string[], env: NodeJS.ProcessEnv, io: Men
   }
   const command = positionals[0] as Command | undefined;
   if (positionals.length !== 1 || !command || !COMMANDS.includes(command)) {
-    io.stderr(`${positionals.length === 0 ? 'no command given' : `unknown command: ${positionals.join(' ')}`}\n${USAGE}\n`);
+    io.stderr(
+      `${positionals.length === 0 ? 'no command given' : `unknown command: ${positionals.join(' ')}`}\n${USAGE}\n`,
+    );
     return EXIT.invalid;
   }
   const dryRun = values['dry-run'] === true;
@@ -134,11 +141,15 @@ export async function runMenuCli(argv: string[], env: NodeJS.ProcessEnv, io: Men
   if (dryRun && command === 'publish') {
     // Exactly the body WeChatHttp posts: JSON.stringify of the menu, UTF-8 characters as they are.
     io.stdout(`${JSON.stringify(menu)}\n`);
-    io.stderr(`${shownFile} is valid (${menuSize(menu!)}); --dry-run: the line above is the body of POST ${apiBase}/cgi-bin/menu/create. Nothing was sent.\n`);
+    io.stderr(
+      `${shownFile} is valid (${menuSize(menu!)}); --dry-run: the line above is the body of POST ${apiBase}/cgi-bin/menu/create. Nothing was sent.\n`,
+    );
     return EXIT.ok;
   }
   if (dryRun && command === 'delete') {
-    io.stdout(`--dry-run: would delete the live menu and every conditional menu (GET ${apiBase}/cgi-bin/menu/delete). Nothing was sent.\n`);
+    io.stdout(
+      `--dry-run: would delete the live menu and every conditional menu (GET ${apiBase}/cgi-bin/menu/delete). Nothing was sent.\n`,
+    );
     return EXIT.ok;
   }
 
@@ -154,7 +165,9 @@ export async function runMenuCli(argv: string[], env: NodeJS.ProcessEnv, io: Men
     switch (command) {
       case 'publish':
         await opened.api.createMenu(menu);
-        io.stdout(`published ${shownFile} (${menuSize(menu!)}) to ${apiBase}. WeChat clients show it when the chat is next opened, after at most about 5 minutes (re-following shows it at once).\n`);
+        io.stdout(
+          `published ${shownFile} (${menuSize(menu!)}) to ${apiBase}. WeChat clients show it when the chat is next opened, after at most about 5 minutes (re-following shows it at once).\n`,
+        );
         return EXIT.ok;
       case 'get': {
         const live = await opened.api.getMenu();
@@ -175,10 +188,14 @@ export async function runMenuCli(argv: string[], env: NodeJS.ProcessEnv, io: Men
           io.stdout(`the live menu matches ${shownFile}\n`);
           return EXIT.ok;
         }
-        io.stdout(`--- live menu (${live === null ? `none: WeChat 46003 ${ERRCODE_MEANINGS[46003]}` : 'menu/get'})\n+++ ${shownFile} (PUBLIC_URL ${config.publicUrl})\n`);
+        io.stdout(
+          `--- live menu (${live === null ? `none: WeChat 46003 ${ERRCODE_MEANINGS[46003]}` : 'menu/get'})\n+++ ${shownFile} (PUBLIC_URL ${config.publicUrl})\n`,
+        );
         for (const difference of differences) io.stdout(`${formatDifference(difference)}\n`);
         const count = (kind: string) => differences.filter((d) => d.kind === kind).length;
-        io.stdout(`${differences.length} difference${differences.length === 1 ? '' : 's'}: ${count('added')} added, ${count('removed')} removed, ${count('changed')} changed. \`npm run menu -- publish\` makes the live menu match the file.\n`);
+        io.stdout(
+          `${differences.length} difference${differences.length === 1 ? '' : 's'}: ${count('added')} added, ${count('removed')} removed, ${count('changed')} changed. \`npm run menu -- publish\` makes the live menu match the file.\n`,
+        );
         return EXIT.differs;
       }
       case 'delete':
@@ -188,9 +205,14 @@ export async function runMenuCli(argv: string[], env: NodeJS.ProcessEnv, io: Men
     }
   } catch (error) {
     if (error instanceof WeChatApiError) {
-      io.stderr(`WeChat ${error.api} failed: errcode ${error.errcode} (${error.meaning}), errmsg ${JSON.stringify(error.errmsg)}\n`);
-      const hint = HINTS[error.errcode]
-        ?? (MENU_RULE_ERRCODES.has(error.errcode) ? 'WeChat refused the menu although it passed the local checks: compare its rules with menus/menu.schema.json (docs/menu.md)' : undefined);
+      io.stderr(
+        `WeChat ${error.api} failed: errcode ${error.errcode} (${error.meaning}), errmsg ${JSON.stringify(error.errmsg)}\n`,
+      );
+      const hint =
+        HINTS[error.errcode] ??
+        (MENU_RULE_ERRCODES.has(error.errcode)
+          ? 'WeChat refused the menu although it passed the local checks: compare its rules with menus/menu.schema.json (docs/menu.md)'
+          : undefined);
       if (hint) io.stderr(`hint: ${hint}\n`);
       return EXIT.failed;
     }
@@ -218,7 +240,9 @@ function loadValidMenu(file: string, shownFile: string, config: Config, root: st
   const { menu } = filled;
   const problems = menuValidator(root, config.publicUrl).validate(menu, filled.problems);
   if (problems.length === 0) return menu as Menu;
-  io.stderr(`${shownFile}: ${problems.length} problem${problems.length === 1 ? '' : 's'} (with PUBLIC_URL ${config.publicUrl}); nothing was sent to WeChat:\n`);
+  io.stderr(
+    `${shownFile}: ${problems.length} problem${problems.length === 1 ? '' : 's'} (with PUBLIC_URL ${config.publicUrl}); nothing was sent to WeChat:\n`,
+  );
   for (const problem of problems) io.stderr(`${formatProblem(problem)}\n`);
   return null;
 }

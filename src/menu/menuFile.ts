@@ -20,7 +20,9 @@ export function readMenuFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new MenuFileError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new MenuFileError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
@@ -47,16 +49,19 @@ export function fillPlaceholders(value: unknown, publicUrl: string): { menu: unk
   const walk = (node: unknown, path: string, property: string | null): unknown => {
     if (Array.isArray(node)) return node.map((item, index) => walk(item, childPath(path, index), null));
     if (node !== null && typeof node === 'object') {
-      return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, walk(child, childPath(path, key), key)]));
+      return Object.fromEntries(
+        Object.entries(node).map(([key, child]) => [key, walk(child, childPath(path, key), key)]),
+      );
     }
     if (typeof node !== 'string') return node;
     const filled = property === 'url' ? node.split(PUBLIC_URL_PLACEHOLDER).join(publicUrl) : node;
     for (const [placeholder] of filled.matchAll(ANY_PLACEHOLDER)) {
       problems.push({
         path,
-        message: placeholder === PUBLIC_URL_PLACEHOLDER
-          ? `${PUBLIC_URL_PLACEHOLDER} is filled in url fields only`
-          : `unknown placeholder ${placeholder}; only ${PUBLIC_URL_PLACEHOLDER} is filled in`,
+        message:
+          placeholder === PUBLIC_URL_PLACEHOLDER
+            ? `${PUBLIC_URL_PLACEHOLDER} is filled in url fields only`
+            : `unknown placeholder ${placeholder}; only ${PUBLIC_URL_PLACEHOLDER} is filled in`,
       });
     }
     return filled;

@@ -11,7 +11,10 @@ export interface Utf8BytesParams {
  * `maxUtf8Bytes`: WeChat limits names, keys and URLs in UTF-8 bytes (a Chinese character is 3),
  * while JSON Schema's maxLength counts characters, so the rule needs a keyword of its own.
  */
-const checkUtf8Bytes: ((limit: number, data: string) => boolean) & { errors?: Partial<ErrorObject>[] } = (limit, data) => {
+const checkUtf8Bytes: ((limit: number, data: string) => boolean) & { errors?: Partial<ErrorObject>[] } = (
+  limit,
+  data,
+) => {
   const bytes = Buffer.byteLength(data, 'utf8');
   if (bytes <= limit) return true;
   const params: Utf8BytesParams = { limit, bytes };

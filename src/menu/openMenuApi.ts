@@ -43,7 +43,11 @@ export async function openMenuApi(config: Config, logger: Logger): Promise<Opene
     close = async () => undefined;
   } else {
     // Not the servers' createRedis: a one-shot command should fail at once, not keep reconnecting.
-    const redis = createClient({ url: config.redisUrl, disableOfflineQueue: true, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+    const redis = createClient({
+      url: config.redisUrl,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 3000, reconnectStrategy: false },
+    });
     redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
     try {
       await connectRedis(redis);

@@ -9,7 +9,10 @@ export const OAUTH_API = 'sns/oauth2/access_token';
  * other WeChat API call: ok, errcode, or a transport failure (timeout / network).
  */
 export class InstrumentedWebOAuth extends WebOAuth {
-  constructor(options: WebOAuthOptions, private readonly metrics: Metrics) {
+  constructor(
+    options: WebOAuthOptions,
+    private readonly metrics: Metrics,
+  ) {
     super(options);
   }
 
@@ -23,7 +26,12 @@ export class InstrumentedWebOAuth extends WebOAuth {
     } catch (error) {
       if (error instanceof WebOAuthError) {
         if (typeof error.errcode === 'number') this.metrics.wechatErrcode(OAUTH_API, error.errcode, seconds());
-        else this.metrics.wechatTransportFailure(OAUTH_API, /time(d )?out/i.test(error.message) ? 'timeout' : 'network', seconds());
+        else
+          this.metrics.wechatTransportFailure(
+            OAUTH_API,
+            /time(d )?out/i.test(error.message) ? 'timeout' : 'network',
+            seconds(),
+          );
       }
       throw error;
     }

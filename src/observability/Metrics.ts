@@ -20,11 +20,37 @@ export type TransportFailure = 'timeout' | 'network' | 'http_4xx' | 'http_5xx' |
 
 // Label values that come from outside (a push's MsgType and Event, the HTTP method) are mapped onto
 // fixed sets, so no client can create series at will. Pushes are signed, but a bound is cheap.
-const MSG_TYPES = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 'location', 'link', 'file', 'miniprogrampage', 'event']);
+const MSG_TYPES = new Set([
+  'text',
+  'image',
+  'voice',
+  'video',
+  'shortvideo',
+  'location',
+  'link',
+  'file',
+  'miniprogrampage',
+  'event',
+]);
 const EVENTS = new Set([
-  'subscribe', 'unsubscribe', 'SCAN', 'LOCATION', 'CLICK', 'VIEW', 'TEMPLATESENDJOBFINISH', 'MASSSENDJOBFINISH',
-  'scancode_push', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select',
-  'view_miniprogram', 'subscribe_msg_popup_event', 'subscribe_msg_change_event', 'subscribe_msg_sent_event',
+  'subscribe',
+  'unsubscribe',
+  'SCAN',
+  'LOCATION',
+  'CLICK',
+  'VIEW',
+  'TEMPLATESENDJOBFINISH',
+  'MASSSENDJOBFINISH',
+  'scancode_push',
+  'scancode_waitmsg',
+  'pic_sysphoto',
+  'pic_photo_or_album',
+  'pic_weixin',
+  'location_select',
+  'view_miniprogram',
+  'subscribe_msg_popup_event',
+  'subscribe_msg_change_event',
+  'subscribe_msg_sent_event',
 ]);
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 // A WeChat API name is a constant of our code ('qrcode/create', 'stable_token', …); the pattern is a
@@ -168,11 +194,14 @@ export class Metrics {
 
   /** `route` is the router's pattern (e.g. `/api/login/tickets/:ticketId`) or UNMATCHED_ROUTE, never the raw path. */
   httpRequest(method: string, route: string, status: number, seconds: number): void {
-    this.httpDuration.observe({
-      method: METHODS.has(method) ? method : 'other',
-      route,
-      status_class: status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other',
-    }, seconds);
+    this.httpDuration.observe(
+      {
+        method: METHODS.has(method) ? method : 'other',
+        route,
+        status_class: status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other',
+      },
+      seconds,
+    );
   }
 }
 

@@ -38,7 +38,12 @@ export interface BindingView {
 
 /** An answer of the API that is not a success: its status, `error.code` and `Retry-After`, if any. */
 export class PortalApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds: number | null = null) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds: number | null = null,
+  ) {
     super(message);
     this.name = 'PortalApiError';
   }
@@ -104,7 +109,13 @@ export class PortalApiClient {
   /** `GET /api/login/tickets/:id` without waiting; null when the service no longer knows it. */
   async ticketStatus(ticketId: string): Promise<TicketView | null> {
     try {
-      return await this.call<TicketView>('GET', `/api/login/tickets/${encodeURIComponent(ticketId)}`, undefined, 200, false);
+      return await this.call<TicketView>(
+        'GET',
+        `/api/login/tickets/${encodeURIComponent(ticketId)}`,
+        undefined,
+        200,
+        false,
+      );
     } catch (error) {
       if (error instanceof PortalApiError && error.status === 404) return null;
       throw error;
@@ -122,12 +133,22 @@ export class PortalApiClient {
   }
 
   async listBindings(accountId: string): Promise<BindingView[]> {
-    const answer = await this.call<{ bindings: BindingView[] }>('GET', `/api/accounts/${encodeURIComponent(accountId)}/wechat-bindings`, undefined, 200);
+    const answer = await this.call<{ bindings: BindingView[] }>(
+      'GET',
+      `/api/accounts/${encodeURIComponent(accountId)}/wechat-bindings`,
+      undefined,
+      200,
+    );
     return answer.bindings;
   }
 
   async unbind(accountId: string, bindingId: string): Promise<void> {
-    await this.call('DELETE', `/api/accounts/${encodeURIComponent(accountId)}/wechat-bindings/${encodeURIComponent(bindingId)}`, undefined, 204);
+    await this.call(
+      'DELETE',
+      `/api/accounts/${encodeURIComponent(accountId)}/wechat-bindings/${encodeURIComponent(bindingId)}`,
+      undefined,
+      204,
+    );
   }
 
   private async call<T>(method: string, path: string, body: unknown, expected: number, withKey = true): Promise<T> {
@@ -165,6 +186,11 @@ export class PortalApiClient {
       // Not the API's JSON error (a proxy's page): keep the generic code.
     }
     const retryAfter = Number(response.headers.get('retry-after'));
-    throw new PortalApiError(response.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
+    throw new PortalApiError(
+      response.status,
+      code,
+      message,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+    );
   }
 }

@@ -10,7 +10,10 @@ export const PORTAL_ASSETS = '/portal/static';
  * /portal/static, the QR image from WeChat's host, and the status poll goes to the API.
  */
 export class PortalRenderer extends PageRenderer {
-  constructor(templatesDir: string, private readonly options: { apiOrigin: string }) {
+  constructor(
+    templatesDir: string,
+    private readonly options: { apiOrigin: string },
+  ) {
     super(templatesDir, 'portal');
   }
 
@@ -21,13 +24,19 @@ export class PortalRenderer extends PageRenderer {
     if (session?.flash) delete session.flash;
     const images = new Set(["'self'", 'data:']);
     if (session?.ticket) images.add(originOf(session.ticket.qrcodeUrl));
-    this.respond(ctx, template, {
-      assets: PORTAL_ASSETS,
-      csrfToken: session?.csrfToken ?? '',
-      account: session?.account ?? null,
-      flash,
-      ...variables,
-    }, status, strictPageHeaders({ img: [...images].join(' '), connect: `'self' ${this.options.apiOrigin}` }));
+    this.respond(
+      ctx,
+      template,
+      {
+        assets: PORTAL_ASSETS,
+        csrfToken: session?.csrfToken ?? '',
+        account: session?.account ?? null,
+        flash,
+        ...variables,
+      },
+      status,
+      strictPageHeaders({ img: [...images].join(' '), connect: `'self' ${this.options.apiOrigin}` }),
+    );
   }
 }
 

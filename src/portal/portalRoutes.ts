@@ -5,7 +5,13 @@ import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import { QR_MESSAGES, qrState } from './loginStatus';
-import { PortalApiError, PortalApiUnavailableError, type PortalAccount, type PortalApiClient, type TicketStatus } from './PortalApiClient';
+import {
+  PortalApiError,
+  PortalApiUnavailableError,
+  type PortalAccount,
+  type PortalApiClient,
+  type TicketStatus,
+} from './PortalApiClient';
 import type { PortalRenderer } from './PortalRenderer';
 import { sessionFor, type PortalSessionData } from './portalSession';
 
@@ -34,7 +40,10 @@ const field = (ctx: Context, name: string): string => {
 const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
 
 /** The captcha of the 实名用户登录 form, per portal session (the id is hashed, never stored). */
-const captchaScope = (ctx: Context) => `portal:${createHash('sha256').update(ctx.state.portalSession.id ?? '').digest('hex')}:login`;
+const captchaScope = (ctx: Context) =>
+  `portal:${createHash('sha256')
+    .update(ctx.state.portalSession.id ?? '')
+    .digest('hex')}:login`;
 
 const seeOther = (ctx: Context, location: string) => {
   ctx.status = 303;
@@ -97,8 +106,10 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     try {
       if (session.ticket) {
         const view = await api.ticketStatus(session.ticket.id);
-        const finished = !view || view.status === 'redeemed' || view.status === 'expired' || view.status === 'cancelled';
-        if (view && (!finished || (keepFinished && view.status !== 'redeemed'))) return { ticket: session.ticket, status: view.status };
+        const finished =
+          !view || view.status === 'redeemed' || view.status === 'expired' || view.status === 'cancelled';
+        if (view && (!finished || (keepFinished && view.status !== 'redeemed')))
+          return { ticket: session.ticket, status: view.status };
       }
       return { ticket: await newTicket(ctx, session), status: 'pending' as TicketStatus };
     } catch (error) {
@@ -109,20 +120,29 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     }
   };
 
-  const renderLogin = async (ctx: Context, view: { tab: Tab; keepFinished?: boolean; values?: Record<string, string>; errors?: LoginErrors }, status = 200) => {
+  const renderLogin = async (
+    ctx: Context,
+    view: { tab: Tab; keepFinished?: boolean; values?: Record<string, string>; errors?: LoginErrors },
+    status = 200,
+  ) => {
     const qr = await qrFor(ctx, view.keepFinished ?? false);
     const state = qrState(qr.status);
-    renderer.render(ctx, 'login', {
-      title: '登录',
-      nav: 'login',
-      tab: view.tab,
-      qr: { ...qr, state, message: qr.ticket ? QR_MESSAGES[state] : '二维码获取失败，点击刷新' },
-      messages: JSON.stringify(QR_MESSAGES),
-      apiBase: api.base,
-      values: view.values ?? {},
-      errors: view.errors ?? {},
-      captchaNonce: clock.now().toString(36),
-    }, status);
+    renderer.render(
+      ctx,
+      'login',
+      {
+        title: '登录',
+        nav: 'login',
+        tab: view.tab,
+        qr: { ...qr, state, message: qr.ticket ? QR_MESSAGES[state] : '二维码获取失败，点击刷新' },
+        messages: JSON.stringify(QR_MESSAGES),
+        apiBase: api.base,
+        values: view.values ?? {},
+        errors: view.errors ?? {},
+        captchaNonce: clock.now().toString(36),
+      },
+      status,
+    );
   };
 
   router.get('/', async (ctx) => {
@@ -255,19 +275,24 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     renderer.render(ctx, 'settings', { title: '用户管理', nav: 'personal', side: 'settings', settingsTab: 'user' });
   });
 
-  const bindingRows = async (ctx: Context) => (await api.listBindings(accountOf(ctx).id)).map((binding, index) => ({
-    index: index + 1,
-    id: binding.id,
-    nickname: binding.nickname ?? '微信用户',
-    openidMasked: binding.openidMasked,
-    subscribed: binding.subscribed,
-    boundAt: formatShanghaiTime(new Date(binding.boundAt)),
-  }));
+  const bindingRows = async (ctx: Context) =>
+    (await api.listBindings(accountOf(ctx).id)).map((binding, index) => ({
+      index: index + 1,
+      id: binding.id,
+      nickname: binding.nickname ?? '微信用户',
+      openidMasked: binding.openidMasked,
+      subscribed: binding.subscribed,
+      boundAt: formatShanghaiTime(new Date(binding.boundAt)),
+    }));
 
   // 用户管理 → 微信解绑
   router.get('/settings/wechat', requireLogin, async (ctx) => {
     renderer.render(ctx, 'wechat-bindings', {
-      title: '微信解绑', nav: 'personal', side: 'settings', settingsTab: 'wechat', bindings: await bindingRows(ctx),
+      title: '微信解绑',
+      nav: 'personal',
+      side: 'settings',
+      settingsTab: 'wechat',
+      bindings: await bindingRows(ctx),
     });
   });
 
@@ -280,7 +305,13 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
       ctx.redirect('/portal/settings/wechat');
       return;
     }
-    renderer.render(ctx, 'unbind-confirm', { title: '微信解绑', nav: 'personal', side: 'settings', settingsTab: 'wechat', binding });
+    renderer.render(ctx, 'unbind-confirm', {
+      title: '微信解绑',
+      nav: 'personal',
+      side: 'settings',
+      settingsTab: 'wechat',
+      binding,
+    });
   });
 
   // 确定: the portal asks the API to remove the binding, then shows the list again.

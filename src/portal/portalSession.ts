@@ -1,5 +1,10 @@
 import type { Context, Middleware } from 'koa';
-import { cookieSession, type CookieSession, type CookieSessionUse, type CookieSessionWiring } from '../http/session/cookieSession';
+import {
+  cookieSession,
+  type CookieSession,
+  type CookieSessionUse,
+  type CookieSessionWiring,
+} from '../http/session/cookieSession';
 import type { SessionData, SessionStore } from '../http/session/SessionStore';
 import type { PortalAccount } from './PortalApiClient';
 
@@ -25,7 +30,12 @@ export interface PortalSessionData extends SessionData {
  * so handlers need not remember to say so.
  */
 export const PORTAL_SESSIONS = {
-  cookieName: 'etax_portal', stateKey: 'portalSession', namespace: 'portal', idleSeconds: 30 * 60, absoluteSeconds: 8 * 3600, saveChanges: true,
+  cookieName: 'etax_portal',
+  stateKey: 'portalSession',
+  namespace: 'portal',
+  idleSeconds: 30 * 60,
+  absoluteSeconds: 8 * 3600,
+  saveChanges: true,
 } as const satisfies CookieSessionUse;
 
 export type PortalSessionStore = SessionStore<PortalSessionData>;
@@ -37,7 +47,8 @@ declare module 'koa' {
   }
 }
 
-export const portalSession = (wiring: CookieSessionWiring<PortalSessionData>): Middleware => cookieSession(PORTAL_SESSIONS, wiring);
+export const portalSession = (wiring: CookieSessionWiring<PortalSessionData>): Middleware =>
+  cookieSession(PORTAL_SESSIONS, wiring);
 
 /** The session of this request, created when there is none. */
 export function sessionFor(ctx: Context): PortalSessionData {

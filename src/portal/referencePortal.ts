@@ -37,7 +37,13 @@ export interface ReferencePortalOptions {
 export function referencePortal(options: ReferencePortalOptions): Middleware {
   const api = new PortalApiClient({ baseUrl: options.apiBase, apiKey: options.apiKey });
   const renderer = new PortalRenderer(path.join(options.projectRoot, 'templates'), { apiOrigin: api.origin });
-  const routes = portalRoutes({ api, renderer, captcha: options.captcha, clock: options.clock, sandbox: options.sandbox });
+  const routes = portalRoutes({
+    api,
+    renderer,
+    captcha: options.captcha,
+    clock: options.clock,
+    sandbox: options.sandbox,
+  });
   const formBody = bodyParser({
     enableTypes: ['form'],
     formLimit: '16kb',
@@ -51,27 +57,56 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        renderer.render(ctx, 'message', { title: '页面不存在', heading: '页面不存在', message: '您访问的页面不存在或已被移除。' }, 404);
+        renderer.render(
+          ctx,
+          'message',
+          { title: '页面不存在', heading: '页面不存在', message: '您访问的页面不存在或已被移除。' },
+          404,
+        );
       } else if (ctx.status === 405 && ctx.method !== 'OPTIONS') {
-        renderer.render(ctx, 'message', { title: '请求无效', heading: '请求无效', message: '请从页面上的按钮进行操作。' }, 405);
+        renderer.render(
+          ctx,
+          'message',
+          { title: '请求无效', heading: '请求无效', message: '请从页面上的按钮进行操作。' },
+          405,
+        );
       }
     } catch (error) {
       if (isHttpError(error) && error.expose) {
-        renderer.render(ctx, 'message', { title: error.title ?? '无法完成操作', heading: error.title ?? '无法完成操作', message: error.message }, error.status);
+        renderer.render(
+          ctx,
+          'message',
+          { title: error.title ?? '无法完成操作', heading: error.title ?? '无法完成操作', message: error.message },
+          error.status,
+        );
         return;
       }
       if (error instanceof PortalApiError && error.status < 500) {
         ctx.state.logger.warn({ err: error }, 'portal: API refused');
-        renderer.render(ctx, 'message', { title: '无法完成操作', heading: '无法完成操作', message: '请求未能完成，请返回重新操作。' }, 400);
+        renderer.render(
+          ctx,
+          'message',
+          { title: '无法完成操作', heading: '无法完成操作', message: '请求未能完成，请返回重新操作。' },
+          400,
+        );
         return;
       }
       ctx.state.logger.error({ err: error }, 'portal request failed');
-      renderer.render(ctx, 'message', { title: '服务暂时不可用', heading: '服务暂时不可用', message: '系统繁忙，请稍后再试。' }, 503);
+      renderer.render(
+        ctx,
+        'message',
+        { title: '服务暂时不可用', heading: '服务暂时不可用', message: '系统繁忙，请稍后再试。' },
+        503,
+      );
     }
   };
 
   const stack = compose([
-    staticFiles({ urlPrefix: PORTAL_ASSETS, directory: path.join(options.projectRoot, 'static', 'portal'), cacheControl: 'public, max-age=3600' }),
+    staticFiles({
+      urlPrefix: PORTAL_ASSETS,
+      directory: path.join(options.projectRoot, 'static', 'portal'),
+      cacheControl: 'public, max-age=3600',
+    }),
     errorPages,
     portalSession({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
     formBody as Middleware,
@@ -99,9 +134,16 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
  * The portal as app.ts mounts it when PORTAL_DEMO=1: its API is PUBLIC_URL, its key the first one
  * configured, its sessions in the stores (Redis, or this process with REDIS_URL=memory).
  */
-export function referencePortalFor(deps: {
-  config: Config; clock: Clock; captcha: CaptchaService; stores: Pick<Stores, 'portalSessions'>; projectRoot: string;
-}, sessions: PortalSessionStore = deps.stores.portalSessions): Middleware {
+export function referencePortalFor(
+  deps: {
+    config: Config;
+    clock: Clock;
+    captcha: CaptchaService;
+    stores: Pick<Stores, 'portalSessions'>;
+    projectRoot: string;
+  },
+  sessions: PortalSessionStore = deps.stores.portalSessions,
+): Middleware {
   const { config } = deps;
   const apiKey = config.portal.apiKeys[0];
   if (!apiKey) throw new Error('PORTAL_DEMO=1 needs a key in PORTAL_API_KEYS for the reference portal');

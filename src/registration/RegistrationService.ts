@@ -27,7 +27,13 @@ export type RegistrationResult =
   | { ok: false; reason: 'taken'; field: AccountConflictField }
   /** This WeChat was bound meanwhile (another tab, 实名绑定, a concurrent registration). */
   | { ok: false; reason: 'wechat_already_bound' }
-  | { ok: false; reason: 'identity_refused'; field: 'realName' | 'idNumber' | 'phone' | 'form'; message: string; detail: string };
+  | {
+      ok: false;
+      reason: 'identity_refused';
+      field: 'realName' | 'idNumber' | 'phone' | 'form';
+      message: string;
+      detail: string;
+    };
 
 export interface RegistrationServiceDependencies {
   db: DataSource;
@@ -46,12 +52,12 @@ class BindRefused extends Error {
   }
 }
 
-const driverCode = (error: unknown) => (error instanceof QueryFailedError
-  ? (error.driverError as { code?: string } | undefined)?.code ?? ''
-  : '');
+const driverCode = (error: unknown) =>
+  error instanceof QueryFailedError ? ((error.driverError as { code?: string } | undefined)?.code ?? '') : '';
 /** The unique openid index refused the binding: a concurrent transaction bound this WeChat first. */
-const isOpenidTaken = (error: unknown) => (driverCode(error) === 'ER_DUP_ENTRY' && /wechat_bindings_openid/i.test((error as Error).message))
-  || (error instanceof QueryFailedError && /UNIQUE constraint failed: wechat_bindings\.openid/.test(error.message));
+const isOpenidTaken = (error: unknown) =>
+  (driverCode(error) === 'ER_DUP_ENTRY' && /wechat_bindings_openid/i.test((error as Error).message)) ||
+  (error instanceof QueryFailedError && /UNIQUE constraint failed: wechat_bindings\.openid/.test(error.message));
 const isDeadlock = (error: unknown) => driverCode(error) === 'ER_LOCK_DEADLOCK';
 
 /**
@@ -65,9 +71,20 @@ export class RegistrationService {
 
   async register(request: RegistrationRequest): Promise<RegistrationResult> {
     const verdict = await this.deps.verifier.verify({
-      realName: request.realName, idNumber: request.idNumber, phone: request.phone, openid: request.openid, ip: request.context.ip,
+      realName: request.realName,
+      idNumber: request.idNumber,
+      phone: request.phone,
+      openid: request.openid,
+      ip: request.context.ip,
     });
-    if (!verdict.ok) return { ok: false, reason: 'identity_refused', field: verdict.field, message: verdict.message, detail: verdict.reason };
+    if (!verdict.ok)
+      return {
+        ok: false,
+        reason: 'identity_refused',
+        field: verdict.field,
+        message: verdict.message,
+        detail: verdict.reason,
+      };
     try {
       return await this.inTransaction(request, verdict.level);
     } catch (error) {
@@ -87,21 +104,42 @@ export class RegistrationService {
    * is sent, so no code goes to a phone that cannot register. The transaction checks again.
    */
   async phoneTaken(phone: string): Promise<boolean> {
-    return this.deps.db.getRepository(AccountEntity).existsBy({ phoneIndex: this.deps.protector.index('phone', phone) });
+    return this.deps.db
+      .getRepository(AccountEntity)
+      .existsBy({ phoneIndex: this.deps.protector.index('phone', phone) });
   }
 
-  private async inTransaction(request: RegistrationRequest, verification: VerificationLevel): Promise<RegistrationResult> {
+  private async inTransaction(
+    request: RegistrationRequest,
+    verification: VerificationLevel,
+  ): Promise<RegistrationResult> {
     const { db, accounts, bindingService, audit } = this.deps;
     const result = await db.transaction(async (manager) => {
-      const account = await accounts.createAccount({
-        realName: request.realName, idNumber: request.idNumber, phone: request.phone, password: request.password,
-      }, manager);
-      await audit.record({
-        type: 'register', accountId: account.id, openid: request.openid, ip: request.context.ip, userAgent: request.context.userAgent,
-        detail: { loginName: maskIdNumber(account.loginName), verification },
-      }, manager);
+      const account = await accounts.createAccount(
+        {
+          realName: request.realName,
+          idNumber: request.idNumber,
+          phone: request.phone,
+          password: request.password,
+        },
+        manager,
+      );
+      await audit.record(
+        {
+          type: 'register',
+          accountId: account.id,
+          openid: request.openid,
+          ip: request.context.ip,
+          userAgent: request.context.userAgent,
+          detail: { loginName: maskIdNumber(account.loginName), verification },
+        },
+        manager,
+      );
       // Last, so that nothing else can fail after BindingService has recorded its 'bind' event.
-      const bound = await bindingService.bind({ openid: request.openid, accountId: account.id, context: request.context }, manager);
+      const bound = await bindingService.bind(
+        { openid: request.openid, accountId: account.id, context: request.context },
+        manager,
+      );
       if (!bound.ok) throw new BindRefused(bound);
       return { ok: true as const, account, binding: bound.binding, verification };
     });
@@ -113,7 +151,8 @@ export class RegistrationService {
   /** The transaction has rolled back; say why, or rethrow what is not a refusal. */
   private refusal(error: unknown): RegistrationResult {
     if (error instanceof AccountConflictError) return { ok: false, reason: 'taken', field: error.field };
-    if (error instanceof BindRefused && error.result.reason === 'openid_already_bound') return { ok: false, reason: 'wechat_already_bound' };
+    if (error instanceof BindRefused && error.result.reason === 'openid_already_bound')
+      return { ok: false, reason: 'wechat_already_bound' };
     if (isOpenidTaken(error)) return { ok: false, reason: 'wechat_already_bound' };
     throw error;
   }

@@ -13,24 +13,58 @@ const CHECK_MAP = '10X98765432';
  * which uses the GB 11643 format with this code).
  */
 export const PROVINCE_CODES: ReadonlySet<string> = new Set([
-  '11', '12', '13', '14', '15',
-  '21', '22', '23',
-  '31', '32', '33', '34', '35', '36', '37',
-  '41', '42', '43', '44', '45', '46',
-  '50', '51', '52', '53', '54',
-  '61', '62', '63', '64', '65',
-  '71', '81', '82', '83',
+  '11',
+  '12',
+  '13',
+  '14',
+  '15',
+  '21',
+  '22',
+  '23',
+  '31',
+  '32',
+  '33',
+  '34',
+  '35',
+  '36',
+  '37',
+  '41',
+  '42',
+  '43',
+  '44',
+  '45',
+  '46',
+  '50',
+  '51',
+  '52',
+  '53',
+  '54',
+  '61',
+  '62',
+  '63',
+  '64',
+  '65',
+  '71',
+  '81',
+  '82',
+  '83',
 ]);
 
 /** Birth dates before this year are refused as typing mistakes. */
 export const EARLIEST_BIRTH_YEAR = 1900;
 
 export type IdNumberProblem =
-  | 'empty' | 'length' | 'characters' | 'province' | 'birth_date' | 'birth_date_future' | 'birth_date_too_early' | 'checksum';
+  | 'empty'
+  | 'length'
+  | 'characters'
+  | 'province'
+  | 'birth_date'
+  | 'birth_date_future'
+  | 'birth_date_too_early'
+  | 'checksum';
 
 export type IdNumberCheck =
-  | { ok: true; idNumber: string; birthDate: string }
-  | { ok: false; problem: IdNumberProblem; message: string };
+  { ok: true; idNumber: string; birthDate: string } | { ok: false; problem: IdNumberProblem; message: string };
 
 const MESSAGES: Record<IdNumberProblem, string> = {
   empty: '请输入身份证号码',

@@ -9,7 +9,8 @@ export const MAX_PASSWORD_LENGTH = 64;
 
 const CLASSES: RegExp[] = [/[A-Z]/, /[a-z]/, /[0-9]/, /[!-/:-@[-`{-~]/];
 
-export type PasswordProblem = 'empty' | 'too_short' | 'too_long' | 'characters' | 'classes' | 'contains_phone' | 'contains_id_number';
+export type PasswordProblem =
+  'empty' | 'too_short' | 'too_long' | 'characters' | 'classes' | 'contains_phone' | 'contains_id_number';
 
 export type PasswordCheck = { ok: true } | { ok: false; problem: PasswordProblem; message: string };
 
@@ -31,6 +32,7 @@ export function checkNewPassword(password: string, personal: { phone: string; id
   if (characterClasses(password) < 3) return fail('classes', '登录密码须包含大写字母、小写字母、数字、符号中的至少3种');
   const upper = password.toUpperCase();
   if (personal.phone && password.includes(personal.phone)) return fail('contains_phone', '登录密码不能包含手机号码');
-  if (personal.idNumber && upper.includes(personal.idNumber.toUpperCase())) return fail('contains_id_number', '登录密码不能包含身份证号码');
+  if (personal.idNumber && upper.includes(personal.idNumber.toUpperCase()))
+    return fail('contains_id_number', '登录密码不能包含身份证号码');
   return { ok: true };
 }

@@ -20,9 +20,24 @@ export const NAME_DOT = '\u00B7';
  * ․ U+2024, ﹒ U+FE52.
  */
 export const DOT_LOOK_ALIKES = [
-  '\u2022', '\u2027', '\u2219', '\u22C5', '\u30FB', '\uFF0E', '\uFF65', '\u0387', '\u16EB', '\u2E31', '.', '\u2024', '\uFE52',
+  '\u2022',
+  '\u2027',
+  '\u2219',
+  '\u22C5',
+  '\u30FB',
+  '\uFF0E',
+  '\uFF65',
+  '\u0387',
+  '\u16EB',
+  '\u2E31',
+  '.',
+  '\u2024',
+  '\uFE52',
 ] as const;
-const LOOK_ALIKE = new RegExp(`[${DOT_LOOK_ALIKES.map((c) => `\\u{${c.codePointAt(0)!.toString(16)}}`).join('')}]`, 'gu');
+const LOOK_ALIKE = new RegExp(
+  `[${DOT_LOOK_ALIKES.map((c) => `\\u{${c.codePointAt(0)!.toString(16)}}`).join('')}]`,
+  'gu',
+);
 
 /** Chinese characters: every unified ideograph (all extensions), the compatibility ideographs, and 〇. */
 const HAN = /[\p{Unified_Ideograph}\u{F900}-\u{FAFF}\u{2F800}-\u{2FA1F}\u3007]/u;
@@ -32,7 +47,8 @@ const HAN = /[\p{Unified_Ideograph}\u{F900}-\u{FAFF}\u{2F800}-\u{2FA1F}\u3007]/u
  * New Tai Lue (Dai), Lisu, Cyrillic (Russian); a combining mark may follow a letter.
  */
 const LETTER = /\p{L}/u;
-const MINORITY_SCRIPT = /[\p{Script=Latin}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Arabic}\p{Script=Yi}\p{Script=Hangul}\p{Script=Tai_Le}\p{Script=New_Tai_Lue}\p{Script=Lisu}\p{Script=Cyrillic}]/u;
+const MINORITY_SCRIPT =
+  /[\p{Script=Latin}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Arabic}\p{Script=Yi}\p{Script=Hangul}\p{Script=Tai_Le}\p{Script=New_Tai_Lue}\p{Script=Lisu}\p{Script=Cyrillic}]/u;
 const TIBETAN_TSHEG = /[\u0F0B\u0F0C]/u;
 const MARK = /\p{M}/u;
 const DIGIT = /\p{N}/u;
@@ -40,11 +56,9 @@ const SPACE = /\s/u;
 const VISIBLE = /[\p{L}\p{P}\p{S}]/u;
 
 export type NameProblem =
-  | 'empty' | 'too_short' | 'too_long' | 'digit' | 'character' | 'dot_at_end' | 'dot_doubled' | 'space_in_chinese_name';
+  'empty' | 'too_short' | 'too_long' | 'digit' | 'character' | 'dot_at_end' | 'dot_doubled' | 'space_in_chinese_name';
 
-export type NameCheck =
-  | { ok: true; name: string }
-  | { ok: false; problem: NameProblem; message: string };
+export type NameCheck = { ok: true; name: string } | { ok: false; problem: NameProblem; message: string };
 
 /**
  * The name as it is stored: surrounding spaces trimmed, every look-alike dot replaced by U+00B7,
@@ -83,9 +97,12 @@ export function checkPersonName(input: string): NameCheck {
       if (isHan(chars[i - 1]!) || isHan(chars[i + 1]!)) return fail('space_in_chinese_name', '汉字姓名中不能有空格');
       continue;
     }
-    return fail('character', VISIBLE.test(c) && !SPACE.test(c)
-      ? `姓名不能包含“${c}”，只能填写汉字、少数民族文字和间隔号“·”`
-      : '姓名只能填写汉字、少数民族文字和间隔号“·”');
+    return fail(
+      'character',
+      VISIBLE.test(c) && !SPACE.test(c)
+        ? `姓名不能包含“${c}”，只能填写汉字、少数民族文字和间隔号“·”`
+        : '姓名只能填写汉字、少数民族文字和间隔号“·”',
+    );
   }
   if (chars[0] === NAME_DOT || chars.at(-1) === NAME_DOT) return fail('dot_at_end', '间隔号“·”不能在姓名的开头或结尾');
   if (name.includes(NAME_DOT + NAME_DOT)) return fail('dot_doubled', '间隔号“·”不能连续使用');

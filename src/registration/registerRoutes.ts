@@ -20,7 +20,12 @@ import type { ReplyTemplates } from '../wechat/ReplyTemplates';
 import { chinaDate } from './gb11643';
 import { checkMobileNumber } from './mobileNumber';
 import type { RegistrationService } from './RegistrationService';
-import { validateRegistration, type RegistrationErrors, type RegistrationInput, type RedisplayValues } from './registrationForm';
+import {
+  validateRegistration,
+  type RegistrationErrors,
+  type RegistrationInput,
+  type RedisplayValues,
+} from './registrationForm';
 
 export interface RegisterRoutesDependencies {
   renderer: H5Renderer;
@@ -81,10 +86,24 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
   const { renderer, accounts, bindings } = deps;
 
   const fail = (ctx: Context, reason: string, detail: Record<string, unknown> = {}) =>
-    deps.audit.record({ type: 'register_failed', openid: sessionOf(ctx).openid ?? null, ...clientContext(ctx), detail: { reason, ...detail } });
+    deps.audit.record({
+      type: 'register_failed',
+      openid: sessionOf(ctx).openid ?? null,
+      ...clientContext(ctx),
+      detail: { reason, ...detail },
+    });
 
-  const renderForm = (ctx: Context, view: { values?: Partial<RedisplayValues>; errors?: RegistrationErrors; notice?: string }, status = 200) => {
-    renderer.render(ctx, 'register', { values: view.values ?? {}, errors: view.errors ?? {}, notice: view.notice }, status);
+  const renderForm = (
+    ctx: Context,
+    view: { values?: Partial<RedisplayValues>; errors?: RegistrationErrors; notice?: string },
+    status = 200,
+  ) => {
+    renderer.render(
+      ctx,
+      'register',
+      { values: view.values ?? {}, errors: view.errors ?? {}, notice: view.notice },
+      status,
+    );
   };
 
   /** The account this WeChat is bound to, if any. */
@@ -93,7 +112,8 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
     return binding ? accounts.findById(binding.accountId) : null;
   };
 
-  const redisplay = (ctx: Context) => Object.fromEntries(TEXT_FIELDS.map((name) => [name, posted(ctx, name).trim()])) as unknown as RedisplayValues;
+  const redisplay = (ctx: Context) =>
+    Object.fromEntries(TEXT_FIELDS.map((name) => [name, posted(ctx, name).trim()])) as unknown as RedisplayValues;
 
   router.get('/h5/register', async (ctx) => {
     const account = await boundAccount(ctx);
@@ -125,7 +145,7 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
     const captcha = posted(ctx, 'captcha').trim();
     // Spent whatever else is wrong: the form comes back with a new image either way.
     if (!captcha) errors.captcha = '请输入图形验证码';
-    else if (!await deps.captcha.consume(captchaScope(ctx, 'register'), captcha)) {
+    else if (!(await deps.captcha.consume(captchaScope(ctx, 'register'), captcha))) {
       errors.captcha = '验证码错误，请重新输入';
       await fail(ctx, 'captcha_wrong');
     }
@@ -162,7 +182,10 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       return;
     }
     const input = Object.fromEntries(
-      (['realName', 'idNumber', 'phone', 'smsCode', 'password', 'confirmPassword'] as const).map((name) => [name, posted(ctx, name)]),
+      (['realName', 'idNumber', 'phone', 'smsCode', 'password', 'confirmPassword'] as const).map((name) => [
+        name,
+        posted(ctx, name),
+      ]),
     ) as unknown as RegistrationInput;
     const checked = validateRegistration(input, chinaDate(deps.clock.now()));
     if (!checked.ok) {
@@ -173,13 +196,21 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
     const { registration } = checked;
     // From here on the SMS code is spent: later refusals ask for a new one.
     const values = { ...checked.values, smsCode: '' };
-    const verdict = await deps.smsCodes.verify({ phone: registration.phone, purpose: 'register', code: registration.smsCode });
+    const verdict = await deps.smsCodes.verify({
+      phone: registration.phone,
+      purpose: 'register',
+      code: registration.smsCode,
+    });
     if (verdict !== 'ok') {
       await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', { phone: maskPhone(registration.phone) });
-      renderForm(ctx, {
-        values,
-        errors: { smsCode: verdict === 'wrong' ? '短信验证码错误' : '短信验证码已失效，请重新获取' },
-      }, 400);
+      renderForm(
+        ctx,
+        {
+          values,
+          errors: { smsCode: verdict === 'wrong' ? '短信验证码错误' : '短信验证码已失效，请重新获取' },
+        },
+        400,
+      );
       return;
     }
     const openid = sessionOf(ctx).openid!;
@@ -198,9 +229,14 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
         return;
       }
       if (result.reason === 'taken') {
-        await fail(ctx, `${result.field === 'idNumber' ? 'id_number' : result.field === 'loginName' ? 'login_name' : 'phone'}_taken`, {
-          idNumber: maskIdNumber(registration.idNumber), phone: maskPhone(registration.phone),
-        });
+        await fail(
+          ctx,
+          `${result.field === 'idNumber' ? 'id_number' : result.field === 'loginName' ? 'login_name' : 'phone'}_taken`,
+          {
+            idNumber: maskIdNumber(registration.idNumber),
+            phone: maskPhone(registration.phone),
+          },
+        );
         const taken = TAKEN[result.field];
         renderForm(ctx, { values, errors: { [taken.field]: taken.message } }, 409);
         return;
@@ -210,7 +246,11 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       return;
     }
     // Best effort: the registration stands whether or not WeChat takes the message.
-    deps.wechatApi.sendCustomText(openid, deps.templates.render('registered', { loginName: maskIdNumber(result.account.loginName) }))
+    deps.wechatApi
+      .sendCustomText(
+        openid,
+        deps.templates.render('registered', { loginName: maskIdNumber(result.account.loginName) }),
+      )
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'registration notice not sent'));
     ctx.redirect('/h5/register/done');
   });

@@ -4,7 +4,8 @@ import { checkNewPassword } from './passwordPolicy';
 import { checkPersonName } from './personName';
 
 /** The fields of the 实名注册 form, by their input names; `form` is a message for the whole form. */
-export type RegistrationField = 'realName' | 'idNumber' | 'phone' | 'captcha' | 'smsCode' | 'password' | 'confirmPassword' | 'form';
+export type RegistrationField =
+  'realName' | 'idNumber' | 'phone' | 'captcha' | 'smsCode' | 'password' | 'confirmPassword' | 'form';
 export type RegistrationErrors = Partial<Record<RegistrationField, string>>;
 
 /** The form as posted (strings; absent fields are ''). */
@@ -65,12 +66,19 @@ export function validateRegistration(input: RegistrationInput, today: string): R
   const password = checkNewPassword(input.password, { phone: values.phone, idNumber: values.idNumber.toUpperCase() });
   if (!password.ok) errors.password = password.message;
   if (input.confirmPassword.length === 0) errors.confirmPassword = '请再次输入登录密码';
-  else if (input.password.length > 0 && input.confirmPassword !== input.password) errors.confirmPassword = '两次输入的登录密码不一致';
+  else if (input.password.length > 0 && input.confirmPassword !== input.password)
+    errors.confirmPassword = '两次输入的登录密码不一致';
 
   if (Object.keys(errors).length > 0 || !name.ok || !id.ok || !mobile.ok) return { ok: false, errors, values };
   return {
     ok: true,
     values,
-    registration: { realName: name.name, idNumber: id.idNumber, phone: mobile.phone, smsCode: values.smsCode, password: input.password },
+    registration: {
+      realName: name.name,
+      idNumber: id.idNumber,
+      phone: mobile.phone,
+      smsCode: values.smsCode,
+      password: input.password,
+    },
   };
 }

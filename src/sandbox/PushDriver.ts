@@ -60,7 +60,11 @@ export class PushDriver {
 
   /** The XML of a push from `openid`; CreateTime defaults to now. */
   xml(openid: string, fields: PushFields, createTime = this.nowSeconds()): string {
-    const ordered: Record<string, string> = { ToUserName: this.accountId, FromUserName: openid, CreateTime: createTime };
+    const ordered: Record<string, string> = {
+      ToUserName: this.accountId,
+      FromUserName: openid,
+      CreateTime: createTime,
+    };
     for (const [name, value] of Object.entries(fields)) if (value !== undefined) ordered[name] = value;
     return builder.buildObject(ordered);
   }
@@ -86,9 +90,10 @@ export class PushDriver {
     const encrypted = this.cipher.encrypt(xml);
     query.encrypt_type = 'aes';
     query.msg_signature = wechatSignature(this.options.token, timestamp, nonce, encrypted);
-    const body = this.mode === 'safe'
-      ? builder.buildObject({ ToUserName: this.accountId, Encrypt: encrypted })
-      : xml.replace(/<\/xml>$/, `<Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>`);
+    const body =
+      this.mode === 'safe'
+        ? builder.buildObject({ ToUserName: this.accountId, Encrypt: encrypted })
+        : xml.replace(/<\/xml>$/, `<Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>`);
     return { query, body };
   }
 
@@ -125,9 +130,10 @@ export class PushDriver {
 }
 
 async function parseFlat(xml: string): Promise<Record<string, string>> {
-  const parsed = await parseStringPromise(xml, { explicitArray: false }) as { xml: Record<string, unknown> };
+  const parsed = (await parseStringPromise(xml, { explicitArray: false })) as { xml: Record<string, unknown> };
   const flat: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parsed.xml)) flat[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  for (const [key, value] of Object.entries(parsed.xml))
+    flat[key] = typeof value === 'string' ? value : JSON.stringify(value);
   return flat;
 }
 

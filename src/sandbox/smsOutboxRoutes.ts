@@ -16,7 +16,9 @@ export function smsOutboxRoutes(outbox: SmsOutbox): Router {
       return;
     }
     ctx.body = {
-      messages: outbox.forPhone(phone).map((m) => ({ phone: m.phone, code: m.code, text: m.text, sentAt: m.sentAt.toISOString() })),
+      messages: outbox
+        .forPhone(phone)
+        .map((m) => ({ phone: m.phone, code: m.code, text: m.text, sentAt: m.sentAt.toISOString() })),
     };
   });
   return router;

@@ -40,7 +40,11 @@ const HKDF_SALT = Buffer.from('etax-wechat/form-attempts');
 export class FormAttemptLimiter {
   private readonly key: Buffer;
 
-  constructor(private readonly rateLimiter: RateLimiter, dataKey: Buffer, private readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS) {
+  constructor(
+    private readonly rateLimiter: RateLimiter,
+    dataKey: Buffer,
+    private readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS,
+  ) {
     this.key = Buffer.from(hkdfSync('sha256', dataKey, HKDF_SALT, 'v1 attempt subjects', 32));
   }
 
@@ -48,7 +52,11 @@ export class FormAttemptLimiter {
   async attempt(form: AttemptForm, who: { openid: string; ip: string }): Promise<AttemptVerdict> {
     const { perUser, perIp } = this.limits;
     const [user, ip] = await Promise.all([
-      this.rateLimiter.hit(`attempts:${form}:wx:${this.digest('openid', who.openid)}`, perUser.limit, perUser.windowSeconds),
+      this.rateLimiter.hit(
+        `attempts:${form}:wx:${this.digest('openid', who.openid)}`,
+        perUser.limit,
+        perUser.windowSeconds,
+      ),
       this.rateLimiter.hit(`attempts:${form}:ip:${this.digest('ip', who.ip)}`, perIp.limit, perIp.windowSeconds),
     ]);
     if (user.allowed && ip.allowed) return { allowed: true };

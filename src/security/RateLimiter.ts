@@ -24,7 +24,8 @@ export interface RateLimiter {
 
 /** The fixed window holding `nowMs`; shared by every implementation so they agree on boundaries. */
 export function fixedWindow(nowMs: number, windowSeconds: number): { startMs: number; endMs: number } {
-  if (!Number.isInteger(windowSeconds) || windowSeconds <= 0) throw new RangeError('windowSeconds must be a positive integer');
+  if (!Number.isInteger(windowSeconds) || windowSeconds <= 0)
+    throw new RangeError('windowSeconds must be a positive integer');
   const lengthMs = windowSeconds * 1000;
   const startMs = Math.floor(nowMs / lengthMs) * lengthMs;
   return { startMs, endMs: startMs + lengthMs };

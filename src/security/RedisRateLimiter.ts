@@ -16,7 +16,11 @@ return redis.call('DEL', KEYS[1])`;
  * window end) so `reset(key)` can find them without SCAN.
  */
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly clock: Clock) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly clock: Clock,
+  ) {}
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitResult> {
     if (!Number.isInteger(limit) || limit < 0) throw new RangeError('limit must be a non-negative integer');
@@ -25,7 +29,8 @@ export class RedisRateLimiter implements RateLimiter {
     const window = windowName(windowSeconds, startMs);
     const counter = this.counterKey(key, window);
     const index = this.indexKey(key);
-    const [count] = await this.redis.multi()
+    const [count] = await this.redis
+      .multi()
       .incr(counter)
       // NX: the first hit of a window sets its lifetime; later hits must not extend it.
       .expire(counter, windowSeconds, 'NX')

@@ -8,7 +8,9 @@ import { looksLikeIdNumber, looksLikeMobileNumber } from '../accounts/personalNu
 function keepEnds(value: string, head: number, tail: number, middle?: string): string {
   const chars = Array.from(value);
   if (chars.length <= head + tail) return '*'.repeat(Math.max(chars.length, 1));
-  return chars.slice(0, head).join('') + (middle ?? '*'.repeat(chars.length - head - tail)) + chars.slice(-tail).join('');
+  return (
+    chars.slice(0, head).join('') + (middle ?? '*'.repeat(chars.length - head - tail)) + chars.slice(-tail).join('')
+  );
 }
 
 /** '350***********1234': the first 3 (province and city) and last 4 characters. */

@@ -8,7 +8,8 @@ export const ARGON2_PARAMETERS = { type: argon2.argon2id, memoryCost: 19456, tim
  * verifying a real account costs, so an unknown account and a wrong password take the same time.
  * Regenerate it whenever ARGON2_PARAMETERS change (a test checks that they agree).
  */
-export const DUMMY_PASSWORD_HASH = '$argon2id$v=19$m=19456,p=1,t=2$Jdy2aY9L9Ft0mx9yQSBCFw$oe2/NitFoaOzp5ob45i6eA6M6XiAvE2kHcPmJDsf1x8';
+export const DUMMY_PASSWORD_HASH =
+  '$argon2id$v=19$m=19456,p=1,t=2$Jdy2aY9L9Ft0mx9yQSBCFw$oe2/NitFoaOzp5ob45i6eA6M6XiAvE2kHcPmJDsf1x8';
 
 export function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, ARGON2_PARAMETERS);

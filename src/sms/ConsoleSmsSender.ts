@@ -12,7 +12,10 @@ export class ConsoleSmsSender implements SmsSender {
   constructor(private readonly options: { logger: Logger; clock: Clock; outbox?: SmsOutbox | null }) {}
 
   async send(message: SmsMessage): Promise<void> {
-    this.options.logger.info({ phone: maskPhone(message.phone), purpose: message.purpose }, 'sms code not sent (console sender)');
+    this.options.logger.info(
+      { phone: maskPhone(message.phone), purpose: message.purpose },
+      'sms code not sent (console sender)',
+    );
     this.options.outbox?.add({
       phone: message.phone,
       code: message.code,

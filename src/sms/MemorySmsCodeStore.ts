@@ -48,7 +48,11 @@ export class MemorySmsCodeStore implements SmsCodeStore {
         return { ok: false, reason: cap.reason, retryAfterMs: freeing + cap.windowMs - now };
       }
     }
-    this.codes.set(codeKey, { code: request.code, expiresAt: now + request.codeTtlMs, wrongTries: 0 }, request.codeTtlMs);
+    this.codes.set(
+      codeKey,
+      { code: request.code, expiresAt: now + request.codeTtlMs, wrongTries: 0 },
+      request.codeTtlMs,
+    );
     this.gates.set(codeKey, now + request.resendAfterMs, request.resendAfterMs);
     kept.push({ at: now, id: request.sendId });
     kept.sort((a, b) => a.at - b.at);

@@ -62,27 +62,43 @@ if redis.call('HINCRBY', KEYS[1], 'wrongTries', 1) >= tonumber(ARGV[3]) then red
 return 'wrong'`;
 
 export class RedisSmsCodeStore implements SmsCodeStore {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
 
   async issue(request: SmsCodeIssue): Promise<SmsCodeIssueResult> {
     const keepSendsMs = Math.max(1, ...request.caps.map((cap) => cap.windowMs));
-    const reply = await this.redis.eval(ISSUE, {
-      keys: [this.codeKey(request.phoneDigest, request.purpose), this.gateKey(request.phoneDigest, request.purpose), this.sendsKey(request.phoneDigest)],
+    const reply = (await this.redis.eval(ISSUE, {
+      keys: [
+        this.codeKey(request.phoneDigest, request.purpose),
+        this.gateKey(request.phoneDigest, request.purpose),
+        this.sendsKey(request.phoneDigest),
+      ],
       arguments: [
-        String(request.nowMs), request.code, request.sendId, String(request.codeTtlMs), String(request.resendAfterMs), String(keepSendsMs),
+        String(request.nowMs),
+        request.code,
+        request.sendId,
+        String(request.codeTtlMs),
+        String(request.resendAfterMs),
+        String(keepSendsMs),
         ...request.caps.flatMap((cap) => [cap.reason, String(cap.limit), String(cap.windowMs)]),
       ],
-    }) as [string, number];
+    })) as [string, number];
     const [outcome, retryAfterMs] = reply;
     if (outcome === 'ok') return { ok: true };
-    return { ok: false, reason: outcome as Exclude<SmsCodeIssueResult, { ok: true }>['reason'], retryAfterMs: Number(retryAfterMs) };
+    return {
+      ok: false,
+      reason: outcome as Exclude<SmsCodeIssueResult, { ok: true }>['reason'],
+      retryAfterMs: Number(retryAfterMs),
+    };
   }
 
   async check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'> {
-    return await this.redis.eval(CHECK, {
+    return (await this.redis.eval(CHECK, {
       keys: [this.codeKey(request.phoneDigest, request.purpose)],
       arguments: [String(request.nowMs), request.candidate, String(request.maxWrongTries)],
-    }) as 'ok' | 'wrong' | 'expired';
+    })) as 'ok' | 'wrong' | 'expired';
   }
 
   // `{digest}` is the Cluster hash tag shared by every key of one phone.

@@ -64,7 +64,7 @@ export class SmsCodeService {
     requireValid(phone, purpose);
     const { clock, store, rateLimiter, subjects, sender } = this.options;
     const ipKey = `sms-ip:${subjects.ip(request.ip)}`;
-    if (await rateLimiter.peek(ipKey, IP_WINDOW_SECONDS) >= this.ipDailyLimit) {
+    if ((await rateLimiter.peek(ipKey, IP_WINDOW_SECONDS)) >= this.ipDailyLimit) {
       const now = clock.now();
       const { endMs } = fixedWindow(now, IP_WINDOW_SECONDS);
       return { ok: false, reason: 'ip_daily_limit', retryAfterSeconds: Math.max(1, Math.ceil((endMs - now) / SECOND)) };
@@ -80,7 +80,12 @@ export class SmsCodeService {
       resendAfterMs: RESEND_AFTER_SECONDS * SECOND,
       caps: PHONE_CAPS,
     });
-    if (!issued.ok) return { ok: false, reason: issued.reason, retryAfterSeconds: Math.max(1, Math.ceil(issued.retryAfterMs / SECOND)) };
+    if (!issued.ok)
+      return {
+        ok: false,
+        reason: issued.reason,
+        retryAfterSeconds: Math.max(1, Math.ceil(issued.retryAfterMs / SECOND)),
+      };
     // Counted only once the phone's limits let the send through. Sends from one IP racing past the
     // peek above can take the IP over its cap by as many as are in flight; the per-phone limits,
     // which protect the recipient, are exact.

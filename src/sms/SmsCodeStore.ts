@@ -24,8 +24,7 @@ export interface SmsCodeIssue {
 }
 
 export type SmsCodeIssueResult =
-  | { ok: true }
-  | { ok: false; reason: 'resend_too_soon' | SmsSendCap['reason']; retryAfterMs: number };
+  { ok: true } | { ok: false; reason: 'resend_too_soon' | SmsSendCap['reason']; retryAfterMs: number };
 
 export interface SmsCodeCheck {
   phoneDigest: string;

@@ -31,7 +31,10 @@ export class TencentCloudSmsSender implements SmsSender {
   private readonly client: SmsClient;
 
   /** `httpProfile` overrides where requests go (tests point it at a local fake). */
-  constructor(private readonly settings: TencentCloudSmsSettings, httpProfile: TencentCloudHttpProfile = {}) {
+  constructor(
+    private readonly settings: TencentCloudSmsSettings,
+    httpProfile: TencentCloudHttpProfile = {},
+  ) {
     this.client = new sms.v20210111.Client({
       credential: { secretId: settings.secretId, secretKey: settings.secretKey },
       region: settings.region,

@@ -7,7 +7,10 @@ import type { SmsSender } from './SmsSender';
 import { TencentCloudSmsSender } from './TencentCloudSmsSender';
 
 /** The sender SMS_PROVIDER names; the sandbox outbox is filled by the console sender only. */
-export function createSmsSender(config: Config, context: { logger: Logger; clock: Clock; outbox: SmsOutbox | null }): SmsSender {
+export function createSmsSender(
+  config: Config,
+  context: { logger: Logger; clock: Clock; outbox: SmsOutbox | null },
+): SmsSender {
   switch (config.sms.provider) {
     case 'console':
       return new ConsoleSmsSender(context);

@@ -6,6 +6,9 @@ declare module 'co-wechat' {
     middleware(handle: (message: unknown, ctx: Context) => Promise<unknown>): Middleware;
   }
 
-  function coWechat(config: string | { token: string; appid?: string; encodingAESKey?: string }, isDebug?: boolean): CoWechat;
+  function coWechat(
+    config: string | { token: string; appid?: string; encodingAESKey?: string },
+    isDebug?: boolean,
+  ): CoWechat;
   export = coWechat;
 }

@@ -4,14 +4,14 @@ declare module 'wechat-oauth' {
 
   namespace OAuth {
     interface OAuthTokenData {
-    access_token: string;
-    expires_in: number;
-    refresh_token: string;
-    openid: string;
-    scope: string;
-    unionid?: string;
-    is_snapshotuser?: number;
-    create_at?: number;
+      access_token: string;
+      expires_in: number;
+      refresh_token: string;
+      openid: string;
+      scope: string;
+      unionid?: string;
+      is_snapshotuser?: number;
+      create_at?: number;
     }
   }
 

@@ -30,12 +30,15 @@ export class EventRouter {
     if (message.msgType === 'text') return this.onText(message.content ?? '');
     if (message.msgType !== 'event') return this.reply('help');
     switch (message.event) {
-      case 'subscribe': return this.onSubscribe(message);
-      case 'SCAN': return this.onScan(message, message.eventKey ?? '', false);
+      case 'subscribe':
+        return this.onSubscribe(message);
+      case 'SCAN':
+        return this.onScan(message, message.eventKey ?? '', false);
       case 'unsubscribe':
         await this.deps.bindings.setSubscribed(message.fromUserName, false);
         return SUCCESS;
-      case 'CLICK': return this.onClick(message.eventKey ?? '');
+      case 'CLICK':
+        return this.onClick(message.eventKey ?? '');
       default:
         // VIEW (the client is already navigating), TEMPLATESENDJOBFINISH and the rest: nothing to say.
         return SUCCESS;

@@ -19,7 +19,10 @@ export class MessageCipher {
   private readonly key: Buffer;
   private readonly iv: Buffer;
 
-  constructor(encodingAesKey: string, private readonly appId: string) {
+  constructor(
+    encodingAesKey: string,
+    private readonly appId: string,
+  ) {
     if (!/^[0-9A-Za-z]{43}$/.test(encodingAesKey)) throw new CipherError('EncodingAESKey must be 43 letters or digits');
     this.key = Buffer.from(`${encodingAesKey}=`, 'base64');
     if (this.key.length !== 32) throw new CipherError('EncodingAESKey must decode to 32 bytes');
@@ -33,7 +36,9 @@ export class MessageCipher {
     const plain = Buffer.concat([random, length, body, Buffer.from(this.appId, 'utf8')]);
     const pad = BLOCK - (plain.length % BLOCK);
     const cipher = createCipheriv('aes-256-cbc', this.key, this.iv).setAutoPadding(false);
-    return Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
+    return Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString(
+      'base64',
+    );
   }
 
   decrypt(encrypted: string): Decrypted {

@@ -48,10 +48,12 @@ export function toPushMessage(parsed: unknown): PushMessage {
   for (const required of ['toUserName', 'fromUserName', 'createTime', 'msgType'] as const) {
     if (!message[required]) throw createHttpError(400, `push is missing ${FIELDS[required]}`, { code: 'invalid_push' });
   }
-  if (!/^\d{1,12}$/.test(message.createTime!)) throw createHttpError(400, 'CreateTime is not a Unix time', { code: 'invalid_push' });
+  if (!/^\d{1,12}$/.test(message.createTime!))
+    throw createHttpError(400, 'CreateTime is not a Unix time', { code: 'invalid_push' });
   // They go back into the reply (swapped): an openid or a gh_ id, never characters XML cannot carry.
   for (const address of ['toUserName', 'fromUserName'] as const) {
-    if (!ADDRESS.test(message[address]!)) throw createHttpError(400, `${FIELDS[address]} is not a WeChat id`, { code: 'invalid_push' });
+    if (!ADDRESS.test(message[address]!))
+      throw createHttpError(400, `${FIELDS[address]} is not a WeChat id`, { code: 'invalid_push' });
   }
   return message as PushMessage;
 }

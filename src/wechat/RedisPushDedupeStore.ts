@@ -6,11 +6,17 @@ const PENDING = '0';
 const DONE = '1';
 
 export class RedisPushDedupeStore implements PushDedupeStore {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
 
   async claim(key: string, ttlSeconds: number): Promise<DedupeClaim> {
     const redisKey = this.keys.key('push', key);
-    const set = await this.redis.set(redisKey, PENDING, { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } });
+    const set = await this.redis.set(redisKey, PENDING, {
+      condition: 'NX',
+      expiration: { type: 'EX', value: ttlSeconds },
+    });
     if (set === 'OK') return { first: true };
     const value = await this.redis.get(redisKey);
     return { first: false, reply: value?.startsWith(DONE) ? value.slice(1) : null };

@@ -1,8 +1,5 @@
 /** What the event router answers a push with; `success` tells WeChat there is nothing to show. */
-export type Reply =
-  | { kind: 'success' }
-  | { kind: 'text'; content: string }
-  | { kind: 'news'; articles: NewsArticle[] };
+export type Reply = { kind: 'success' } | { kind: 'text'; content: string } | { kind: 'news'; articles: NewsArticle[] };
 
 export interface NewsArticle {
   title: string;

@@ -10,8 +10,14 @@ export class ReplyTemplates {
   private readonly env: nunjucks.Environment;
   private readonly names: Set<string>;
 
-  constructor(private readonly directory: string, private readonly common: Record<string, string>) {
-    this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(directory), { autoescape: true, throwOnUndefined: true });
+  constructor(
+    private readonly directory: string,
+    private readonly common: Record<string, string>,
+  ) {
+    this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(directory), {
+      autoescape: true,
+      throwOnUndefined: true,
+    });
     this.names = new Set(listTemplates(directory));
   }
 

@@ -24,7 +24,12 @@ export class ReplyWriter {
       MsgType: 'news',
       ArticleCount: reply.articles.length,
       Articles: {
-        item: reply.articles.map((a) => ({ Title: a.title, Description: a.description, PicUrl: a.picUrl ?? '', Url: a.url })),
+        item: reply.articles.map((a) => ({
+          Title: a.title,
+          Description: a.description,
+          PicUrl: a.picUrl ?? '',
+          Url: a.url,
+        })),
       },
     });
   }

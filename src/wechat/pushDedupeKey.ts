@@ -9,6 +9,12 @@ import type { PushMessage } from './PushMessage';
 export function pushDedupeKey(message: PushMessage): string {
   // Events may carry a MsgID of another id space (TEMPLATESENDJOBFINISH), so only messages use it.
   if (message.msgType !== 'event' && message.msgId) return `msg:${message.msgId}`;
-  const parts = [message.fromUserName, message.createTime, message.msgType, message.event ?? '', message.eventKey ?? ''];
+  const parts = [
+    message.fromUserName,
+    message.createTime,
+    message.msgType,
+    message.event ?? '',
+    message.eventKey ?? '',
+  ];
   return `evt:${createHash('sha1').update(parts.join('\n')).digest('hex')}`;
 }

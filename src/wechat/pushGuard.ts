@@ -44,8 +44,10 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     if (typeof signature !== 'string' || typeof timestamp !== 'string' || typeof nonce !== 'string') {
       throw unauthorized('signature, timestamp and nonce are required');
     }
-    if (!/^\d{1,12}$/.test(timestamp)
-      || Math.abs(options.clock.now() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
+    if (
+      !/^\d{1,12}$/.test(timestamp) ||
+      Math.abs(options.clock.now() / 1000 - Number(timestamp)) > options.maxSkewSeconds
+    ) {
       throw unauthorized('timestamp outside the accepted window');
     }
     if (!signaturesEqual(wechatSignature(options.token, timestamp, nonce), signature)) {
@@ -53,7 +55,8 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     }
 
     if (ctx.method === 'GET') {
-      if (typeof ctx.query.echostr !== 'string') throw createHttpError(400, 'echostr is required', { code: 'bad_request' });
+      if (typeof ctx.query.echostr !== 'string')
+        throw createHttpError(400, 'echostr is required', { code: 'bad_request' });
       // An Official Account's verification echostr is plaintext even in safe mode: keep co-wechat
       // from treating it as WeCom's encrypted echostr.
       ctx.query = { signature, timestamp, nonce, echostr: ctx.query.echostr };
@@ -73,10 +76,15 @@ export function pushGuard(options: PushGuardOptions): Middleware {
 
     let body: string;
     try {
-      body = await getRawBody(ctx.req, { length: ctx.get('content-length') || undefined, limit: MAX_PUSH_BYTES, encoding: 'utf-8' });
+      body = await getRawBody(ctx.req, {
+        length: ctx.get('content-length') || undefined,
+        limit: MAX_PUSH_BYTES,
+        encoding: 'utf-8',
+      });
     } catch (error) {
       const status = (error as { status?: number }).status;
-      if (status === 413) throw createHttpError(413, `push body over ${MAX_PUSH_BYTES} bytes`, { code: 'payload_too_large' });
+      if (status === 413)
+        throw createHttpError(413, `push body over ${MAX_PUSH_BYTES} bytes`, { code: 'payload_too_large' });
       throw createHttpError(400, 'unreadable body', { code: 'bad_request' });
     }
     if (!body.trimStart().startsWith('<')) throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
@@ -105,10 +113,12 @@ async function parseEnvelope(body: string): Promise<string> {
     throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
   }
   const root = (parsed as { xml?: unknown } | null)?.xml;
-  const encrypt = typeof root === 'object' && root !== null && Object.prototype.hasOwnProperty.call(root, 'Encrypt')
-    ? (root as Record<string, unknown>).Encrypt
-    : undefined;
-  if (typeof encrypt !== 'string' || encrypt === '') throw createHttpError(400, 'encrypted push without Encrypt', { code: 'invalid_push' });
+  const encrypt =
+    typeof root === 'object' && root !== null && Object.prototype.hasOwnProperty.call(root, 'Encrypt')
+      ? (root as Record<string, unknown>).Encrypt
+      : undefined;
+  if (typeof encrypt !== 'string' || encrypt === '')
+    throw createHttpError(400, 'encrypted push without Encrypt', { code: 'invalid_push' });
   return encrypt;
 }
 

@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** WeChat's SHA-1 over the lexicographically sorted parts, concatenated with no separator. */
 export function wechatSignature(...parts: string[]): string {
-  return createHash('sha1').update([...parts].sort().join(''), 'utf8').digest('hex');
+  return createHash('sha1')
+    .update([...parts].sort().join(''), 'utf8')
+    .digest('hex');
 }
 
 /** Compares two hex signatures without leaking, through timing, how many leading characters match. */

@@ -46,7 +46,12 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
   const nowSeconds = () => Math.floor(options.clock.now() / 1000);
 
   const apology = (message: PushMessage) =>
-    writer.write(text(options.templates.render('service-unavailable')), message.fromUserName, message.toUserName, nowSeconds());
+    writer.write(
+      text(options.templates.render('service-unavailable')),
+      message.fromUserName,
+      message.toUserName,
+      nowSeconds(),
+    );
 
   async function handle(message: PushMessage, ctx: Context): Promise<string> {
     const logger = ctx.state.logger;
@@ -67,7 +72,8 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
     }
     // Whichever settles first of the handling and the deadline decides the outcome counted.
     let outcome: PushOutcome = 'late';
-    const work = options.router.route(message)
+    const work = options.router
+      .route(message)
       .then(async (reply) => {
         const document = writer.write(reply, message.fromUserName, message.toUserName, nowSeconds());
         await options.dedupe.complete(key, document);
@@ -107,7 +113,8 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
     try {
       await parse(ctx, next);
     } catch (error) {
-      if (!ctx.state.pushParsed && !isHttpError(error)) throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
+      if (!ctx.state.pushParsed && !isHttpError(error))
+        throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
       throw error;
     }
     const document = ctx.state.pushDocument;

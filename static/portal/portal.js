@@ -32,7 +32,10 @@
   }
   document.addEventListener('click', function (event) {
     var target = event.target;
-    if (target.classList && (target.classList.contains('captcha-img') || target.classList.contains('captcha-refresh'))) {
+    if (
+      target.classList &&
+      (target.classList.contains('captcha-img') || target.classList.contains('captcha-refresh'))
+    ) {
       event.preventDefault();
       refreshCaptcha();
     }
@@ -70,27 +73,44 @@
     var poll = function (gen) {
       if (gen !== generation || !ticket) return;
       var controller = window.AbortController ? new AbortController() : null;
-      var timer = controller ? setTimeout(function () { controller.abort(); }, 40000) : null;
-      fetch(apiBase + '/api/login/tickets/' + encodeURIComponent(ticket) + '?wait=25&status=' + encodeURIComponent(status), {
-        cache: 'no-store', credentials: 'omit', signal: controller ? controller.signal : undefined,
-      }).then(function (response) {
-        if (response.status === 404) return { status: 'expired' };
-        if (!response.ok) throw new Error('HTTP ' + response.status);
-        return response.json();
-      }).then(function (view) {
-        if (timer) clearTimeout(timer);
-        if (gen !== generation) return;
-        failures = 0;
-        status = view.status;
-        show(status);
-        if (status === 'confirmed') logIn();
-        else if (stateOf(status) !== 'expired') poll(gen);
-      }).catch(function () {
-        if (timer) clearTimeout(timer);
-        if (gen !== generation) return;
-        failures += 1;
-        setTimeout(function () { poll(gen); }, Math.min(15000, 1000 * Math.pow(2, failures)));
-      });
+      var timer = controller
+        ? setTimeout(function () {
+            controller.abort();
+          }, 40000)
+        : null;
+      fetch(
+        apiBase + '/api/login/tickets/' + encodeURIComponent(ticket) + '?wait=25&status=' + encodeURIComponent(status),
+        {
+          cache: 'no-store',
+          credentials: 'omit',
+          signal: controller ? controller.signal : undefined,
+        },
+      )
+        .then(function (response) {
+          if (response.status === 404) return { status: 'expired' };
+          if (!response.ok) throw new Error('HTTP ' + response.status);
+          return response.json();
+        })
+        .then(function (view) {
+          if (timer) clearTimeout(timer);
+          if (gen !== generation) return;
+          failures = 0;
+          status = view.status;
+          show(status);
+          if (status === 'confirmed') logIn();
+          else if (stateOf(status) !== 'expired') poll(gen);
+        })
+        .catch(function () {
+          if (timer) clearTimeout(timer);
+          if (gen !== generation) return;
+          failures += 1;
+          setTimeout(
+            function () {
+              poll(gen);
+            },
+            Math.min(15000, 1000 * Math.pow(2, failures)),
+          );
+        });
     };
 
     var refresh = function () {
@@ -101,32 +121,35 @@
         credentials: 'same-origin',
         headers: { Accept: 'application/json' },
         body: new URLSearchParams(new FormData(refreshForm)),
-      }).then(function (response) {
-        if (!response.ok) throw new Error('HTTP ' + response.status);
-        return response.json();
-      }).then(function (created) {
-        if (gen !== generation) return;
-        ticket = created.ticketId;
-        status = created.status;
-        var img = document.getElementById('qr-image');
-        if (img.tagName !== 'IMG') {
-          var replacement = document.createElement('img');
-          replacement.id = 'qr-image';
-          replacement.className = 'qr-image';
-          replacement.alt = '微信扫码登录二维码';
-          replacement.width = 200;
-          replacement.height = 200;
-          img.parentNode.replaceChild(replacement, img);
-          img = replacement;
-        }
-        img.src = created.qrcodeUrl;
-        panel.setAttribute('data-ticket', ticket);
-        show(status);
-        poll(gen);
-      }).catch(function () {
-        if (gen !== generation) return;
-        show('expired');
-      });
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error('HTTP ' + response.status);
+          return response.json();
+        })
+        .then(function (created) {
+          if (gen !== generation) return;
+          ticket = created.ticketId;
+          status = created.status;
+          var img = document.getElementById('qr-image');
+          if (img.tagName !== 'IMG') {
+            var replacement = document.createElement('img');
+            replacement.id = 'qr-image';
+            replacement.className = 'qr-image';
+            replacement.alt = '微信扫码登录二维码';
+            replacement.width = 200;
+            replacement.height = 200;
+            img.parentNode.replaceChild(replacement, img);
+            img = replacement;
+          }
+          img.src = created.qrcodeUrl;
+          panel.setAttribute('data-ticket', ticket);
+          show(status);
+          poll(gen);
+        })
+        .catch(function () {
+          if (gen !== generation) return;
+          show('expired');
+        });
     };
 
     refreshForm.addEventListener('submit', function (event) {

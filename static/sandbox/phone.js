@@ -32,7 +32,9 @@
     browserGoingBack: false,
   };
 
-  function $(id) { return document.getElementById(id); }
+  function $(id) {
+    return document.getElementById(id);
+  }
 
   // ---- talking to the server ------------------------------------------------------------------
 
@@ -43,10 +45,15 @@
       init.body = JSON.stringify(payload);
     }
     return fetch(API + path, init).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (data) {
-        if (!res.ok) throw new Error((data.error && data.error.message) || ('请求失败（HTTP ' + res.status + '）'));
-        return data;
-      });
+      return res
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (data) {
+          if (!res.ok) throw new Error((data.error && data.error.message) || '请求失败（HTTP ' + res.status + '）');
+          return data;
+        });
     });
   }
 
@@ -60,7 +67,9 @@
     node.textContent = text;
     node.hidden = false;
     clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () { node.hidden = true; }, 3000);
+    toastTimer = setTimeout(function () {
+      node.hidden = true;
+    }, 3000);
   }
 
   // ---- screens ----------------------------------------------------------------------------------
@@ -81,7 +90,9 @@
     render();
   }
 
-  function current() { return state.stack[state.stack.length - 1]; }
+  function current() {
+    return state.stack[state.stack.length - 1];
+  }
 
   function render() {
     var name = current();
@@ -96,7 +107,10 @@
     if (name === 'chat') scrollChatToEnd();
     if (name === 'profile') renderProfile();
     if (name === 'me') renderMe();
-    if (name === 'sms') { $('sms-badge').hidden = true; $('sms-banner').hidden = true; }
+    if (name === 'sms') {
+      $('sms-badge').hidden = true;
+      $('sms-banner').hidden = true;
+    }
   }
 
   // ---- users -------------------------------------------------------------------------------------
@@ -164,20 +178,22 @@
 
   function selectUser(openid, created) {
     var request = created ? Promise.resolve(created) : api('PUT', '/current-user', { openid: openid });
-    return request.then(function () {
-      state.openid = openid;
-      state.messages = [];
-      state.renderedChat = '';
-      state.phone = localStorage.getItem(phoneKey()) || null;
-      state.smsCount = null;
-      state.smsRendered = '';
-      $('sms-phone').value = state.phone || '';
-      $('sms-body').textContent = '';
-      return Promise.all([loadUsers(), refreshChat(), refreshSms()]);
-    }).then(function () {
-      state.stack = ['home'];
-      show('chat');
-    });
+    return request
+      .then(function () {
+        state.openid = openid;
+        state.messages = [];
+        state.renderedChat = '';
+        state.phone = localStorage.getItem(phoneKey()) || null;
+        state.smsCount = null;
+        state.smsRendered = '';
+        $('sms-phone').value = state.phone || '';
+        $('sms-body').textContent = '';
+        return Promise.all([loadUsers(), refreshChat(), refreshSms()]);
+      })
+      .then(function () {
+        state.stack = ['home'];
+        show('chat');
+      });
   }
 
   function createUser(nickname) {
@@ -213,7 +229,11 @@
   }
 
   function renderChat() {
-    var key = state.messages.map(function (m) { return m.id; }).join(',');
+    var key = state.messages
+      .map(function (m) {
+        return m.id;
+      })
+      .join(',');
     if (key === state.renderedChat) return;
     state.renderedChat = key;
     var chat = $('chat-body');
@@ -250,10 +270,14 @@
   function formatTime(at) {
     var date = new Date(at);
     var time = pad(date.getHours()) + ':' + pad(date.getMinutes());
-    return date.toDateString() === new Date().toDateString() ? time : (date.getMonth() + 1) + '月' + date.getDate() + '日 ' + time;
+    return date.toDateString() === new Date().toDateString()
+      ? time
+      : date.getMonth() + 1 + '月' + date.getDate() + '日 ' + time;
   }
 
-  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function pad(n) {
+    return (n < 10 ? '0' : '') + n;
+  }
 
   function span(className, text) {
     var node = document.createElement('span');
@@ -266,7 +290,16 @@
     if (message.from === 'system') {
       var note = document.createElement('p');
       note.className = 'chat-note';
-      note.append(span('', message.segments.map(function (s) { return s.text; }).join('')));
+      note.append(
+        span(
+          '',
+          message.segments
+            .map(function (s) {
+              return s.text;
+            })
+            .join(''),
+        ),
+      );
       return note;
     }
     var row = document.createElement('div');
@@ -314,7 +347,14 @@
   function renderPreview() {
     var last = state.messages[state.messages.length - 1];
     var preview = '';
-    if (last) preview = last.card ? '[链接] ' + last.card.title : last.segments.map(function (s) { return s.text; }).join('');
+    if (last)
+      preview = last.card
+        ? '[链接] ' + last.card.title
+        : last.segments
+            .map(function (s) {
+              return s.text;
+            })
+            .join('');
     $('chat-preview').textContent = preview.replace(/\s+/g, ' ');
     $('chat-preview-time').textContent = last ? formatTime(Date.parse(last.at)) : '';
   }
@@ -339,15 +379,19 @@
   }
 
   function follow() {
-    return api('POST', '/follow', { openid: state.openid }).then(afterFollowChange).then(function () {
-      show('chat', { replace: current() === 'profile' });
-    });
+    return api('POST', '/follow', { openid: state.openid })
+      .then(afterFollowChange)
+      .then(function () {
+        show('chat', { replace: current() === 'profile' });
+      });
   }
 
   function unfollow() {
-    return api('POST', '/unfollow', { openid: state.openid }).then(afterFollowChange).then(function () {
-      toast('已不再关注');
-    });
+    return api('POST', '/unfollow', { openid: state.openid })
+      .then(afterFollowChange)
+      .then(function () {
+        toast('已不再关注');
+      });
   }
 
   function afterFollowChange() {
@@ -364,8 +408,12 @@
   // ---- the custom menu ---------------------------------------------------------------------------
 
   function closePopups() {
-    Array.prototype.forEach.call(document.querySelectorAll('.sub-menu'), function (menu) { menu.hidden = true; });
-    Array.prototype.forEach.call(document.querySelectorAll('[data-menu-toggle]'), function (button) { button.setAttribute('aria-expanded', 'false'); });
+    Array.prototype.forEach.call(document.querySelectorAll('.sub-menu'), function (menu) {
+      menu.hidden = true;
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('[data-menu-toggle]'), function (button) {
+      button.setAttribute('aria-expanded', 'false');
+    });
     $('plus-menu').hidden = true;
   }
 
@@ -382,7 +430,9 @@
     closePopups();
     var type = button.getAttribute('data-type');
     if (type === 'click') {
-      return api('POST', '/menu-clicks', { openid: state.openid, key: button.getAttribute('data-key') }).then(refreshChat);
+      return api('POST', '/menu-clicks', { openid: state.openid, key: button.getAttribute('data-key') }).then(
+        refreshChat,
+      );
     }
     if (type === 'view') {
       var url = button.getAttribute('data-url');
@@ -429,7 +479,11 @@
       title = '';
     }
     if (!title) {
-      try { title = new URL(frame.src).host; } catch (error) { title = ''; }
+      try {
+        title = new URL(frame.src).host;
+      } catch (error) {
+        title = '';
+      }
     }
     $('browser-title').textContent = title;
   }
@@ -458,7 +512,9 @@
   function loadQrCodes() {
     return api('GET', '/qr-codes').then(function (data) {
       state.qrCodes = data.qrCodes;
-      var still = state.qrCodes.some(function (code) { return code.ticket === state.selectedTicket; });
+      var still = state.qrCodes.some(function (code) {
+        return code.ticket === state.selectedTicket;
+      });
       if (!still) state.selectedTicket = state.qrCodes.length > 0 ? state.qrCodes[0].ticket : null;
       renderQrCodes();
     });
@@ -474,9 +530,12 @@
       button.type = 'button';
       button.className = 'scan-code' + (code.ticket === state.selectedTicket ? ' scan-code-selected' : '');
       button.setAttribute('data-ticket', code.ticket);
-      var label = code.permanent ? '永久二维码' : (index === 0 ? '最新的登录二维码' : '登录二维码');
+      var label = code.permanent ? '永久二维码' : index === 0 ? '最新的登录二维码' : '登录二维码';
       var left = code.expiresAt ? Math.max(0, Math.round((Date.parse(code.expiresAt) - now) / 1000)) : null;
-      button.append(span('scan-code-name', label), span('scan-code-meta', left === null ? code.scene : '剩余 ' + Math.floor(left / 60) + ':' + pad(left % 60)));
+      button.append(
+        span('scan-code-name', label),
+        span('scan-code-meta', left === null ? code.scene : '剩余 ' + Math.floor(left / 60) + ':' + pad(left % 60)),
+      );
       item.append(button);
       list.append(item);
     });
@@ -497,21 +556,28 @@
     var ticket = state.selectedTicket;
     if (!ticket) return Promise.resolve();
     $('scan-button').disabled = true;
-    return api('POST', '/scans', { openid: state.openid, ticket: ticket }).then(function () {
-      // WeChat drops the user into the account's chat, where the reply arrives.
-      state.stack = ['home'];
-      show('chat');
-      return Promise.all([loadUsers(), refreshChat()]);
-    }, function (error) {
-      $('scan-button').disabled = false;
-      loadQrCodes().catch(function () { return undefined; });
-      throw error;
-    });
+    return api('POST', '/scans', { openid: state.openid, ticket: ticket }).then(
+      function () {
+        // WeChat drops the user into the account's chat, where the reply arrives.
+        state.stack = ['home'];
+        show('chat');
+        return Promise.all([loadUsers(), refreshChat()]);
+      },
+      function (error) {
+        $('scan-button').disabled = false;
+        loadQrCodes().catch(function () {
+          return undefined;
+        });
+        throw error;
+      },
+    );
   }
 
   // ---- 短信 ---------------------------------------------------------------------------------------
 
-  function phoneKey() { return 'wxphone:phone:' + state.openid; }
+  function phoneKey() {
+    return 'wxphone:phone:' + state.openid;
+  }
 
   function refreshSms() {
     if (!state.phone) return Promise.resolve();
@@ -525,7 +591,9 @@
         $('sms-banner').hidden = false;
         $('sms-badge').textContent = String(messages.length - state.smsCount);
         $('sms-badge').hidden = false;
-        setTimeout(function () { $('sms-banner').hidden = true; }, 6000);
+        setTimeout(function () {
+          $('sms-banner').hidden = true;
+        }, 6000);
       }
       state.smsCount = messages.length;
       if (messages.length > 0) $('sms-preview').textContent = messages[messages.length - 1].text;
@@ -573,19 +641,38 @@
   }
 
   var ACTIONS = {
-    'open-chat': function () { show('chat'); },
-    'open-profile': function () { show('profile'); },
-    'open-sms': function () { show('sms'); return refreshSms(); },
-    'switch-user': function () { return loadUsers().then(function () { show('users'); }); },
-    'tab-home': function () { show('home', { reset: true }); },
-    'tab-me': function () { show('me', { reset: true }); },
+    'open-chat': function () {
+      show('chat');
+    },
+    'open-profile': function () {
+      show('profile');
+    },
+    'open-sms': function () {
+      show('sms');
+      return refreshSms();
+    },
+    'switch-user': function () {
+      return loadUsers().then(function () {
+        show('users');
+      });
+    },
+    'tab-home': function () {
+      show('home', { reset: true });
+    },
+    'tab-me': function () {
+      show('me', { reset: true });
+    },
     scan: openScan,
     'do-scan': scanSelected,
     'refresh-codes': loadQrCodes,
     follow: follow,
     unfollow: unfollow,
-    'show-keyboard': function () { showKeyboard(true); },
-    'show-menu': function () { showKeyboard(false); },
+    'show-keyboard': function () {
+      showKeyboard(true);
+    },
+    'show-menu': function () {
+      showKeyboard(false);
+    },
     'close-browser': back,
     'browser-back': browserBack,
   };
@@ -653,18 +740,26 @@
     if (location.origin !== body.getAttribute('data-public-origin')) $('origin-warning').hidden = false;
     tickClock();
     setInterval(tickClock, 30 * 1000);
-    loadUsers().then(function () {
-      if (!state.openid) return show('users', { reset: true });
-      return selectUser(state.openid);
-    }).catch(function (error) {
-      show('users', { reset: true });
-      complain(error);
-    });
+    loadUsers()
+      .then(function () {
+        if (!state.openid) return show('users', { reset: true });
+        return selectUser(state.openid);
+      })
+      .catch(function (error) {
+        show('users', { reset: true });
+        complain(error);
+      });
     setInterval(function () {
-      if (state.openid && !document.hidden) refreshChat().catch(function () { return undefined; });
+      if (state.openid && !document.hidden)
+        refreshChat().catch(function () {
+          return undefined;
+        });
     }, CHAT_POLL_MS);
     setInterval(function () {
-      if (state.phone && !document.hidden) refreshSms().catch(function () { return undefined; });
+      if (state.phone && !document.hidden)
+        refreshSms().catch(function () {
+          return undefined;
+        });
     }, SMS_POLL_MS);
   }
 

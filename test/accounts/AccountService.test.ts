@@ -23,10 +23,13 @@ describe('accounts/AccountService', () => {
     clock.set(Date.UTC(2025, 10, 30, 2, 0, 0));
   });
 
-  const stored = async (id: string) => (await t.deps.db.getRepository(AccountEntity).findOneByOrFail({ id }));
-  const auditTypes = async () => (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
-  const wrong = (subject: TestAccount) => t.deps.accounts.authenticate(subject.account.loginName, 'wrong-password', from);
-  const right = (subject: TestAccount) => t.deps.accounts.authenticate(subject.account.loginName, subject.password, from);
+  const stored = async (id: string) => await t.deps.db.getRepository(AccountEntity).findOneByOrFail({ id });
+  const auditTypes = async () =>
+    (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
+  const wrong = (subject: TestAccount) =>
+    t.deps.accounts.authenticate(subject.account.loginName, 'wrong-password', from);
+  const right = (subject: TestAccount) =>
+    t.deps.accounts.authenticate(subject.account.loginName, subject.password, from);
   const reasonOf = (result: AuthenticationResult) => (result.ok ? 'ok' : result.reason);
 
   describe('authenticate', () => {
@@ -43,7 +46,10 @@ describe('accounts/AccountService', () => {
     it('gives an unknown account and a wrong password the same answer', async () => {
       const subject = await createTestAccount(t.deps);
       assert.deepEqual(await wrong(subject), { ok: false, reason: 'invalid_credentials' });
-      assert.deepEqual(await t.deps.accounts.authenticate('nobody', subject.password, from), { ok: false, reason: 'invalid_credentials' });
+      assert.deepEqual(await t.deps.accounts.authenticate('nobody', subject.password, from), {
+        ok: false,
+        reason: 'invalid_credentials',
+      });
     });
 
     it('locks the account on the 5th failure within 15 minutes, for 15 minutes', async () => {
@@ -53,7 +59,11 @@ describe('accounts/AccountService', () => {
         clock.advance(MINUTE);
       }
       const fifth = await wrong(subject);
-      assert.deepEqual(fifth, { ok: false, reason: 'account_locked', lockedUntil: new Date(clock.now() + 15 * MINUTE) });
+      assert.deepEqual(fifth, {
+        ok: false,
+        reason: 'account_locked',
+        lockedUntil: new Date(clock.now() + 15 * MINUTE),
+      });
       const row = await stored(subject.account.id);
       assert.equal(row.failedLogins, 5);
       assert.deepEqual(row.lockedUntil, new Date(clock.now() + 15 * MINUTE));
@@ -84,7 +94,8 @@ describe('accounts/AccountService', () => {
       const subject = await createTestAccount(t.deps);
       for (let i = 0; i < 4; i++) await wrong(subject);
       clock.advance(15 * MINUTE + 1000);
-      for (let i = 1; i <= 4; i++) assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials', `failure ${i} after the window`);
+      for (let i = 1; i <= 4; i++)
+        assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials', `failure ${i} after the window`);
       assert.equal((await stored(subject.account.id)).failedLogins, 4);
       assert.equal(reasonOf(await wrong(subject)), 'account_locked');
     });
@@ -109,24 +120,39 @@ describe('accounts/AccountService', () => {
 
     it('audits success, failure and lock with masked details only', async () => {
       const subject = await createTestAccount(t.deps);
-      await t.deps.accounts.authenticate(subject.idNumber, subject.password, { ...from, openid: 'oAbCdE1234567890123456789wxyz' });
+      await t.deps.accounts.authenticate(subject.idNumber, subject.password, {
+        ...from,
+        openid: 'oAbCdE1234567890123456789wxyz',
+      });
       for (let i = 0; i < 5; i++) await t.deps.accounts.authenticate(subject.phone, 'wrong-password', from);
       await t.deps.accounts.authenticate('nobody', 'typed-a-password-here', from);
 
       const events = await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } });
-      assert.deepEqual(events.map((e) => e.type), [
-        'authenticate_succeeded',
-        'authenticate_failed', 'authenticate_failed', 'authenticate_failed', 'authenticate_failed', 'authenticate_failed',
-        'account_locked',
-        'authenticate_failed',
-      ]);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        [
+          'authenticate_succeeded',
+          'authenticate_failed',
+          'authenticate_failed',
+          'authenticate_failed',
+          'authenticate_failed',
+          'authenticate_failed',
+          'account_locked',
+          'authenticate_failed',
+        ],
+      );
       assert.equal(events[0]?.accountId, subject.account.id);
       assert.equal(events[0]?.openid, 'oAbCdE1234567890123456789wxyz');
       assert.deepEqual([events[0]?.ip, events[0]?.userAgent], [from.ip, from.userAgent]);
-      assert.deepEqual(events[5]?.detail, { reason: 'wrong_password', loginName: `${subject.phone.slice(0, 3)}****${subject.phone.slice(-4)}`, failedLogins: 5 });
+      assert.deepEqual(events[5]?.detail, {
+        reason: 'wrong_password',
+        loginName: `${subject.phone.slice(0, 3)}****${subject.phone.slice(-4)}`,
+        failedLogins: 5,
+      });
       assert.deepEqual(events[7], { ...events[7], accountId: null, detail: { reason: 'unknown_account' } });
       const everything = JSON.stringify(events);
-      for (const secret of [subject.idNumber, subject.phone, subject.password, 'typed-a-password-here']) assert.ok(!everything.includes(secret), secret);
+      for (const secret of [subject.idNumber, subject.phone, subject.password, 'typed-a-password-here'])
+        assert.ok(!everything.includes(secret), secret);
     });
   });
 
@@ -153,7 +179,13 @@ describe('accounts/AccountService', () => {
       ] as const;
       for (const [field, clash] of clashes) {
         await assert.rejects(
-          t.deps.accounts.createAccount({ realName: '李四', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Another-pass-1', ...clash }),
+          t.deps.accounts.createAccount({
+            realName: '李四',
+            idNumber: uniqueIdNumber(),
+            phone: uniquePhone(),
+            password: 'Another-pass-1',
+            ...clash,
+          }),
           (error: unknown) => error instanceof AccountConflictError && error.field === field,
           `${field}: ${JSON.stringify(clash)}`,
         );
@@ -163,25 +195,34 @@ describe('accounts/AccountService', () => {
 
     it('lets exactly one of two concurrent identical registrations through', async () => {
       const input = { realName: '王五', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Concurrent-1' };
-      const outcomes = await Promise.allSettled([t.deps.accounts.createAccount(input), t.deps.accounts.createAccount(input)]);
+      const outcomes = await Promise.allSettled([
+        t.deps.accounts.createAccount(input),
+        t.deps.accounts.createAccount(input),
+      ]);
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
       const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       assert.ok(refused?.reason instanceof AccountConflictError, String(refused?.reason));
       assert.equal(await t.deps.db.getRepository(AccountEntity).count(), 1);
     });
 
-    it('creates the account inside the caller\'s transaction, so a rollback removes it', async () => {
-      await assert.rejects(t.deps.db.transaction(async (manager) => {
-        const account = await t.deps.accounts.createAccount({ realName: '赵六', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'In-a-transaction-1' }, manager);
-        assert.equal((await t.deps.accounts.findById(account.id, manager))?.id, account.id);
-        throw new Error('binding failed');
-      }), /binding failed/);
+    it("creates the account inside the caller's transaction, so a rollback removes it", async () => {
+      await assert.rejects(
+        t.deps.db.transaction(async (manager) => {
+          const account = await t.deps.accounts.createAccount(
+            { realName: '赵六', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'In-a-transaction-1' },
+            manager,
+          );
+          assert.equal((await t.deps.accounts.findById(account.id, manager))?.id, account.id);
+          throw new Error('binding failed');
+        }),
+        /binding failed/,
+      );
       assert.equal(await t.deps.db.getRepository(AccountEntity).count(), 0);
     });
   });
 
   describe('phoneMatches, findById and toPublic', () => {
-    it('matches only the account\'s own phone number', async () => {
+    it("matches only the account's own phone number", async () => {
       const { account, phone } = await createTestAccount(t.deps);
       assert.equal(t.deps.accounts.phoneMatches(account, phone), true);
       assert.equal(t.deps.accounts.phoneMatches(account, ` ${phone} `), true);

@@ -65,8 +65,10 @@ describe('accounts/AccountStore', () => {
         ['idNumber', { idNumberIndex: account.idNumberIndex }],
         ['phone', { phoneIndex: account.phoneIndex }],
       ] as const) {
-        await assert.rejects(store.insert({ ...fresh(), ...clash }), (error: unknown) =>
-          error instanceof AccountConflictError && error.field === field);
+        await assert.rejects(
+          store.insert({ ...fresh(), ...clash }),
+          (error: unknown) => error instanceof AccountConflictError && error.field === field,
+        );
       }
       await store.insert(fresh());
     });

@@ -16,7 +16,14 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   const logLines: string[] = [];
 
   before(async () => {
-    t = await createTestApp({ clock, logger: createLogger('info', { write: (line: string) => { logLines.push(line); } }) });
+    t = await createTestApp({
+      clock,
+      logger: createLogger('info', {
+        write: (line: string) => {
+          logLines.push(line);
+        },
+      }),
+    });
   });
   after(() => t?.close());
   beforeEach(async () => {
@@ -25,7 +32,11 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     logLines.length = 0;
   });
 
-  const post = (body: unknown) => request(t.app.callback()).post(PATH).set('Authorization', `Bearer ${KEY}`).send(body as object);
+  const post = (body: unknown) =>
+    request(t.app.callback())
+      .post(PATH)
+      .set('Authorization', `Bearer ${KEY}`)
+      .send(body as object);
 
   it('answers 200 with the masked account for the right password', async () => {
     const idNumber = uniqueIdNumber({ endsWithX: true });
@@ -42,23 +53,41 @@ describe('accounts: POST /api/accounts/authenticate', () => {
           phoneMasked: `${phone.slice(0, 3)}****${phone.slice(-4)}`,
         },
       });
-      for (const plain of [idNumber, idNumber.toLowerCase(), phone]) assert.ok(!res.text.includes(plain), 'an unmasked number in the answer');
+      for (const plain of [idNumber, idNumber.toLowerCase(), phone])
+        assert.ok(!res.text.includes(plain), 'an unmasked number in the answer');
     }
   });
 
   it('audits a login with the browser the portal reports, and with the caller itself without a report', async () => {
     const { account, password } = await createTestAccount(t.deps);
     const browserUa = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0';
-    const fromPortal = (body: object) => request(t.app.callback()).post(PATH).set('Authorization', `Bearer ${KEY}`).set('User-Agent', 'portal-server/2.0').send(body);
-    assert.equal((await fromPortal({ loginName: account.loginName, password, clientIp: '203.0.113.77', userAgent: browserUa })).status, 200);
-    assert.equal((await fromPortal({ loginName: account.loginName, password: 'wrong-password', clientIp: '2001:db8::7' })).status, 401);
+    const fromPortal = (body: object) =>
+      request(t.app.callback())
+        .post(PATH)
+        .set('Authorization', `Bearer ${KEY}`)
+        .set('User-Agent', 'portal-server/2.0')
+        .send(body);
+    assert.equal(
+      (await fromPortal({ loginName: account.loginName, password, clientIp: '203.0.113.77', userAgent: browserUa }))
+        .status,
+      200,
+    );
+    assert.equal(
+      (await fromPortal({ loginName: account.loginName, password: 'wrong-password', clientIp: '2001:db8::7' })).status,
+      401,
+    );
     assert.equal((await fromPortal({ loginName: account.loginName, password })).status, 200);
-    const rows = await t.deps.db.getRepository(AuditEventEntity).find({ where: { accountId: account.id }, order: { id: 'ASC' } });
-    assert.deepEqual(rows.map((r) => [r.type, r.ip, r.userAgent]), [
-      ['authenticate_succeeded', '203.0.113.77', browserUa],
-      ['authenticate_failed', '2001:db8::7', 'portal-server/2.0'],
-      ['authenticate_succeeded', rows[2]!.ip, 'portal-server/2.0'],
-    ]);
+    const rows = await t.deps.db
+      .getRepository(AuditEventEntity)
+      .find({ where: { accountId: account.id }, order: { id: 'ASC' } });
+    assert.deepEqual(
+      rows.map((r) => [r.type, r.ip, r.userAgent]),
+      [
+        ['authenticate_succeeded', '203.0.113.77', browserUa],
+        ['authenticate_failed', '2001:db8::7', 'portal-server/2.0'],
+        ['authenticate_succeeded', rows[2]!.ip, 'portal-server/2.0'],
+      ],
+    );
     assert.match(rows[2]!.ip ?? '', /127\.0\.0\.1/);
   });
 
@@ -70,13 +99,16 @@ describe('accounts: POST /api/accounts/authenticate', () => {
       assert.equal(res.status, 401);
       assert.match(res.headers['content-type'] ?? '', /^application\/json/);
     }
-    assert.deepEqual(wrongPassword.body, { error: { code: 'invalid_credentials', message: 'login name or password is incorrect' } });
+    assert.deepEqual(wrongPassword.body, {
+      error: { code: 'invalid_credentials', message: 'login name or password is incorrect' },
+    });
     assert.deepEqual(unknownAccount.body, wrongPassword.body);
   });
 
   it('answers 423 account_locked from the 5th failure on, saying until when in Asia/Shanghai time', async () => {
     const { account, password } = await createTestAccount(t.deps);
-    for (let i = 0; i < 4; i++) assert.equal((await post({ loginName: account.loginName, password: 'wrong' })).status, 401);
+    for (let i = 0; i < 4; i++)
+      assert.equal((await post({ loginName: account.loginName, password: 'wrong' })).status, 401);
     const locked = await post({ loginName: account.loginName, password: 'wrong' });
     assert.equal(locked.status, 423);
     assert.equal(locked.body.error.code, 'account_locked');
@@ -99,11 +131,27 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     ['an extra property', { loginName: 'zhangsan', password: 'x', remember: true }, /\/remember is not allowed/],
     ['wrong types', { loginName: 350102, password: ['x'] }, /\/loginName must be string.*\/password must be string/],
     ['an empty login name', { loginName: '', password: 'x' }, /\/loginName must NOT have fewer than 1 characters/],
-    ['a login name over 64 characters', { loginName: 'a'.repeat(65), password: 'x' }, /\/loginName must NOT have more than 64 characters/],
-    ['a password over 128 characters', { loginName: 'zhangsan', password: 'p'.repeat(129) }, /\/password must NOT have more than 128 characters/],
+    [
+      'a login name over 64 characters',
+      { loginName: 'a'.repeat(65), password: 'x' },
+      /\/loginName must NOT have more than 64 characters/,
+    ],
+    [
+      'a password over 128 characters',
+      { loginName: 'zhangsan', password: 'p'.repeat(129) },
+      /\/password must NOT have more than 128 characters/,
+    ],
     ['an array', [{ loginName: 'zhangsan', password: 'x' }], /^invalid request body: \/ must be object/],
-    ['a clientIp that is not an address', { loginName: 'zhangsan', password: 'x', clientIp: 'evil<script>' }, /\/clientIp must match pattern/],
-    ['a userAgent over 512 characters', { loginName: 'zhangsan', password: 'x', userAgent: 'u'.repeat(513) }, /\/userAgent must NOT have more than 512 characters/],
+    [
+      'a clientIp that is not an address',
+      { loginName: 'zhangsan', password: 'x', clientIp: 'evil<script>' },
+      /\/clientIp must match pattern/,
+    ],
+    [
+      'a userAgent over 512 characters',
+      { loginName: 'zhangsan', password: 'x', userAgent: 'u'.repeat(513) },
+      /\/userAgent must NOT have more than 512 characters/,
+    ],
   ];
   for (const [what, body, problem] of badBodies) {
     it(`answers 400 invalid_request for ${what}, naming the problem by JSON path`, async () => {
@@ -115,8 +163,17 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   }
 
   it('answers 400 invalid_json for a body that is not JSON, whatever its Content-Type', async () => {
-    for (const [type, body] of [['application/json', '{"loginName":'], ['text/plain', 'loginName=x&password=y'], ['application/x-www-form-urlencoded', 'loginName=x&password=y'], ['application/json', '"a string"']]) {
-      const res = await request(t.app.callback()).post(PATH).set('Authorization', `Bearer ${KEY}`).set('Content-Type', type!).send(body);
+    for (const [type, body] of [
+      ['application/json', '{"loginName":'],
+      ['text/plain', 'loginName=x&password=y'],
+      ['application/x-www-form-urlencoded', 'loginName=x&password=y'],
+      ['application/json', '"a string"'],
+    ]) {
+      const res = await request(t.app.callback())
+        .post(PATH)
+        .set('Authorization', `Bearer ${KEY}`)
+        .set('Content-Type', type!)
+        .send(body);
       assert.equal(res.status, 400, `${type}: ${body}`);
       assert.equal(res.body.error.code, 'invalid_json');
     }
@@ -131,7 +188,10 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   it('answers 401 invalid_api_key without the key or with a wrong one, before reading the body', async () => {
     const { account, password } = await createTestAccount(t.deps);
     const missing = await request(t.app.callback()).post(PATH).send({ loginName: account.loginName, password });
-    const wrong = await request(t.app.callback()).post(PATH).set('Authorization', `Bearer ${KEY}x`).send({ loginName: account.loginName, password });
+    const wrong = await request(t.app.callback())
+      .post(PATH)
+      .set('Authorization', `Bearer ${KEY}x`)
+      .send({ loginName: account.loginName, password });
     const notJson = await request(t.app.callback()).post(PATH).type('json').send('{');
     for (const res of [missing, wrong, notJson]) {
       assert.equal(res.status, 401);
@@ -145,7 +205,10 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     assert.equal((await post({ loginName: idNumber, password })).status, 200);
     assert.equal((await post({ loginName: phone, password: 'wrong' })).status, 401);
 
-    const [row] = await t.deps.db.query('SELECT * FROM accounts WHERE id = ?', [account.id]) as Record<string, unknown>[];
+    const [row] = (await t.deps.db.query('SELECT * FROM accounts WHERE id = ?', [account.id])) as Record<
+      string,
+      unknown
+    >[];
     const rawRow = JSON.stringify(row);
     const rawAudit = JSON.stringify(await t.deps.db.query('SELECT * FROM audit_events'));
     for (const plain of [idNumber, phone]) {
@@ -155,7 +218,10 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     }
     assert.match(String(row?.id_number), /^v1:/);
     assert.match(String(row?.phone), /^v1:/);
-    assert.ok(logLines.some((line) => line.includes('"authenticate_succeeded"')), 'the authentication was not logged');
+    assert.ok(
+      logLines.some((line) => line.includes('"authenticate_succeeded"')),
+      'the authentication was not logged',
+    );
     assert.ok(!logLines.join('').includes(password));
   });
 });

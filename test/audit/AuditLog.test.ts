@@ -9,7 +9,11 @@ describe('audit/AuditLog', () => {
   let t: TestApp;
   const clock = new ManualClock(Date.UTC(2025, 10, 30, 2, 15, 0, 123));
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('info', { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } });
+  const logger = createLogger('info', {
+    write: (line: string) => {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
 
   before(async () => {
     t = await createTestApp();
@@ -33,16 +37,19 @@ describe('audit/AuditLog', () => {
 
     const rows = await t.deps.db.getRepository(AuditEventEntity).find();
     assert.equal(rows.length, 1);
-    assert.deepEqual({ ...rows[0], id: undefined }, {
-      id: undefined,
-      type: 'authenticate_failed',
-      accountId: '00000000-0000-4000-8000-000000000001',
-      openid: 'oAbCdE1234567890123456789wxyz',
-      ip: '203.0.113.9',
-      userAgent: 'Mozilla/5.0',
-      detail: { reason: 'wrong_password', failedLogins: 2 },
-      createdAt: new Date(clock.now()),
-    });
+    assert.deepEqual(
+      { ...rows[0], id: undefined },
+      {
+        id: undefined,
+        type: 'authenticate_failed',
+        accountId: '00000000-0000-4000-8000-000000000001',
+        openid: 'oAbCdE1234567890123456789wxyz',
+        ip: '203.0.113.9',
+        userAgent: 'Mozilla/5.0',
+        detail: { reason: 'wrong_password', failedLogins: 2 },
+        createdAt: new Date(clock.now()),
+      },
+    );
 
     assert.equal(lines.length, 1);
     const line = lines[0]!;
@@ -68,22 +75,27 @@ describe('audit/AuditLog', () => {
     assert.equal(row?.userAgent?.length, 512);
   });
 
-  it('writes inside the caller\'s transaction, so a rollback takes the event with it', async () => {
+  it("writes inside the caller's transaction, so a rollback takes the event with it", async () => {
     const audit = new AuditLog(t.deps.db, clock, logger);
-    await assert.rejects(t.deps.db.transaction(async (manager) => {
-      await audit.record({ type: 'register', accountId: '00000000-0000-4000-8000-000000000002' }, manager);
-      throw new Error('registration failed later');
-    }), /registration failed later/);
+    await assert.rejects(
+      t.deps.db.transaction(async (manager) => {
+        await audit.record({ type: 'register', accountId: '00000000-0000-4000-8000-000000000002' }, manager);
+        throw new Error('registration failed later');
+      }),
+      /registration failed later/,
+    );
     assert.equal(await t.deps.db.getRepository(AuditEventEntity).count(), 0);
   });
 
   it('writes rows recorded at the same time together, each caller resolving once its row is stored', async () => {
     const audit = new AuditLog(t.deps.db, clock, logger);
     const accountIds = Array.from({ length: 100 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    await Promise.all(accountIds.map(async (accountId) => {
-      await audit.record({ type: 'login_scanned', accountId });
-      assert.equal(await t.deps.db.getRepository(AuditEventEntity).countBy({ accountId }), 1);
-    }));
+    await Promise.all(
+      accountIds.map(async (accountId) => {
+        await audit.record({ type: 'login_scanned', accountId });
+        assert.equal(await t.deps.db.getRepository(AuditEventEntity).countBy({ accountId }), 1);
+      }),
+    );
     assert.equal(await t.deps.db.getRepository(AuditEventEntity).count(), 100);
     // The first row goes alone; the rest queue behind it and share INSERTs.
     assert.ok(audit.statements >= 2 && audit.statements < 20, `${audit.statements} INSERTs for 100 rows`);
@@ -99,7 +111,10 @@ describe('audit/AuditLog', () => {
       audit.record({ type: 'login_scanned', accountId: 'after' }),
     ]);
     await first;
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     const stored = (await t.deps.db.getRepository(AuditEventEntity).find()).map((row) => row.accountId).sort();
     assert.deepEqual(stored, ['after', 'before', 'first']);
   });

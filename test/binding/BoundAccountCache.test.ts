@@ -47,21 +47,35 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 /** The services app.ts builds, wired the same way (their writes announce through `deps.boundAccounts`). */
 function servicesOf(deps: Dependencies) {
   const bindingService = new BindingService({
-    db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: deps.config.maxBindingsPerAccount, changes: deps.boundAccounts,
+    db: deps.db,
+    audit: deps.audit,
+    clock: deps.clock,
+    logger: deps.logger,
+    maxBindingsPerAccount: deps.config.maxBindingsPerAccount,
+    changes: deps.boundAccounts,
   });
   const registration = new RegistrationService({
-    db: deps.db, accounts: deps.accounts, bindingService, audit: deps.audit, protector: deps.protector, logger: deps.logger,
+    db: deps.db,
+    accounts: deps.accounts,
+    bindingService,
+    audit: deps.audit,
+    protector: deps.protector,
+    logger: deps.logger,
     verifier: new FormatOnlyIdentityVerifier(deps.clock),
   });
   return { bindingService, registration };
 }
 
-describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () => {
+describe("binding: BoundAccountCache (the scan hot path's binding lookup)", () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
   const sim = new WeChatSimulator({ appId: env.WECHAT_APPID!, appSecret: env.WECHAT_APPSECRET!, clock });
   const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, clock });
   let simServer: Awaited<ReturnType<typeof listen>>;
-  const simEnv = () => ({ WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url });
+  const simEnv = () => ({
+    WECHAT_API_BASE: simServer.url,
+    WECHAT_OPEN_BASE: simServer.url,
+    WECHAT_MP_BASE: simServer.url,
+  });
 
   before(async () => {
     simServer = await listen(sim.app);
@@ -73,7 +87,9 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
   /** A SCAN push of a fresh QR code through `t`'s /wechat; the ticket's status after it, as the portal sees it. */
   async function scan(t: TestApp, openid: string): Promise<string> {
     const api = () => request(t.app.callback());
-    const created = await api().post('/api/login/tickets').set('Authorization', KEY)
+    const created = await api()
+      .post('/api/login/tickets')
+      .set('Authorization', KEY)
       .send({ clientIp: '203.0.113.7', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0' });
     assert.equal(created.status, 201, created.text);
     const { ticketId, qrContent } = created.body as { ticketId: string; qrContent: string };
@@ -129,7 +145,9 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
       const { taxpayer, openid, bindingId } = await boundUser();
       assert.equal(await scan(a, openid), 'scanned');
       assert.equal(a.deps.boundAccounts.size, 1);
-      const res = await request(b.app.callback()).delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${bindingId}`).set('Authorization', KEY);
+      const res = await request(b.app.callback())
+        .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${bindingId}`)
+        .set('Authorization', KEY);
       assert.equal(res.status, 204, res.text);
       await until(() => a.deps.boundAccounts.size === 0, 'instance A hears of the unbind');
       assert.equal(await scan(a, openid), 'needs_binding');
@@ -146,7 +164,12 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
       const { bindingService, registration } = servicesOf(b.deps);
       assert.ok((await bindingService.bind({ openid: binder, accountId: taxpayer.account.id, context })).ok);
       const registered = await registration.register({
-        realName: '陈注册', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Fj-tax-2025!', openid: registrant, context,
+        realName: '陈注册',
+        idNumber: uniqueIdNumber(),
+        phone: uniquePhone(),
+        password: 'Fj-tax-2025!',
+        openid: registrant,
+        context,
       });
       assert.ok(registered.ok);
       assert.equal(await scan(a, binder), 'scanned');
@@ -166,15 +189,31 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
         const registrant = sim.createUser('陈注册').openid;
         const bound = await bindingService.bind({ openid: binder, accountId: taxpayer.account.id, context });
         assert.ok(bound.ok);
-        assert.ok((await registration.register({
-          realName: '陈注册', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Fj-tax-2025!', openid: registrant, context,
-        })).ok);
+        assert.ok(
+          (
+            await registration.register({
+              realName: '陈注册',
+              idNumber: uniqueIdNumber(),
+              phone: uniquePhone(),
+              password: 'Fj-tax-2025!',
+              openid: registrant,
+              context,
+            })
+          ).ok,
+        );
         assert.ok(await bindingService.unbind(taxpayer.account.id, bound.binding.id, context));
         // Refused writes change nothing and announce nothing.
-        assert.equal((await bindingService.bind({ openid: registrant, accountId: taxpayer.account.id, context })).ok, false);
+        assert.equal(
+          (await bindingService.bind({ openid: registrant, accountId: taxpayer.account.id, context })).ok,
+          false,
+        );
         await until(() => heard.length >= 3, 'the three announcements arrive');
         assert.deepEqual(heard, [bindingChangeId(binder), bindingChangeId(registrant), bindingChangeId(binder)]);
-        assert.ok(heard.every((message) => /^[0-9a-f]{40}$/.test(message) && !message.includes(binder) && !message.includes(registrant)));
+        assert.ok(
+          heard.every(
+            (message) => /^[0-9a-f]{40}$/.test(message) && !message.includes(binder) && !message.includes(registrant),
+          ),
+        );
       } finally {
         await listener.close();
       }
@@ -184,15 +223,26 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
       const { taxpayer, openid, bindingId } = await boundUser();
       let reads = 0;
       let readReturned!: () => void;
-      const returned = new Promise<void>((resolve) => { readReturned = resolve; });
+      const returned = new Promise<void>((resolve) => {
+        readReturned = resolve;
+      });
       let releaseRead!: () => void;
-      const release = new Promise<void>((resolve) => { releaseRead = resolve; });
+      const release = new Promise<void>((resolve) => {
+        releaseRead = resolve;
+      });
       const heard: string[] = [];
       // Instance A's cache over the real store and the real channel; the test only holds the first
       // read's answer until the unbind's announcement has been delivered.
       const feed = new RedisBindingChangeFeed(redisOf(a.deps), a.deps.keys.key('binding', 'changes'));
       const observedFeed: BindingChangeFeed = {
-        start: (listener) => feed.start({ ...listener, changed: (id) => { listener.changed(id); heard.push(id); } }),
+        start: (listener) =>
+          feed.start({
+            ...listener,
+            changed: (id) => {
+              listener.changed(id);
+              heard.push(id);
+            },
+          }),
         stop: () => feed.stop(),
         publish: (id) => feed.publish(id),
       };
@@ -208,7 +258,9 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
             return accountId;
           },
         },
-        feed: observedFeed, clock, logger: a.deps.logger,
+        feed: observedFeed,
+        clock,
+        logger: a.deps.logger,
       });
       await cache.start();
       try {
@@ -239,11 +291,24 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
     it('still commits an unbind whose announcement cannot be published', async () => {
       const { taxpayer, openid, bindingId } = await boundUser();
       const failing = new BoundAccountCache({
-        source: b.deps.bindings, clock, logger: b.deps.logger,
-        feed: { start: async () => undefined, stop: async () => undefined, publish: async () => { throw new Error('Redis is away'); } },
+        source: b.deps.bindings,
+        clock,
+        logger: b.deps.logger,
+        feed: {
+          start: async () => undefined,
+          stop: async () => undefined,
+          publish: async () => {
+            throw new Error('Redis is away');
+          },
+        },
       });
       const bindingService = new BindingService({
-        db: b.deps.db, audit: b.deps.audit, clock, logger: b.deps.logger, maxBindingsPerAccount: 5, changes: failing,
+        db: b.deps.db,
+        audit: b.deps.audit,
+        clock,
+        logger: b.deps.logger,
+        maxBindingsPerAccount: 5,
+        changes: failing,
       });
       assert.ok(await bindingService.unbind(taxpayer.account.id, bindingId, context));
       assert.equal(await b.deps.bindings.findByOpenid(openid), null);
@@ -251,7 +316,13 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
 
     it('evicts the least recently used entry beyond its size', async () => {
       const users = await Promise.all([0, 1, 2].map(async () => boundUser()));
-      const small = new BoundAccountCache({ source: a.deps.bindings, feed: observedNothing(), clock, logger: a.deps.logger, maxEntries: 2 });
+      const small = new BoundAccountCache({
+        source: a.deps.bindings,
+        feed: observedNothing(),
+        clock,
+        logger: a.deps.logger,
+        maxEntries: 2,
+      });
       await small.start();
       const [first, second, third] = users.map((user) => user.openid) as [string, string, string];
       await small.accountIdFor(first);
@@ -269,7 +340,7 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
     });
   });
 
-  describe('when the subscription\'s connection drops', () => {
+  describe("when the subscription's connection drops", () => {
     let redis: PrivateRedis;
     let t: TestApp;
 
@@ -301,10 +372,14 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
       assert.equal(t.deps.boundAccounts.size, 0, 'nothing is kept while the subscription is down');
 
       await redis.restart();
-      await until(async () => {
-        await t.deps.boundAccounts.accountIdFor(openid);
-        return t.deps.boundAccounts.size === 1;
-      }, 'the cache keeps entries again', 15_000);
+      await until(
+        async () => {
+          await t.deps.boundAccounts.accountIdFor(openid);
+          return t.deps.boundAccounts.size === 1;
+        },
+        'the cache keeps entries again',
+        15_000,
+      );
     });
   });
 
@@ -344,7 +419,13 @@ describe('binding: BoundAccountCache (the scan hot path\'s binding lookup)', () 
 async function insertBinding(deps: Dependencies, accountId: string, openid: string): Promise<string> {
   const id = randomUUID();
   await deps.db.getRepository(WechatBindingEntity).insert({
-    id, accountId, openid, unionid: null, nickname: null, subscribed: true, boundAt: new Date(deps.clock.now()),
+    id,
+    accountId,
+    openid,
+    unionid: null,
+    nickname: null,
+    subscribed: true,
+    boundAt: new Date(deps.clock.now()),
   });
   return id;
 }

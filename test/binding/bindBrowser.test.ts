@@ -50,7 +50,9 @@ describe('binding: 实名绑定 in a phone-sized Chromium with a WeChat user age
     await page.getByLabel('图形验证码').fill(captcha2);
     await page.getByRole('button', { name: '发送验证码' }).click();
     await page.getByText(/验证码已发送至/).waitFor();
-    const inbox = await (await fetch(`${live.url}/sandbox/sms?phone=${taxpayer.phone}`)).json() as { messages: { code: string }[] };
+    const inbox = (await (await fetch(`${live.url}/sandbox/sms?phone=${taxpayer.phone}`)).json()) as {
+      messages: { code: string }[];
+    };
     const code = inbox.messages.at(-1)!.code;
     await page.getByLabel('短信验证码').fill(code);
     await page.screenshot({ path: screenshotPath('bind-3-sms-filled'), fullPage: true });

@@ -65,12 +65,14 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     assert.equal(first.status, 200);
     const step1 = visibleText(first.text);
     for (const label of ['登录账号', '登录密码', '验证码', '登录']) assert.ok(step1.includes(label), label);
-    for (const id of ['loginName', 'password', 'captcha']) assert.match(first.text, new RegExp(`<label class="weui-label" for="${id}">`));
+    for (const id of ['loginName', 'password', 'captcha'])
+      assert.match(first.text, new RegExp(`<label class="weui-label" for="${id}">`));
 
     const loggedIn = await login(user, taxpayer.idNumber, taxpayer.password);
     assert.equal(loggedIn.status, 302);
     const step2 = await user.open('/h5/bind');
-    for (const label of ['手机号码', '短信验证码', '获取验证码', '确定绑定']) assert.ok(visibleText(step2.text).includes(label), label);
+    for (const label of ['手机号码', '短信验证码', '获取验证码', '确定绑定'])
+      assert.ok(visibleText(step2.text).includes(label), label);
 
     const sent = await requestSms(user, taxpayer.phone);
     assert.equal(sent.headers.location, '/h5/bind?sent=1');
@@ -79,7 +81,11 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     const code = smsCodeFor(taxpayer.phone)!;
     assert.match(code, /^\d{6}$/);
 
-    const confirmed = await user.post('/h5/bind/confirm', { _csrf: user.csrfToken(notice.text), phone: taxpayer.phone, smsCode: code });
+    const confirmed = await user.post('/h5/bind/confirm', {
+      _csrf: user.csrfToken(notice.text),
+      phone: taxpayer.phone,
+      smsCode: code,
+    });
     assert.equal(confirmed.status, 302);
     assert.equal(confirmed.headers.location, '/h5/bind/done');
     const done = await user.open('/h5/bind/done');
@@ -89,7 +95,9 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     assert.equal(binding.accountId, taxpayer.account.id);
     const audit = await t.deps.db.getRepository(AuditEventEntity).findBy({ type: 'bind' });
     assert.equal(audit.length, 1);
-    await waitFor(() => sim.outbox.some((m) => m.touser === user.openid && JSON.stringify(m.body).includes('绑定成功')));
+    await waitFor(() =>
+      sim.outbox.some((m) => m.touser === user.openid && JSON.stringify(m.body).includes('绑定成功')),
+    );
 
     const again = await user.open('/h5/bind');
     assert.match(visibleText(again.text), /您的微信已绑定/);
@@ -118,10 +126,20 @@ describe('binding: 实名绑定 at /h5/bind', () => {
   it('refuses a wrong captcha without trying the password, and a captcha used once cannot be reused', async () => {
     const page = await user.open('/h5/bind');
     const answer = await user.captcha('bind-login');
-    const wrong = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha: `${answer}x` });
+    const wrong = await user.post('/h5/bind/login', {
+      _csrf: user.csrfToken(page.text),
+      loginName: taxpayer.idNumber,
+      password: taxpayer.password,
+      captcha: `${answer}x`,
+    });
     assert.equal(wrong.status, 400);
     assert.match(visibleText(wrong.text), /验证码错误/);
-    const reused = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha: answer });
+    const reused = await user.post('/h5/bind/login', {
+      _csrf: user.csrfToken(page.text),
+      loginName: taxpayer.idNumber,
+      password: taxpayer.password,
+      captcha: answer,
+    });
     assert.equal(reused.status, 400);
     assert.match(visibleText(reused.text), /验证码错误/);
     assert.equal((await t.deps.accounts.findById(taxpayer.account.id))!.failedLogins, 0);
@@ -132,12 +150,14 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     const locked = await login(user, taxpayer.idNumber, taxpayer.password);
     assert.equal(locked.status, 423);
     assert.match(visibleText(locked.text), /账号已暂时锁定/);
-    const api = await request(t.app.callback()).post('/api/accounts/authenticate')
-      .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`).send({ loginName: taxpayer.idNumber, password: taxpayer.password });
+    const api = await request(t.app.callback())
+      .post('/api/accounts/authenticate')
+      .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
+      .send({ loginName: taxpayer.idNumber, password: taxpayer.password });
     assert.equal(api.status, 423);
   });
 
-  it('refuses a phone that is not the account\'s, sending no SMS', async () => {
+  it("refuses a phone that is not the account's, sending no SMS", async () => {
     await login(user, taxpayer.idNumber, taxpayer.password);
     const res = await user.submit('/h5/bind', '/h5/bind/sms', { phone: '13900000000', smsCode: '' });
     assert.equal(res.status, 400);
@@ -204,7 +224,11 @@ describe('binding: 实名绑定 at /h5/bind', () => {
   it('refuses a POST without the CSRF token and changes nothing', async () => {
     await user.open('/h5/bind');
     const captcha = await user.captcha('bind-login');
-    const res = await user.post('/h5/bind/login', { loginName: taxpayer.idNumber, password: taxpayer.password, captcha });
+    const res = await user.post('/h5/bind/login', {
+      loginName: taxpayer.idNumber,
+      password: taxpayer.password,
+      captcha,
+    });
     assert.equal(res.status, 403);
     const after = await user.open('/h5/bind');
     assert.match(after.text, /name="loginName"/);
@@ -212,7 +236,10 @@ describe('binding: 实名绑定 at /h5/bind', () => {
 
   it('refuses a cross-site POST even with a token', async () => {
     const page = await user.open('/h5/bind');
-    const res = await user.agent.post('/h5/bind/login').set('Origin', 'https://evil.example').type('form')
+    const res = await user.agent
+      .post('/h5/bind/login')
+      .set('Origin', 'https://evil.example')
+      .type('form')
       .send({ _csrf: user.csrfToken(page.text), loginName: 'x', password: 'y', captcha: 'z' });
     assert.equal(res.status, 403);
   });
@@ -227,7 +254,12 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     const page = await user.open('/h5/bind');
     const oldCookie = user.sessionCookie();
     const captcha = await user.captcha('bind-login');
-    const res = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha });
+    const res = await user.post('/h5/bind/login', {
+      _csrf: user.csrfToken(page.text),
+      loginName: taxpayer.idNumber,
+      password: taxpayer.password,
+      captcha,
+    });
     assert.equal(res.status, 302);
     assert.match(String(res.headers['set-cookie']), /etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; httponly/i);
     assert.notEqual(user.sessionCookie(), oldCookie);
@@ -250,14 +282,22 @@ describe('binding: 实名绑定 at /h5/bind', () => {
 
     it('ends a callback opened twice with the same code on the right page', async () => {
       const start = await user.agent.get('/h5/bind');
-      const authorize = await request(wechat.url).get(start.headers.location!.slice(wechat.url.length)).set('X-Sim-Openid', user.openid);
+      const authorize = await request(wechat.url)
+        .get(start.headers.location!.slice(wechat.url.length))
+        .set('X-Sim-Openid', user.openid);
       const callback = new URL(authorize.headers.location!);
       const path = callback.pathname + callback.search;
       const cookie = String(start.headers['set-cookie']).split(';')[0]!;
       // Both deliveries carry the cookie of the session that started OAuth, as WeChat's browser would.
       const [a, b] = await Promise.all([
-        request(t.app.callback()).get(path).set('Cookie', cookie).then((r) => r),
-        request(t.app.callback()).get(path).set('Cookie', cookie).then((r) => r),
+        request(t.app.callback())
+          .get(path)
+          .set('Cookie', cookie)
+          .then((r) => r),
+        request(t.app.callback())
+          .get(path)
+          .set('Cookie', cookie)
+          .then((r) => r),
       ]);
       for (const res of [a, b]) {
         assert.equal(res.status, 302);
@@ -270,7 +310,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
       assert.match(page.text, /name="loginName"/);
     });
 
-    it('refuses a callback whose state is not the session\'s', async () => {
+    it("refuses a callback whose state is not the session's", async () => {
       await user.agent.get('/h5/bind');
       const res = await user.agent.get('/h5/oauth/callback?code=abc&state=0123456789abcdef');
       assert.equal(res.status, 400);
@@ -280,7 +320,12 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     it('shows a friendly page for a POST after the session expired', async () => {
       const page = await user.open('/h5/bind');
       clock.advance(31 * 60_000);
-      const res = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: 'a', password: 'b', captcha: 'c' });
+      const res = await user.post('/h5/bind/login', {
+        _csrf: user.csrfToken(page.text),
+        loginName: 'a',
+        password: 'b',
+        captcha: 'c',
+      });
       assert.ok(res.status === 401 || res.status === 403);
       assert.match(visibleText(res.text), /页面已过期/);
     });
@@ -289,12 +334,18 @@ describe('binding: 实名绑定 at /h5/bind', () => {
   describe('behind HTTPS', () => {
     let secure: TestApp;
     before(async () => {
-      secure = await createTestApp({ clock, env: { PUBLIC_URL: 'https://wx.etax.example', WECHAT_API_BASE: wechat.url, WECHAT_OPEN_BASE: wechat.url } });
+      secure = await createTestApp({
+        clock,
+        env: { PUBLIC_URL: 'https://wx.etax.example', WECHAT_API_BASE: wechat.url, WECHAT_OPEN_BASE: wechat.url },
+      });
     });
     after(() => secure.close());
 
     it('marks the session cookie Secure with the __Host- prefix', async () => {
-      const res = await request(secure.app.callback()).get('/h5/bind').set('User-Agent', 'MicroMessenger/8.0').set('X-Forwarded-Proto', 'https');
+      const res = await request(secure.app.callback())
+        .get('/h5/bind')
+        .set('User-Agent', 'MicroMessenger/8.0')
+        .set('X-Forwarded-Proto', 'https');
       const cookie = String(res.headers['set-cookie']);
       assert.match(cookie, /^__Host-etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; secure; httponly/i);
       assert.doesNotMatch(cookie, /domain=/i);
@@ -304,7 +355,9 @@ describe('binding: 实名绑定 at /h5/bind', () => {
   describe('production mode (SANDBOX=0)', () => {
     let production: TestApp;
     before(async () => {
-      production = await createTestApp({ env: { SANDBOX: '0', WECHAT_API_BASE: wechat.url, WECHAT_OPEN_BASE: wechat.url } });
+      production = await createTestApp({
+        env: { SANDBOX: '0', WECHAT_API_BASE: wechat.url, WECHAT_OPEN_BASE: wechat.url },
+      });
     });
     after(() => production.close());
 
@@ -317,7 +370,9 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     });
 
     it('asks to open the page in WeChat instead of starting OAuth', async () => {
-      const res = await request(production.app.callback()).get('/h5/bind').set('User-Agent', 'Mozilla/5.0 (Windows NT 10.0) Chrome/130');
+      const res = await request(production.app.callback())
+        .get('/h5/bind')
+        .set('User-Agent', 'Mozilla/5.0 (Windows NT 10.0) Chrome/130');
       assert.equal(res.status, 403);
       assert.match(visibleText(res.text), /请在微信中打开/);
     });

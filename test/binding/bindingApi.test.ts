@@ -39,20 +39,40 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
     other = await createTestAccount(t.deps);
     openid = sim.createUser('税友').openid;
     bindingId = randomUUID();
-    await bindingsRepo().insert({ id: bindingId, accountId: owner.account.id, openid, unionid: null, nickname: '税友', subscribed: true, boundAt: new Date(clock.now()) });
+    await bindingsRepo().insert({
+      id: bindingId,
+      accountId: owner.account.id,
+      openid,
+      unionid: null,
+      nickname: '税友',
+      subscribed: true,
+      boundAt: new Date(clock.now()),
+    });
   });
 
-  it('lists the account\'s bindings with the openid masked', async () => {
+  it("lists the account's bindings with the openid masked", async () => {
     const res = await api().get(`/api/accounts/${owner.account.id}/wechat-bindings`).set('Authorization', KEY);
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { bindings: [{ id: bindingId, nickname: '税友', openidMasked: `${openid.slice(0, 6)}****${openid.slice(-4)}`, subscribed: true, boundAt: new Date(clock.now()).toISOString() }] });
+    assert.deepEqual(res.body, {
+      bindings: [
+        {
+          id: bindingId,
+          nickname: '税友',
+          openidMasked: `${openid.slice(0, 6)}****${openid.slice(-4)}`,
+          subscribed: true,
+          boundAt: new Date(clock.now()).toISOString(),
+        },
+      ],
+    });
     assert.ok(!res.text.includes(openid));
     const empty = await api().get(`/api/accounts/${other.account.id}/wechat-bindings`).set('Authorization', KEY);
     assert.deepEqual(empty.body, { bindings: [] });
   });
 
   it('unbinds with 204, audits it, tells the WeChat, and the next scan by it needs binding', async () => {
-    const res = await api().delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`).set('Authorization', KEY);
+    const res = await api()
+      .delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`)
+      .set('Authorization', KEY);
     assert.equal(res.status, 204);
     assert.equal(await bindingsRepo().countBy({ openid }), 0);
     const audit = await t.deps.db.getRepository(AuditEventEntity).findBy({ type: 'unbind' });
@@ -60,16 +80,23 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
     assert.equal(audit[0]!.openid, openid);
     await waitFor(() => sim.outbox.some((m) => m.touser === openid && JSON.stringify(m.body).includes('解除绑定')));
 
-    const ticket = (await api().post('/api/login/tickets').set('Authorization', KEY).send({})).body as { ticketId: string; qrContent: string };
+    const ticket = (await api().post('/api/login/tickets').set('Authorization', KEY).send({})).body as {
+      ticketId: string;
+      qrContent: string;
+    };
     const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, clock });
     const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(ticket.qrContent)!.sceneStr!));
-    const reply = await driver.readReply((await api().post('/wechat').query(push.query).type('text/xml').send(push.body)).text);
+    const reply = await driver.readReply(
+      (await api().post('/wechat').query(push.query).type('text/xml').send(push.body)).text,
+    );
     assert.match(reply!.Content!, /尚未绑定/);
     assert.equal((await api().get(`/api/login/tickets/${ticket.ticketId}`)).body.status, 'needs_binding');
   });
 
-  it('answers 404 for a binding that is not that account\'s, and keeps it', async () => {
-    const res = await api().delete(`/api/accounts/${other.account.id}/wechat-bindings/${bindingId}`).set('Authorization', KEY);
+  it("answers 404 for a binding that is not that account's, and keeps it", async () => {
+    const res = await api()
+      .delete(`/api/accounts/${other.account.id}/wechat-bindings/${bindingId}`)
+      .set('Authorization', KEY);
     assert.equal(res.status, 404);
     assert.equal(res.body.error.code, 'binding_not_found');
     assert.equal(await bindingsRepo().countBy({ id: bindingId }), 1);
@@ -85,7 +112,10 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
       const res = await api().delete(path).set('Authorization', KEY);
       assert.equal(res.status, 404, path);
     }
-    assert.equal((await api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', KEY)).status, 404);
+    assert.equal(
+      (await api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', KEY)).status,
+      404,
+    );
     assert.equal(await bindingsRepo().count(), 1);
   });
 
@@ -93,7 +123,10 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
     for (const call of [
       () => api().get(`/api/accounts/${owner.account.id}/wechat-bindings`),
       () => api().delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`),
-      () => api().delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`).set('Authorization', 'Bearer wrong-key'),
+      () =>
+        api()
+          .delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`)
+          .set('Authorization', 'Bearer wrong-key'),
     ]) {
       const res = await call();
       assert.equal(res.status, 401);
@@ -104,7 +137,9 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
 
   it('still unbinds when WeChat refuses the notice', async () => {
     sim.failNext('/cgi-bin/message/custom/send', { errcode: 45015, errmsg: 'response out of time limit' });
-    const res = await api().delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`).set('Authorization', KEY);
+    const res = await api()
+      .delete(`/api/accounts/${owner.account.id}/wechat-bindings/${bindingId}`)
+      .set('Authorization', KEY);
     assert.equal(res.status, 204);
     assert.equal(await bindingsRepo().count(), 0);
   });

@@ -78,11 +78,26 @@ describe('config: loadConfig', () => {
     });
 
     it('applies the defaults', () => {
-      const env = without(testEnvironment(),
-        'NODE_ENV', 'PORT', 'LOG_LEVEL', 'WECHAT_API_BASE', 'WECHAT_OPEN_BASE', 'WECHAT_MP_BASE',
-        'WECHAT_MAX_SKEW_SECONDS', 'WECHAT_API_TIMEOUT_MS', 'REDIS_KEY_PREFIX', 'PORTAL_ORIGINS',
-        'PORTAL_DEMO', 'TRUST_PROXY', 'LOGIN_TICKET_TTL_SECONDS', 'MAX_BINDINGS_PER_ACCOUNT',
-        'SMS_PROVIDER', 'SANDBOX', 'WECHAT_ENCODING_AES_KEY');
+      const env = without(
+        testEnvironment(),
+        'NODE_ENV',
+        'PORT',
+        'LOG_LEVEL',
+        'WECHAT_API_BASE',
+        'WECHAT_OPEN_BASE',
+        'WECHAT_MP_BASE',
+        'WECHAT_MAX_SKEW_SECONDS',
+        'WECHAT_API_TIMEOUT_MS',
+        'REDIS_KEY_PREFIX',
+        'PORTAL_ORIGINS',
+        'PORTAL_DEMO',
+        'TRUST_PROXY',
+        'LOGIN_TICKET_TTL_SECONDS',
+        'MAX_BINDINGS_PER_ACCOUNT',
+        'SMS_PROVIDER',
+        'SANDBOX',
+        'WECHAT_ENCODING_AES_KEY',
+      );
       const config = loadConfig(env);
       assert.equal(config.nodeEnv, 'development');
       assert.equal(config.port, 3000);
@@ -106,10 +121,12 @@ describe('config: loadConfig', () => {
     it('splits the comma lists, trimming blanks', () => {
       const keyA = 'portal-key-a-0000000000000000000000000';
       const keyB = 'portal-key-b-1111111111111111111111111';
-      const config = loadConfig(testEnvironment({
-        PORTAL_API_KEYS: `${keyA},${keyB}`,
-        PORTAL_ORIGINS: 'https://portal.example.test,http://127.0.0.1:8080',
-      }));
+      const config = loadConfig(
+        testEnvironment({
+          PORTAL_API_KEYS: `${keyA},${keyB}`,
+          PORTAL_ORIGINS: 'https://portal.example.test,http://127.0.0.1:8080',
+        }),
+      );
       assert.deepEqual(config.portal.apiKeys, [keyA, keyB]);
       assert.deepEqual(config.portal.origins, ['https://portal.example.test', 'http://127.0.0.1:8080']);
     });
@@ -125,21 +142,25 @@ describe('config: loadConfig', () => {
     it('lists the EncodingAESKeys current first, then previous', () => {
       const current = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
       const previous = 'zyxwvutsrqponmlkjihgfedcba9876543210ZYXWVUT';
-      const both = loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: current, WECHAT_ENCODING_AES_KEY_PREVIOUS: previous }));
+      const both = loadConfig(
+        testEnvironment({ WECHAT_ENCODING_AES_KEY: current, WECHAT_ENCODING_AES_KEY_PREVIOUS: previous }),
+      );
       assert.deepEqual(both.wechat.encodingAesKeys, [current, previous]);
       const one = loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: current }));
       assert.deepEqual(one.wechat.encodingAesKeys, [current]);
     });
 
     it('builds the tencentcloud settings when all its keys are given, region defaulting to ap-guangzhou', () => {
-      const config = loadConfig(testEnvironment({
-        SMS_PROVIDER: 'tencentcloud',
-        TENCENTCLOUD_SECRET_ID: 'AKIDexample',
-        TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
-        TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
-        TENCENTCLOUD_SMS_SIGN_NAME: '福建税务',
-        TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
-      }));
+      const config = loadConfig(
+        testEnvironment({
+          SMS_PROVIDER: 'tencentcloud',
+          TENCENTCLOUD_SECRET_ID: 'AKIDexample',
+          TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
+          TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
+          TENCENTCLOUD_SMS_SIGN_NAME: '福建税务',
+          TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+        }),
+      );
       assert.deepEqual(config.sms, {
         provider: 'tencentcloud',
         tencentcloud: {
@@ -163,8 +184,12 @@ describe('config: loadConfig', () => {
     });
 
     it('refuses a previous EncodingAESKey without a current one', () => {
-      const error = configError(testEnvironment({ WECHAT_ENCODING_AES_KEY: undefined, WECHAT_ENCODING_AES_KEY_PREVIOUS: 'b'.repeat(43) }));
-      assert.deepEqual(error.problems, ['WECHAT_ENCODING_AES_KEY is required when WECHAT_ENCODING_AES_KEY_PREVIOUS is set']);
+      const error = configError(
+        testEnvironment({ WECHAT_ENCODING_AES_KEY: undefined, WECHAT_ENCODING_AES_KEY_PREVIOUS: 'b'.repeat(43) }),
+      );
+      assert.deepEqual(error.problems, [
+        'WECHAT_ENCODING_AES_KEY is required when WECHAT_ENCODING_AES_KEY_PREVIOUS is set',
+      ]);
     });
 
     it('says in words what a malformed value must look like', () => {
@@ -177,30 +202,46 @@ describe('config: loadConfig', () => {
 
     it('accepts spaces after the commas of PORTAL_API_KEYS', () => {
       const keys = `${'a'.repeat(32)}, ${'b'.repeat(32)}`;
-      assert.deepEqual(loadConfig(testEnvironment({ PORTAL_API_KEYS: keys })).portal.apiKeys, ['a'.repeat(32), 'b'.repeat(32)]);
+      assert.deepEqual(loadConfig(testEnvironment({ PORTAL_API_KEYS: keys })).portal.apiKeys, [
+        'a'.repeat(32),
+        'b'.repeat(32),
+      ]);
     });
 
     it('lists every problem at once, one per variable, each named', () => {
-      const error = configError(testEnvironment({
-        PORT: 'eighty',
-        PUBLIC_URL: 'ftp://example.test',
-        LOG_LEVEL: 'verbose',
-        WECHAT_APPID: 'not-an-appid',
-        WECHAT_TOKEN: 'no',
-        WECHAT_ENCODING_AES_KEY: 'too-short',
-        WECHAT_MAX_SKEW_SECONDS: '0',
-        REDIS_URL: 'http://127.0.0.1:6379',
-        PORTAL_ORIGINS: 'https://portal.example.test/path',
-        TRUST_PROXY: 'yes',
-        LOGIN_TICKET_TTL_SECONDS: '5',
-        MAX_BINDINGS_PER_ACCOUNT: '1.5',
-        SMS_PROVIDER: 'carrier-pigeon',
-        DATABASE_URL: undefined,
-      }));
+      const error = configError(
+        testEnvironment({
+          PORT: 'eighty',
+          PUBLIC_URL: 'ftp://example.test',
+          LOG_LEVEL: 'verbose',
+          WECHAT_APPID: 'not-an-appid',
+          WECHAT_TOKEN: 'no',
+          WECHAT_ENCODING_AES_KEY: 'too-short',
+          WECHAT_MAX_SKEW_SECONDS: '0',
+          REDIS_URL: 'http://127.0.0.1:6379',
+          PORTAL_ORIGINS: 'https://portal.example.test/path',
+          TRUST_PROXY: 'yes',
+          LOGIN_TICKET_TTL_SECONDS: '5',
+          MAX_BINDINGS_PER_ACCOUNT: '1.5',
+          SMS_PROVIDER: 'carrier-pigeon',
+          DATABASE_URL: undefined,
+        }),
+      );
       const expected = [
-        'PORT', 'PUBLIC_URL', 'LOG_LEVEL', 'WECHAT_APPID', 'WECHAT_TOKEN', 'WECHAT_ENCODING_AES_KEY',
-        'WECHAT_MAX_SKEW_SECONDS', 'REDIS_URL', 'PORTAL_ORIGINS', 'TRUST_PROXY', 'LOGIN_TICKET_TTL_SECONDS',
-        'MAX_BINDINGS_PER_ACCOUNT', 'SMS_PROVIDER', 'DATABASE_URL',
+        'PORT',
+        'PUBLIC_URL',
+        'LOG_LEVEL',
+        'WECHAT_APPID',
+        'WECHAT_TOKEN',
+        'WECHAT_ENCODING_AES_KEY',
+        'WECHAT_MAX_SKEW_SECONDS',
+        'REDIS_URL',
+        'PORTAL_ORIGINS',
+        'TRUST_PROXY',
+        'LOGIN_TICKET_TTL_SECONDS',
+        'MAX_BINDINGS_PER_ACCOUNT',
+        'SMS_PROVIDER',
+        'DATABASE_URL',
       ];
       assert.deepEqual([...named(error)].sort(), [...expected].sort(), error.message);
       for (const name of expected) assert.match(error.message, new RegExp(`\\b${name}\\b`));
@@ -255,15 +296,20 @@ describe('config: loadConfig', () => {
     });
 
     it('refuses the console SMS sender and a plain-http PUBLIC_URL in production', () => {
-      const error = configError(testEnvironment({ NODE_ENV: 'production', SANDBOX: '0', PUBLIC_URL: 'http://wx.example.test' }));
+      const error = configError(
+        testEnvironment({ NODE_ENV: 'production', SANDBOX: '0', PUBLIC_URL: 'http://wx.example.test' }),
+      );
       assert.deepEqual([...named(error)].sort(), ['PUBLIC_URL', 'SMS_PROVIDER']);
     });
 
     it('refuses SMS_PROVIDER=tencentcloud without its keys, naming each', () => {
       const error = configError(testEnvironment({ SMS_PROVIDER: 'tencentcloud' }));
       const required = [
-        'TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY', 'TENCENTCLOUD_SMS_SDK_APP_ID',
-        'TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'TENCENTCLOUD_SECRET_ID',
+        'TENCENTCLOUD_SECRET_KEY',
+        'TENCENTCLOUD_SMS_SDK_APP_ID',
+        'TENCENTCLOUD_SMS_SIGN_NAME',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID',
       ];
       assert.deepEqual([...named(error)].sort(), [...required].sort(), error.message);
       for (const name of required) assert.ok(error.problems.includes(`${name} is required`), error.message);
@@ -272,26 +318,30 @@ describe('config: loadConfig', () => {
     });
 
     it('names only the tencentcloud keys that are missing', () => {
-      const error = configError(testEnvironment({
-        SMS_PROVIDER: 'tencentcloud',
-        TENCENTCLOUD_SECRET_ID: 'AKIDexample',
-        TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
-        TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
-      }));
+      const error = configError(
+        testEnvironment({
+          SMS_PROVIDER: 'tencentcloud',
+          TENCENTCLOUD_SECRET_ID: 'AKIDexample',
+          TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
+          TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
+        }),
+      );
       assert.deepEqual([...named(error)].sort(), ['TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID']);
     });
 
     it('counts empty variables as unset', () => {
       // An empty optional variable takes its default ...
-      const config = loadConfig(testEnvironment({
-        PORT: '',
-        WECHAT_MAX_SKEW_SECONDS: '',
-        WECHAT_API_BASE: '',
-        PORTAL_ORIGINS: '',
-        WECHAT_ENCODING_AES_KEY_PREVIOUS: '',
-        SMS_PROVIDER: '',
-        SANDBOX: '',
-      }));
+      const config = loadConfig(
+        testEnvironment({
+          PORT: '',
+          WECHAT_MAX_SKEW_SECONDS: '',
+          WECHAT_API_BASE: '',
+          PORTAL_ORIGINS: '',
+          WECHAT_ENCODING_AES_KEY_PREVIOUS: '',
+          SMS_PROVIDER: '',
+          SANDBOX: '',
+        }),
+      );
       assert.equal(config.port, 3000);
       assert.equal(config.wechat.maxSkewSeconds, 300);
       assert.equal(config.wechat.apiBase, 'https://api.weixin.qq.com');
@@ -320,7 +370,10 @@ describe('config: loadConfig', () => {
       assert.equal(config.wechat.openBase, `${config.publicUrl}/sandbox/wechat`);
       assert.equal(config.wechat.mpBase, `${config.publicUrl}/sandbox/wechat`);
       assert.equal(config.dataKey.length, 32);
-      assert.deepEqual(config.wechat.encodingAesKeys.map((k) => k.length), [43]);
+      assert.deepEqual(
+        config.wechat.encodingAesKeys.map((k) => k.length),
+        [43],
+      );
       assert.equal(config.sms.provider, 'console');
     });
 
@@ -331,7 +384,11 @@ describe('config: loadConfig', () => {
         return match ? [match[1]!] : [];
       });
       assert.deepEqual([...active, ...commented].sort(), schemaNames);
-      assert.equal(new Set([...active, ...commented]).size, active.length + commented.length, 'a variable is listed twice');
+      assert.equal(
+        new Set([...active, ...commented]).size,
+        active.length + commented.length,
+        'a variable is listed twice',
+      );
       assert.deepEqual(
         [...commented].sort(),
         schemaNames.filter((name) => name.startsWith('TENCENTCLOUD_')),

@@ -35,8 +35,12 @@ async function runServer(env: Record<string, string>): Promise<Outcome> {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
       // 'close' rather than 'exit': it also waits for stdout and stderr to be drained.
@@ -63,17 +67,20 @@ describe('server: start with a broken environment', () => {
 
   // Both starts run side by side: each spends its time loading modules, not waiting.
   before(async () => {
-    [broken, empty] = await Promise.all([runServer({
-      ...secrets,
-      NODE_ENV: 'production',
-      SANDBOX: '1',
-      PORT: 'not-a-port',
-      PUBLIC_URL: 'https://wx.example.test',
-      WECHAT_APPID: 'wx0123456789abcdef',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      SMS_PROVIDER: 'tencentcloud',
-      // DATABASE_URL left out.
-    }), runServer({})]);
+    [broken, empty] = await Promise.all([
+      runServer({
+        ...secrets,
+        NODE_ENV: 'production',
+        SANDBOX: '1',
+        PORT: 'not-a-port',
+        PUBLIC_URL: 'https://wx.example.test',
+        WECHAT_APPID: 'wx0123456789abcdef',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SMS_PROVIDER: 'tencentcloud',
+        // DATABASE_URL left out.
+      }),
+      runServer({}),
+    ]);
   });
 
   it('exits non-zero, lists every problem on stderr and echoes no secret', () => {
@@ -85,15 +92,35 @@ describe('server: start with a broken environment', () => {
     assert.match(outcome.stderr, /invalid configuration/, output);
     assert.doesNotMatch(outcome.stderr, /failed to start/, output);
 
-    const problems = outcome.stderr.split('\n').filter((line) => line.startsWith('  - ')).map((line) => line.slice(4));
+    const problems = outcome.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('  - '))
+      .map((line) => line.slice(4));
     const names = problems.map((p) => /^[A-Z][A-Z0-9_]*/.exec(p)?.[0]).sort();
-    assert.deepEqual(names, [
-      'DATABASE_URL', 'DATA_KEY', 'PORT', 'PORTAL_API_KEYS', 'SANDBOX', 'SESSION_SECRET',
-      'TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY', 'TENCENTCLOUD_SMS_SDK_APP_ID',
-      'TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID', 'WECHAT_APPSECRET', 'WECHAT_TOKEN',
-    ], output);
+    assert.deepEqual(
+      names,
+      [
+        'DATABASE_URL',
+        'DATA_KEY',
+        'PORT',
+        'PORTAL_API_KEYS',
+        'SANDBOX',
+        'SESSION_SECRET',
+        'TENCENTCLOUD_SECRET_ID',
+        'TENCENTCLOUD_SECRET_KEY',
+        'TENCENTCLOUD_SMS_SDK_APP_ID',
+        'TENCENTCLOUD_SMS_SIGN_NAME',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'WECHAT_APPSECRET',
+        'WECHAT_TOKEN',
+      ],
+      output,
+    );
     assert.ok(problems.includes('DATABASE_URL is required'), output);
-    assert.ok(problems.some((p) => p.startsWith('SANDBOX=1 is refused when NODE_ENV=production')), output);
+    assert.ok(
+      problems.some((p) => p.startsWith('SANDBOX=1 is refused when NODE_ENV=production')),
+      output,
+    );
 
     for (const [name, value] of Object.entries(secrets)) {
       assert.ok(!output.includes(value), `${name}'s value is echoed:\n${output}`);
@@ -106,8 +133,15 @@ describe('server: start with a broken environment', () => {
     const output = `${outcome.stdout}\n${outcome.stderr}`;
     assert.equal(outcome.code, 1, output);
     for (const name of [
-      'PUBLIC_URL', 'WECHAT_APPID', 'WECHAT_APPSECRET', 'WECHAT_TOKEN', 'DATABASE_URL', 'REDIS_URL',
-      'PORTAL_API_KEYS', 'SESSION_SECRET', 'DATA_KEY',
+      'PUBLIC_URL',
+      'WECHAT_APPID',
+      'WECHAT_APPSECRET',
+      'WECHAT_TOKEN',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'PORTAL_API_KEYS',
+      'SESSION_SECRET',
+      'DATA_KEY',
     ]) {
       assert.match(outcome.stderr, new RegExp(`^  - ${name} is required$`, 'm'), output);
     }

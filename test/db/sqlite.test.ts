@@ -21,7 +21,13 @@ describe('db: the embedded SQLite database (DATABASE_URL=sqlite:PATH)', () => {
 
   before(async () => {
     t = await createTestApp({ clock, env: { DATABASE_URL: `sqlite:${file}` } });
-    bindings = new BindingService({ db: t.deps.db, audit: t.deps.audit, clock, logger: t.deps.logger, maxBindingsPerAccount: 1 });
+    bindings = new BindingService({
+      db: t.deps.db,
+      audit: t.deps.audit,
+      clock,
+      logger: t.deps.logger,
+      maxBindingsPerAccount: 1,
+    });
   });
   after(async () => {
     await t?.close();
@@ -35,9 +41,13 @@ describe('db: the embedded SQLite database (DATABASE_URL=sqlite:PATH)', () => {
 
   it('authenticates, counts failures and locks accounts', async () => {
     const taxpayer = await createTestAccount(t.deps);
-    const api = () => request(t.app.callback()).post('/api/accounts/authenticate').set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`);
+    const api = () =>
+      request(t.app.callback())
+        .post('/api/accounts/authenticate')
+        .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`);
     assert.equal((await api().send({ loginName: taxpayer.phone, password: taxpayer.password })).status, 200);
-    for (let i = 0; i < 4; i++) assert.equal((await api().send({ loginName: taxpayer.idNumber, password: 'wrong' })).status, 401);
+    for (let i = 0; i < 4; i++)
+      assert.equal((await api().send({ loginName: taxpayer.idNumber, password: 'wrong' })).status, 401);
     assert.equal((await api().send({ loginName: taxpayer.idNumber, password: 'wrong' })).status, 423);
     assert.equal((await api().send({ loginName: taxpayer.idNumber, password: taxpayer.password })).status, 423);
     clock.advance(16 * 60_000);
@@ -49,26 +59,50 @@ describe('db: the embedded SQLite database (DATABASE_URL=sqlite:PATH)', () => {
     const context = { ip: '127.0.0.1', userAgent: 'test' };
     const first = await bindings.bind({ openid: 'oSQLITE00000000000000000001', accountId: a.account.id, context });
     assert.equal(first.ok, true);
-    assert.equal((await bindings.bind({ openid: 'oSQLITE00000000000000000001', accountId: a.account.id, context })).ok, false);
+    assert.equal(
+      (await bindings.bind({ openid: 'oSQLITE00000000000000000001', accountId: a.account.id, context })).ok,
+      false,
+    );
     const full = await bindings.bind({ openid: 'oSQLITE00000000000000000002', accountId: a.account.id, context });
     assert.deepEqual(full, { ok: false, reason: 'account_full' });
-    assert.ok(first.ok && await bindings.unbind(a.account.id, first.binding.id, context));
+    assert.ok(first.ok && (await bindings.unbind(a.account.id, first.binding.id, context)));
     assert.equal(await t.deps.bindings.findByOpenid('oSQLITE00000000000000000001'), null);
   });
 
   it('registers an account and its binding in one transaction, or neither', async () => {
     const registration = new RegistrationService({
-      db: t.deps.db, accounts: t.deps.accounts, bindingService: bindings, audit: t.deps.audit, verifier: new FormatOnlyIdentityVerifier(clock),
-      protector: t.deps.protector, logger: t.deps.logger,
+      db: t.deps.db,
+      accounts: t.deps.accounts,
+      bindingService: bindings,
+      audit: t.deps.audit,
+      verifier: new FormatOnlyIdentityVerifier(clock),
+      protector: t.deps.protector,
+      logger: t.deps.logger,
     });
     const context = { ip: '127.0.0.1', userAgent: 'test' };
     const openid = 'oSQLITE00000000000000000003';
-    const ok = await registration.register({ realName: '李四', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: 'Aa-12345678', openid, context });
+    const ok = await registration.register({
+      realName: '李四',
+      idNumber: uniqueIdNumber(),
+      phone: uniquePhone(),
+      password: 'Aa-12345678',
+      openid,
+      context,
+    });
     assert.equal(ok.ok, true);
     const idNumber = uniqueIdNumber();
-    const refused = await registration.register({ realName: '王五', idNumber, phone: uniquePhone(), password: 'Aa-12345678', openid, context });
+    const refused = await registration.register({
+      realName: '王五',
+      idNumber,
+      phone: uniquePhone(),
+      password: 'Aa-12345678',
+      openid,
+      context,
+    });
     assert.equal(refused.ok, false);
-    const api = await request(t.app.callback()).post('/api/accounts/authenticate').set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
+    const api = await request(t.app.callback())
+      .post('/api/accounts/authenticate')
+      .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
       .send({ loginName: idNumber, password: 'Aa-12345678' });
     assert.equal(api.status, 401, 'the refused registration left no account behind');
   });

@@ -21,12 +21,27 @@ const SHOTS: { from: string; to: string; scale?: number; clip?: Clip }[] = [
   { from: 'seed-1.3.5-phone-sms-banner', to: '5-phone-sms' },
   { from: 'seed-1.3.6-phone-bound', to: '6-phone-bound' },
   { from: 'seed-1.3.7-phone-confirm-page', to: '7-phone-confirm' },
-  { from: 'seed-1.3.7-portal-logged-in', to: '8-portal-logged-in', scale: 0.75, clip: { x: 0, y: 0, width: 1366, height: 566 } },
-  { from: 'seed-2.3.2.2-portal-confirm-dialog', to: '9-portal-unbind', scale: 0.75, clip: { x: 0, y: 0, width: 1366, height: 766 } },
+  {
+    from: 'seed-1.3.7-portal-logged-in',
+    to: '8-portal-logged-in',
+    scale: 0.75,
+    clip: { x: 0, y: 0, width: 1366, height: 566 },
+  },
+  {
+    from: 'seed-2.3.2.2-portal-confirm-dialog',
+    to: '9-portal-unbind',
+    scale: 0.75,
+    clip: { x: 0, y: 0, width: 1366, height: 766 },
+  },
 ];
 
 /** A part of the source picture, in its pixels. */
-interface Clip { x: number; y: number; width: number; height: number }
+interface Clip {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 const OUT = path.resolve(__dirname, '../../docs/screenshots');
 
@@ -41,7 +56,7 @@ async function main(): Promise<void> {
       if (shot.scale || shot.clip) {
         const scale = shot.scale ?? 1;
         // Evaluated in the page (a string: this project's type-check has no DOM library).
-        const dataUrl = await page.evaluate(`(async () => {
+        const dataUrl = (await page.evaluate(`(async () => {
           const img = new Image();
           img.src = 'data:image/png;base64,${source.toString('base64')}';
           await img.decode();
@@ -58,11 +73,13 @@ async function main(): Promise<void> {
           for (let i = 0; i < pixels.data.length; i += 1) if (i % 4 !== 3) pixels.data[i] = Math.min(255, Math.round(pixels.data[i] / 4) * 4);
           context.putImageData(pixels, 0, 0);
           return canvas.toDataURL('image/png');
-        })()`) as string;
+        })()`)) as string;
         png = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
       }
       writeFileSync(path.join(OUT, `${shot.to}.png`), png);
-      process.stdout.write(`docs/screenshots/${shot.to}.png  ${Math.round(png.length / 1024)} KiB  (from test-artifacts/${shot.from}.png)\n`);
+      process.stdout.write(
+        `docs/screenshots/${shot.to}.png  ${Math.round(png.length / 1024)} KiB  (from test-artifacts/${shot.from}.png)\n`,
+      );
     }
   } finally {
     await browser.close();

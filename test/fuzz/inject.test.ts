@@ -19,10 +19,28 @@ describe('fuzz support: the in-process injector', () => {
     const requests: InjectRequest[] = [
       { method: 'GET', url: '/healthz' },
       { method: 'GET', url: '/api/login/tickets/unknown?wait=x' },
-      { method: 'POST', url: '/api/accounts/authenticate', headers: { authorization: API_KEY, 'content-type': 'application/json' }, body: '{"loginName":1}' },
-      { method: 'POST', url: `/wechat?${new URLSearchParams(push.query)}`, headers: { 'content-type': 'text/xml' }, body: push.body },
-      { method: 'GET', url: `/wechat?signature=${wechatSignature(env.WECHAT_TOKEN!, ts, '1')}&timestamp=${ts}&nonce=1&echostr=hello` },
-      { method: 'POST', url: '/h5/bind/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' },
+      {
+        method: 'POST',
+        url: '/api/accounts/authenticate',
+        headers: { authorization: API_KEY, 'content-type': 'application/json' },
+        body: '{"loginName":1}',
+      },
+      {
+        method: 'POST',
+        url: `/wechat?${new URLSearchParams(push.query)}`,
+        headers: { 'content-type': 'text/xml' },
+        body: push.body,
+      },
+      {
+        method: 'GET',
+        url: `/wechat?signature=${wechatSignature(env.WECHAT_TOKEN!, ts, '1')}&timestamp=${ts}&nonce=1&echostr=hello`,
+      },
+      {
+        method: 'POST',
+        url: '/h5/bind/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'a=1',
+      },
       { method: 'GET', url: '/no/such/path' },
     ];
     for (const r of requests) {

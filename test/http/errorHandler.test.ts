@@ -30,7 +30,9 @@ describe('http/errorHandler: API refusals in the API error shape', () => {
   it('answers a method the API does not know 501 not_implemented in JSON', async () => {
     const res = await api().propfind(TICKET);
     assert.equal(res.status, 501);
-    assert.deepEqual(res.body, { error: { code: 'not_implemented', message: 'PROPFIND is not a method this API knows' } });
+    assert.deepEqual(res.body, {
+      error: { code: 'not_implemented', message: 'PROPFIND is not a method this API knows' },
+    });
   });
 
   it('leaves the CORS preflight of a poll alone (no error body)', async () => {

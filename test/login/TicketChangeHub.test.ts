@@ -17,12 +17,14 @@ describe('login/TicketChangeHub: waking held polls', () => {
   /** Whether `promise` has settled by the time the microtasks queued now have run. */
   const settled = async (promise: Promise<void>) => {
     let done = false;
-    void promise.then(() => { done = true; });
+    void promise.then(() => {
+      done = true;
+    });
     await new Promise<void>((resolve) => setImmediate(resolve));
     return done;
   };
 
-  it('wakes the one poll of a ticket on its change, and no other ticket\'s', async () => {
+  it("wakes the one poll of a ticket on its change, and no other ticket's", async () => {
     const mine = newTicketIdentifiers().ticketId;
     const other = newTicketIdentifiers().ticketId;
     const a = hub.listen(mine, 60_000);

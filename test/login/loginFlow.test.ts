@@ -14,7 +14,13 @@ import { testEnvironment } from '../support/testEnv';
 const env = testEnvironment();
 const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
 
-interface Created { ticketId: string; qrcodeUrl: string; qrContent: string; expiresAt: string; expiresIn: number }
+interface Created {
+  ticketId: string;
+  qrcodeUrl: string;
+  qrContent: string;
+  expiresAt: string;
+  expiresIn: number;
+}
 
 describe('login: 微信扫码登录', () => {
   const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
@@ -40,7 +46,13 @@ describe('login: 微信扫码登录', () => {
     openid = sim.createUser('王纳税').openid;
   });
 
-  async function createTicket(body: Record<string, string> = { clientIp: '203.0.113.7', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' }): Promise<Created> {
+  async function createTicket(
+    body: Record<string, string> = {
+      clientIp: '203.0.113.7',
+      userAgent:
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+    },
+  ): Promise<Created> {
     const res = await api().post('/api/login/tickets').set('Authorization', KEY).send(body);
     assert.equal(res.status, 201, res.text);
     return res.body as Created;
@@ -48,12 +60,20 @@ describe('login: 微信扫码登录', () => {
   const sceneOf = (ticket: Created) => sim.qrByUrl(ticket.qrContent)!.sceneStr!;
   async function bind(who: string, account: TestAccount = taxpayer) {
     await t.deps.db.getRepository(WechatBindingEntity).insert({
-      id: randomUUID(), accountId: account.account.id, openid: who, unionid: null, nickname: null, subscribed: true, boundAt: new Date(clock.now()),
+      id: randomUUID(),
+      accountId: account.account.id,
+      openid: who,
+      unionid: null,
+      nickname: null,
+      subscribed: true,
+      boundAt: new Date(clock.now()),
     });
   }
   async function scan(who: string, scene: string, viaSubscribe = false): Promise<string> {
     clock.advance(1000); // one push per second per user keeps retries and new scans apart
-    const xml = viaSubscribe ? driver.event(who, 'subscribe', `qrscene_${scene}`, { Ticket: 'T' }) : driver.event(who, 'SCAN', scene, { Ticket: 'T' });
+    const xml = viaSubscribe
+      ? driver.event(who, 'subscribe', `qrscene_${scene}`, { Ticket: 'T' })
+      : driver.event(who, 'SCAN', scene, { Ticket: 'T' });
     const push = driver.sign(xml);
     const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);
     assert.equal(res.status, 200);
@@ -61,7 +81,8 @@ describe('login: 微信扫码登录', () => {
   }
   const poll = async (ticketId: string, query = '') => api().get(`/api/login/tickets/${ticketId}${query}`);
   const confirmLink = (reply: string) => /href="[^"]*(\/h5\/login\/confirm\?c=([0-9a-f]{48}))"/.exec(reply);
-  const auditTypes = async () => (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
+  const auditTypes = async () =>
+    (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
 
   describe('POST /api/login/tickets', () => {
     it('creates a temporary QR_STR_SCENE code that expires with the ticket', async () => {
@@ -100,7 +121,10 @@ describe('login: 微信扫码登录', () => {
     });
 
     it('refuses a malformed body with 400 and an error code', async () => {
-      const res = await api().post('/api/login/tickets').set('Authorization', KEY).send({ clientIp: 'not an ip <script>', extra: 1 });
+      const res = await api()
+        .post('/api/login/tickets')
+        .set('Authorization', KEY)
+        .send({ clientIp: 'not an ip <script>', extra: 1 });
       assert.equal(res.status, 400);
       assert.equal(res.body.error.code, 'invalid_request');
     });
@@ -128,7 +152,8 @@ describe('login: 微信扫码登录', () => {
     const page = await phone.open(link[1]!);
     assert.equal(page.status, 200);
     const shown = visibleText(page.text);
-    for (const expected of ['确定登录', '取消', '203.0.113.7', 'Windows 上的 Chrome 浏览器', '王*', '请确认是您本人']) assert.ok(shown.includes(expected), expected);
+    for (const expected of ['确定登录', '取消', '203.0.113.7', 'Windows 上的 Chrome 浏览器', '王*', '请确认是您本人'])
+      assert.ok(shown.includes(expected), expected);
     assert.ok(!page.text.includes(taxpayer.idNumber) && !page.text.includes(taxpayer.phone));
     const confirmed = await phone.post('/h5/login/confirm', { _csrf: phone.csrfToken(page.text), c: link[2]! });
     assert.equal(confirmed.status, 200);
@@ -139,12 +164,18 @@ describe('login: 微信扫码登录', () => {
     assert.equal(redeemed.status, 200);
     assert.equal(redeemed.body.openid, openid);
     assert.equal(redeemed.body.account.id, taxpayer.account.id);
-    assert.equal(redeemed.body.account.idNumberMasked, `${taxpayer.idNumber.slice(0, 3)}***********${taxpayer.idNumber.slice(-4)}`);
+    assert.equal(
+      redeemed.body.account.idNumberMasked,
+      `${taxpayer.idNumber.slice(0, 3)}***********${taxpayer.idNumber.slice(-4)}`,
+    );
     const again = await api().post(`/api/login/tickets/${ticket.ticketId}/redeem`).set('Authorization', KEY);
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'ticket_already_redeemed');
     assert.equal((await poll(ticket.ticketId)).body.status, 'redeemed');
-    assert.deepEqual((await auditTypes()).filter((type) => type.startsWith('login_')), ['login_scanned', 'login_confirmed', 'login_redeemed']);
+    assert.deepEqual(
+      (await auditTypes()).filter((type) => type.startsWith('login_')),
+      ['login_scanned', 'login_confirmed', 'login_redeemed'],
+    );
   });
 
   it('tells an unbound WeChat to bind or register (needs_binding), and the same QR works after binding', async () => {
@@ -212,7 +243,10 @@ describe('login: 微信扫码登录', () => {
     assert.equal((await t.deps.login.confirm(link[2]!, openid, { ip: '127.0.0.1', userAgent: 'x' })).result, 'done');
     clock.advance(30_000);
     assert.equal((await poll(ticket.ticketId)).body.status, 'confirmed');
-    assert.equal((await api().post(`/api/login/tickets/${ticket.ticketId}/redeem`).set('Authorization', KEY)).status, 200);
+    assert.equal(
+      (await api().post(`/api/login/tickets/${ticket.ticketId}/redeem`).set('Authorization', KEY)).status,
+      200,
+    );
   });
 
   describe('the confirm page', () => {
@@ -224,7 +258,10 @@ describe('login: 微信扫码登录', () => {
       const page = await stranger.open(link[1]!);
       assert.equal(page.status, 403);
       assert.doesNotMatch(page.text, /王\*|203\.0\.113\.7/);
-      const forced = await stranger.post('/h5/login/confirm', { _csrf: stranger.csrfToken((await stranger.open('/h5/bind')).text), c: link[2]! });
+      const forced = await stranger.post('/h5/login/confirm', {
+        _csrf: stranger.csrfToken((await stranger.open('/h5/bind')).text),
+        c: link[2]!,
+      });
       assert.notEqual(visibleText(forced.text).includes('登录成功'), true);
       assert.equal((await poll(ticket.ticketId)).body.status, 'scanned');
     });
@@ -260,7 +297,9 @@ describe('login: 微信扫码登录', () => {
       await bind(openid);
       const ticket = await createTicket();
       const link = confirmLink(await scan(openid, sceneOf(ticket)))!;
-      const outcomes = await Promise.all(Array.from({ length: 50 }, () => t.deps.login.confirm(link[2]!, openid, { ip: '127.0.0.1', userAgent: 'x' })));
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, () => t.deps.login.confirm(link[2]!, openid, { ip: '127.0.0.1', userAgent: 'x' })),
+      );
       assert.equal(outcomes.filter((o) => o.result === 'done').length, 1);
       assert.equal((await auditTypes()).filter((type) => type === 'login_confirmed').length, 1);
     });
@@ -270,10 +309,19 @@ describe('login: 微信扫码登录', () => {
       const ticket = await createTicket();
       const link = confirmLink(await scan(openid, sceneOf(ticket)))!;
       await t.deps.login.confirm(link[2]!, openid, { ip: '127.0.0.1', userAgent: 'x' });
-      const answers = await Promise.all(Array.from({ length: 50 }, () =>
-        api().post(`/api/login/tickets/${ticket.ticketId}/redeem`).set('Authorization', KEY).then((r) => r)));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          api()
+            .post(`/api/login/tickets/${ticket.ticketId}/redeem`)
+            .set('Authorization', KEY)
+            .then((r) => r),
+        ),
+      );
       assert.equal(answers.filter((a) => a.status === 200).length, 1);
-      assert.equal(answers.filter((a) => a.status === 409 && a.body.error.code === 'ticket_already_redeemed').length, 49);
+      assert.equal(
+        answers.filter((a) => a.status === 409 && a.body.error.code === 'ticket_already_redeemed').length,
+        49,
+      );
     });
   });
 
@@ -291,7 +339,16 @@ describe('login: 微信扫码登录', () => {
       for (const body of seen) {
         assert.deepEqual(Object.keys(body as object).sort(), ['expiresAt', 'status', 'ticketId']);
         const text = JSON.stringify(body);
-        for (const secret of [openid, taxpayer.account.id, taxpayer.idNumber, taxpayer.phone, '王', link[2]!, sceneOf(ticket)]) assert.ok(!text.includes(secret), secret);
+        for (const secret of [
+          openid,
+          taxpayer.account.id,
+          taxpayer.idNumber,
+          taxpayer.phone,
+          '王',
+          link[2]!,
+          sceneOf(ticket),
+        ])
+          assert.ok(!text.includes(secret), secret);
       }
     });
 
@@ -308,11 +365,16 @@ describe('login: 微信扫码登录', () => {
 
     it('allows the portal origins (CORS) and no others', async () => {
       const ticket = await createTicket();
-      const allowed = await poll(ticket.ticketId).then(() => api().get(`/api/login/tickets/${ticket.ticketId}`).set('Origin', env.PORTAL_ORIGINS!));
+      const allowed = await poll(ticket.ticketId).then(() =>
+        api().get(`/api/login/tickets/${ticket.ticketId}`).set('Origin', env.PORTAL_ORIGINS!),
+      );
       assert.equal(allowed.headers['access-control-allow-origin'], env.PORTAL_ORIGINS);
       const denied = await api().get(`/api/login/tickets/${ticket.ticketId}`).set('Origin', 'https://evil.example');
       assert.equal(denied.headers['access-control-allow-origin'], undefined);
-      const preflight = await api().options(`/api/login/tickets/${ticket.ticketId}`).set('Origin', env.PORTAL_ORIGINS!).set('Access-Control-Request-Method', 'GET');
+      const preflight = await api()
+        .options(`/api/login/tickets/${ticket.ticketId}`)
+        .set('Origin', env.PORTAL_ORIGINS!)
+        .set('Access-Control-Request-Method', 'GET');
       assert.equal(preflight.status, 204);
       assert.equal(preflight.headers['access-control-allow-methods'], 'GET');
     });

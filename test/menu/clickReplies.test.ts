@@ -46,7 +46,10 @@ describe('menu: every click of menus/menu.json has its reply', () => {
         // A passive text reply is kept well under WeChat's (measured) 2048 bytes.
         assert.ok(Buffer.byteLength(content, 'utf8') <= 2048, `${key}: ${Buffer.byteLength(content, 'utf8')} bytes`);
         for (const [, href] of content.matchAll(/href="([^"]*)"/g)) {
-          assert.ok([`${t.deps.config.publicUrl}/h5/bind`, `${t.deps.config.publicUrl}/h5/register`].includes(href!), href);
+          assert.ok(
+            [`${t.deps.config.publicUrl}/h5/bind`, `${t.deps.config.publicUrl}/h5/register`].includes(href!),
+            href,
+          );
         }
       });
     }

@@ -19,7 +19,11 @@ const FILE: Menu = {
 /** What menu/get answers for FILE: a menuid, and every leaf with an empty sub_button. */
 function asWeChatAnswers(menu: Menu): unknown {
   return {
-    button: menu.button.map((b) => (b.sub_button ? { ...b, sub_button: b.sub_button.map((s) => ({ ...s, sub_button: [] })) } : { ...b, sub_button: [] })),
+    button: menu.button.map((b) =>
+      b.sub_button
+        ? { ...b, sub_button: b.sub_button.map((s) => ({ ...s, sub_button: [] })) }
+        : { ...b, sub_button: [] },
+    ),
     menuid: 208379533,
   };
 }
@@ -49,7 +53,9 @@ describe('menu/diffMenus', () => {
   it('shows a changed field with its old and new value', () => {
     const live = clone(FILE);
     live.button[0]!.sub_button![0]!.url = 'https://old.test/h5/bind';
-    assert.deepEqual(lines(FILE, live), ['~ button[0].sub_button[0] "实名绑定": url "https://old.test/h5/bind" → "https://wx.test/h5/bind"']);
+    assert.deepEqual(lines(FILE, live), [
+      '~ button[0].sub_button[0] "实名绑定": url "https://old.test/h5/bind" → "https://wx.test/h5/bind"',
+    ]);
   });
 
   it('matches buttons by name, so an insertion is one addition and the rest moved', () => {

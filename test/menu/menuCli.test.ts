@@ -35,10 +35,19 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
   async function run(argv: string[], overrides: Record<string, string | undefined> = {}): Promise<Run> {
     let stdout = '';
     let stderr = '';
-    const code = await runMenuCli(argv, { ...env, ...overrides }, {
-      stdout: (text) => { stdout += text; },
-      stderr: (text) => { stderr += text; },
-    }, { cwd: ROOT });
+    const code = await runMenuCli(
+      argv,
+      { ...env, ...overrides },
+      {
+        stdout: (text) => {
+          stdout += text;
+        },
+        stderr: (text) => {
+          stderr += text;
+        },
+      },
+      { cwd: ROOT },
+    );
     return { code, stdout, stderr };
   }
 
@@ -47,11 +56,19 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
     return new Promise((resolve, reject) => {
-      const child = spawn('npx', ['tsx', 'src/cli/menu.ts', ...argv], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('npx', ['tsx', 'src/cli/menu.ts', ...argv], {
+        cwd: ROOT,
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
       child.on('error', reject);
       child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
@@ -90,7 +107,10 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
     it('publishes the shipped menu: WeChat then has exactly the file, ${PUBLIC_URL} filled in', async () => {
       const result = await run(['publish']);
       assert.equal(result.code, EXIT.ok, result.stderr);
-      assert.match(result.stdout, /^published menus\/menu\.json \(3 buttons, 10 sub-buttons\) to http:\/\/127\.0\.0\.1:\d+\./);
+      assert.match(
+        result.stdout,
+        /^published menus\/menu\.json \(3 buttons, 10 sub-buttons\) to http:\/\/127\.0\.0\.1:\d+\./,
+      );
       assert.deepEqual(sim.menu, SHIPPED);
       assert.equal(callsTo('/cgi-bin/menu/create'), 1);
     });
@@ -128,14 +148,23 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.equal(result.code, EXIT.ok, result.stderr);
       assert.equal(result.stdout, `${JSON.stringify(SHIPPED)}\n`);
       assert.match(result.stdout, /"url":"https:\/\/wx\.etax\.example\.cn\/h5\/bind"/);
-      assert.match(result.stderr, /menus\/menu\.json is valid \(3 buttons, 10 sub-buttons\); --dry-run: .*POST http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/menu\/create\. Nothing was sent\./);
+      assert.match(
+        result.stderr,
+        /menus\/menu\.json is valid \(3 buttons, 10 sub-buttons\); --dry-run: .*POST http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/menu\/create\. Nothing was sent\./,
+      );
       assert.equal(sim.calls.length, 0);
     });
 
     it('refuses an invalid file before any call, one line per problem with its JSON path', async () => {
       const file = writeMenu({
         button: [
-          { name: '纳税服务中心', sub_button: [{ type: 'view', name: '实名绑定' }, { type: 'click', name: '常见问题', key: 'FAQ' }] },
+          {
+            name: '纳税服务中心',
+            sub_button: [
+              { type: 'view', name: '实名绑定' },
+              { type: 'click', name: '常见问题', key: 'FAQ' },
+            ],
+          },
           { name: '办税', type: 'click', sub_button: [{ type: 'click', name: '指南', key: 'TAX_GUIDE' }] },
         ],
       });
@@ -143,12 +172,18 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.equal(result.code, EXIT.invalid);
       assert.equal(result.stdout, '');
       const lines = result.stderr.trim().split('\n');
-      assert.match(lines[0]!, /: 3 problems \(with PUBLIC_URL https:\/\/wx\.etax\.example\.cn\); nothing was sent to WeChat:$/);
-      assert.deepEqual(lines.slice(1).map((line) => line.replace(/ \(WeChat: .*\)$/, '')), [
-        'button[0].name: 18 bytes, at most 16 (UTF-8; a Chinese character is 3 bytes): "纳税服务中心"',
-        'button[0].sub_button[0].url: missing: a view button needs url',
-        'button[1].type: not allowed on a button with sub_button: it only opens its sub-menu, so it has no type, key, url or other action',
-      ]);
+      assert.match(
+        lines[0]!,
+        /: 3 problems \(with PUBLIC_URL https:\/\/wx\.etax\.example\.cn\); nothing was sent to WeChat:$/,
+      );
+      assert.deepEqual(
+        lines.slice(1).map((line) => line.replace(/ \(WeChat: .*\)$/, '')),
+        [
+          'button[0].name: 18 bytes, at most 16 (UTF-8; a Chinese character is 3 bytes): "纳税服务中心"',
+          'button[0].sub_button[0].url: missing: a view button needs url',
+          'button[1].type: not allowed on a button with sub_button: it only opens its sub-menu, so it has no type, key, url or other action',
+        ],
+      );
       assert.equal(sim.calls.length, 0, 'not even an access token was fetched');
       assert.equal(sim.menu, null);
     });
@@ -169,7 +204,10 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       sim.failNext('/cgi-bin/menu/create', { errcode: 40018, errmsg: 'invalid button name size' });
       const result = await run(['publish']);
       assert.equal(result.code, EXIT.failed);
-      assert.match(result.stderr, /^WeChat menu\/create failed: errcode 40018 \(invalid menu button name size\), errmsg "invalid button name size"\n/);
+      assert.match(
+        result.stderr,
+        /^WeChat menu\/create failed: errcode 40018 \(invalid menu button name size\), errmsg "invalid button name size"\n/,
+      );
       assert.match(result.stderr, /hint: WeChat refused the menu although it passed the local checks/);
       assert.equal(sim.menu, null);
     });
@@ -185,7 +223,10 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       await closeSim();
       const result = await run(['publish']);
       assert.equal(result.code, EXIT.failed);
-      assert.match(result.stderr, /^WeChat stable_token unavailable: .*\(WECHAT_API_BASE http:\/\/127\.0\.0\.1:\d+\)\n$/);
+      assert.match(
+        result.stderr,
+        /^WeChat stable_token unavailable: .*\(WECHAT_API_BASE http:\/\/127\.0\.0\.1:\d+\)\n$/,
+      );
     });
 
     it('exits 1 on an HTTP error from WeChat', async () => {
@@ -225,7 +266,10 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       sim.failNext('/cgi-bin/menu/get', { errcode: 48001, errmsg: 'api unauthorized' });
       const result = await run(['get']);
       assert.equal(result.code, EXIT.failed);
-      assert.match(result.stderr, /errcode 48001 \(API not authorized for this account\), errmsg "api unauthorized"\nhint: this account may not use the menu API/);
+      assert.match(
+        result.stderr,
+        /errcode 48001 \(API not authorized for this account\), errmsg "api unauthorized"\nhint: this account may not use the menu API/,
+      );
     });
   });
 
@@ -238,7 +282,10 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.equal(lines[1], '+++ menus/menu.json (PUBLIC_URL https://wx.etax.example.cn)');
       assert.equal(lines[2], '+ button[0] "微办税": added (sub-menu of 3)');
       assert.equal(lines[3], '+ button[0].sub_button[0] "实名绑定": added (view https://wx.etax.example.cn/h5/bind)');
-      assert.equal(lines.at(-1), '13 differences: 13 added, 0 removed, 0 changed. `npm run menu -- publish` makes the live menu match the file.');
+      assert.equal(
+        lines.at(-1),
+        '13 differences: 13 added, 0 removed, 0 changed. `npm run menu -- publish` makes the live menu match the file.',
+      );
     });
 
     it('finds no difference right after publish', async () => {
@@ -288,7 +335,10 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       const calls = sim.calls.length;
       const result = await run(['delete', '--dry-run']);
       assert.equal(result.code, EXIT.ok);
-      assert.match(result.stdout, /^--dry-run: would delete the live menu and every conditional menu \(GET http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/menu\/delete\)\. Nothing was sent\.\n$/);
+      assert.match(
+        result.stdout,
+        /^--dry-run: would delete the live menu and every conditional menu \(GET http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/menu\/delete\)\. Nothing was sent\.\n$/,
+      );
       assert.equal(sim.calls.length, calls);
       assert.deepEqual(sim.menu, SHIPPED);
     });

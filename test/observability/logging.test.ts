@@ -76,7 +76,10 @@ describe('observability: JSON logs with a request id', () => {
     assert.equal(kept.headers['x-request-id'], 'portal-7f3a9c2e-0001');
     const replaced = await api().get('/healthz').set('X-Request-Id', 'bad id with="quotes" and more');
     assert.match(replaced.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(requestLines().map((line) => line.requestId), ['portal-7f3a9c2e-0001', replaced.headers['x-request-id']]);
+    assert.deepEqual(
+      requestLines().map((line) => line.requestId),
+      ['portal-7f3a9c2e-0001', replaced.headers['x-request-id']],
+    );
     assert.ok(!lines.join('\n').includes('with='));
   });
 
@@ -89,37 +92,50 @@ describe('observability: JSON logs with a request id', () => {
   });
 
   it('carries the request id on the error line of a failed request', async () => {
-    await withStub(t.deps.login, 'view', async () => {
-      throw new Error('ticket store exploded');
-    }, async () => {
-      const res = await api().get(`/api/login/tickets/${'c'.repeat(48)}`);
-      assert.equal(res.status, 500);
-      assert.deepEqual(res.body, { error: { code: 'internal_error', message: 'internal error' } });
-      const id = res.headers['x-request-id'];
-      const failed = logs().filter((line) => line.msg === 'request failed');
-      assert.equal(failed.length, 1);
-      assert.equal(failed[0]!.level, 50);
-      assert.equal(failed[0]!.requestId, id);
-      assert.equal(failed[0]!.err?.message, 'ticket store exploded');
-      assert.match(failed[0]!.err?.stack ?? '', /ticket store exploded/);
-      const [line] = requestLines();
-      assert.equal(line!.requestId, id);
-      assert.equal(line!.status, 500);
-    });
+    await withStub(
+      t.deps.login,
+      'view',
+      async () => {
+        throw new Error('ticket store exploded');
+      },
+      async () => {
+        const res = await api().get(`/api/login/tickets/${'c'.repeat(48)}`);
+        assert.equal(res.status, 500);
+        assert.deepEqual(res.body, { error: { code: 'internal_error', message: 'internal error' } });
+        const id = res.headers['x-request-id'];
+        const failed = logs().filter((line) => line.msg === 'request failed');
+        assert.equal(failed.length, 1);
+        assert.equal(failed[0]!.level, 50);
+        assert.equal(failed[0]!.requestId, id);
+        assert.equal(failed[0]!.err?.message, 'ticket store exploded');
+        assert.match(failed[0]!.err?.stack ?? '', /ticket store exploded/);
+        const [line] = requestLines();
+        assert.equal(line!.requestId, id);
+        assert.equal(line!.status, 500);
+      },
+    );
   });
 
   it('carries the request id on the error lines of the WeChat endpoint', async () => {
-    await withStub(t.deps.dedupe, 'claim', async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
-    }, async () => {
-      const push = driver.sign(driver.textMessage('oTestUser0000000000000000001', '你好'));
-      const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);
-      assert.equal(res.status, 200);
-      const id = res.headers['x-request-id'];
-      const errors = logs().filter((line) => line.level >= 50);
-      assert.deepEqual(errors.map((line) => [line.msg, line.requestId]), [['push dedupe unavailable', id]]);
-      assert.equal(requestLines()[0]!.route, '/wechat');
-      assert.equal(requestLines()[0]!.requestId, id);
-    });
+    await withStub(
+      t.deps.dedupe,
+      'claim',
+      async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+      },
+      async () => {
+        const push = driver.sign(driver.textMessage('oTestUser0000000000000000001', '你好'));
+        const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);
+        assert.equal(res.status, 200);
+        const id = res.headers['x-request-id'];
+        const errors = logs().filter((line) => line.level >= 50);
+        assert.deepEqual(
+          errors.map((line) => [line.msg, line.requestId]),
+          [['push dedupe unavailable', id]],
+        );
+        assert.equal(requestLines()[0]!.route, '/wechat');
+        assert.equal(requestLines()[0]!.requestId, id);
+      },
+    );
   });
 });

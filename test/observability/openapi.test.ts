@@ -47,12 +47,21 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
   async function bind(who: string, account: TestAccount = taxpayer, nickname: string | null = '税友'): Promise<string> {
     const id = randomUUID();
     await t.deps.db.getRepository(WechatBindingEntity).insert({
-      id, accountId: account.account.id, openid: who, unionid: null, nickname, subscribed: true, boundAt: new Date(clock.now()),
+      id,
+      accountId: account.account.id,
+      openid: who,
+      unionid: null,
+      nickname,
+      subscribed: true,
+      boundAt: new Date(clock.now()),
     });
     return id;
   }
   async function createTicket(): Promise<{ ticketId: string; qrContent: string }> {
-    const res = await api().post('/api/login/tickets').set('Authorization', KEY).send({ clientIp: '203.0.113.9', userAgent: 'Mozilla/5.0 (Windows NT 10.0)' });
+    const res = await api()
+      .post('/api/login/tickets')
+      .set('Authorization', KEY)
+      .send({ clientIp: '203.0.113.9', userAgent: 'Mozilla/5.0 (Windows NT 10.0)' });
     contract.check('createLoginTicket', res);
     return res.body as { ticketId: string; qrContent: string };
   }
@@ -68,9 +77,16 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
 
   describe('the document', () => {
     it('is OpenAPI 3.1 with unique operationIds, bearer security, and every local $ref resolving', () => {
-      const doc = contract.document as { openapi: string; components: { securitySchemes: Record<string, { type: string; scheme: string }> } };
+      const doc = contract.document as {
+        openapi: string;
+        components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+      };
       assert.match(doc.openapi, /^3\.1\.\d+$/);
-      assert.deepEqual(doc.components.securitySchemes.portalKey, { ...doc.components.securitySchemes.portalKey, type: 'http', scheme: 'bearer' });
+      assert.deepEqual(doc.components.securitySchemes.portalKey, {
+        ...doc.components.securitySchemes.portalKey,
+        type: 'http',
+        scheme: 'bearer',
+      });
       const refs: string[] = [];
       const walk = (node: unknown): void => {
         if (Array.isArray(node)) node.forEach(walk);
@@ -88,10 +104,18 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
     });
 
     it('is a strict oracle: an answer that strays from the document fails the check', () => {
-      const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
-        status, body, text: body === undefined ? '' : JSON.stringify(body),
-        headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': randomUUID(), 'cache-control': 'no-store', ...headers },
-      }) as unknown as request.Response;
+      const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+        ({
+          status,
+          body,
+          text: body === undefined ? '' : JSON.stringify(body),
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            'x-request-id': randomUUID(),
+            'cache-control': 'no-store',
+            ...headers,
+          },
+        }) as unknown as request.Response;
       const view = { ticketId: 'a'.repeat(48), status: 'pending', expiresAt: new Date(clock.now()).toISOString() };
       const probe = new OpenApiContract();
       probe.check('getLoginTicket', answer(200, view));
@@ -108,20 +132,31 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       ] as const) {
         assert.throws(() => probe.check('getLoginTicket', res), assert.AssertionError, what);
       }
-      assert.throws(() => probe.check('deleteWechatBinding', answer(204, { unexpected: true })), assert.AssertionError, 'a body where none is documented');
+      assert.throws(
+        () => probe.check('deleteWechatBinding', answer(204, { unexpected: true })),
+        assert.AssertionError,
+        'a body where none is documented',
+      );
       assert.deepEqual([...probe.exercisedAnswers()], ['getLoginTicket 200']);
     });
 
     it('documents every /api route the app serves, and nothing it does not serve', () => {
-      const documented = contract.operations().map((op) => `${op.method.toUpperCase()} ${op.path}`).sort();
+      const documented = contract
+        .operations()
+        .map((op) => `${op.method.toUpperCase()} ${op.path}`)
+        .sort();
       assert.deepEqual(apiRoutesOf(t.app), documented);
     });
 
     it('says which operations need the portal key: all but the poll and its preflight', () => {
-      const open = contract.operations().filter((op) => {
-        const security = (contract.at(['paths', op.path, op.method]) as { security?: unknown[] }).security;
-        return Array.isArray(security) && security.length === 0;
-      }).map((op) => op.operationId).sort();
+      const open = contract
+        .operations()
+        .filter((op) => {
+          const security = (contract.at(['paths', op.path, op.method]) as { security?: unknown[] }).security;
+          return Array.isArray(security) && security.length === 0;
+        })
+        .map((op) => op.operationId)
+        .sort();
       assert.deepEqual(open, ['getLoginTicket', 'preflightLoginTicket']);
     });
   });
@@ -158,7 +193,10 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       const phone = new H5Client(t.app, wechat.url, openid);
       const page = await phone.open(link);
       assert.equal(page.status, 200);
-      const confirmed = await phone.post('/h5/login/confirm', { _csrf: phone.csrfToken(page.text), c: link.slice(-48) });
+      const confirmed = await phone.post('/h5/login/confirm', {
+        _csrf: phone.csrfToken(page.text),
+        c: link.slice(-48),
+      });
       assert.equal(confirmed.status, 200);
       const status = await api().get(`/api/login/tickets/${ticket.ticketId}?wait=0`);
       contract.check('getLoginTicket', status);
@@ -180,13 +218,30 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
 
     it('answers refused creations as documented: 400, 401, 413, 415, 503', async () => {
       const cases: [string, request.Test][] = [
-        ['invalid_request', api().post('/api/login/tickets').set('Authorization', KEY).send({ clientIp: '<script>', extra: 1 })],
+        [
+          'invalid_request',
+          api().post('/api/login/tickets').set('Authorization', KEY).send({ clientIp: '<script>', extra: 1 }),
+        ],
         ['invalid_request', api().post('/api/login/tickets').set('Authorization', KEY).type('json').send('[]')],
         ['invalid_json', api().post('/api/login/tickets').set('Authorization', KEY).type('json').send('{"clientIp":')],
         ['invalid_api_key', api().post('/api/login/tickets').send({})],
         ['invalid_api_key', api().post('/api/login/tickets').set('Authorization', 'Bearer not-a-key').send({})],
-        ['payload_too_large', api().post('/api/login/tickets').set('Authorization', KEY).send({ userAgent: 'x'.repeat(17 * 1024) })],
-        ['unsupported_media_type', api().post('/api/login/tickets').set('Authorization', KEY).set('Content-Encoding', 'compress').type('json').send('{}')],
+        [
+          'payload_too_large',
+          api()
+            .post('/api/login/tickets')
+            .set('Authorization', KEY)
+            .send({ userAgent: 'x'.repeat(17 * 1024) }),
+        ],
+        [
+          'unsupported_media_type',
+          api()
+            .post('/api/login/tickets')
+            .set('Authorization', KEY)
+            .set('Content-Encoding', 'compress')
+            .type('json')
+            .send('{}'),
+        ],
       ];
       for (const [code, call] of cases) {
         const res = await call;
@@ -223,10 +278,16 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
 
     it('answers the CORS preflight with CORS headers for a portal origin only', async () => {
       const ticket = await createTicket();
-      const allowed = await api().options(`/api/login/tickets/${ticket.ticketId}`).set('Origin', PORTAL_ORIGIN).set('Access-Control-Request-Method', 'GET');
+      const allowed = await api()
+        .options(`/api/login/tickets/${ticket.ticketId}`)
+        .set('Origin', PORTAL_ORIGIN)
+        .set('Access-Control-Request-Method', 'GET');
       contract.check('preflightLoginTicket', allowed);
       assert.equal(allowed.status, 204);
-      const foreign = await api().options(`/api/login/tickets/${ticket.ticketId}`).set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET');
+      const foreign = await api()
+        .options(`/api/login/tickets/${ticket.ticketId}`)
+        .set('Origin', 'https://evil.example')
+        .set('Access-Control-Request-Method', 'GET');
       contract.check('preflightLoginTicket', foreign);
       assert.equal(foreign.status, 200);
       assert.equal(foreign.headers['access-control-allow-origin'], undefined);
@@ -237,7 +298,11 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
   });
 
   describe('accounts', () => {
-    const authenticate = (body: unknown, key = KEY) => api().post('/api/accounts/authenticate').set('Authorization', key).send(body as object);
+    const authenticate = (body: unknown, key = KEY) =>
+      api()
+        .post('/api/accounts/authenticate')
+        .set('Authorization', key)
+        .send(body as object);
 
     it('answers authentication as documented: 200, 401, 400, 413, 415, then 423 once locked', async () => {
       const ok = await authenticate({ loginName: taxpayer.idNumber, password: taxpayer.password });
@@ -249,10 +314,24 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         ['invalid_api_key', api().post('/api/accounts/authenticate').send({ loginName: 'a', password: 'b' })],
         ['invalid_request', authenticate({ loginName: 'a' })],
         ['invalid_request', authenticate({ loginName: 'a', password: 'b', role: 'admin' })],
-        ['invalid_json', api().post('/api/accounts/authenticate').set('Authorization', KEY).type('json').send('not json')],
+        [
+          'invalid_json',
+          api().post('/api/accounts/authenticate').set('Authorization', KEY).type('json').send('not json'),
+        ],
         ['payload_too_large', authenticate({ loginName: 'a', password: 'p'.repeat(17 * 1024) })],
-        ['unsupported_media_type', api().post('/api/accounts/authenticate').set('Authorization', KEY).set('Content-Encoding', 'compress').type('json').send('{}')],
-        ['invalid_credentials', authenticate({ loginName: `nobody-${randomUUID().slice(0, 8)}`, password: 'whatever' })],
+        [
+          'unsupported_media_type',
+          api()
+            .post('/api/accounts/authenticate')
+            .set('Authorization', KEY)
+            .set('Content-Encoding', 'compress')
+            .type('json')
+            .send('{}'),
+        ],
+        [
+          'invalid_credentials',
+          authenticate({ loginName: `nobody-${randomUUID().slice(0, 8)}`, password: 'whatever' }),
+        ],
       ];
       for (const [code, call] of cases) {
         const res = await call;
@@ -261,7 +340,8 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       }
 
       let last;
-      for (let attempt = 0; attempt < 6; attempt++) last = await authenticate({ loginName: taxpayer.idNumber, password: 'wrong-password' });
+      for (let attempt = 0; attempt < 6; attempt++)
+        last = await authenticate({ loginName: taxpayer.idNumber, password: 'wrong-password' });
       contract.check('authenticateAccount', last!);
       assert.equal(last!.status, 423);
       assert.equal(last!.body.error.code, 'account_locked');
@@ -289,16 +369,24 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       contract.check('listWechatBindings', noKey);
       assert.equal(noKey.status, 401);
 
-      const foreign = await api().delete(`/api/accounts/${other.account.id}/wechat-bindings/${first}`).set('Authorization', KEY);
+      const foreign = await api()
+        .delete(`/api/accounts/${other.account.id}/wechat-bindings/${first}`)
+        .set('Authorization', KEY);
       contract.check('deleteWechatBinding', foreign);
       assert.equal(foreign.body.error.code, 'binding_not_found');
-      const noAccount = await api().delete(`/api/accounts/${randomUUID()}/wechat-bindings/${first}`).set('Authorization', KEY);
+      const noAccount = await api()
+        .delete(`/api/accounts/${randomUUID()}/wechat-bindings/${first}`)
+        .set('Authorization', KEY);
       contract.check('deleteWechatBinding', noAccount);
       assert.equal(noAccount.body.error.code, 'account_not_found');
-      const unauthorised = await api().delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${first}`).set('Authorization', 'Bearer wrong');
+      const unauthorised = await api()
+        .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${first}`)
+        .set('Authorization', 'Bearer wrong');
       contract.check('deleteWechatBinding', unauthorised);
       assert.equal(unauthorised.status, 401);
-      const removed = await api().delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${first}`).set('Authorization', KEY);
+      const removed = await api()
+        .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${first}`)
+        .set('Authorization', KEY);
       contract.check('deleteWechatBinding', removed);
       assert.equal(removed.status, 204);
     });
@@ -308,26 +396,63 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
     // Each operation with the service method it calls first: made to fail as a MySQL/Redis outage
     // (503 service_unavailable) and as a bug (500 internal_error), through the real error handler.
     const cases: { operationId: string; call: () => request.Test; stub: () => [object, string] }[] = [
-      { operationId: 'createLoginTicket', call: () => api().post('/api/login/tickets').set('Authorization', KEY).send({}), stub: () => [t.deps.login, 'createTicket'] },
-      { operationId: 'getLoginTicket', call: () => api().get(`/api/login/tickets/${'a'.repeat(48)}`), stub: () => [t.deps.login, 'view'] },
-      { operationId: 'redeemLoginTicket', call: () => api().post(`/api/login/tickets/${'a'.repeat(48)}/redeem`).set('Authorization', KEY), stub: () => [t.deps.login, 'redeem'] },
-      { operationId: 'authenticateAccount', call: () => api().post('/api/accounts/authenticate').set('Authorization', KEY).send({ loginName: 'a', password: 'b' }), stub: () => [t.deps.accounts, 'authenticate'] },
-      { operationId: 'listWechatBindings', call: () => api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', KEY), stub: () => [t.deps.accounts, 'findById'] },
-      { operationId: 'deleteWechatBinding', call: () => api().delete(`/api/accounts/${randomUUID()}/wechat-bindings/${randomUUID()}`).set('Authorization', KEY), stub: () => [t.deps.accounts, 'findById'] },
+      {
+        operationId: 'createLoginTicket',
+        call: () => api().post('/api/login/tickets').set('Authorization', KEY).send({}),
+        stub: () => [t.deps.login, 'createTicket'],
+      },
+      {
+        operationId: 'getLoginTicket',
+        call: () => api().get(`/api/login/tickets/${'a'.repeat(48)}`),
+        stub: () => [t.deps.login, 'view'],
+      },
+      {
+        operationId: 'redeemLoginTicket',
+        call: () =>
+          api()
+            .post(`/api/login/tickets/${'a'.repeat(48)}/redeem`)
+            .set('Authorization', KEY),
+        stub: () => [t.deps.login, 'redeem'],
+      },
+      {
+        operationId: 'authenticateAccount',
+        call: () =>
+          api().post('/api/accounts/authenticate').set('Authorization', KEY).send({ loginName: 'a', password: 'b' }),
+        stub: () => [t.deps.accounts, 'authenticate'],
+      },
+      {
+        operationId: 'listWechatBindings',
+        call: () => api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', KEY),
+        stub: () => [t.deps.accounts, 'findById'],
+      },
+      {
+        operationId: 'deleteWechatBinding',
+        call: () =>
+          api().delete(`/api/accounts/${randomUUID()}/wechat-bindings/${randomUUID()}`).set('Authorization', KEY),
+        stub: () => [t.deps.accounts, 'findById'],
+      },
     ];
     for (const { operationId, call, stub } of cases) {
       it(`${operationId}: 503 service_unavailable when MySQL/Redis is down, 500 internal_error on a bug`, async () => {
         const [object, method] = stub();
-        for (const [failure, status, code] of [[dependencyDown, 503, 'service_unavailable'], [bug, 500, 'internal_error']] as const) {
-          await withStub(object, method as never, async () => {
-            throw failure();
-          }, async () => {
-            const res = await call();
-            contract.check(operationId, res);
-            assert.equal(res.status, status);
-            assert.equal(res.body.error.code, code);
-            assert.doesNotMatch(res.text, /ECONNREFUSED|unexpected fault/);
-          });
+        for (const [failure, status, code] of [
+          [dependencyDown, 503, 'service_unavailable'],
+          [bug, 500, 'internal_error'],
+        ] as const) {
+          await withStub(
+            object,
+            method as never,
+            async () => {
+              throw failure();
+            },
+            async () => {
+              const res = await call();
+              contract.check(operationId, res);
+              assert.equal(res.status, status);
+              assert.equal(res.body.error.code, code);
+              assert.doesNotMatch(res.text, /ECONNREFUSED|unexpected fault/);
+            },
+          );
         }
       });
     }

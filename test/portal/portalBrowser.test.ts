@@ -10,7 +10,8 @@ import { resetState, startLiveApp, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 
 const env = testEnvironment();
-const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const DESKTOP_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /**
  * Seed 2.3.1–2.3.2.2 in a desktop Chromium: log into the reference portal by 微信扫码登录 (the test
@@ -26,7 +27,12 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
   let taxpayer: TestAccount;
   let wechat: SimulatedUser;
   let bindingId: string;
-  const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, encodingAesKey: env.WECHAT_ENCODING_AES_KEY!, mode: 'safe' });
+  const driver = new PushDriver({
+    token: env.WECHAT_TOKEN!,
+    appId: env.WECHAT_APPID!,
+    encodingAesKey: env.WECHAT_ENCODING_AES_KEY!,
+    mode: 'safe',
+  });
   const bindings = () => live.deps.db.getRepository(WechatBindingEntity);
   const shot = (name: string) => page.screenshot({ path: screenshotPath(`portal-${name}`), fullPage: true });
 
@@ -34,13 +40,23 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
     live = await startLiveApp({ env: { PORTAL_DEMO: '1' } });
     await resetState(live.deps);
     browser = await launchBrowser();
-    desktop = await browser.newContext({ viewport: { width: 1366, height: 900 }, userAgent: DESKTOP_UA, locale: 'zh-CN' });
+    desktop = await browser.newContext({
+      viewport: { width: 1366, height: 900 },
+      userAgent: DESKTOP_UA,
+      locale: 'zh-CN',
+    });
     page = await desktop.newPage();
     taxpayer = await createTestAccount(live.deps, { realName: '陈税友' });
     wechat = live.deps.simulator!.createUser('陈税友的微信');
     bindingId = randomUUID();
     await bindings().insert({
-      id: bindingId, accountId: taxpayer.account.id, openid: wechat.openid, unionid: null, nickname: '陈税友的微信', subscribed: true, boundAt: new Date(),
+      id: bindingId,
+      accountId: taxpayer.account.id,
+      openid: wechat.openid,
+      unionid: null,
+      nickname: '陈税友的微信',
+      subscribed: true,
+      boundAt: new Date(),
     });
   });
   after(async () => {
@@ -142,7 +158,10 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
     await page.waitForURL(/\/portal\/settings$/);
     await page.getByRole('heading', { name: '用户管理' }).waitFor();
     await shot('8-user-management');
-    await page.locator('.manage-grid').getByRole('link', { name: /微信解绑/ }).click();
+    await page
+      .locator('.manage-grid')
+      .getByRole('link', { name: /微信解绑/ })
+      .click();
     await page.waitForURL(/\/portal\/settings\/wechat$/);
     const row = page.locator('#binding-table tbody tr[data-binding-id]');
     assert.equal(await row.count(), 1);
@@ -156,7 +175,10 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
     await row.getByRole('link', { name: '解绑' }).click();
     await dialog.waitFor({ state: 'visible' });
     assert.ok((await dialog.innerText()).includes('确认解绑该微信绑定关系?'));
-    assert.ok(await dialog.evaluate((d) => (d as unknown as { open: boolean }).open && d.matches(':modal')), 'a real modal dialog');
+    assert.ok(
+      await dialog.evaluate((d) => (d as unknown as { open: boolean }).open && d.matches(':modal')),
+      'a real modal dialog',
+    );
     await shot('10-confirm-dialog');
     await dialog.getByRole('button', { name: '取消' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -174,7 +196,7 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
     await shot('11-unbound');
   });
 
-  it('2.3.2.2 说明: after unbinding, that WeChat\'s scan is refused with 请先完成实名绑定', async () => {
+  it("2.3.2.2 说明: after unbinding, that WeChat's scan is refused with 请先完成实名绑定", async () => {
     await page.locator('.topbar').getByRole('button', { name: '退出' }).click();
     await page.getByText('您已安全退出福建省网上税务局。').waitFor();
     await page.goto(`${live.url}/portal/login?tab=wechat`);
@@ -190,7 +212,15 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
   it('shows 二维码已过期，点击刷新 when the phone cancels, and clicking gives a new QR', async () => {
     const other = await createTestAccount(live.deps, { realName: '黄取消' });
     const user = live.deps.simulator!.createUser('黄取消');
-    await bindings().insert({ id: randomUUID(), accountId: other.account.id, openid: user.openid, unionid: null, nickname: null, subscribed: true, boundAt: new Date() });
+    await bindings().insert({
+      id: randomUUID(),
+      accountId: other.account.id,
+      openid: user.openid,
+      unionid: null,
+      nickname: null,
+      subscribed: true,
+      boundAt: new Date(),
+    });
     await page.reload();
     await page.locator('#qr-image').waitFor();
     const before = await page.locator('#qr-image').getAttribute('src');
@@ -211,7 +241,12 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
   });
 
   it('works without script: the QR with 刷新状态, and 解绑 as a confirmation page', async () => {
-    const plain = await browser.newContext({ viewport: { width: 1366, height: 900 }, userAgent: DESKTOP_UA, locale: 'zh-CN', javaScriptEnabled: false });
+    const plain = await browser.newContext({
+      viewport: { width: 1366, height: 900 },
+      userAgent: DESKTOP_UA,
+      locale: 'zh-CN',
+      javaScriptEnabled: false,
+    });
     const noScript = await plain.newPage();
     await noScript.goto(`${live.url}/portal/login`);
     const src = await noScript.locator('#qr-image').getAttribute('src');
@@ -223,7 +258,15 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
 
     const other = await createTestAccount(live.deps, { realName: '周无脚本' });
     const id = randomUUID();
-    await bindings().insert({ id, accountId: other.account.id, openid: live.deps.simulator!.createUser('周').openid, unionid: null, nickname: '周的微信', subscribed: false, boundAt: new Date() });
+    await bindings().insert({
+      id,
+      accountId: other.account.id,
+      openid: live.deps.simulator!.createUser('周').openid,
+      unionid: null,
+      nickname: '周的微信',
+      subscribed: false,
+      boundAt: new Date(),
+    });
     const captcha = noScript.waitForResponse((r) => r.url().includes('/portal/captcha'));
     await noScript.getByRole('tab', { name: '实名用户登录' }).click();
     const answer = (await captcha).headers()['x-sandbox-captcha']!;

@@ -12,7 +12,8 @@ import { createTestApp, resetState, startLiveApp, type TestApp } from '../suppor
 import { testEnvironment } from '../support/testEnv';
 
 const env = testEnvironment();
-const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const DESKTOP_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /** A desktop browser against the live portal: keeps the portal cookie, reads CSRF tokens and captcha answers. */
 class PortalBrowser {
@@ -71,7 +72,15 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
   async function bindWechat(nickname: string | null, account = taxpayer) {
     const user = live.deps.simulator!.createUser(nickname ?? '无昵称');
     const id = randomUUID();
-    await bindingsRepo().insert({ id, accountId: account.account.id, openid: user.openid, unionid: null, nickname, subscribed: true, boundAt: new Date(Date.UTC(2025, 10, 30, 2, 15, 0)) });
+    await bindingsRepo().insert({
+      id,
+      accountId: account.account.id,
+      openid: user.openid,
+      unionid: null,
+      nickname,
+      subscribed: true,
+      boundAt: new Date(Date.UTC(2025, 10, 30, 2, 15, 0)),
+    });
     return { id, openid: user.openid };
   }
 
@@ -84,7 +93,8 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     return (await driver.readReply(res.body))?.Content ?? '';
   }
 
-  const qrSrc = (html: string) => /<img id="qr-image" class="qr-image" src="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
+  const qrSrc = (html: string) =>
+    /<img id="qr-image" class="qr-image" src="([^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
 
   it('serves a government-portal front page with its own HttpOnly, SameSite=Lax cookie and a strict CSP', async () => {
     const browser = new PortalBrowser(live.url);
@@ -92,7 +102,8 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type']!, /text\/html/);
     const text = visibleText(res.text);
-    for (const expected of ['国家税务总局福建省税务局', '福建省网上税务局', '微信扫码登录', '实名用户登录', '12366']) assert.ok(text.includes(expected), expected);
+    for (const expected of ['国家税务总局福建省税务局', '福建省网上税务局', '微信扫码登录', '实名用户登录', '12366'])
+      assert.ok(text.includes(expected), expected);
     const csp = res.headers['content-security-policy'] as string;
     assert.match(csp, /script-src 'self'/);
     assert.ok(!csp.includes('unsafe-inline'));
@@ -112,7 +123,7 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.equal((await browser.get('/portal')).headers.location, '/portal/');
   });
 
-  it('shows the QR from POST /api/login/tickets, created with the browser\'s IP and User-Agent, and a 刷新状态 link', async () => {
+  it("shows the QR from POST /api/login/tickets, created with the browser's IP and User-Agent, and a 刷新状态 link", async () => {
     const browser = new PortalBrowser(live.url);
     const page = await browser.get('/portal/login');
     assert.equal(page.status, 200);
@@ -120,7 +131,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.ok(src.startsWith(`${live.url}/sandbox/wechat/cgi-bin/showqrcode?ticket=`), src);
     assert.ok(page.text.includes('请使用微信扫一扫'));
     assert.ok(page.text.includes('刷新状态'));
-    assert.match(page.headers['content-security-policy'] as string, new RegExp(`img-src [^;]*${live.url.replace(/[.:/]/g, '\\$&')}`));
+    assert.match(
+      page.headers['content-security-policy'] as string,
+      new RegExp(`img-src [^;]*${live.url.replace(/[.:/]/g, '\\$&')}`),
+    );
     const ticketId = /data-ticket="([0-9a-f]+)"/.exec(page.text)![1]!;
     // The same QR while it is usable: a reload does not ask WeChat for another one.
     assert.equal(qrSrc((await browser.get('/portal/login')).text), src);
@@ -145,7 +159,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.ok(status.text.includes('data-state="scanned"'));
 
     const confirmToken = /c=([0-9a-f]+)/.exec(reply)![1]!;
-    assert.equal((await live.deps.login.confirm(confirmToken, user.openid, { ip: '127.0.0.1', userAgent: 'phone' })).result, 'done');
+    assert.equal(
+      (await live.deps.login.confirm(confirmToken, user.openid, { ip: '127.0.0.1', userAgent: 'phone' })).result,
+      'done',
+    );
     status = await browser.get('/portal/login?tab=wechat&check=1');
     assert.ok(status.text.includes('data-state="confirmed"'));
     const done = await browser.post('/portal/login/wechat', { _csrf: browser.csrf(status.text) });
@@ -175,7 +192,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
 
     const user = await bindWechat('林');
     const reply = await scan(user.openid, first);
-    await live.deps.login.cancel(/c=([0-9a-f]+)/.exec(reply)![1]!, user.openid, { ip: '127.0.0.1', userAgent: 'phone' });
+    await live.deps.login.cancel(/c=([0-9a-f]+)/.exec(reply)![1]!, user.openid, {
+      ip: '127.0.0.1',
+      userAgent: 'phone',
+    });
     status = await browser.get('/portal/login?check=1');
     assert.ok(status.text.includes('data-state="expired"'));
     assert.ok(visibleText(status.text).includes('二维码已过期，点击刷新'));
@@ -183,7 +203,11 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     const fresh = await browser.get('/portal/login');
     assert.notEqual(qrSrc(fresh.text), first);
     // … and 点击刷新 makes one on demand: JSON for the page's script, a redirect without it.
-    const json = await browser.agent.post('/portal/login/qrcode').set('Accept', 'application/json').type('form').send({ _csrf: browser.csrf(fresh.text) });
+    const json = await browser.agent
+      .post('/portal/login/qrcode')
+      .set('Accept', 'application/json')
+      .type('form')
+      .send({ _csrf: browser.csrf(fresh.text) });
     assert.equal(json.status, 200);
     assert.equal(json.body.status, 'pending');
     assert.match(json.body.ticketId, /^[0-9a-f]{48}$/);
@@ -198,7 +222,12 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     const wrongCaptcha = await (async () => {
       const page = await browser.get('/portal/login?tab=password');
       await browser.captcha();
-      return browser.post('/portal/login/password', { _csrf: browser.csrf(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha: 'ZZZZ' });
+      return browser.post('/portal/login/password', {
+        _csrf: browser.csrf(page.text),
+        loginName: taxpayer.idNumber,
+        password: taxpayer.password,
+        captcha: 'ZZZZ',
+      });
     })();
     assert.equal(wrongCaptcha.status, 400);
     assert.ok(visibleText(wrongCaptcha.text).includes('验证码错误或已过期'));
@@ -225,12 +254,15 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.ok(visibleText(home.text).includes('实名用户登录'));
 
     // Audited with the taxpayer's browser (reported by the portal), not with the portal server's.
-    const audited = await live.deps.db.getRepository(AuditEventEntity).find({ where: [{ accountId: taxpayer.account.id }, { accountId: other.account.id }] });
+    const audited = await live.deps.db
+      .getRepository(AuditEventEntity)
+      .find({ where: [{ accountId: taxpayer.account.id }, { accountId: other.account.id }] });
     assert.ok(audited.length >= 6, `${audited.length} rows`);
-    for (const row of audited.filter((r) => r.type.startsWith('authenticate_'))) assert.equal(row.userAgent, DESKTOP_UA, row.type);
+    for (const row of audited.filter((r) => r.type.startsWith('authenticate_')))
+      assert.equal(row.userAgent, DESKTOP_UA, row.type);
   });
 
-  it('refuses a POST without the session\'s CSRF token or from another origin', async () => {
+  it("refuses a POST without the session's CSRF token or from another origin", async () => {
     const browser = new PortalBrowser(live.url);
     const page = await browser.get('/portal/login?tab=password');
     const answer = await browser.captcha();
@@ -240,7 +272,11 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.ok(visibleText(missing.text).includes('页面已过期'));
     const forged = await browser.post('/portal/login/password', { ...form, _csrf: 'x'.repeat(43) });
     assert.equal(forged.status, 403);
-    const crossSite = await browser.agent.post('/portal/login/password').set('Origin', 'http://evil.example').type('form').send({ ...form, _csrf: browser.csrf(page.text) });
+    const crossSite = await browser.agent
+      .post('/portal/login/password')
+      .set('Origin', 'http://evil.example')
+      .type('form')
+      .send({ ...form, _csrf: browser.csrf(page.text) });
     assert.equal(crossSite.status, 403);
     // Another browser's token is no good either.
     const stranger = new PortalBrowser(live.url);
@@ -250,7 +286,12 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
 
   it('requires login for 个人信息管理, 设置 and 微信解绑, and returns there after logging in', async () => {
     const browser = new PortalBrowser(live.url);
-    for (const path of ['/portal/home', '/portal/settings', '/portal/settings/wechat', '/portal/settings/wechat/unbind?id=x']) {
+    for (const path of [
+      '/portal/home',
+      '/portal/settings',
+      '/portal/settings/wechat',
+      '/portal/settings/wechat/unbind?id=x',
+    ]) {
       const res = await browser.get(path);
       assert.equal(res.status, 302, path);
       assert.equal(res.headers.location, '/portal/login', path);
@@ -262,7 +303,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     // A POST without a login is not carried out.
     const anonymous = new PortalBrowser(live.url);
     const login = await anonymous.get('/portal/login');
-    const refused = await anonymous.post('/portal/settings/wechat/unbind', { _csrf: anonymous.csrf(login.text), bindingId: randomUUID() });
+    const refused = await anonymous.post('/portal/settings/wechat/unbind', {
+      _csrf: anonymous.csrf(login.text),
+      bindingId: randomUUID(),
+    });
     assert.equal(refused.status, 303);
     assert.equal(refused.headers.location, '/portal/login');
   });
@@ -275,7 +319,16 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     const list = await browser.get('/portal/settings/wechat');
     assert.equal(list.status, 200);
     const text = visibleText(list.text);
-    for (const expected of ['税务小林', '微信用户', `${named.openid.slice(0, 6)}****${named.openid.slice(-4)}`, '2025-11-30 10:15:00', '解绑', '确认解绑该微信绑定关系?', '确定', '取消']) {
+    for (const expected of [
+      '税务小林',
+      '微信用户',
+      `${named.openid.slice(0, 6)}****${named.openid.slice(-4)}`,
+      '2025-11-30 10:15:00',
+      '解绑',
+      '确认解绑该微信绑定关系?',
+      '确定',
+      '取消',
+    ]) {
       assert.ok(text.includes(expected), expected);
     }
     assert.ok(!list.text.includes(named.openid) && !list.text.includes(unnamed.openid), 'openids masked');
@@ -292,7 +345,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.equal(missingToken.status, 403);
     assert.equal(await bindingsRepo().countBy({ id: named.id }), 1);
 
-    const done = await browser.post('/portal/settings/wechat/unbind', { _csrf: browser.csrf(confirm.text), bindingId: named.id });
+    const done = await browser.post('/portal/settings/wechat/unbind', {
+      _csrf: browser.csrf(confirm.text),
+      bindingId: named.id,
+    });
     assert.equal(done.status, 303);
     assert.equal(done.headers.location, '/portal/settings/wechat');
     assert.equal(await bindingsRepo().countBy({ id: named.id }), 0);
@@ -307,7 +363,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     const theirs = await bindWechat('邻居的微信', neighbour);
     const page = await browser.get('/portal/settings/wechat');
     for (const id of [theirs.id, named.id, 'not-a-uuid']) {
-      const res = await browser.post('/portal/settings/wechat/unbind', { _csrf: browser.csrf(page.text), bindingId: id });
+      const res = await browser.post('/portal/settings/wechat/unbind', {
+        _csrf: browser.csrf(page.text),
+        bindingId: id,
+      });
       assert.equal(res.status, 303);
       assert.ok(visibleText((await browser.get('/portal/settings/wechat')).text).includes('未找到该微信绑定关系'), id);
     }
@@ -345,12 +404,22 @@ describe('portal: off unless PORTAL_DEMO=1', () => {
   });
 
   it('answers 404 for every /portal/ path and sets no portal cookie', async () => {
-    for (const path of ['/portal/', '/portal', '/portal/login', '/portal/home', '/portal/static/portal.css', '/portal/captcha']) {
+    for (const path of [
+      '/portal/',
+      '/portal',
+      '/portal/login',
+      '/portal/home',
+      '/portal/static/portal.css',
+      '/portal/captcha',
+    ]) {
       const res = await request(t.app.callback()).get(path);
       assert.equal(res.status, 404, path);
       assert.ok(!String(res.headers['set-cookie'] ?? '').includes('etax_portal'), path);
     }
-    assert.equal((await request(t.app.callback()).post('/portal/login/password').type('form').send({ loginName: 'a' })).status, 404);
+    assert.equal(
+      (await request(t.app.callback()).post('/portal/login/password').type('form').send({ loginName: 'a' })).status,
+      404,
+    );
   });
 });
 

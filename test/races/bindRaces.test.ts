@@ -19,7 +19,11 @@ describe('races: 实名绑定 and 微信解绑', () => {
   const context = { ip: '198.51.100.9', userAgent: 'race' };
   const smsCodeKeys = async () => {
     const keys: string[] = [];
-    for await (const batch of redisOf(w.t.deps).scanIterator({ MATCH: `${w.t.deps.keys.prefix}sms:*:code:*`, COUNT: 500 })) keys.push(...batch);
+    for await (const batch of redisOf(w.t.deps).scanIterator({
+      MATCH: `${w.t.deps.keys.prefix}sms:*:code:*`,
+      COUNT: 500,
+    }))
+      keys.push(...batch);
     return keys;
   };
   const locationOf = (res: request.Response) => `${res.status} ${res.headers.location ?? ''}`;
@@ -35,13 +39,21 @@ describe('races: 实名绑定 and 微信解绑', () => {
         first.post('/h5/bind/confirm', { _csrf: a.csrf, phone: x.phone, smsCode: a.code }),
         second.post('/h5/bind/confirm', { _csrf: b.csrf, phone: y.phone, smsCode: b.code }),
       ]);
-      assert.deepEqual([locationOf(ra), locationOf(rb)].sort(), ['302 /h5/bind', '302 /h5/bind/done'], `round ${round}`);
+      assert.deepEqual(
+        [locationOf(ra), locationOf(rb)].sort(),
+        ['302 /h5/bind', '302 /h5/bind/done'],
+        `round ${round}`,
+      );
       const rows = await w.bindings().findBy({ openid: first.openid });
       assert.equal(rows.length, 1, 'one binding');
       const winner = ra.headers.location === '/h5/bind/done' ? x : y;
       assert.equal(rows[0]!.accountId, winner.account.id, 'to the account whose 确定绑定 won');
       const binds = await w.audit('bind');
-      assert.deepEqual(binds.map((e) => e.accountId), [winner.account.id], 'one bind event, the winner\'s');
+      assert.deepEqual(
+        binds.map((e) => e.accountId),
+        [winner.account.id],
+        "one bind event, the winner's",
+      );
       const failed = (await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason);
       assert.deepEqual(failed, ['openid_already_bound'], 'the loser is audited');
       assert.deepEqual(await smsCodeKeys(), [], 'both SMS codes are spent');
@@ -53,7 +65,9 @@ describe('races: 实名绑定 and 微信解绑', () => {
   it('lets exactly one of 20 concurrent binds of one openid through (BindingService), the rest see the winner', async () => {
     const accounts = await Promise.all(Array.from({ length: 20 }, () => w.quickAccount()));
     const openid = w.sim.createUser('抢绑').openid;
-    const results = await Promise.all(accounts.map((a) => bindingService(w).bind({ openid, accountId: a.account.id, context })));
+    const results = await Promise.all(
+      accounts.map((a) => bindingService(w).bind({ openid, accountId: a.account.id, context })),
+    );
     const ok = results.filter((r): r is Extract<BindResult, { ok: true }> => r.ok);
     assert.equal(ok.length, 1);
     for (const r of results.filter((x) => !x.ok)) {
@@ -67,7 +81,9 @@ describe('races: 实名绑定 and 微信解绑', () => {
   it('lets exactly one of 20 WeChats binding one account at once through (MAX_BINDINGS_PER_ACCOUNT=1)', async () => {
     const taxpayer = await w.quickAccount();
     const openids = Array.from({ length: 20 }, (_, i) => w.sim.createUser(`微信${i}`).openid);
-    const results = await Promise.all(openids.map((openid) => bindingService(w).bind({ openid, accountId: taxpayer.account.id, context })));
+    const results = await Promise.all(
+      openids.map((openid) => bindingService(w).bind({ openid, accountId: taxpayer.account.id, context })),
+    );
     assert.equal(results.filter((r) => r.ok).length, 1);
     assert.deepEqual([...new Set(results.filter((r) => !r.ok).map((r) => !r.ok && r.reason))], ['account_full']);
     assert.equal(await w.bindings().countBy({ accountId: taxpayer.account.id }), 1);
@@ -84,7 +100,11 @@ describe('races: 实名绑定 and 微信解绑', () => {
       const newcomer = w.newUser(`新微信${round}`);
       const { csrf, code } = await w.bindUpToConfirm(newcomer, taxpayer);
       const [unbind, bind] = await Promise.all([
-        w.api().delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${bindingId}`).set('Authorization', API_KEY).then((r) => r),
+        w
+          .api()
+          .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${bindingId}`)
+          .set('Authorization', API_KEY)
+          .then((r) => r),
         newcomer.post('/h5/bind/confirm', { _csrf: csrf, phone: taxpayer.phone, smsCode: code }),
       ]);
       assert.equal(unbind.status, 204, 'the unbind always goes through');
@@ -96,7 +116,10 @@ describe('races: 实名绑定 and 微信解绑', () => {
       if (bind.status === 302) {
         // 解绑 took the lock first: the newcomer found the account free.
         assert.equal(bind.headers.location, '/h5/bind/done');
-        assert.deepEqual(rows.map((r) => r.openid), [newcomer.openid]);
+        assert.deepEqual(
+          rows.map((r) => r.openid),
+          [newcomer.openid],
+        );
         assert.equal(binds.length, 1);
         assert.ok(unbinds[0]!.id! < binds[0]!.id!, 'the unbind was recorded first');
         seen.add('unbind first');
@@ -105,7 +128,10 @@ describe('races: 实名绑定 and 微信解绑', () => {
         assert.equal(bind.status, 409);
         assert.deepEqual(rows, []);
         assert.equal(binds.length, 0);
-        assert.deepEqual((await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason), ['account_full']);
+        assert.deepEqual(
+          (await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason),
+          ['account_full'],
+        );
         seen.add('bind first');
       }
     }
@@ -124,7 +150,10 @@ describe('races: 实名绑定 and 微信解绑', () => {
       ]);
       assert.equal(removed?.openid, oldId);
       const rows = await w.bindings().findBy({ accountId: taxpayer.account.id });
-      assert.deepEqual(rows.map((r) => r.openid), bound.ok ? [newId] : []);
+      assert.deepEqual(
+        rows.map((r) => r.openid),
+        bound.ok ? [newId] : [],
+      );
       if (!bound.ok) assert.equal(bound.reason, 'account_full');
     }
     // Every bind event has its binding or a later unbind; no account ever held two.
@@ -135,12 +164,19 @@ describe('races: 实名绑定 and 微信解绑', () => {
       if (event.type === 'unbind') live.set(event.accountId!, (live.get(event.accountId!) ?? 0) - 1);
       assert.ok((live.get(event.accountId!) ?? 0) <= 1, 'never two live bindings on one account');
     }
-    for (const [accountId, count] of live) assert.equal(await w.bindings().countBy({ accountId }), count, 'the audit log agrees with the table');
+    for (const [accountId, count] of live)
+      assert.equal(await w.bindings().countBy({ accountId }), count, 'the audit log agrees with the table');
   });
 });
 
 /** A BindingService on the app's own deps, configured as app.ts configures it. */
 function bindingService(w: World): BindingService {
   const { deps } = w.t;
-  return new BindingService({ db: deps.db, audit: deps.audit, clock: deps.clock, logger: deps.logger, maxBindingsPerAccount: deps.config.maxBindingsPerAccount });
+  return new BindingService({
+    db: deps.db,
+    audit: deps.audit,
+    clock: deps.clock,
+    logger: deps.logger,
+    maxBindingsPerAccount: deps.config.maxBindingsPerAccount,
+  });
 }

@@ -18,7 +18,8 @@ describe('races: 微信扫码登录 against expiry', () => {
 
   const client = { ip: '198.51.100.7', userAgent: 'race' };
   const expiryOf = (ticket: CreatedTicket) => Date.parse(ticket.expiresAt);
-  const stored = (ticket: CreatedTicket) => redisOf(w.t.deps).hGetAll(w.t.deps.keys.key('login', `{${ticket.ticketId.slice(0, 16)}}`));
+  const stored = (ticket: CreatedTicket) =>
+    redisOf(w.t.deps).hGetAll(w.t.deps.keys.key('login', `{${ticket.ticketId.slice(0, 16)}}`));
 
   /** After the race: the outcome the store, the poll, redeem and the audit log all agree on. */
   async function assertOneOutcome(ticket: CreatedTicket, confirmedCount: number): Promise<'confirmed' | 'expired'> {
@@ -29,7 +30,11 @@ describe('races: 微信扫码登录 against expiry', () => {
       assert.equal(hash.st, 'confirmed');
       assert.ok(Number(hash.cfa) <= expiryOf(ticket), 'confirmed at or before the expiry');
       assert.equal(audits, 1);
-      assert.equal((await w.poll(ticket.ticketId)).body.status, 'confirmed', 'a confirmed login is not lost to the clock');
+      assert.equal(
+        (await w.poll(ticket.ticketId)).body.status,
+        'confirmed',
+        'a confirmed login is not lost to the clock',
+      );
       assert.equal((await w.redeem(ticket.ticketId)).status, 200);
       assert.equal((await w.redeem(ticket.ticketId)).status, 409);
       return 'confirmed';
@@ -61,7 +66,9 @@ describe('races: 微信扫码登录 against expiry', () => {
       };
       let answers;
       try {
-        answers = await Promise.all(Array.from({ length: 30 }, () => phone.post('/h5/login/confirm', { _csrf: csrf, c: token })));
+        answers = await Promise.all(
+          Array.from({ length: 30 }, () => phone.post('/h5/login/confirm', { _csrf: csrf, c: token })),
+        );
       } finally {
         login.confirm = original;
       }
@@ -81,7 +88,9 @@ describe('races: 微信扫码登录 against expiry', () => {
     const phone = w.newUser();
     const atInstant = await w.scannedTicket(phone, taxpayer);
     w.clock.set(expiryOf(atInstant.ticket)); // the last millisecond of its life
-    const results = await Promise.all(Array.from({ length: 40 }, () => w.t.deps.login.confirm(atInstant.token, phone.openid, client)));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => w.t.deps.login.confirm(atInstant.token, phone.openid, client)),
+    );
     assert.equal(results.filter((r) => r.result === 'done').length, 1);
     await assertOneOutcome(atInstant.ticket, 1);
 
@@ -89,21 +98,27 @@ describe('races: 微信扫码登录 against expiry', () => {
     const other = w.newUser();
     const again = await w.scannedTicket(other, await w.quickAccount());
     w.clock.set(expiryOf(again.ticket) + 1);
-    const late = await Promise.all(Array.from({ length: 40 }, () => w.t.deps.login.confirm(again.token, other.openid, client)));
+    const late = await Promise.all(
+      Array.from({ length: 40 }, () => w.t.deps.login.confirm(again.token, other.openid, client)),
+    );
     assert.deepEqual([...new Set(late.map((r) => r.result))], ['expired']);
     await assertOneOutcome(again.ticket, 0);
   });
 
   it('gives an expiring QR at most one owner when ten bound WeChats scan it at the expiry instant', async () => {
     const ticket = await w.createTicket();
-    const scanners = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-      const openid = w.sim.createUser(`扫码${i}`).openid;
-      await w.insertBinding(openid, await w.quickAccount());
-      return openid;
-    }));
+    const scanners = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const openid = w.sim.createUser(`扫码${i}`).openid;
+        await w.insertBinding(openid, await w.quickAccount());
+        return openid;
+      }),
+    );
     const scene = w.sceneOf(ticket);
     w.clock.set(expiryOf(ticket));
-    const outcomes = await Promise.all(scanners.map((openid) => w.t.deps.login.onScan({ scene, openid, viaSubscribe: false })));
+    const outcomes = await Promise.all(
+      scanners.map((openid) => w.t.deps.login.onScan({ scene, openid, viaSubscribe: false })),
+    );
     const links = outcomes.filter((reply) => JSON.stringify(reply).includes('/h5/login/confirm?c='));
     assert.equal(links.length, 1, 'one owner, one confirm link');
     const hash = await stored(ticket);

@@ -22,15 +22,30 @@ describe('races: 实名注册', () => {
 
   const smsCodeKeys = async () => {
     const keys: string[] = [];
-    for await (const batch of redisOf(w.t.deps).scanIterator({ MATCH: `${w.t.deps.keys.prefix}sms:*:code:*`, COUNT: 500 })) keys.push(...batch);
+    for await (const batch of redisOf(w.t.deps).scanIterator({
+      MATCH: `${w.t.deps.keys.prefix}sms:*:code:*`,
+      COUNT: 500,
+    }))
+      keys.push(...batch);
     return keys;
   };
   const reasons = async () => (await w.audit('register_failed')).map((e) => (e.detail as { reason: string }).reason);
   const service = () => {
     const { deps } = w.t;
-    const bindingService = new BindingService({ db: deps.db, audit: deps.audit, clock: w.clock, logger: deps.logger, maxBindingsPerAccount: 1 });
+    const bindingService = new BindingService({
+      db: deps.db,
+      audit: deps.audit,
+      clock: w.clock,
+      logger: deps.logger,
+      maxBindingsPerAccount: 1,
+    });
     return new RegistrationService({
-      db: deps.db, accounts: deps.accounts, bindingService, audit: deps.audit, protector: deps.protector, logger: deps.logger,
+      db: deps.db,
+      accounts: deps.accounts,
+      bindingService,
+      audit: deps.audit,
+      protector: deps.protector,
+      logger: deps.logger,
       verifier: new FormatOnlyIdentityVerifier(w.clock),
     });
   };
@@ -40,13 +55,19 @@ describe('races: 实名注册', () => {
     const clients = Array.from({ length: 6 }, (_, i) => w.newUser(`同证${i}`));
     const forms = clients.map(() => w.newForm({ idNumber }));
     const csrfs = await Promise.all(clients.map((client, i) => w.registerUpToSubmit(client, forms[i]!)));
-    const results = await Promise.all(clients.map((client, i) => w.registerPost(client, csrfs[i]!, forms[i]!, w.smsCodeFor(forms[i]!.phone)!)));
+    const results = await Promise.all(
+      clients.map((client, i) => w.registerPost(client, csrfs[i]!, forms[i]!, w.smsCodeFor(forms[i]!.phone)!)),
+    );
     assert.deepEqual(results.map((r) => r.status).sort(), [302, 409, 409, 409, 409, 409]);
-    for (const loser of results.filter((r) => r.status === 409)) assert.match(visibleText(loser.text), /该身份证号码已注册实名账号/);
+    for (const loser of results.filter((r) => r.status === 409))
+      assert.match(visibleText(loser.text), /该身份证号码已注册实名账号/);
     const winner = clients[results.findIndex((r) => r.status === 302)]!;
     const account = await w.accounts().findOneByOrFail({ loginName: idNumber });
     assert.equal(await w.accounts().count(), 1);
-    assert.deepEqual((await w.bindings().find()).map((b) => [b.openid, b.accountId]), [[winner.openid, account.id]]);
+    assert.deepEqual(
+      (await w.bindings().find()).map((b) => [b.openid, b.accountId]),
+      [[winner.openid, account.id]],
+    );
     assert.equal((await w.audit('register')).length, 1);
     assert.equal((await w.audit('bind')).length, 1);
     // The login name IS the ID number: whichever unique index refused the insert, it is that number taken.
@@ -58,10 +79,18 @@ describe('races: 实名注册', () => {
 
   it('registers one of six registrations of one phone with different ID numbers at once (RegistrationService)', async () => {
     const phone = uniquePhone();
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => service().register({
-      realName: '林小税', idNumber: uniqueIdNumber(), phone, password: PASSWORD, openid: w.sim.createUser(`同号${i}`).openid,
-      context: { ip: '203.0.113.9', userAgent: 'race' },
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        service().register({
+          realName: '林小税',
+          idNumber: uniqueIdNumber(),
+          phone,
+          password: PASSWORD,
+          openid: w.sim.createUser(`同号${i}`).openid,
+          context: { ip: '203.0.113.9', userAgent: 'race' },
+        }),
+      ),
+    );
     assert.equal(results.filter((r) => r.ok).length, 1, JSON.stringify(results.map((r) => (r.ok ? 'ok' : r.reason))));
     for (const r of results.filter((x) => !x.ok)) assert.deepEqual(r, { ok: false, reason: 'taken', field: 'phone' });
     assert.equal(await w.accounts().count(), 1);
@@ -88,15 +117,22 @@ describe('races: 实名注册', () => {
       const created = await w.accounts().findOneBy({ loginName: form.idNumber });
       if (rows[0]!.accountId === existing.account.id) {
         assert.equal(bound.headers.location, '/h5/bind/done');
-        assert.equal(registered.headers.location, '/h5/register', 'the registration saw the binding and stored nothing');
+        assert.equal(
+          registered.headers.location,
+          '/h5/register',
+          'the registration saw the binding and stored nothing',
+        );
         assert.equal(created, null, 'no account without its binding');
         assert.deepEqual(await reasons(), ['wechat_already_bound']);
         outcomes.add('bind won');
       } else {
         assert.equal(registered.headers.location, '/h5/register/done');
         assert.equal(rows[0]!.accountId, created?.id);
-        assert.equal(bound.headers.location, '/h5/bind', 'the bind saw the registration\'s binding');
-        assert.deepEqual((await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason), ['openid_already_bound']);
+        assert.equal(bound.headers.location, '/h5/bind', "the bind saw the registration's binding");
+        assert.deepEqual(
+          (await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason),
+          ['openid_already_bound'],
+        );
         outcomes.add('register won');
       }
       assert.equal(await w.accounts().count(), created ? 2 : 1);

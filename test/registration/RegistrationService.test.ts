@@ -27,10 +27,18 @@ describe('registration: RegistrationService (one transaction for account, audit 
   const registerEvents = () => t.deps.db.getRepository(AuditEventEntity).countBy({ type: 'register' });
 
   function bindingService(): BindingService {
-    return new BindingService({ db: t.deps.db, audit: t.deps.audit, clock, logger: t.deps.logger, maxBindingsPerAccount: 1 });
+    return new BindingService({
+      db: t.deps.db,
+      audit: t.deps.audit,
+      clock,
+      logger: t.deps.logger,
+      maxBindingsPerAccount: 1,
+    });
   }
 
-  function service(overrides: { audit?: AuditLog; binder?: BindingService; verifier?: IdentityVerifier } = {}): RegistrationService {
+  function service(
+    overrides: { audit?: AuditLog; binder?: BindingService; verifier?: IdentityVerifier } = {},
+  ): RegistrationService {
     return new RegistrationService({
       db: t.deps.db,
       accounts: t.deps.accounts,
@@ -64,14 +72,19 @@ describe('registration: RegistrationService (one transaction for account, audit 
     const [event] = await t.deps.db.getRepository(AuditEventEntity).findBy({ type: 'register' });
     assert.equal(event?.accountId, result.account.id);
     assert.equal(event?.openid, req.openid);
-    assert.deepEqual(event?.detail, { loginName: `${req.idNumber.slice(0, 3)}***********${req.idNumber.slice(-4)}`, verification: 'format_only' });
+    assert.deepEqual(event?.detail, {
+      loginName: `${req.idNumber.slice(0, 3)}***********${req.idNumber.slice(-4)}`,
+      verification: 'format_only',
+    });
     assert.ok(!JSON.stringify(event).includes(req.idNumber), 'no unmasked ID number in the audit log');
   });
 
   it('rolls the account back when the WeChat is already bound (the bind fails inside the transaction)', async () => {
     const other = await createTestAccount(t.deps);
     const req = request();
-    assert.ok((await bindingService().bind({ openid: req.openid, accountId: other.account.id, context: req.context })).ok);
+    assert.ok(
+      (await bindingService().bind({ openid: req.openid, accountId: other.account.id, context: req.context })).ok,
+    );
 
     const result = await service().register(req);
     assert.deepEqual(result, { ok: false, reason: 'wechat_already_bound' });
@@ -91,8 +104,18 @@ describe('registration: RegistrationService (one transaction for account, audit 
       }
     }
     const req = request();
-    await assert.rejects(service({ binder: new BindThenFail({ db: t.deps.db, audit: t.deps.audit, clock, logger: t.deps.logger, maxBindingsPerAccount: 1 }) }).register(req),
-      /simulated failure after the bind/);
+    await assert.rejects(
+      service({
+        binder: new BindThenFail({
+          db: t.deps.db,
+          audit: t.deps.audit,
+          clock,
+          logger: t.deps.logger,
+          maxBindingsPerAccount: 1,
+        }),
+      }).register(req),
+      /simulated failure after the bind/,
+    );
     assert.equal(await accountRows(), 0);
     assert.equal(await bindingRows(), 0);
     assert.equal(await registerEvents(), 0);
@@ -106,16 +129,31 @@ describe('registration: RegistrationService (one transaction for account, audit 
       }
     }
     const req = request();
-    await assert.rejects(service({ audit: new FailingAudit(t.deps.db, clock, t.deps.logger) }).register(req), /audit table unavailable/);
+    await assert.rejects(
+      service({ audit: new FailingAudit(t.deps.db, clock, t.deps.logger) }).register(req),
+      /audit table unavailable/,
+    );
     assert.equal(await accountRows(), 0);
     assert.equal(await bindingRows(), 0);
   });
 
   it('stores nothing when the identity verifier refuses, and nothing when it fails', async () => {
-    const refusing: IdentityVerifier = { verify: async () => ({ ok: false, field: 'realName', message: '姓名与身份证号码不一致', reason: 'mismatch' }) };
+    const refusing: IdentityVerifier = {
+      verify: async () => ({ ok: false, field: 'realName', message: '姓名与身份证号码不一致', reason: 'mismatch' }),
+    };
     const result = await service({ verifier: refusing }).register(request());
-    assert.deepEqual(result, { ok: false, reason: 'identity_refused', field: 'realName', message: '姓名与身份证号码不一致', detail: 'mismatch' });
-    const unreachable: IdentityVerifier = { verify: async () => { throw new Error('verification service unreachable'); } };
+    assert.deepEqual(result, {
+      ok: false,
+      reason: 'identity_refused',
+      field: 'realName',
+      message: '姓名与身份证号码不一致',
+      detail: 'mismatch',
+    });
+    const unreachable: IdentityVerifier = {
+      verify: async () => {
+        throw new Error('verification service unreachable');
+      },
+    };
     await assert.rejects(service({ verifier: unreachable }).register(request()), /unreachable/);
     assert.equal(await accountRows(), 0);
     assert.equal(await bindingRows(), 0);
@@ -123,11 +161,23 @@ describe('registration: RegistrationService (one transaction for account, audit 
 
   it('names the field another account holds: ID number, phone, or the login name (= this ID number)', async () => {
     const existing = await createTestAccount(t.deps);
-    assert.deepEqual(await service().register(request({ idNumber: existing.idNumber.toLowerCase() })), { ok: false, reason: 'taken', field: 'idNumber' });
-    assert.deepEqual(await service().register(request({ phone: existing.phone })), { ok: false, reason: 'taken', field: 'phone' });
+    assert.deepEqual(await service().register(request({ idNumber: existing.idNumber.toLowerCase() })), {
+      ok: false,
+      reason: 'taken',
+      field: 'idNumber',
+    });
+    assert.deepEqual(await service().register(request({ phone: existing.phone })), {
+      ok: false,
+      reason: 'taken',
+      field: 'phone',
+    });
     const idNumber = uniqueIdNumber();
     await createTestAccount(t.deps, { loginName: idNumber });
-    assert.deepEqual(await service().register(request({ idNumber })), { ok: false, reason: 'taken', field: 'loginName' });
+    assert.deepEqual(await service().register(request({ idNumber })), {
+      ok: false,
+      reason: 'taken',
+      field: 'loginName',
+    });
     assert.equal(await accountRows(), 2);
     assert.equal(await bindingRows(), 0);
   });

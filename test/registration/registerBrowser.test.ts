@@ -61,7 +61,9 @@ describe('registration: 实名注册 in a phone-sized Chromium with a WeChat use
     assert.equal(await page.getByLabel('手机号码', { exact: true }).inputValue(), phone);
     assert.equal(await page.getByLabel('姓名', { exact: true }).inputValue(), '阿依古丽•买买提');
     await page.screenshot({ path: screenshotPath('register-3-sms-sent'), fullPage: true });
-    const inbox = await (await fetch(`${live.url}/sandbox/sms?phone=${phone}`)).json() as { messages: { code: string }[] };
+    const inbox = (await (await fetch(`${live.url}/sandbox/sms?phone=${phone}`)).json()) as {
+      messages: { code: string }[];
+    };
     const code = inbox.messages.at(-1)!.code;
 
     // 注册 with a wrong check character and a 确认密码 that differs: both refused next to their fields.

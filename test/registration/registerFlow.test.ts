@@ -14,8 +14,13 @@ import { testEnvironment } from '../support/testEnv';
 const env = testEnvironment();
 const PASSWORD = 'Fj-tax-2025!';
 const LABELS: [string, string][] = [
-  ['realName', '姓名'], ['idNumber', '身份证号码'], ['phone', '手机号码'], ['captcha', '验证码'],
-  ['smsCode', '短信验证码'], ['password', '登录密码'], ['confirmPassword', '确认密码'],
+  ['realName', '姓名'],
+  ['idNumber', '身份证号码'],
+  ['phone', '手机号码'],
+  ['captcha', '验证码'],
+  ['smsCode', '短信验证码'],
+  ['password', '登录密码'],
+  ['confirmPassword', '确认密码'],
 ];
 
 interface Form {
@@ -36,7 +41,10 @@ describe('registration: 实名注册 at /h5/register', () => {
 
   before(async () => {
     simServer = await listen(sim.app);
-    t = await createTestApp({ clock, env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url } });
+    t = await createTestApp({
+      clock,
+      env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url },
+    });
   });
   after(async () => {
     await t?.close();
@@ -52,9 +60,16 @@ describe('registration: 实名注册 at /h5/register', () => {
   const newUser = (nickname = '新纳税人') => new H5Client(t.app, simServer.url, sim.createUser(nickname).openid);
   const accounts = () => t.deps.db.getRepository(AccountEntity);
   const bindings = () => t.deps.db.getRepository(WechatBindingEntity);
-  const auditOf = (type: 'register' | 'register_failed' | 'bind') => t.deps.db.getRepository(AuditEventEntity).findBy({ type });
+  const auditOf = (type: 'register' | 'register_failed' | 'bind') =>
+    t.deps.db.getRepository(AuditEventEntity).findBy({ type });
   const smsCodeFor = (phone: string) => t.deps.smsOutbox!.forPhone(phone).at(-1)?.code;
-  const newForm = (overrides: Partial<Form> = {}): Form => ({ realName: '林小税', idNumber: uniqueIdNumber(), phone: uniquePhone(), password: PASSWORD, ...overrides });
+  const newForm = (overrides: Partial<Form> = {}): Form => ({
+    realName: '林小税',
+    idNumber: uniqueIdNumber(),
+    phone: uniquePhone(),
+    password: PASSWORD,
+    ...overrides,
+  });
   const nothingStored = async () => {
     assert.equal(await accounts().count(), 0, 'no account');
     assert.equal(await bindings().count(), 0, 'no binding');
@@ -65,16 +80,27 @@ describe('registration: 实名注册 at /h5/register', () => {
     const page = await client.open('/h5/register');
     const captcha = await client.captcha('register');
     return client.post('/h5/register/sms', {
-      _csrf: client.csrfToken(page.text), realName: form.realName ?? '', idNumber: form.idNumber ?? '', phone: form.phone ?? '',
-      captcha: captchaOverride ?? captcha, smsCode: '', password: form.password ?? '', confirmPassword: form.confirmPassword ?? '',
+      _csrf: client.csrfToken(page.text),
+      realName: form.realName ?? '',
+      idNumber: form.idNumber ?? '',
+      phone: form.phone ?? '',
+      captcha: captchaOverride ?? captcha,
+      smsCode: '',
+      password: form.password ?? '',
+      confirmPassword: form.confirmPassword ?? '',
     });
   }
 
   /** 注册 with the page's CSRF token (the page is opened for it). */
   async function submit(client: H5Client, form: Form, smsCode: string) {
     return client.submit('/h5/register', '/h5/register', {
-      realName: form.realName, idNumber: form.idNumber, phone: form.phone, captcha: '', smsCode,
-      password: form.password, confirmPassword: form.confirmPassword ?? form.password,
+      realName: form.realName,
+      idNumber: form.idNumber,
+      phone: form.phone,
+      captcha: '',
+      smsCode,
+      password: form.password,
+      confirmPassword: form.confirmPassword ?? form.password,
     });
   }
 
@@ -86,12 +112,19 @@ describe('registration: 实名注册 at /h5/register', () => {
 
   /** The message shown right below the field, tied to it by aria-describedby. */
   function fieldError(html: string, field: string): string | undefined {
-    const message = new RegExp(`<div class="field-error" id="${field}-error" role="alert">([^<]*)</div>`).exec(html)?.[1];
-    if (message !== undefined) assert.match(html, new RegExp(`id="${field}"[^>]*aria-describedby="${field}-error"`), `${field} points at its message`);
+    const message = new RegExp(`<div class="field-error" id="${field}-error" role="alert">([^<]*)</div>`).exec(
+      html,
+    )?.[1];
+    if (message !== undefined)
+      assert.match(
+        html,
+        new RegExp(`id="${field}"[^>]*aria-describedby="${field}-error"`),
+        `${field} points at its message`,
+      );
     return message;
   }
 
-  it('shows the form with the seed\'s fields, each label tied to its input', async () => {
+  it("shows the form with the seed's fields, each label tied to its input", async () => {
     const page = await user.open('/h5/register');
     assert.equal(page.status, 200);
     for (const [id, label] of LABELS) {
@@ -100,7 +133,10 @@ describe('registration: 实名注册 at /h5/register', () => {
     }
     const text = visibleText(page.text);
     for (const button of ['获取验证码', '注册']) assert.ok(text.includes(button), button);
-    assert.match(page.text, /<button type="submit" class="weui-btn weui-btn_default weui-vcode-btn" formaction="\/h5\/register\/sms"/);
+    assert.match(
+      page.text,
+      /<button type="submit" class="weui-btn weui-btn_default weui-vcode-btn" formaction="\/h5\/register\/sms"/,
+    );
     assert.match(page.text, /<form method="post" action="\/h5\/register"/);
     assert.match(page.text, /src="\/h5\/captcha\?for=register"/);
   });
@@ -120,8 +156,14 @@ describe('registration: 实名注册 at /h5/register', () => {
     assert.match(t.deps.smsOutbox!.forPhone(form.phone).at(-1)!.text, /实名注册/);
 
     const res = await user.post('/h5/register', {
-      _csrf: user.csrfToken(sent.text), realName: form.realName, idNumber: form.idNumber, phone: form.phone, captcha: '', smsCode: code,
-      password: PASSWORD, confirmPassword: PASSWORD,
+      _csrf: user.csrfToken(sent.text),
+      realName: form.realName,
+      idNumber: form.idNumber,
+      phone: form.phone,
+      captcha: '',
+      smsCode: code,
+      password: PASSWORD,
+      confirmPassword: PASSWORD,
     });
     assert.equal(res.status, 302, visibleText(res.text));
     assert.equal(res.headers.location, '/h5/register/done');
@@ -146,7 +188,9 @@ describe('registration: 实名注册 at /h5/register', () => {
     assert.equal(event?.accountId, account.id);
     assert.equal(event?.openid, user.openid);
     assert.equal((event?.detail as { verification?: string }).verification, 'format_only');
-    await waitFor(() => sim.outbox.some((m) => m.touser === user.openid && JSON.stringify(m.body).includes('实名注册成功')));
+    await waitFor(() =>
+      sim.outbox.some((m) => m.touser === user.openid && JSON.stringify(m.body).includes('实名注册成功')),
+    );
     assert.ok(!JSON.stringify(sim.outbox).includes(idNumber), 'the message masks the ID number');
 
     // Coming back, the WeChat is shown its account instead of the form.
@@ -159,8 +203,11 @@ describe('registration: 实名注册 at /h5/register', () => {
     const idNumber = uniqueIdNumber({ endsWithX: true });
     const form = newForm({ idNumber });
     assert.equal((await registerFully(user, form)).status, 302);
-    const api = (loginName: string, password = PASSWORD) => request(t.app.callback()).post('/api/accounts/authenticate')
-      .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`).send({ loginName, password });
+    const api = (loginName: string, password = PASSWORD) =>
+      request(t.app.callback())
+        .post('/api/accounts/authenticate')
+        .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
+        .send({ loginName, password });
     const account = await accounts().findOneByOrFail({ loginName: idNumber });
     for (const loginName of [idNumber, idNumber.toLowerCase(), form.phone]) {
       const res = await api(loginName);
@@ -178,7 +225,7 @@ describe('registration: 实名注册 at /h5/register', () => {
       ['a check character X, typed lower-case', '11010519491231002x'],
       ['29 February of a leap year', withCheck('35010220240229123')],
       ['29 February 2000', withCheck('35012120000229456')],
-      ['a birth date today (China\'s calendar day)', ''],
+      ["a birth date today (China's calendar day)", ''],
       ['Hong Kong (81)', withCheck('81000019900101001')],
     ];
     for (const [what, given] of cases) {
@@ -219,15 +266,29 @@ describe('registration: 实名注册 at /h5/register', () => {
       ['a phone starting 12', { phone: '12800138000' }, 'phone', /正确的11位手机号码/],
       ['a short password', { password: 'Ab1!' }, 'password', /至少8位/],
       ['a password of 2 classes', { password: 'abcdefgh12' }, 'password', /至少3种/],
-      ['a password containing the phone', { phone: '13912345678', password: 'Ab!13912345678' }, 'password', /不能包含手机号码/],
-      ['a password containing the ID number', { idNumber: '11010519491231002X', password: 'Ab!11010519491231002x' }, 'password', /不能包含身份证号码/],
+      [
+        'a password containing the phone',
+        { phone: '13912345678', password: 'Ab!13912345678' },
+        'password',
+        /不能包含手机号码/,
+      ],
+      [
+        'a password containing the ID number',
+        { idNumber: '11010519491231002X', password: 'Ab!11010519491231002x' },
+        'password',
+        /不能包含身份证号码/,
+      ],
       ['a different 确认密码', { confirmPassword: 'Fj-tax-2025?' }, 'confirmPassword', /^两次输入的登录密码不一致$/],
       ['an empty 确认密码', { confirmPassword: '' }, 'confirmPassword', /^请再次输入登录密码$/],
     ];
     for (const [what, change, field, message] of cases) {
       it(`refuses ${what}`, async () => {
         const form = newForm(change);
-        const res = await submit(user, { ...form, confirmPassword: 'confirmPassword' in change ? change.confirmPassword! : form.password }, '123456');
+        const res = await submit(
+          user,
+          { ...form, confirmPassword: 'confirmPassword' in change ? change.confirmPassword! : form.password },
+          '123456',
+        );
         assert.equal(res.status, 400);
         const shown = fieldError(res.text, field);
         assert.ok(shown, `a message next to ${field}: ${visibleText(res.text)}`);
@@ -254,7 +315,11 @@ describe('registration: 实名注册 at /h5/register', () => {
   describe('短信验证码', () => {
     it('refuses a missing or malformed code next to the field', async () => {
       const form = newForm();
-      for (const [code, message] of [['', /^请输入短信验证码$/], ['12345', /^短信验证码为6位数字$/], ['12a456', /^短信验证码为6位数字$/]] as const) {
+      for (const [code, message] of [
+        ['', /^请输入短信验证码$/],
+        ['12345', /^短信验证码为6位数字$/],
+        ['12a456', /^短信验证码为6位数字$/],
+      ] as const) {
         const res = await submit(user, form, code);
         assert.equal(res.status, 400);
         assert.match(fieldError(res.text, 'smsCode')!, message);
@@ -329,7 +394,15 @@ describe('registration: 实名注册 at /h5/register', () => {
       const form = newForm();
       const page = await user.open('/h5/register');
       const answer = await user.captcha('register');
-      const base = { _csrf: user.csrfToken(page.text), realName: '', idNumber: '', phone: form.phone, smsCode: '', password: '', confirmPassword: '' };
+      const base = {
+        _csrf: user.csrfToken(page.text),
+        realName: '',
+        idNumber: '',
+        phone: form.phone,
+        smsCode: '',
+        password: '',
+        confirmPassword: '',
+      };
       assert.equal((await user.post('/h5/register/sms', { ...base, captcha: answer })).status, 200);
       clock.advance(61_000);
       assert.equal((await user.post('/h5/register/sms', { ...base, captcha: answer })).status, 400);
@@ -407,20 +480,33 @@ describe('registration: 实名注册 at /h5/register', () => {
       const idNumber = uniqueIdNumber();
       const clients = Array.from({ length: 4 }, (_, i) => newUser(`并发${i}`));
       const forms = clients.map(() => newForm({ idNumber }));
-      const pages = await Promise.all(clients.map(async (client, i) => {
-        const sent = await requestSms(client, forms[i]!);
-        assert.equal(sent.status, 200);
-        return sent.text;
-      }));
-      const results = await Promise.all(clients.map((client, i) => client.post('/h5/register', {
-        _csrf: client.csrfToken(pages[i]!), ...forms[i]!, captcha: '', smsCode: smsCodeFor(forms[i]!.phone)!, confirmPassword: PASSWORD,
-      })));
+      const pages = await Promise.all(
+        clients.map(async (client, i) => {
+          const sent = await requestSms(client, forms[i]!);
+          assert.equal(sent.status, 200);
+          return sent.text;
+        }),
+      );
+      const results = await Promise.all(
+        clients.map((client, i) =>
+          client.post('/h5/register', {
+            _csrf: client.csrfToken(pages[i]!),
+            ...forms[i]!,
+            captcha: '',
+            smsCode: smsCodeFor(forms[i]!.phone)!,
+            confirmPassword: PASSWORD,
+          }),
+        ),
+      );
       assert.deepEqual(results.map((r) => r.status).sort(), [302, 409, 409, 409]);
       for (const r of results.filter((x) => x.status === 409)) assert.match(fieldError(r.text, 'idNumber')!, /已注册/);
       assert.equal(await accounts().count(), 1);
       assert.equal(await bindings().count(), 1);
       const winner = clients[results.findIndex((r) => r.status === 302)]!;
-      assert.equal((await bindings().findOneByOrFail({ openid: winner.openid })).accountId, (await accounts().findOneByOrFail({ loginName: idNumber })).id);
+      assert.equal(
+        (await bindings().findOneByOrFail({ openid: winner.openid })).accountId,
+        (await accounts().findOneByOrFail({ loginName: idNumber })).id,
+      );
     });
   });
 
@@ -430,8 +516,13 @@ describe('registration: 实名注册 at /h5/register', () => {
       const form = newForm();
       const sent = await requestSms(user, form);
       const bind = await t.deps.db.getRepository(WechatBindingEntity).insert({
-        id: '00000000-0000-4000-8000-000000000001', accountId: existing.account.id, openid: user.openid, unionid: null, nickname: null,
-        subscribed: true, boundAt: new Date(clock.now()),
+        id: '00000000-0000-4000-8000-000000000001',
+        accountId: existing.account.id,
+        openid: user.openid,
+        unionid: null,
+        nickname: null,
+        subscribed: true,
+        boundAt: new Date(clock.now()),
       });
       assert.ok(bind);
       const page = await user.open('/h5/register');
@@ -443,12 +534,20 @@ describe('registration: 实名注册 at /h5/register', () => {
       assert.ok(!page.text.includes(existing.idNumber) && !page.text.includes(existing.phone));
 
       const res = await user.post('/h5/register', {
-        _csrf: user.csrfToken(sent.text), ...form, captcha: '', smsCode: smsCodeFor(form.phone)!, confirmPassword: PASSWORD,
+        _csrf: user.csrfToken(sent.text),
+        ...form,
+        captcha: '',
+        smsCode: smsCodeFor(form.phone)!,
+        confirmPassword: PASSWORD,
       });
       assert.equal(res.status, 302);
       assert.equal(res.headers.location, '/h5/register');
       assert.equal(await accounts().count(), 1);
-      const sms = await user.post('/h5/register/sms', { _csrf: user.csrfToken(sent.text), phone: uniquePhone(), captcha: 'X' });
+      const sms = await user.post('/h5/register/sms', {
+        _csrf: user.csrfToken(sent.text),
+        phone: uniquePhone(),
+        captcha: 'X',
+      });
       assert.equal(sms.status, 302);
     });
 
@@ -458,8 +557,25 @@ describe('registration: 实名注册 at /h5/register', () => {
       const sentFirst = await requestSms(user, first);
       clock.advance(1000);
       const sentSecond = await requestSms(user, second);
-      assert.equal((await user.post('/h5/register', { _csrf: user.csrfToken(sentFirst.text), ...first, captcha: '', smsCode: smsCodeFor(first.phone)!, confirmPassword: PASSWORD })).status, 302);
-      const res = await user.post('/h5/register', { _csrf: user.csrfToken(sentSecond.text), ...second, captcha: '', smsCode: smsCodeFor(second.phone)!, confirmPassword: PASSWORD });
+      assert.equal(
+        (
+          await user.post('/h5/register', {
+            _csrf: user.csrfToken(sentFirst.text),
+            ...first,
+            captcha: '',
+            smsCode: smsCodeFor(first.phone)!,
+            confirmPassword: PASSWORD,
+          })
+        ).status,
+        302,
+      );
+      const res = await user.post('/h5/register', {
+        _csrf: user.csrfToken(sentSecond.text),
+        ...second,
+        captcha: '',
+        smsCode: smsCodeFor(second.phone)!,
+        confirmPassword: PASSWORD,
+      });
       assert.equal(res.status, 302);
       assert.equal(res.headers.location, '/h5/register');
       assert.equal(await accounts().count(), 1);
@@ -493,7 +609,10 @@ describe('registration: 实名注册 at /h5/register', () => {
   });
 
   it('registers even when WeChat refuses the customer-service message (best effort)', async () => {
-    sim.failNext('/message/custom/send', { errcode: 45015, errmsg: 'response out of time limit or subscription is canceled' });
+    sim.failNext('/message/custom/send', {
+      errcode: 45015,
+      errmsg: 'response out of time limit or subscription is canceled',
+    });
     const res = await registerFully(user, newForm());
     assert.equal(res.status, 302);
     assert.equal(await bindings().countBy({ openid: user.openid }), 1);
@@ -504,13 +623,16 @@ describe('registration: 实名注册 at /h5/register', () => {
   describe('with a real identity verifier plugged in', () => {
     let verified: TestApp;
     const refusing: IdentityVerifier = {
-      verify: async (claim) => (claim.realName === '冒名者'
-        ? { ok: false, field: 'realName', message: '姓名与身份证号码不一致，请核对', reason: 'name_mismatch' }
-        : { ok: true, level: 'police_database' }),
+      verify: async (claim) =>
+        claim.realName === '冒名者'
+          ? { ok: false, field: 'realName', message: '姓名与身份证号码不一致，请核对', reason: 'name_mismatch' }
+          : { ok: true, level: 'police_database' },
     };
     before(async () => {
       verified = await createTestApp({
-        clock, identityVerifier: refusing, env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url },
+        clock,
+        identityVerifier: refusing,
+        env: { WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url },
       });
     });
     after(() => verified?.close());
@@ -520,10 +642,20 @@ describe('registration: 实名注册 at /h5/register', () => {
       const attempt = async (form: Form) => {
         const page = await client.open('/h5/register');
         const captcha = await client.captcha('register');
-        const sent = await client.post('/h5/register/sms', { _csrf: client.csrfToken(page.text), ...form, captcha, smsCode: '', confirmPassword: '' });
+        const sent = await client.post('/h5/register/sms', {
+          _csrf: client.csrfToken(page.text),
+          ...form,
+          captcha,
+          smsCode: '',
+          confirmPassword: '',
+        });
         assert.equal(sent.status, 200);
         return client.post('/h5/register', {
-          _csrf: client.csrfToken(sent.text), ...form, captcha: '', smsCode: verified.deps.smsOutbox!.forPhone(form.phone).at(-1)!.code, confirmPassword: PASSWORD,
+          _csrf: client.csrfToken(sent.text),
+          ...form,
+          captcha: '',
+          smsCode: verified.deps.smsOutbox!.forPhone(form.phone).at(-1)!.code,
+          confirmPassword: PASSWORD,
         });
       };
       const refused = await attempt(newForm({ realName: '冒名者' }));

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { chinaDate, checkIdNumber, PROVINCE_CODES, type IdNumberProblem } from '../../src/registration/gb11643';
 import { checkMobileNumber } from '../../src/registration/mobileNumber';
 import { checkNewPassword, type PasswordProblem } from '../../src/registration/passwordPolicy';
-import { checkPersonName, MAX_NAME_LENGTH, normalizePersonName, type NameProblem } from '../../src/registration/personName';
+import {
+  checkPersonName,
+  MAX_NAME_LENGTH,
+  normalizePersonName,
+  type NameProblem,
+} from '../../src/registration/personName';
 import { validateRegistration } from '../../src/registration/registrationForm';
 import { gb11643CheckCharacter } from '../support/accountFixtures';
 
@@ -22,7 +27,7 @@ describe('registration: ID numbers per GB 11643-1999', () => {
   });
 
   const accepted: [string, string, string][] = [
-    ['the standard\'s example with check character X', '11010519491231002X', '11010519491231002X'],
+    ["the standard's example with check character X", '11010519491231002X', '11010519491231002X'],
     ['a digit check character', '350102199901010011', '350102199901010011'],
     ['an X check character', '35010219990101002X', '35010219990101002X'],
     ['a lower-case x, stored upper-case', '11010519491231002x', '11010519491231002X'],
@@ -45,8 +50,43 @@ describe('registration: ID numbers per GB 11643-1999', () => {
   }
 
   it('accepts exactly the province codes 11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81, 82, 83', () => {
-    const expected = ['11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37',
-      '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65', '71', '81', '82', '83'];
+    const expected = [
+      '11',
+      '12',
+      '13',
+      '14',
+      '15',
+      '21',
+      '22',
+      '23',
+      '31',
+      '32',
+      '33',
+      '34',
+      '35',
+      '36',
+      '37',
+      '41',
+      '42',
+      '43',
+      '44',
+      '45',
+      '46',
+      '50',
+      '51',
+      '52',
+      '53',
+      '54',
+      '61',
+      '62',
+      '63',
+      '64',
+      '65',
+      '71',
+      '81',
+      '82',
+      '83',
+    ];
     assert.deepEqual([...PROVINCE_CODES].sort(), expected);
     for (let code = 0; code < 100; code++) {
       const province = String(code).padStart(2, '0');
@@ -70,7 +110,12 @@ describe('registration: ID numbers per GB 11643-1999', () => {
     ['province 84', valid('84010219900101001'), 'province', /省份代码/],
     ['province 91', valid('91010219900101001'), 'province', /省份代码/],
     ['29 February of a common year (2023)', valid('35010220230229123'), 'birth_date', /不是有效日期/],
-    ['29 February 2100 is in the future anyway, 1900 was not a leap year', valid('35010219000229123'), 'birth_date', /不是有效日期/],
+    [
+      '29 February 2100 is in the future anyway, 1900 was not a leap year',
+      valid('35010219000229123'),
+      'birth_date',
+      /不是有效日期/,
+    ],
     ['month 13', valid('35010219901301001'), 'birth_date', /不是有效日期/],
     ['month 00', valid('35010219900001001'), 'birth_date', /不是有效日期/],
     ['day 00', valid('35010219900100001'), 'birth_date', /不是有效日期/],
@@ -78,7 +123,12 @@ describe('registration: ID numbers per GB 11643-1999', () => {
     ['a birth date tomorrow', valid('35010220261130001'), 'birth_date_future', /晚于今天/],
     ['a birth date in 2030', valid('35010220300101001'), 'birth_date_future', /晚于今天/],
     ['a birth year before 1900', valid('35010218991231001'), 'birth_date_too_early', /早于1900年/],
-    ['the standard\'s example born in 1880 (nobody alive was)', '440524188001010014', 'birth_date_too_early', /早于1900年/],
+    [
+      "the standard's example born in 1880 (nobody alive was)",
+      '440524188001010014',
+      'birth_date_too_early',
+      /早于1900年/,
+    ],
     ['a wrong check digit', badCheck('35010219900101001'), 'checksum', /校验位不正确/],
     ['X where a digit belongs', '35010219990101001X', 'checksum', /校验位不正确/],
     ['a digit where X belongs', '110105194912310021', 'checksum', /校验位不正确/],
@@ -200,7 +250,8 @@ describe('registration: mobile numbers', () => {
     ['008613800138000', '13800138000'],
   ];
   for (const [input, stored] of accepted) {
-    it(`accepts ${JSON.stringify(input)}`, () => assert.deepEqual(checkMobileNumber(input), { ok: true, phone: stored }));
+    it(`accepts ${JSON.stringify(input)}`, () =>
+      assert.deepEqual(checkMobileNumber(input), { ok: true, phone: stored }));
   }
   const refused: [string, RegExp][] = [
     ['', /请输入手机号码/],
@@ -226,7 +277,8 @@ describe('registration: mobile numbers', () => {
 describe('registration: password policy', () => {
   const personal = { phone: '13800138000', idNumber: '11010519491231002X' };
   for (const password of ['Abcdef12', 'abcdef1!', 'ABCDEF1!', 'Abcdefg!', 'Fj-tax-2025!', 'x'.repeat(60) + 'A1!z']) {
-    it(`accepts ${password.length > 20 ? `${password.length} characters` : password}`, () => assert.deepEqual(checkNewPassword(password, personal), { ok: true }));
+    it(`accepts ${password.length > 20 ? `${password.length} characters` : password}`, () =>
+      assert.deepEqual(checkNewPassword(password, personal), { ok: true }));
   }
   const refused: [string, string, PasswordProblem][] = [
     ['empty', '', 'empty'],
@@ -252,19 +304,36 @@ describe('registration: password policy', () => {
 
 describe('registration: the whole form', () => {
   const form = {
-    realName: '林小税', idNumber: '11010519491231002x', phone: '13800138000', smsCode: '123456', password: 'Fj-tax-2025!', confirmPassword: 'Fj-tax-2025!',
+    realName: '林小税',
+    idNumber: '11010519491231002x',
+    phone: '13800138000',
+    smsCode: '123456',
+    password: 'Fj-tax-2025!',
+    confirmPassword: 'Fj-tax-2025!',
   };
 
   it('normalises a valid form', () => {
     const result = validateRegistration(form, TODAY);
     assert.ok(result.ok);
-    assert.deepEqual(result.registration, { realName: '林小税', idNumber: '11010519491231002X', phone: '13800138000', smsCode: '123456', password: 'Fj-tax-2025!' });
+    assert.deepEqual(result.registration, {
+      realName: '林小税',
+      idNumber: '11010519491231002X',
+      phone: '13800138000',
+      smsCode: '123456',
+      password: 'Fj-tax-2025!',
+    });
   });
 
   it('names every refused field at once and never hands the passwords back', () => {
-    const result = validateRegistration({ realName: '林1', idNumber: '123', phone: '123', smsCode: '12', password: 'short', confirmPassword: 'other' }, TODAY);
+    const result = validateRegistration(
+      { realName: '林1', idNumber: '123', phone: '123', smsCode: '12', password: 'short', confirmPassword: 'other' },
+      TODAY,
+    );
     assert.ok(!result.ok);
-    assert.deepEqual(Object.keys(result.errors).sort(), ['idNumber', 'password', 'phone', 'realName', 'smsCode', 'confirmPassword'].sort());
+    assert.deepEqual(
+      Object.keys(result.errors).sort(),
+      ['idNumber', 'password', 'phone', 'realName', 'smsCode', 'confirmPassword'].sort(),
+    );
     assert.ok(!('password' in result.values));
     assert.ok(!JSON.stringify(result.values).includes('short'));
   });

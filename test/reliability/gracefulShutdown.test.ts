@@ -19,7 +19,11 @@ describe('reliability: graceful shutdown of the real server process (src/server.
   before(async () => {
     simServer = await listen(sim.app);
     service = await ServiceProcess.start('src/server.ts', {
-      LOG_LEVEL: 'info', WECHAT_API_TIMEOUT_MS: '4000', WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url,
+      LOG_LEVEL: 'info',
+      WECHAT_API_TIMEOUT_MS: '4000',
+      WECHAT_API_BASE: simServer.url,
+      WECHAT_OPEN_BASE: simServer.url,
+      WECHAT_MP_BASE: simServer.url,
     });
   });
   after(async () => {
@@ -28,9 +32,13 @@ describe('reliability: graceful shutdown of the real server process (src/server.
     await simServer?.close();
   });
 
-  const createTicket = () => rawRequest(`${service.url}/api/login/tickets`, {
-    method: 'POST', headers: { authorization: PORTAL_KEY, 'content-type': 'application/json' }, body: '{}', agent,
-  });
+  const createTicket = () =>
+    rawRequest(`${service.url}/api/login/tickets`, {
+      method: 'POST',
+      headers: { authorization: PORTAL_KEY, 'content-type': 'application/json' },
+      body: '{}',
+      agent,
+    });
 
   it('answers the held long-poll with the current status, finishes the in-flight request, refuses new connections, exits 0', async () => {
     const created = await createTicket().response;
@@ -45,8 +53,17 @@ describe('reliability: graceful shutdown of the real server process (src/server.
     const calls = sim.calls.length;
     const inFlight = createTicket();
     let inFlightDone = false;
-    void inFlight.response.then(() => { inFlightDone = true; }, () => { inFlightDone = true; });
-    await waitUntil('the in-flight request to reach WeChat', () => sim.calls.slice(calls).some((c) => c.path === '/cgi-bin/qrcode/create'));
+    void inFlight.response.then(
+      () => {
+        inFlightDone = true;
+      },
+      () => {
+        inFlightDone = true;
+      },
+    );
+    await waitUntil('the in-flight request to reach WeChat', () =>
+      sim.calls.slice(calls).some((c) => c.path === '/cgi-bin/qrcode/create'),
+    );
 
     const signalledAt = Date.now();
     service.child.kill('SIGTERM');
@@ -76,24 +93,37 @@ describe('reliability: graceful shutdown of the real server process (src/server.
 
   it('exits 1 at SHUTDOWN_TIMEOUT_MS when a request is still not done, saying so', async () => {
     const impatient = await ServiceProcess.start('src/server.ts', {
-      LOG_LEVEL: 'info', WECHAT_API_TIMEOUT_MS: '4000', SHUTDOWN_TIMEOUT_MS: '500',
-      WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url,
+      LOG_LEVEL: 'info',
+      WECHAT_API_TIMEOUT_MS: '4000',
+      SHUTDOWN_TIMEOUT_MS: '500',
+      WECHAT_API_BASE: simServer.url,
+      WECHAT_OPEN_BASE: simServer.url,
+      WECHAT_MP_BASE: simServer.url,
     });
     try {
       sim.failNext('/cgi-bin/qrcode/create', { hangMs: IN_FLIGHT_MS });
       const calls = sim.calls.length;
       const inFlight = rawRequest(`${impatient.url}/api/login/tickets`, {
-        method: 'POST', headers: { authorization: PORTAL_KEY, 'content-type': 'application/json' }, body: '{}',
+        method: 'POST',
+        headers: { authorization: PORTAL_KEY, 'content-type': 'application/json' },
+        body: '{}',
       });
       void inFlight.response.catch(() => undefined);
-      await waitUntil('the in-flight request to reach WeChat', () => sim.calls.slice(calls).some((c) => c.path === '/cgi-bin/qrcode/create'));
+      await waitUntil('the in-flight request to reach WeChat', () =>
+        sim.calls.slice(calls).some((c) => c.path === '/cgi-bin/qrcode/create'),
+      );
       const signalledAt = Date.now();
       impatient.child.kill('SIGTERM');
       const exit = await impatient.exited(10_000);
       const exitMs = Date.now() - signalledAt;
       assert.deepEqual(exit, { code: 1, signal: null }, impatient.output());
-      assert.ok(exitMs >= 500 && exitMs < IN_FLIGHT_MS, `exited ${exitMs} ms after SIGTERM, before the request could finish`);
-      const deadline = impatient.logLines().find((line) => line.msg === 'shutdown deadline passed: exiting with work unfinished');
+      assert.ok(
+        exitMs >= 500 && exitMs < IN_FLIGHT_MS,
+        `exited ${exitMs} ms after SIGTERM, before the request could finish`,
+      );
+      const deadline = impatient
+        .logLines()
+        .find((line) => line.msg === 'shutdown deadline passed: exiting with work unfinished');
       assert.ok(deadline, impatient.output());
       assert.equal(deadline.level, 50);
     } finally {

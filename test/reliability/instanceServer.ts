@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   await once(server, 'listening');
   process.once('SIGTERM', () => {
     server.close(() => {
-      void closeDependencies(deps).then(() => process.exit(0), () => process.exit(1));
+      void closeDependencies(deps).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
     deps.ticketChanges.releaseAll();
     server.closeIdleConnections();

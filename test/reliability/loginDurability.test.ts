@@ -35,7 +35,14 @@ describe('reliability: a confirmed login is never lost', function () {
   });
 
   /** A bound taxpayer's ticket, scanned, with the confirm page open on the phone. */
-  async function scannedTicket(): Promise<{ ticket: CreatedTicket; phone: H5Client; token: string; csrf: string; accountId: string; openid: string }> {
+  async function scannedTicket(): Promise<{
+    ticket: CreatedTicket;
+    phone: H5Client;
+    token: string;
+    csrf: string;
+    accountId: string;
+    openid: string;
+  }> {
     const { taxpayer, openid } = await rig.boundTaxpayer();
     const ticket = await rig.createTicket();
     const link = await rig.scan(openid, ticket);
@@ -43,11 +50,20 @@ describe('reliability: a confirmed login is never lost', function () {
     const page = await phone.open(link.path);
     assert.equal(page.status, 200, visibleText(page.text));
     assert.match(visibleText(page.text), /确定登录/);
-    return { ticket, phone, token: link.token, csrf: phone.csrfToken(page.text), accountId: taxpayer.account.id, openid };
+    return {
+      ticket,
+      phone,
+      token: link.token,
+      csrf: phone.csrfToken(page.text),
+      accountId: taxpayer.account.id,
+      openid,
+    };
   }
-  const confirm = (s: { phone: H5Client; token: string; csrf: string }) => s.phone.post('/h5/login/confirm', { _csrf: s.csrf, c: s.token });
+  const confirm = (s: { phone: H5Client; token: string; csrf: string }) =>
+    s.phone.post('/h5/login/confirm', { _csrf: s.csrf, c: s.token });
   const status = async (ticket: CreatedTicket) => (await rig.poll(ticket.ticketId)).body.status as string;
-  const auditCount = (type: 'login_confirmed' | 'login_redeemed') => rig.t.deps.db.getRepository(AuditEventEntity).countBy({ type });
+  const auditCount = (type: 'login_confirmed' | 'login_redeemed') =>
+    rig.t.deps.db.getRepository(AuditEventEntity).countBy({ type });
 
   describe('on a Redis that persists every write (appendonly yes, appendfsync always)', () => {
     beforeEach(() => start({ redis: { persistence: 'aof' } }));
@@ -81,7 +97,7 @@ describe('reliability: a confirmed login is never lost', function () {
     });
   });
 
-  describe('on a Redis without persistence (--save \'\' --appendonly no)', () => {
+  describe("on a Redis without persistence (--save '' --appendonly no)", () => {
     beforeEach(() => start());
 
     it('a restart loses the ticket, and the portal and the phone are both told so; a new QR logs in', async () => {
@@ -102,7 +118,12 @@ describe('reliability: a confirmed login is never lost', function () {
       const ticket = await rig.createTicket();
       const link = await rig.scan(s.openid, ticket);
       const again = await s.phone.open(link.path);
-      assert.match(visibleText((await s.phone.post('/h5/login/confirm', { _csrf: s.phone.csrfToken(again.text), c: link.token })).text), /登录成功/);
+      assert.match(
+        visibleText(
+          (await s.phone.post('/h5/login/confirm', { _csrf: s.phone.csrfToken(again.text), c: link.token })).text,
+        ),
+        /登录成功/,
+      );
       assert.equal((await rig.redeem(ticket.ticketId)).status, 200);
     });
 
@@ -127,7 +148,8 @@ describe('reliability: a confirmed login is never lost', function () {
       assert.equal(confirmed.status, 200, visibleText(confirmed.text));
       assert.match(visibleText(confirmed.text), /登录成功/);
       assert.equal(await status(s.ticket), 'confirmed');
-      const fallback = logs.map((line) => JSON.parse(line) as { level: number; msg: string; audit?: { type: string; openid: string } })
+      const fallback = logs
+        .map((line) => JSON.parse(line) as { level: number; msg: string; audit?: { type: string; openid: string } })
         .find((entry) => entry.audit?.type === 'login_confirmed');
       assert.ok(fallback, 'the audit event is in the log');
       assert.equal(fallback.level, 50, 'at error level, since its row is missing');

@@ -11,7 +11,7 @@ import { timed, waitUntil } from './support/processes';
 
 const PASSWORD = 'Fj-tax-2025!';
 
-describe('reliability: MySQL unreachable or its connection killed (a relay and a KILL CONNECTION of the test\'s own)', function () {
+describe("reliability: MySQL unreachable or its connection killed (a relay and a KILL CONNECTION of the test's own)", function () {
   this.timeout(60_000);
   let rig: FaultRig;
   let admin: MysqlAdmin;
@@ -28,10 +28,15 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
 
   const accounts = () => rig.t.deps.db.getRepository(AccountEntity);
   const bindings = () => rig.t.deps.db.getRepository(WechatBindingEntity);
-  const audits = (type: 'register' | 'bind' | 'login_scanned') => rig.t.deps.db.getRepository(AuditEventEntity).countBy({ type });
+  const audits = (type: 'register' | 'bind' | 'login_scanned') =>
+    rig.t.deps.db.getRepository(AuditEventEntity).countBy({ type });
   const smsCodeFor = (phone: string) => rig.t.deps.smsOutbox!.forPhone(phone).at(-1)?.code;
-  const authenticate = (taxpayer: TestAccount) => rig.api().post('/api/accounts/authenticate').set('Authorization', PORTAL_KEY)
-    .send({ loginName: taxpayer.idNumber, password: taxpayer.password });
+  const authenticate = (taxpayer: TestAccount) =>
+    rig
+      .api()
+      .post('/api/accounts/authenticate')
+      .set('Authorization', PORTAL_KEY)
+      .send({ loginName: taxpayer.idNumber, password: taxpayer.password });
 
   it('answers 503 JSON, a friendly page and an apology within 5 s while MySQL is unreachable, then recovers without a restart', async () => {
     const { taxpayer, openid } = await rig.boundTaxpayer();
@@ -55,7 +60,9 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
 
     assertFriendlyPage(await phone.open('/h5/bind'));
 
-    const { value: scan, ms } = await timed(() => rig.push((d) => d.event(openid, 'SCAN', rig.sceneOf(ticket), { Ticket: 'T' })));
+    const { value: scan, ms } = await timed(() =>
+      rig.push((d) => d.event(openid, 'SCAN', rig.sceneOf(ticket), { Ticket: 'T' })),
+    );
     assert.equal(await rig.replyText(scan), APOLOGY);
     assert.ok(ms < 5000, `WeChat waited ${ms} ms`);
     assert.equal((await rig.poll(ticket.ticketId)).body.status, 'pending', 'the failed scan changed nothing');
@@ -75,9 +82,16 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
     await Promise.all([authenticate(taxpayer), authenticate(taxpayer), authenticate(taxpayer)]);
     const killed = await admin.killFromPorts(rig.mysql.upstreamPorts());
     assert.ok(killed > 0, 'the app had connections to kill');
-    await waitUntil('the killed connections to close', () => rig.mysql.connections === 0 || rig.mysql.upstreamPorts().length < killed);
+    await waitUntil(
+      'the killed connections to close',
+      () => rig.mysql.connections === 0 || rig.mysql.upstreamPorts().length < killed,
+    );
     const answers = await Promise.all([authenticate(taxpayer), authenticate(taxpayer), authenticate(taxpayer)]);
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200], answers.map((a) => a.text).join('\n'));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+      answers.map((a) => a.text).join('\n'),
+    );
   });
 
   describe('a connection killed inside a transaction', () => {
@@ -85,12 +99,23 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
       const page = await user.open('/h5/register');
       const captcha = await user.captcha('register');
       const sent = await user.post('/h5/register/sms', {
-        _csrf: user.csrfToken(page.text), ...form, captcha, smsCode: '', password: PASSWORD, confirmPassword: PASSWORD,
+        _csrf: user.csrfToken(page.text),
+        ...form,
+        captcha,
+        smsCode: '',
+        password: PASSWORD,
+        confirmPassword: PASSWORD,
       });
       assert.equal(sent.status, 200, visibleText(sent.text));
-      return () => user.post('/h5/register', {
-        _csrf: user.csrfToken(sent.text), ...form, captcha: '', smsCode: smsCodeFor(form.phone)!, password: PASSWORD, confirmPassword: PASSWORD,
-      });
+      return () =>
+        user.post('/h5/register', {
+          _csrf: user.csrfToken(sent.text),
+          ...form,
+          captcha: '',
+          smsCode: smsCodeFor(form.phone)!,
+          password: PASSWORD,
+          confirmPassword: PASSWORD,
+        });
     }
 
     it('实名注册: rolls back the account, its event and its binding together; the retry registers', async () => {
@@ -103,7 +128,8 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
       // binding INSERT — after its account and 'register' event — waits there, and is killed there.
       await admin.connection.query('BEGIN');
       await admin.connection.query(
-        'INSERT INTO wechat_bindings (id, account_id, openid, subscribed, bound_at) VALUES (UUID(), ?, ?, 1, NOW(3))', [other.account.id, user.openid],
+        'INSERT INTO wechat_bindings (id, account_id, openid, subscribed, bound_at) VALUES (UUID(), ?, ?, 1, NOW(3))',
+        [other.account.id, user.openid],
       );
       const pending = submit().then((r) => r);
       const victim = await admin.waitForStatement(/^INSERT INTO `wechat_bindings`/);
@@ -134,15 +160,31 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
         const page = await user.open('/h5/bind');
         const captcha = await user.captcha('bind-login');
         if (!/name="smsCode"/.test(page.text)) {
-          const login = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha });
+          const login = await user.post('/h5/bind/login', {
+            _csrf: user.csrfToken(page.text),
+            loginName: taxpayer.idNumber,
+            password: taxpayer.password,
+            captcha,
+          });
           assert.equal(login.status, 302, visibleText(login.text));
         }
-        assert.equal((await user.submit('/h5/bind', '/h5/bind/sms', { phone: taxpayer.phone, smsCode: '' })).status, 302);
+        assert.equal(
+          (await user.submit('/h5/bind', '/h5/bind/sms', { phone: taxpayer.phone, smsCode: '' })).status,
+          302,
+        );
         const captchaPage = await user.open('/h5/bind/sms');
-        const sent = await user.post('/h5/bind/sms/send', { _csrf: user.csrfToken(captchaPage.text), captcha: await user.captcha('bind-sms') });
+        const sent = await user.post('/h5/bind/sms/send', {
+          _csrf: user.csrfToken(captchaPage.text),
+          captcha: await user.captcha('bind-sms'),
+        });
         assert.equal(sent.status, 302, visibleText(sent.text));
         const form = await user.open('/h5/bind?sent=1');
-        return () => user.post('/h5/bind/confirm', { _csrf: user.csrfToken(form.text), phone: taxpayer.phone, smsCode: smsCodeFor(taxpayer.phone)! });
+        return () =>
+          user.post('/h5/bind/confirm', {
+            _csrf: user.csrfToken(form.text),
+            phone: taxpayer.phone,
+            smsCode: smsCodeFor(taxpayer.phone)!,
+          });
       };
       const confirm = await confirmForm();
 
@@ -184,7 +226,10 @@ describe('reliability: MySQL unreachable or its connection killed (a relay and a
     assert.ok(ms < 5000, `WeChat waited ${ms} ms`);
 
     await admin.connection.query('COMMIT');
-    await waitUntil('the unsubscribe to be stored', async () => (await bindings().findOneByOrFail({ openid })).subscribed === false);
+    await waitUntil(
+      'the unsubscribe to be stored',
+      async () => (await bindings().findOneByOrFail({ openid })).subscribed === false,
+    );
     // WeChat's retry of the same push changes nothing more and is answered from the first delivery.
     const retried = await deliver();
     assert.equal(retried.text, 'success');

@@ -122,12 +122,20 @@ describe('reliability: Redis stopped mid-flow and restarted (a private redis-ser
     async function stepsBeforeConfirm(user: H5Client, taxpayer: TestAccount): Promise<string> {
       const page = await user.open('/h5/bind');
       const captcha = await user.captcha('bind-login');
-      const login = await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha });
+      const login = await user.post('/h5/bind/login', {
+        _csrf: user.csrfToken(page.text),
+        loginName: taxpayer.idNumber,
+        password: taxpayer.password,
+        captcha,
+      });
       assert.equal(login.status, 302, visibleText(login.text));
       assert.equal((await user.submit('/h5/bind', '/h5/bind/sms', { phone: taxpayer.phone, smsCode: '' })).status, 302);
       const captchaPage = await user.open('/h5/bind/sms');
       const smsCaptcha = await user.captcha('bind-sms');
-      const sent = await user.post('/h5/bind/sms/send', { _csrf: user.csrfToken(captchaPage.text), captcha: smsCaptcha });
+      const sent = await user.post('/h5/bind/sms/send', {
+        _csrf: user.csrfToken(captchaPage.text),
+        captcha: smsCaptcha,
+      });
       assert.equal(sent.status, 302, visibleText(sent.text));
       return (await user.open('/h5/bind?sent=1')).text;
     }
@@ -138,7 +146,11 @@ describe('reliability: Redis stopped mid-flow and restarted (a private redis-ser
       const form = await stepsBeforeConfirm(user, taxpayer);
 
       await rig.redis.stop();
-      const refused = await user.post('/h5/bind/confirm', { _csrf: user.csrfToken(form), phone: taxpayer.phone, smsCode: smsCodeFor(taxpayer.phone)! });
+      const refused = await user.post('/h5/bind/confirm', {
+        _csrf: user.csrfToken(form),
+        phone: taxpayer.phone,
+        smsCode: smsCodeFor(taxpayer.phone)!,
+      });
       assertFriendlyPage(refused);
       assert.equal(await bindings().count(), 0, 'no binding');
       assert.equal(await audits('bind'), 0, 'no bind event');
@@ -147,7 +159,11 @@ describe('reliability: Redis stopped mid-flow and restarted (a private redis-ser
       await waitUntil('/readyz to answer 200 again', () => rig.ready(), 15_000, 100);
       // The session went with Redis: the taxpayer starts again (through OAuth) and gets there.
       const again = await stepsBeforeConfirm(user, taxpayer);
-      const bound = await user.post('/h5/bind/confirm', { _csrf: user.csrfToken(again), phone: taxpayer.phone, smsCode: smsCodeFor(taxpayer.phone)! });
+      const bound = await user.post('/h5/bind/confirm', {
+        _csrf: user.csrfToken(again),
+        phone: taxpayer.phone,
+        smsCode: smsCodeFor(taxpayer.phone)!,
+      });
       assert.equal(bound.status, 302, visibleText(bound.text));
       assert.equal(bound.headers.location, '/h5/bind/done');
       assert.equal(await bindings().countBy({ openid: user.openid, accountId: taxpayer.account.id }), 1);

@@ -63,7 +63,10 @@ describe('reliability: the WeChat API (the simulator) failing or hanging', funct
     assert.equal(rig.sim.tokenFetches(), 0);
     // The failed fetches left no lock behind: the next one goes through, once for three callers.
     const answers = await Promise.all([createTicket(), createTicket(), createTicket()]);
-    assert.deepEqual(answers.map((a) => a.status), [201, 201, 201]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [201, 201, 201],
+    );
     // The hung fetch of the last fault may still complete at the simulator after the client gave up.
     assert.ok(rig.sim.tokenFetches() <= 2);
     assert.equal(await storedTickets(), 3);
@@ -85,16 +88,29 @@ describe('reliability: the WeChat API (the simulator) failing or hanging', funct
   it('a failing or hanging customer-service message never holds up or undoes an unbind', async () => {
     for (const [what, fault] of FAULTS) {
       const { taxpayer } = await rig.boundTaxpayer();
-      const binding = await rig.t.deps.db.getRepository(WechatBindingEntity).findOneByOrFail({ accountId: taxpayer.account.id });
+      const binding = await rig.t.deps.db
+        .getRepository(WechatBindingEntity)
+        .findOneByOrFail({ accountId: taxpayer.account.id });
       const sendsBefore = rig.sim.calls.filter((c) => c.path.endsWith('/message/custom/send')).length;
       rig.sim.failNext('/cgi-bin/message/custom/send', fault);
-      const { value: res, ms } = await timed(() => rig.api().delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${binding.id}`)
-        .set('Authorization', PORTAL_KEY));
+      const { value: res, ms } = await timed(() =>
+        rig
+          .api()
+          .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${binding.id}`)
+          .set('Authorization', PORTAL_KEY),
+      );
       assert.equal(res.status, 204, `${what}: ${res.text}`);
       // Waiting for the notice would take the client's whole timeout.
       if ('hangMs' in fault) assert.ok(ms < API_TIMEOUT_MS, `${what}: answered after ${ms} ms`);
-      assert.equal(await rig.t.deps.db.getRepository(WechatBindingEntity).countBy({ id: binding.id }), 0, `${what}: unbound`);
-      await waitUntil(`${what}: the notice to be attempted`, () => rig.sim.calls.filter((c) => c.path.endsWith('/message/custom/send')).length > sendsBefore);
+      assert.equal(
+        await rig.t.deps.db.getRepository(WechatBindingEntity).countBy({ id: binding.id }),
+        0,
+        `${what}: unbound`,
+      );
+      await waitUntil(
+        `${what}: the notice to be attempted`,
+        () => rig.sim.calls.filter((c) => c.path.endsWith('/message/custom/send')).length > sendsBefore,
+      );
     }
   });
 });

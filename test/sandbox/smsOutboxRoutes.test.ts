@@ -35,7 +35,11 @@ describe('sandbox/smsOutboxRoutes: GET /sandbox/sms', () => {
       assert.deepEqual(res.body, { messages: [] });
     });
 
-    for (const [label, query] of [['no phone', {}], ['a malformed phone', { phone: '1381234567' }], ['two phones', { phone: ['13812345678', '13912345678'] }]] as const) {
+    for (const [label, query] of [
+      ['no phone', {}],
+      ['a malformed phone', { phone: '1381234567' }],
+      ['two phones', { phone: ['13812345678', '13912345678'] }],
+    ] as const) {
       it(`answers 400 JSON for ${label}`, async () => {
         const res = await request(app.app.callback()).get('/sandbox/sms').query(query);
         assert.equal(res.status, 400);

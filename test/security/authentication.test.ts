@@ -24,10 +24,11 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
     logs.clear();
   });
 
-  const failures = async (reason: string) => (await w.audit('bind_failed')).filter((e) => (e.detail as { reason: string }).reason === reason).length;
+  const failures = async (reason: string) =>
+    (await w.audit('bind_failed')).filter((e) => (e.detail as { reason: string }).reason === reason).length;
   async function loginAttempt(client: H5Client, loginName: string, password: string, captcha?: string) {
     const page = await client.open('/h5/bind');
-    const answer = captcha ?? await client.captcha('bind-login');
+    const answer = captcha ?? (await client.captcha('bind-login'));
     return client.post('/h5/bind/login', { _csrf: client.csrfToken(page.text), loginName, password, captcha: answer });
   }
 
@@ -37,18 +38,31 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
       const user = w.newUser();
       for (let i = 0; i < 4; i++) assert.equal((await loginAttempt(user, taxpayer.idNumber, `wrong-${i}`)).status, 401);
       const api = () => request(w.t.app.callback()).post('/api/accounts/authenticate').set('Authorization', API_KEY);
-      assert.equal((await api().send({ loginName: taxpayer.phone, password: 'wrong-api' })).status, 423, 'the 5th failure (through the API) locks');
-      assert.equal((await loginAttempt(user, taxpayer.idNumber, taxpayer.password)).status, 423, 'the right password is refused while locked');
+      assert.equal(
+        (await api().send({ loginName: taxpayer.phone, password: 'wrong-api' })).status,
+        423,
+        'the 5th failure (through the API) locks',
+      );
+      assert.equal(
+        (await loginAttempt(user, taxpayer.idNumber, taxpayer.password)).status,
+        423,
+        'the right password is refused while locked',
+      );
       assert.equal((await api().send({ loginName: taxpayer.idNumber, password: taxpayer.password })).status, 423);
       w.clock.advance(15 * MINUTE + 1000);
-      assert.equal((await api().send({ loginName: taxpayer.idNumber, password: taxpayer.password })).status, 200, 'unlocked after 15 minutes');
+      assert.equal(
+        (await api().send({ loginName: taxpayer.idNumber, password: taxpayer.password })).status,
+        200,
+        'unlocked after 15 minutes',
+      );
     });
 
     it('V6.3.1: stops a wrong-captcha flood from one WeChat user at 10 tries per 15 minutes, new sessions included, spending no captcha, password check or audit row per refused try', async () => {
       const taxpayer = await w.quickAccount();
       const user = w.newUser();
       const answers: number[] = [];
-      for (let i = 0; i < 25; i++) answers.push((await loginAttempt(user, taxpayer.idNumber, taxpayer.password, 'ZZZZ')).status);
+      for (let i = 0; i < 25; i++)
+        answers.push((await loginAttempt(user, taxpayer.idNumber, taxpayer.password, 'ZZZZ')).status);
       assert.deepEqual(answers, [...Array(10).fill(400), ...Array(15).fill(429)]);
       // Another session of the same WeChat (OAuth again) is the same user.
       const again = w.sameUser(user.openid);
@@ -69,9 +83,12 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
       const accounts = await Promise.all(Array.from({ length: 12 }, () => w.quickAccount()));
       const user = w.newUser();
       const answers = [];
-      for (const account of accounts) answers.push((await loginAttempt(user, account.idNumber, 'leaked-password-1')).status);
+      for (const account of accounts)
+        answers.push((await loginAttempt(user, account.idNumber, 'leaked-password-1')).status);
       assert.deepEqual(answers, [...Array(10).fill(401), 429, 429]);
-      const tried = await Promise.all(accounts.map(async (a) => (await w.accounts().findOneByOrFail({ id: a.account.id })).failedLogins));
+      const tried = await Promise.all(
+        accounts.map(async (a) => (await w.accounts().findOneByOrFail({ id: a.account.id })).failedLogins),
+      );
       assert.deepEqual(tried, [...Array(10).fill(1), 0, 0], 'the last accounts were never tried');
     });
 
@@ -79,14 +96,27 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
       const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
       const limiter = new FormAttemptLimiter(new MemoryRateLimiter(clock), Buffer.alloc(32, 9));
       const { limit } = DEFAULT_ATTEMPT_LIMITS.perIp;
-      for (let i = 0; i < limit; i++) assert.ok((await limiter.attempt('bind-login', { openid: `o-user-${i}`, ip: '203.0.113.50' })).allowed, `try ${i + 1}`);
+      for (let i = 0; i < limit; i++)
+        assert.ok(
+          (await limiter.attempt('bind-login', { openid: `o-user-${i}`, ip: '203.0.113.50' })).allowed,
+          `try ${i + 1}`,
+        );
       const refused = await limiter.attempt('bind-login', { openid: 'o-user-new', ip: '203.0.113.50' });
       assert.deepEqual(refused.allowed, false);
       assert.ok(!refused.allowed && refused.firstRefusal && refused.retryAfterSeconds > 0);
-      assert.ok((await limiter.attempt('bind-login', { openid: 'o-user-new', ip: '198.51.100.1' })).allowed, 'other IPs are not affected');
-      assert.ok((await limiter.attempt('register-sms', { openid: 'o-user-new', ip: '203.0.113.50' })).allowed, 'each form counts on its own');
+      assert.ok(
+        (await limiter.attempt('bind-login', { openid: 'o-user-new', ip: '198.51.100.1' })).allowed,
+        'other IPs are not affected',
+      );
+      assert.ok(
+        (await limiter.attempt('register-sms', { openid: 'o-user-new', ip: '203.0.113.50' })).allowed,
+        'each form counts on its own',
+      );
       clock.advance(DEFAULT_ATTEMPT_LIMITS.perIp.windowSeconds * 1000);
-      assert.ok((await limiter.attempt('bind-login', { openid: 'o-user-new', ip: '203.0.113.50' })).allowed, 'a new window');
+      assert.ok(
+        (await limiter.attempt('bind-login', { openid: 'o-user-new', ip: '203.0.113.50' })).allowed,
+        'a new window',
+      );
     });
 
     it('V6.3.1: stops a 获取验证码 captcha flood the same way, on 实名绑定 and 实名注册', async () => {
@@ -96,14 +126,25 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
       assert.equal((await binder.submit('/h5/bind', '/h5/bind/sms', { phone: taxpayer.phone })).status, 302);
       const smsPage = await binder.open('/h5/bind/sms');
       const bindAnswers = [];
-      for (let i = 0; i < 12; i++) bindAnswers.push((await binder.post('/h5/bind/sms/send', { _csrf: binder.csrfToken(smsPage.text), captcha: 'ZZZZ' })).status);
+      for (let i = 0; i < 12; i++)
+        bindAnswers.push(
+          (await binder.post('/h5/bind/sms/send', { _csrf: binder.csrfToken(smsPage.text), captcha: 'ZZZZ' })).status,
+        );
       assert.deepEqual(bindAnswers, [...Array(10).fill(400), 429, 429]);
       const registrant = w.newUser();
       const form = w.newForm();
       const page = await registrant.open('/h5/register');
       const registerAnswers = [];
       for (let i = 0; i < 12; i++) {
-        registerAnswers.push((await registrant.post('/h5/register/sms', { _csrf: registrant.csrfToken(page.text), ...form, captcha: 'ZZZZ' })).status);
+        registerAnswers.push(
+          (
+            await registrant.post('/h5/register/sms', {
+              _csrf: registrant.csrfToken(page.text),
+              ...form,
+              captcha: 'ZZZZ',
+            })
+          ).status,
+        );
       }
       assert.deepEqual(registerAnswers, [...Array(10).fill(400), 429, 429]);
       assert.equal(w.t.deps.smsOutbox!.forPhone(form.phone).length, 0);
@@ -129,7 +170,14 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
     for (let i = 0; i < 5; i++) {
       w.clock.advance(61_000);
       const captchaPage = await user.open('/h5/bind/sms');
-      sends.push((await user.post('/h5/bind/sms/send', { _csrf: user.csrfToken(captchaPage.text), captcha: await user.captcha('bind-sms') })).status);
+      sends.push(
+        (
+          await user.post('/h5/bind/sms/send', {
+            _csrf: user.csrfToken(captchaPage.text),
+            captcha: await user.captcha('bind-sms'),
+          })
+        ).status,
+      );
     }
     assert.deepEqual(sends, [302, 302, 302, 302, 429], 'the 6th code within the hour is refused (1 + 4 sent)');
     assert.match(w.smsCodeFor(taxpayer.phone)!, /^\d{6}$/);
@@ -139,9 +187,13 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
     const taxpayer = await w.quickAccount();
     const unknownId = '350102199001011234';
     // What legitimately differs between two answers: the echoed 登录账号, the CSRF token, the captcha URL.
-    const normalise = (html: string, loginName: string) => html.replaceAll(loginName, 'LOGIN').replace(/name="_csrf" value="[^"]+"/g, '');
+    const normalise = (html: string, loginName: string) =>
+      html.replaceAll(loginName, 'LOGIN').replace(/name="_csrf" value="[^"]+"/g, '');
     const times = { unknown: [] as number[], wrong: [] as number[] };
-    const pages = new Map<string, Set<string>>([['unknown', new Set()], ['wrong', new Set()]]);
+    const pages = new Map<string, Set<string>>([
+      ['unknown', new Set()],
+      ['wrong', new Set()],
+    ]);
     // Four rounds: the fifth wrong password would lock the real account (and that says so: docs/security.md).
     for (let round = 0; round < 4; round++) {
       for (const kind of ['unknown', 'wrong'] as const) {
@@ -150,7 +202,12 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
         const captcha = await client.captcha('bind-login');
         const loginName = kind === 'unknown' ? unknownId : taxpayer.idNumber;
         const started = process.hrtime.bigint();
-        const res = await client.post('/h5/bind/login', { _csrf: client.csrfToken(page.text), loginName, password: `guess-${round}`, captcha });
+        const res = await client.post('/h5/bind/login', {
+          _csrf: client.csrfToken(page.text),
+          loginName,
+          password: `guess-${round}`,
+          captcha,
+        });
         times[kind].push(Number(process.hrtime.bigint() - started) / 1e6);
         assert.equal(res.status, 401, kind);
         pages.get(kind)!.add(normalise(res.text, loginName));
@@ -159,17 +216,30 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
     assert.deepEqual([...pages.get('unknown')!], [...pages.get('wrong')!], 'the same page');
     // An unknown account costs a (dummy) argon2id verification too: the times are of one kind.
     const [unknown, wrong] = [median(times.unknown), median(times.wrong)];
-    assert.ok(unknown > wrong / 3 && unknown < wrong * 3, `similar times: unknown ${unknown.toFixed(1)} ms, wrong password ${wrong.toFixed(1)} ms`);
+    assert.ok(
+      unknown > wrong / 3 && unknown < wrong * 3,
+      `similar times: unknown ${unknown.toFixed(1)} ms, wrong password ${wrong.toFixed(1)} ms`,
+    );
     const reasons = (await w.audit('authenticate_failed')).map((e) => (e.detail as { reason: string }).reason).sort();
-    assert.deepEqual(reasons, [...Array(4).fill('unknown_account'), ...Array(4).fill('wrong_password')], 'the audit log tells them apart; the user cannot');
+    assert.deepEqual(
+      reasons,
+      [...Array(4).fill('unknown_account'), ...Array(4).fill('wrong_password')],
+      'the audit log tells them apart; the user cannot',
+    );
   });
 
   it('V16.3.1: logs every authentication operation with its outcome, who (masked) and where, and records it in audit_events', async () => {
     const taxpayer = await w.quickAccount();
     const api = () => request(w.t.app.callback());
     // Passwords: the API and the H5 form, success, failure, lockout.
-    await api().post('/api/accounts/authenticate').set('Authorization', API_KEY).send({ loginName: taxpayer.idNumber, password: taxpayer.password });
-    await api().post('/api/accounts/authenticate').set('Authorization', API_KEY).send({ loginName: 'nobody', password: 'x' });
+    await api()
+      .post('/api/accounts/authenticate')
+      .set('Authorization', API_KEY)
+      .send({ loginName: taxpayer.idNumber, password: taxpayer.password });
+    await api()
+      .post('/api/accounts/authenticate')
+      .set('Authorization', API_KEY)
+      .send({ loginName: 'nobody', password: 'x' });
     const user = w.newUser();
     await loginAttempt(user, taxpayer.idNumber, 'wrong', 'ZZZZ');
     for (let i = 0; i < 5; i++) await loginAttempt(user, taxpayer.idNumber, `wrong-${i}`);
@@ -179,7 +249,11 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
     const binder = w.newUser();
     const other = await w.quickAccount();
     const { csrf } = await w.bindUpToConfirm(binder, other);
-    await binder.post('/h5/bind/confirm', { _csrf: csrf, phone: other.phone, smsCode: '000000' === w.smsCodeFor(other.phone) ? '111111' : '000000' });
+    await binder.post('/h5/bind/confirm', {
+      _csrf: csrf,
+      phone: other.phone,
+      smsCode: '000000' === w.smsCodeFor(other.phone) ? '111111' : '000000',
+    });
     const phone = w.newUser();
     const owner = await w.quickAccount();
     const scanned = await w.scannedTicket(phone, owner);
@@ -201,18 +275,23 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
     ];
     for (const [type, fields] of expected) {
       const lines = logs.audits(type);
-      assert.ok(lines.some((line) => Object.entries(fields).every(([k, v]) => line[k] === v)), `${type} logged with ${JSON.stringify(fields)}`);
+      assert.ok(
+        lines.some((line) => Object.entries(fields).every(([k, v]) => line[k] === v)),
+        `${type} logged with ${JSON.stringify(fields)}`,
+      );
       for (const line of lines) {
         if (line.openid !== null) assert.match(String(line.openid), /^.{6}\*\*\*\*.{4}$/, `${type}: openid masked`);
       }
       assert.ok((await w.audit(type as Parameters<typeof w.audit>[0])).length >= 1, `${type} in audit_events`);
     }
     const failedReasons = logs.audits('bind_failed').map((a) => (a.detail as { reason: string }).reason);
-    for (const reason of ['captcha_wrong', 'invalid_credentials', 'account_locked', 'sms_wrong']) assert.ok(failedReasons.includes(reason), `bind_failed ${reason}`);
+    for (const reason of ['captcha_wrong', 'invalid_credentials', 'account_locked', 'sms_wrong'])
+      assert.ok(failedReasons.includes(reason), `bind_failed ${reason}`);
     const withIp = logs.audits('authenticate_failed').filter((a) => a.ip);
     assert.ok(withIp.length > 0, 'where: the client IP');
     const messages = logs.lines.map((l) => l.msg);
-    for (const msg of ['oauth: wechat user identified', 'oauth callback refused', 'portal API key refused']) assert.ok(messages.includes(msg), msg);
+    for (const msg of ['oauth: wechat user identified', 'oauth callback refused', 'portal API key refused'])
+      assert.ok(messages.includes(msg), msg);
     const identified = logs.lines.find((l) => l.msg === 'oauth: wechat user identified')!;
     assert.match(String(identified.openid), /\*\*\*\*/);
   });

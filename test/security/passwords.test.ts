@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import argon2 from 'argon2';
-import { ARGON2_PARAMETERS, DUMMY_PASSWORD_HASH, hashPassword, verifyPassword, verifyPasswordOfUnknownAccount } from '../../src/security/passwords';
+import {
+  ARGON2_PARAMETERS,
+  DUMMY_PASSWORD_HASH,
+  hashPassword,
+  verifyPassword,
+  verifyPasswordOfUnknownAccount,
+} from '../../src/security/passwords';
 
 describe('security/passwords', () => {
   it('hashes with argon2id and a fresh salt, and verifies only the right password', async () => {

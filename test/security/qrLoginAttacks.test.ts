@@ -27,7 +27,7 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     return { taxpayer, phone, ...scanned };
   }
 
-  it('Brute-force Login: 10,000 guessed or forged ticket ids and 2,000 forged confirm tokens (live slot tag included) find no ticket; the victim\'s login is untouched', async () => {
+  it("Brute-force Login: 10,000 guessed or forged ticket ids and 2,000 forged confirm tokens (live slot tag included) find no ticket; the victim's login is untouched", async () => {
     const victim = await victimTicket();
     await w.t.deps.login.confirm(victim.token, victim.phone.openid, client);
     const tag = victim.ticket.ticketId.slice(0, 16);
@@ -35,13 +35,20 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     const guesses = [
       ...Array.from({ length: 4000 }, () => hex(24)),
       ...Array.from({ length: 4000 }, () => tag + hex(16)),
-      ...Array.from({ length: 2000 }, (_, i) => (i % 2 ? tag + victim.ticket.ticketId.slice(16, 47) + hex(1).slice(0, 1) : victim.token)),
+      ...Array.from({ length: 2000 }, (_, i) =>
+        i % 2 ? tag + victim.ticket.ticketId.slice(16, 47) + hex(1).slice(0, 1) : victim.token,
+      ),
     ].filter((id) => id !== victim.ticket.ticketId);
     let found = 0;
     for (const [i, id] of guesses.entries()) {
-      const res = i % 5 === 0
-        ? await inject({ method: 'POST', url: `/api/login/tickets/${id}/redeem`, headers: { authorization: API_KEY } })
-        : await inject({ method: 'GET', url: `/api/login/tickets/${id}` });
+      const res =
+        i % 5 === 0
+          ? await inject({
+              method: 'POST',
+              url: `/api/login/tickets/${id}/redeem`,
+              headers: { authorization: API_KEY },
+            })
+          : await inject({ method: 'GET', url: `/api/login/tickets/${id}` });
       if (res.status !== 404) found += 1;
     }
     assert.equal(found, 0, 'every guess is answered 404');
@@ -77,7 +84,7 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     assert.equal((await w.audit('login_redeemed')).length, 1);
   });
 
-  it('Authorization Hijacking: a second WeChat scanning the victim\'s QR is told it is in use, cannot confirm or cancel with the victim\'s link, and the PC logs into the victim\'s account only', async () => {
+  it("Authorization Hijacking: a second WeChat scanning the victim's QR is told it is in use, cannot confirm or cancel with the victim's link, and the PC logs into the victim's account only", async () => {
     const victim = await victimTicket();
     const attackerAccount = await w.quickAccount('黑客');
     const attacker = w.newUser('攻击者');
@@ -93,7 +100,7 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
       const res = await attacker.post(action, { _csrf: csrf, c: victim.token });
       assert.doesNotMatch(visibleText(res.text), /登录成功|已取消登录/, action);
     }
-    assert.equal((await w.poll(victim.ticket.ticketId)).body.status, 'scanned', 'still the victim\'s to decide');
+    assert.equal((await w.poll(victim.ticket.ticketId)).body.status, 'scanned', "still the victim's to decide");
     await victim.phone.post('/h5/login/confirm', { _csrf: victim.csrf, c: victim.token });
     const redeemed = await w.redeem(victim.ticket.ticketId);
     assert.equal(redeemed.body.account.id, victim.taxpayer.account.id);
@@ -106,7 +113,10 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     const account = await w.quickAccount('王受害');
     const phone = w.newUser('受害人');
     await w.insertBinding(phone.openid, account);
-    const ticket = await w.createTicket({ clientIp: '203.0.113.99', userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36' });
+    const ticket = await w.createTicket({
+      clientIp: '203.0.113.99',
+      userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36',
+    });
     const link = w.confirmLink(await w.scan(phone.openid, w.sceneOf(ticket)));
     const page = visibleText((await phone.open(link.path)).text);
     assert.match(page, /203\.0\.113\.99/);
@@ -115,7 +125,7 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     assert.match(page, /本人|确认|切勿|请勿/);
   });
 
-  it('Universal Account Takeover: ids the client supplies (accountId, openid, status) are ignored or refused — the account always comes from the scanner\'s own binding', async () => {
+  it("Universal Account Takeover: ids the client supplies (accountId, openid, status) are ignored or refused — the account always comes from the scanner's own binding", async () => {
     const victimAccount = await w.quickAccount('王受害');
     const victimOpenid = w.sim.createUser('受害人').openid;
     await w.insertBinding(victimOpenid, victimAccount);
@@ -129,22 +139,48 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     // Scan and confirm as the attacker, naming the victim everywhere the client can.
     const scanned = await w.scannedTicket(attacker, attackerAccount);
     const confirm = await attacker.post('/h5/login/confirm', {
-      _csrf: scanned.csrf, c: scanned.token, accountId: victimAccount.account.id, openid: victimOpenid, account_id: victimAccount.account.id,
+      _csrf: scanned.csrf,
+      c: scanned.token,
+      accountId: victimAccount.account.id,
+      openid: victimOpenid,
+      account_id: victimAccount.account.id,
     });
     assert.match(visibleText(confirm.text), /登录成功/);
-    const redeemed = await w.api().post(`/api/login/tickets/${scanned.ticket.ticketId}/redeem`).set('Authorization', API_KEY)
+    const redeemed = await w
+      .api()
+      .post(`/api/login/tickets/${scanned.ticket.ticketId}/redeem`)
+      .set('Authorization', API_KEY)
       .send({ accountId: victimAccount.account.id, openid: victimOpenid });
     assert.equal(redeemed.status, 200);
     assert.equal(redeemed.body.account.id, attackerAccount.account.id, 'the attacker gets only their own account');
     assert.equal(redeemed.body.openid, attacker.openid);
     // A scan claiming to come from the victim's WeChat needs WeChat's signature.
     const forged = w.driver.sign(w.driver.event(victimOpenid, 'SCAN', w.sceneOf(await w.createTicket())));
-    assert.equal((await w.api().post('/wechat').query({ ...forged.query, signature: '0'.repeat(40) }).type('text/xml').send(forged.body)).status, 401);
+    assert.equal(
+      (
+        await w
+          .api()
+          .post('/wechat')
+          .query({ ...forged.query, signature: '0'.repeat(40) })
+          .type('text/xml')
+          .send(forged.body)
+      ).status,
+      401,
+    );
     // Nor can 实名绑定 be pointed at the victim's account: step 2 binds the account that passed 登录.
     const binder = w.newUser('绑定攻击');
     const { csrf, code } = await w.bindUpToConfirm(binder, attackerAccount);
-    await binder.post('/h5/bind/confirm', { _csrf: csrf, phone: attackerAccount.phone, smsCode: code, accountId: victimAccount.account.id });
-    assert.equal(await w.bindings().countBy({ accountId: victimAccount.account.id }), 1, 'the victim still has only their own WeChat');
+    await binder.post('/h5/bind/confirm', {
+      _csrf: csrf,
+      phone: attackerAccount.phone,
+      smsCode: code,
+      accountId: victimAccount.account.id,
+    });
+    assert.equal(
+      await w.bindings().countBy({ accountId: victimAccount.account.id }),
+      1,
+      'the victim still has only their own WeChat',
+    );
   });
 
   it('Privacy Abuse: a poll, in every state and with any id, tells nothing but the status; a stranger\'s scan and a stranger\'s look at the confirm link tell nothing either (also loginFlow "never answers with personal data")', async () => {
@@ -157,7 +193,8 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     const polls = [await w.poll(ticket.ticketId)];
     const stranger = w.sim.createUser('路人').openid;
     const strangerReply = await w.scan(stranger, scene); // unbound: needs_binding
-    for (const value of personal) assert.ok(!strangerReply.includes(value), 'the unbound scanner learns nothing about the PC or account');
+    for (const value of personal)
+      assert.ok(!strangerReply.includes(value), 'the unbound scanner learns nothing about the PC or account');
     polls.push(await w.poll(ticket.ticketId));
     const link = w.confirmLink(await w.scan(phone.openid, scene));
     polls.push(await w.poll(ticket.ticketId), await w.poll(ticket.ticketId, '?wait=0&status=pending'));
@@ -165,10 +202,14 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     polls.push(await w.poll(ticket.ticketId));
     await w.redeem(ticket.ticketId);
     polls.push(await w.poll(ticket.ticketId));
-    assert.deepEqual(polls.map((p) => p.body.status), ['pending', 'needs_binding', 'scanned', 'scanned', 'confirmed', 'redeemed']);
+    assert.deepEqual(
+      polls.map((p) => p.body.status),
+      ['pending', 'needs_binding', 'scanned', 'scanned', 'confirmed', 'redeemed'],
+    );
     for (const poll of polls) {
       assert.deepEqual(Object.keys(poll.body).sort(), ['expiresAt', 'status', 'ticketId']);
-      for (const value of [...personal, link.token]) assert.ok(!poll.text.includes(value), `a poll shows ${value.slice(0, 4)}…`);
+      for (const value of [...personal, link.token])
+        assert.ok(!poll.text.includes(value), `a poll shows ${value.slice(0, 4)}…`);
     }
     // The ticket's other secrets are no poll ids; other origins get no CORS grant.
     for (const id of [link.token, scene, scene.replace(/^login_/, '')]) assert.equal((await w.poll(id)).status, 404);
@@ -178,6 +219,7 @@ describe('security: QR-login attacks of the USENIX Security 2025 study', () => {
     const snoop = w.newUser('偷看');
     const page = await snoop.open(link.path);
     assert.equal(page.status, 403);
-    for (const value of personal) assert.ok(!page.text.includes(value), `the confirm page shows a stranger ${value.slice(0, 4)}…`);
+    for (const value of personal)
+      assert.ok(!page.text.includes(value), `the confirm page shows a stranger ${value.slice(0, 4)}…`);
   });
 });

@@ -8,10 +8,16 @@ type Headers = Record<string, string | string[] | undefined>;
 
 /** The CSP directives of a header, by name. */
 function directives(csp: string): Map<string, string[]> {
-  return new Map(csp.split(';').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const [name, ...values] = part.split(/\s+/);
-    return [name!.toLowerCase(), values];
-  }));
+  return new Map(
+    csp
+      .split(';')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => {
+        const [name, ...values] = part.split(/\s+/);
+        return [name!.toLowerCase(), values];
+      }),
+  );
 }
 
 /**
@@ -26,7 +32,10 @@ function assertSecurityHeaders(what: string, headers: Headers, frame: "'none'" |
   assert.deepEqual(policy.get('base-uri'), ["'none'"], `${what}: base-uri 'none'`);
   assert.deepEqual(policy.get('frame-ancestors'), [frame], `${what}: frame-ancestors ${frame}`);
   assert.ok(policy.has('default-src'), `${what}: default-src`);
-  assert.ok(!/unsafe-inline|unsafe-eval|\*/.test(csp as string), `${what}: no unsafe-inline, unsafe-eval or wildcard (${csp})`);
+  assert.ok(
+    !/unsafe-inline|unsafe-eval|\*/.test(csp as string),
+    `${what}: no unsafe-inline, unsafe-eval or wildcard (${csp})`,
+  );
   assert.equal(headers['x-content-type-options'], 'nosniff', `${what}: nosniff`);
   assert.equal(headers['referrer-policy'], 'same-origin', `${what}: Referrer-Policy`);
   assert.equal(headers['x-frame-options'], frame === "'self'" ? 'SAMEORIGIN' : 'DENY', `${what}: X-Frame-Options`);
@@ -54,8 +63,14 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     seen.push(['WeUI stylesheet', await user.agent.get('/h5/static/weui.min.css')]);
     seen.push(['H5 script', await user.agent.get('/h5/static/app.js')]);
     seen.push(['H5 404 page', await user.agent.get('/h5/no-such-page')]);
-    seen.push(['H5 CSRF refusal (403)', await user.post('/h5/bind/login', { loginName: 'a', password: 'b', captcha: 'c' })]);
-    seen.push(['H5 form refusal (400)', await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: '', password: '', captcha: '' })]);
+    seen.push([
+      'H5 CSRF refusal (403)',
+      await user.post('/h5/bind/login', { loginName: 'a', password: 'b', captcha: 'c' }),
+    ]);
+    seen.push([
+      'H5 form refusal (400)',
+      await user.post('/h5/bind/login', { _csrf: user.csrfToken(page.text), loginName: '', password: '', captcha: '' }),
+    ]);
     // MySQL failing under a page: the friendly 503 page.
     const bindings = w.t.deps.bindings;
     const original = bindings.findByOpenid;
@@ -70,13 +85,22 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
       bindings.findByOpenid = original;
     }
     for (const [what, res] of seen) assertSecurityHeaders(`${what} (${res.status})`, res.headers as Headers, "'self'");
-    assert.equal(directives(page.headers['content-security-policy'] as string).get('script-src')?.join(' '), "'self'");
+    assert.equal(
+      directives(page.headers['content-security-policy'] as string)
+        .get('script-src')
+        ?.join(' '),
+      "'self'",
+    );
     assert.deepEqual(directives(page.headers['content-security-policy'] as string).get('script-src-attr'), ["'none'"]);
   });
 
   it('V3.4.3: the H5 pages need nothing the policy forbids: no inline script, style or handler, only same-origin assets', async () => {
     const user = w.newUser();
-    const pages = [await user.open('/h5/bind'), await user.open('/h5/register'), await user.agent.get('/h5/no-such-page')];
+    const pages = [
+      await user.open('/h5/bind'),
+      await user.open('/h5/register'),
+      await user.agent.get('/h5/no-such-page'),
+    ];
     for (const page of pages) {
       assert.ok(!/<script(?![^>]*\ssrc=)[^>]*>/i.test(page.text), 'no inline <script>');
       assert.ok(!/\son[a-z]+\s*=/i.test(page.text), 'no inline event handler');
@@ -114,7 +138,14 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     assert.match(reply.text, /<xml>/);
     seen.push(['/wechat reply', reply]);
     seen.push(['/wechat verification', await api.get('/wechat').query(w.driver.verification('echo-1'))]);
-    seen.push(['/wechat 401', await api.post('/wechat').query({ ...push.query, signature: 'x' }).type('text/xml').send(push.body)]);
+    seen.push([
+      '/wechat 401',
+      await api
+        .post('/wechat')
+        .query({ ...push.query, signature: 'x' })
+        .type('text/xml')
+        .send(push.body),
+    ]);
     seen.push(['/wechat 405', await api.put('/wechat')]);
     seen.push(['/healthz', await api.get('/healthz')]);
     seen.push(['/readyz', await api.get('/readyz')]);
@@ -139,14 +170,27 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     assert.equal(portalMissing.status, 404);
     const phone = await api.get('/sandbox/phone');
     assert.equal(phone.status, 200);
-    for (const [what, res] of [['portal page', portal], ['portal 403 page', portalError], ['portal 404 page', portalMissing], ['phone page', phone]] as const) {
+    for (const [what, res] of [
+      ['portal page', portal],
+      ['portal 403 page', portalError],
+      ['portal 404 page', portalMissing],
+      ['phone page', phone],
+    ] as const) {
       assertSecurityHeaders(what, res.headers as Headers);
       const policy = directives(res.headers['content-security-policy'] as string);
       assert.deepEqual(policy.get('script-src'), ["'self'"], `${what}: its own script-src`);
       assert.ok(policy.has('connect-src'), `${what}: its own connect-src`);
     }
-    assert.deepEqual(directives(phone.headers['content-security-policy'] as string).get('frame-src'), ["'self'", 'http:', 'https:'], 'the phone frames the H5 pages');
-    assertSecurityHeaders('simulator (framed by the phone)', (await api.get('/sandbox/wechat/connect/oauth2/authorize?appid=x')).headers as Headers, "'self'");
+    assert.deepEqual(
+      directives(phone.headers['content-security-policy'] as string).get('frame-src'),
+      ["'self'", 'http:', 'https:'],
+      'the phone frames the H5 pages',
+    );
+    assertSecurityHeaders(
+      'simulator (framed by the phone)',
+      (await api.get('/sandbox/wechat/connect/oauth2/authorize?appid=x')).headers as Headers,
+      "'self'",
+    );
     assertSecurityHeaders('phone asset', (await api.get('/sandbox/phone/static/phone.js')).headers as Headers);
   });
 

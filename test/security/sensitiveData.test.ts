@@ -6,7 +6,8 @@ import { LogCapture } from './support/logCapture';
 import { API_KEY, env, World } from './support/world';
 
 /** Where a secret is found as a token of its own (not inside a longer number or id). */
-const containsToken = (haystack: string, needle: string) => new RegExp(`(?<![0-9A-Za-z])${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9A-Za-z])`).test(haystack);
+const containsToken = (haystack: string, needle: string) =>
+  new RegExp(`(?<![0-9A-Za-z])${needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9A-Za-z])`).test(haystack);
 
 /**
  * ASVS V14.2.1 (no sensitive data in URLs), V14.2.6 (answers show the minimum: masked) and
@@ -28,7 +29,8 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
   const keep = (what: string, res: request.Response, client?: H5Client) => {
     answers.push({ what, res });
     if (res.headers.location) urls.push(res.headers.location);
-    for (const [, href] of res.text.matchAll(/\s(?:href|src|action)="([^"]+)"/g)) urls.push(href!.replaceAll('&amp;', '&'));
+    for (const [, href] of res.text.matchAll(/\s(?:href|src|action)="([^"]+)"/g))
+      urls.push(href!.replaceAll('&amp;', '&'));
     for (const [, token] of res.text.matchAll(/name="_csrf" value="([^"]+)"/g)) csrfTokens.add(token!);
     const cookie = client?.sessionCookie();
     if (cookie) sessionIds.add(cookie.split('=')[1]!);
@@ -50,7 +52,11 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
     keep('获取验证码', await w.requestBindSms(a, taxpayer.phone), a);
     const bindPage = keep('bind step 2 with notice', await a.open('/h5/bind?sent=1'), a);
     const bindCode = w.smsCodeFor(taxpayer.phone)!;
-    keep('确定绑定', await a.post('/h5/bind/confirm', { _csrf: a.csrfToken(bindPage.text), phone: taxpayer.phone, smsCode: bindCode }), a);
+    keep(
+      '确定绑定',
+      await a.post('/h5/bind/confirm', { _csrf: a.csrfToken(bindPage.text), phone: taxpayer.phone, smsCode: bindCode }),
+      a,
+    );
     keep('绑定成功', await a.open('/h5/bind/done'), a);
     keep('bound account', await a.open('/h5/bind'), a);
 
@@ -77,13 +83,26 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
     ticketSecrets = { ticketId: ticket.ticketId, sceneStr, confirmToken: link.token };
 
     // 微信解绑 through the portal API.
-    const list = keep('binding list', await w.api().get(`/api/accounts/${taxpayer.account.id}/wechat-bindings`).set('Authorization', API_KEY));
-    keep('解绑', await w.api().delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${list.body.bindings[0].id}`).set('Authorization', API_KEY));
+    const list = keep(
+      'binding list',
+      await w.api().get(`/api/accounts/${taxpayer.account.id}/wechat-bindings`).set('Authorization', API_KEY),
+    );
+    keep(
+      '解绑',
+      await w
+        .api()
+        .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${list.body.bindings[0].id}`)
+        .set('Authorization', API_KEY),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50)); // the best-effort notices
     replies = [...replies, ...w.sim.outbox.map((m) => JSON.stringify(m.body))];
 
     const token = await redisOf(w.t.deps).get(w.t.deps.keys.key('wechat', 'access-token'));
-    const accessTokens = token ? Object.values(JSON.parse(token) as Record<string, unknown>).filter((v): v is string => typeof v === 'string' && v.length >= 16) : [];
+    const accessTokens = token
+      ? Object.values(JSON.parse(token) as Record<string, unknown>).filter(
+          (v): v is string => typeof v === 'string' && v.length >= 16,
+        )
+      : [];
     assert.ok(accessTokens.length > 0, 'the flow fetched an access token');
     secrets = {
       'ID number': [taxpayer.idNumber, form.idNumber],
@@ -92,7 +111,11 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
       'SMS code': [bindCode, registerCode],
       'session id': [...sessionIds],
       'CSRF token': [...csrfTokens],
-      'ticket secret': [ticketSecrets.ticketId, ticketSecrets.sceneStr.replace(/^login_/, ''), ticketSecrets.confirmToken],
+      'ticket secret': [
+        ticketSecrets.ticketId,
+        ticketSecrets.sceneStr.replace(/^login_/, ''),
+        ticketSecrets.confirmToken,
+      ],
       'WeChat AppSecret, token or AES key': [env.WECHAT_APPSECRET!, env.WECHAT_ENCODING_AES_KEY!],
       'portal API key': [env.PORTAL_API_KEYS!],
       'session secret or data key': [env.SESSION_SECRET!, env.DATA_KEY!],
@@ -107,26 +130,40 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
     assert.ok(logs.raw.length > 30, `the flow was logged (${logs.raw.length} lines)`);
     const text = logs.text;
     for (const [kind, values] of Object.entries(secrets)) {
-      for (const value of values) assert.ok(!containsToken(text, value), `a log line shows a ${kind}: ${value.slice(0, 4)}…`);
+      for (const value of values)
+        assert.ok(!containsToken(text, value), `a log line shows a ${kind}: ${value.slice(0, 4)}…`);
     }
     assert.ok(!text.includes(env.WECHAT_TOKEN!), 'the push token');
     // What the logs do say: masked openids, cut ticket ids, paths without queries.
     const requests = logs.lines.filter((l) => l.msg === 'request');
     assert.ok(requests.length > 20);
     for (const line of requests) assert.ok(!String(line.path).includes('?'), `no query string: ${line.path}`);
-    assert.ok(requests.some((l) => String(l.path).startsWith(`/api/login/tickets/${ticketSecrets.ticketId.slice(0, 16)}…`)), 'a poll is logged with the ticket\'s tag only');
-    assert.ok(logs.lines.some((l) => /^.{6}\*\*\*\*.{4}$/.test(String((l.audit as { openid?: unknown } | undefined)?.openid))), 'audit lines carry the masked openid');
+    assert.ok(
+      requests.some((l) => String(l.path).startsWith(`/api/login/tickets/${ticketSecrets.ticketId.slice(0, 16)}…`)),
+      "a poll is logged with the ticket's tag only",
+    );
+    assert.ok(
+      logs.lines.some((l) => /^.{6}\*\*\*\*.{4}$/.test(String((l.audit as { openid?: unknown } | undefined)?.openid))),
+      'audit lines carry the masked openid',
+    );
   });
 
-  it('V14.2.1: no URL the app makes carries personal data, a password, an SMS code, a session id, a CSRF token or a key; the only secrets in URLs are WeChat\'s OAuth code and the confirm link\'s token', () => {
+  it("V14.2.1: no URL the app makes carries personal data, a password, an SMS code, a session id, a CSRF token or a key; the only secrets in URLs are WeChat's OAuth code and the confirm link's token", () => {
     assert.ok(urls.length > 20, `URLs collected: ${urls.length}`);
     for (const url of urls) {
       for (const [kind, values] of Object.entries(secrets)) {
-        if (kind === 'ticket secret' || kind === 'CSRF token' || kind === 'full real name (more than its first character)') continue;
-        for (const value of values) assert.ok(!containsToken(decodeURIComponent(url), value), `${url} carries a ${kind}`);
+        if (
+          kind === 'ticket secret' ||
+          kind === 'CSRF token' ||
+          kind === 'full real name (more than its first character)'
+        )
+          continue;
+        for (const value of values)
+          assert.ok(!containsToken(decodeURIComponent(url), value), `${url} carries a ${kind}`);
       }
       for (const token of csrfTokens) assert.ok(!url.includes(token), `${url} carries the CSRF token`);
-      if (url.includes(ticketSecrets.confirmToken)) assert.match(url, /\/h5\/login\/confirm\?c=[0-9a-f]{48}$/, 'the confirm token only in its own link');
+      if (url.includes(ticketSecrets.confirmToken))
+        assert.match(url, /\/h5\/login\/confirm\?c=[0-9a-f]{48}$/, 'the confirm token only in its own link');
       assert.ok(!url.includes(ticketSecrets.ticketId), 'the ticketId never in a URL the app makes');
     }
     // The confirm link goes to the scanner's own WeChat chat, works only in that WeChat's session,
@@ -135,7 +172,8 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
     for (const { res } of answers) assert.equal(res.headers['referrer-policy'], 'same-origin');
     // Forms send everything sensitive in the POST body.
     for (const { res } of answers) {
-      for (const [, method] of res.text.matchAll(/<form[^>]*method="([^"]+)"/g)) assert.equal(method!.toLowerCase(), 'post');
+      for (const [, method] of res.text.matchAll(/<form[^>]*method="([^"]+)"/g))
+        assert.equal(method!.toLowerCase(), 'post');
     }
   });
 
@@ -143,21 +181,34 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
     const personal = [...secrets['ID number']!, ...secrets.phone!, ...secrets['full openid']!];
     // The forms that show back what the user typed on this very page are the exception (step 2's
     // phone, 实名注册's fields after 获取验证码); every other answer is checked.
-    const checked = answers.filter(({ what }) => !['bind step 2', 'bind step 2 with notice', 'register page', '获取验证码'].includes(what));
+    const checked = answers.filter(
+      ({ what }) => !['bind step 2', 'bind step 2 with notice', 'register page', '获取验证码'].includes(what),
+    );
     for (const { what, res } of checked) {
       // Redeem answers the portal's server (with its key) the openid, as design §6 specifies; nothing else does.
       const shown = what === 'redeem' ? personal.filter((v) => !secrets['full openid']!.includes(v)) : personal;
       for (const value of shown) assert.ok(!containsToken(res.text, value), `${what} shows ${value.slice(0, 4)}…`);
     }
-    for (const reply of replies) for (const value of personal.filter((v) => !reply.includes(`"touser":"${v}"`))) assert.ok(!containsToken(reply.replace(/"touser":"[^"]+"/, ''), value), `a WeChat message shows ${value.slice(0, 4)}…`);
+    for (const reply of replies)
+      for (const value of personal.filter((v) => !reply.includes(`"touser":"${v}"`)))
+        assert.ok(
+          !containsToken(reply.replace(/"touser":"[^"]+"/, ''), value),
+          `a WeChat message shows ${value.slice(0, 4)}…`,
+        );
     const redeemed = answers.find((a) => a.what === 'redeem')!.res.body as { account: Record<string, string> };
     assert.match(redeemed.account.idNumberMasked!, /^\d{3}\*+[\dX]{4}$/);
     assert.match(redeemed.account.phoneMasked!, /^\d{3}\*{4}\d{4}$/);
     const list = answers.find((a) => a.what === 'binding list')!.res.body as { bindings: Record<string, unknown>[] };
     assert.match(String(list.bindings[0]!.openidMasked), /\*\*\*\*/);
     assert.ok(!('openid' in list.bindings[0]!));
-    assert.match(visibleText(answers.find((a) => a.what === 'confirm page')!.res.text), /林\*\*/, 'the confirm page masks the name');
-    for (const { what, res } of answers.filter((a) => a.res.status === 200 && /text\/html|json/.test(String(a.res.headers['content-type'])))) {
+    assert.match(
+      visibleText(answers.find((a) => a.what === 'confirm page')!.res.text),
+      /林\*\*/,
+      'the confirm page masks the name',
+    );
+    for (const { what, res } of answers.filter(
+      (a) => a.res.status === 200 && /text\/html|json/.test(String(a.res.headers['content-type'])),
+    )) {
       assert.match(String(res.headers['cache-control']), /no-store/, `${what} is not cached`);
     }
   });

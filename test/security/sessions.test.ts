@@ -24,10 +24,12 @@ function cookiesOf(res: request.Response): { name: string; value: string; attrib
     return {
       name: pair!.slice(0, eq),
       value: pair!.slice(eq + 1),
-      attributes: new Map(attributes.map((a) => {
-        const i = a.indexOf('=');
-        return i < 0 ? [a.toLowerCase(), ''] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
-      })),
+      attributes: new Map(
+        attributes.map((a) => {
+          const i = a.indexOf('=');
+          return i < 0 ? [a.toLowerCase(), ''] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
+        }),
+      ),
     };
   });
 }
@@ -55,8 +57,9 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       for (const cookie of cookies) assert.ok(cookie.attributes.has('secure'), `${cookie.name} is Secure`);
     });
 
-    it('V3.3.2: sets SameSite=Lax, so a cross-site POST carries no session while WeChat\'s OAuth redirect back (a top-level GET) still does', async () => {
-      for (const cookie of await sessionCookies()) assert.equal(cookie.attributes.get('samesite')?.toLowerCase(), 'lax', cookie.name);
+    it("V3.3.2: sets SameSite=Lax, so a cross-site POST carries no session while WeChat's OAuth redirect back (a top-level GET) still does", async () => {
+      for (const cookie of await sessionCookies())
+        assert.equal(cookie.attributes.get('samesite')?.toLowerCase(), 'lax', cookie.name);
       // Strict would drop the cookie on the navigation back from open.weixin.qq.com, so the
       // callback could not check its state; Lax refuses it to cross-site POSTs (and every state
       // change is a POST with a CSRF token: V3.5.1, V3.5.3 in requestForgery.test.ts).
@@ -77,7 +80,18 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
     });
 
     it('V3.3.1: refuses to start in production without an https PUBLIC_URL, so production cookies are always Secure', () => {
-      assert.throws(() => loadConfig(testEnvironment({ NODE_ENV: 'production', SANDBOX: '0', PUBLIC_URL: 'http://wx.etax.example', SMS_PROVIDER: 'tencentcloud' })), /PUBLIC_URL/);
+      assert.throws(
+        () =>
+          loadConfig(
+            testEnvironment({
+              NODE_ENV: 'production',
+              SANDBOX: '0',
+              PUBLIC_URL: 'http://wx.etax.example',
+              SMS_PROVIDER: 'tencentcloud',
+            }),
+          ),
+        /PUBLIC_URL/,
+      );
     });
   });
 
@@ -103,7 +117,13 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       await step(user.open('/h5/bind'));
       await step(w.requestBindSms(user, taxpayer.phone));
       const page = await user.open('/h5/bind');
-      await step(user.post('/h5/bind/confirm', { _csrf: user.csrfToken(page.text), phone: taxpayer.phone, smsCode: w.smsCodeFor(taxpayer.phone)! }));
+      await step(
+        user.post('/h5/bind/confirm', {
+          _csrf: user.csrfToken(page.text),
+          phone: taxpayer.phone,
+          smsCode: w.smsCodeFor(taxpayer.phone)!,
+        }),
+      );
       await step(user.open('/h5/bind/done'));
       assert.ok(ids.size >= 2, 'the id changed along the way');
       for (const res of seen) {
@@ -124,7 +144,12 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       assert.notEqual(identified, anonymous, 'new id once OAuth told us who it is');
       const page = await user.open('/h5/bind');
       const csrfBefore = user.csrfToken(page.text);
-      const login = await user.post('/h5/bind/login', { _csrf: csrfBefore, loginName: taxpayer.idNumber, password: taxpayer.password, captcha: await user.captcha('bind-login') });
+      const login = await user.post('/h5/bind/login', {
+        _csrf: csrfBefore,
+        loginName: taxpayer.idNumber,
+        password: taxpayer.password,
+        captcha: await user.captcha('bind-login'),
+      });
       assert.equal(login.status, 302);
       const authenticated = user.sessionCookie()!.split('=')[1]!;
       assert.notEqual(authenticated, identified, 'new id after 登录');
@@ -157,7 +182,11 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       assert.equal(afterIdle.status, 302, 'idle past 30 minutes: OAuth again');
       assert.ok(afterIdle.headers.location!.startsWith(w.simUrl));
       const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
-      const post = await request(w.t.app.callback()).post('/h5/bind/login').set('Cookie', cookie).type('form').send({ _csrf: csrf, loginName: 'a', password: 'b', captcha: 'c' });
+      const post = await request(w.t.app.callback())
+        .post('/h5/bind/login')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ _csrf: csrf, loginName: 'a', password: 'b', captcha: 'c' });
       assert.ok(post.status === 401 || post.status === 403, 'a post with the expired session is refused');
       assert.match(visibleText(post.text), /页面已过期/);
       assert.equal(await redisOf(w.t.deps).exists(key), 0, 'and it is gone from Redis');
@@ -170,7 +199,11 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       const started = w.clock.now();
       while (w.clock.now() - started < H5_SESSIONS.absoluteSeconds * 1000 - 20 * MINUTE) {
         w.clock.advance(20 * MINUTE);
-        assert.equal((await request(w.t.app.callback()).get('/h5/bind').set('Cookie', cookie)).status, 200, `alive at ${(w.clock.now() - started) / HOUR} h`);
+        assert.equal(
+          (await request(w.t.app.callback()).get('/h5/bind').set('Cookie', cookie)).status,
+          200,
+          `alive at ${(w.clock.now() - started) / HOUR} h`,
+        );
       }
       w.clock.set(started + H5_SESSIONS.absoluteSeconds * 1000 + 1000);
       const late = await request(w.t.app.callback()).get('/h5/bind').set('Cookie', cookie);
@@ -178,7 +211,7 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       assert.ok(late.headers.location!.startsWith(w.simUrl));
     });
 
-    it('V7.3.1: asks for 登录 again when 实名绑定\'s step 2 is reached 15 minutes or more after it', async () => {
+    it("V7.3.1: asks for 登录 again when 实名绑定's step 2 is reached 15 minutes or more after it", async () => {
       const taxpayer = await w.quickAccount();
       const user = w.newUser();
       assert.equal((await w.bindLogin(user, taxpayer.idNumber, taxpayer.password)).status, 302);
@@ -191,12 +224,15 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
     });
   });
 
-  describe('the reference portal\'s session', () => {
+  describe("the reference portal's session", () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
     const app = new Koa();
     app.use(portalSession({ store: new MemorySessionStore(clock), clock, secure: false }));
     app.use(async (ctx) => {
-      ctx.body = ctx.path === '/start' ? ctx.state.portalSession.ensure().csrfToken : (ctx.state.portalSession.data?.csrfToken ?? 'none');
+      ctx.body =
+        ctx.path === '/start'
+          ? ctx.state.portalSession.ensure().csrfToken
+          : (ctx.state.portalSession.data?.csrfToken ?? 'none');
     });
     const agent = () => request.agent(app.callback());
 

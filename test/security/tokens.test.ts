@@ -19,7 +19,8 @@ function oneBits(values: Buffer[]): number {
 
 function assertRandom(what: string, values: Buffer[], minBits: number) {
   assert.equal(new Set(values.map((v) => v.toString('hex'))).size, values.length, `${what}: all distinct`);
-  for (const value of values) assert.ok(value.length * 8 >= minBits, `${what}: ${value.length * 8} random bits ≥ ${minBits}`);
+  for (const value of values)
+    assert.ok(value.length * 8 >= minBits, `${what}: ${value.length * 8} random bits ≥ ${minBits}`);
   const share = oneBits(values);
   assert.ok(share > 0.46 && share < 0.54, `${what}: bits look random (${share.toFixed(3)} ones)`);
 }
@@ -77,7 +78,7 @@ describe('security: random tokens (ASVS V11.5.1, V7.2.3)', () => {
     assertRandom('ticket secrets (after the tag)', randomParts, 128);
   });
 
-  it('V11.5.1: SMS codes are 6 CSPRNG digits by design (V6.5.4: 20 bits for a code a person types), guarded by V6.6.3\'s limits', async () => {
+  it("V11.5.1: SMS codes are 6 CSPRNG digits by design (V6.5.4: 20 bits for a code a person types), guarded by V6.6.3's limits", async () => {
     const codes = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const phone = (await w.quickAccount()).phone;
@@ -90,9 +91,14 @@ describe('security: random tokens (ASVS V11.5.1, V7.2.3)', () => {
     assert.ok(codes.size >= 19, 'codes do not repeat');
   });
 
-  it('V11.5.1: nothing in src/ draws security values from Math.random (svg-captcha\'s text is drawn with crypto.randomInt)', () => {
+  it("V11.5.1: nothing in src/ draws security values from Math.random (svg-captcha's text is drawn with crypto.randomInt)", () => {
     const root = path.resolve(__dirname, '../../src');
-    const offenders = sourceFiles(root).filter((file) => /Math\.random\s*\(/.test(readFileSync(file, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')));
-    assert.deepEqual(offenders.map((f) => path.relative(root, f)), []);
+    const offenders = sourceFiles(root).filter((file) =>
+      /Math\.random\s*\(/.test(readFileSync(file, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')),
+    );
+    assert.deepEqual(
+      offenders.map((f) => path.relative(root, f)),
+      [],
+    );
   });
 });

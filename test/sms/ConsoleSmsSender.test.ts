@@ -10,7 +10,12 @@ const CODE = '904417';
 describe('sms/ConsoleSmsSender', () => {
   let lines: string[];
   let clock: ManualClock;
-  const logger = () => createLogger('info', { write: (line: string) => { lines.push(line); } });
+  const logger = () =>
+    createLogger('info', {
+      write: (line: string) => {
+        lines.push(line);
+      },
+    });
   const message = { phone: PHONE, code: CODE, purpose: 'bind' as const, text: `【福建税务】您的验证码为${CODE}` };
 
   beforeEach(() => {
@@ -30,7 +35,9 @@ describe('sms/ConsoleSmsSender', () => {
   it('puts the message, code included, in the sandbox outbox when given one', async () => {
     const outbox = new SmsOutbox();
     await new ConsoleSmsSender({ logger: logger(), clock, outbox }).send(message);
-    assert.deepEqual(outbox.forPhone(PHONE), [{ phone: PHONE, code: CODE, text: message.text, sentAt: new Date(Date.UTC(2031, 4, 1, 8, 30)) }]);
+    assert.deepEqual(outbox.forPhone(PHONE), [
+      { phone: PHONE, code: CODE, text: message.text, sentAt: new Date(Date.UTC(2031, 4, 1, 8, 30)) },
+    ]);
     assert.ok(!lines.join('').includes(CODE));
   });
 });

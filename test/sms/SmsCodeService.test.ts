@@ -80,7 +80,10 @@ describe('sms/SmsCodeService', () => {
       const [message] = sender.sent;
       assert.equal(message!.phone, PHONE);
       assert.equal(message!.purpose, 'register');
-      assert.equal(message!.text, `【福建税务】您的验证码为${code}，用于实名注册，5分钟内有效。如非本人操作，请忽略本短信。`);
+      assert.equal(
+        message!.text,
+        `【福建税务】您的验证码为${code}，用于实名注册，5分钟内有效。如非本人操作，请忽略本短信。`,
+      );
     });
 
     it('draws codes at random', async () => {
@@ -92,7 +95,11 @@ describe('sms/SmsCodeService', () => {
     it('refuses a second code for the same phone and purpose within 60 s, and sends nothing', async () => {
       await sendCode();
       clock.advance(59_500);
-      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), { ok: false, reason: 'resend_too_soon', retryAfterSeconds: 1 });
+      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), {
+        ok: false,
+        reason: 'resend_too_soon',
+        retryAfterSeconds: 1,
+      });
       assert.equal(sender.sent.length, 1);
     });
 
@@ -114,7 +121,11 @@ describe('sms/SmsCodeService', () => {
         clock.advance(61 * SECOND);
       }
       // The first send, 305 s ago, leaves the hour in 3295 s.
-      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'register', ip: IP }), { ok: false, reason: 'hourly_limit', retryAfterSeconds: 3295 });
+      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'register', ip: IP }), {
+        ok: false,
+        reason: 'hourly_limit',
+        retryAfterSeconds: 3295,
+      });
       clock.advance(3294 * SECOND);
       assert.equal((await codes.send({ phone: PHONE, purpose: 'register', ip: IP })).ok, false);
       clock.advance(1 * SECOND);
@@ -128,7 +139,11 @@ describe('sms/SmsCodeService', () => {
         clock.advance(2 * HOUR);
       }
       // 20 h after the first send: 4 h until it leaves the day.
-      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), { ok: false, reason: 'daily_limit', retryAfterSeconds: 4 * 3600 });
+      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), {
+        ok: false,
+        reason: 'daily_limit',
+        retryAfterSeconds: 4 * 3600,
+      });
       clock.advance(4 * HOUR);
       await sendCode();
     });
@@ -136,7 +151,8 @@ describe('sms/SmsCodeService', () => {
     it('does not count refused sends towards the phone limits', async () => {
       for (let i = 0; i < 5; i++) {
         await sendCode();
-        for (let j = 0; j < 3; j++) assert.equal((await codes.send({ phone: PHONE, purpose: 'bind', ip: IP })).ok, false);
+        for (let j = 0; j < 3; j++)
+          assert.equal((await codes.send({ phone: PHONE, purpose: 'bind', ip: IP })).ok, false);
         clock.advance(60 * SECOND);
       }
       assert.equal(sender.sent.length, 5);
@@ -164,7 +180,9 @@ describe('sms/SmsCodeService', () => {
     });
 
     it('sends one code when ten requests race', async () => {
-      const results = await Promise.all(Array.from({ length: 10 }, () => codes.send({ phone: PHONE, purpose: 'bind', ip: IP })));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => codes.send({ phone: PHONE, purpose: 'bind', ip: IP })),
+      );
       assert.equal(results.filter((r) => r.ok).length, 1);
       assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'resend_too_soon'));
       assert.equal(sender.sent.length, 1);
@@ -188,9 +206,12 @@ describe('sms/SmsCodeService', () => {
       assert.ok(written.length >= 4);
       for (const key of written) {
         assert.ok(!key.includes(PHONE) && !key.includes(IP), key);
-        assert.ok(await redis.pTTL(key) > 0, `${key} has no TTL`);
+        assert.ok((await redis.pTTL(key)) > 0, `${key} has no TTL`);
         const type = await redis.type(key);
-        const content = type === 'string' ? await redis.get(key) : JSON.stringify(type === 'hash' ? await redis.hGetAll(key) : await redis.zRange(key, 0, -1));
+        const content =
+          type === 'string'
+            ? await redis.get(key)
+            : JSON.stringify(type === 'hash' ? await redis.hGetAll(key) : await redis.zRange(key, 0, -1));
         assert.ok(!content?.includes(PHONE), `${key} holds the phone`);
       }
     });
@@ -221,39 +242,47 @@ describe('sms/SmsCodeService', () => {
 
     it('accepts the right code after 4 wrong tries', async () => {
       const code = await sendCode();
-      for (let i = 0; i < 4; i++) assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) }), 'wrong');
+      for (let i = 0; i < 4; i++)
+        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) }), 'wrong');
       assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'ok');
     });
 
     it('voids the code after 5 wrong tries, even when the 6th is right', async () => {
       const code = await sendCode();
-      for (let i = 0; i < 5; i++) assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) }), 'wrong');
+      for (let i = 0; i < 5; i++)
+        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) }), 'wrong');
       assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
     });
 
     it('counts malformed input as a wrong try', async () => {
       const code = await sendCode();
-      for (const bad of ['', '12345', '1234567', 'abcdef', `${code}0`]) assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: bad }), 'wrong');
+      for (const bad of ['', '12345', '1234567', 'abcdef', `${code}0`])
+        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: bad }), 'wrong');
       assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
     });
 
     it('keeps phones apart', async () => {
       const code = await sendCode(PHONE);
       await sendCode(OTHER_PHONE);
-      for (let i = 0; i < 5; i++) await codes.verify({ phone: OTHER_PHONE, purpose: 'bind', code: wrongFor(sender.lastCodeTo(OTHER_PHONE)) });
+      for (let i = 0; i < 5; i++)
+        await codes.verify({ phone: OTHER_PHONE, purpose: 'bind', code: wrongFor(sender.lastCodeTo(OTHER_PHONE)) });
       assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'ok');
     });
 
     it('accepts the right code exactly once when ten checks race', async () => {
       const code = await sendCode();
-      const results = await Promise.all(Array.from({ length: 10 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code })));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code })),
+      );
       assert.equal(results.filter((r) => r === 'ok').length, 1);
       assert.equal(results.filter((r) => r === 'expired').length, 9);
     });
 
     it('counts every one of many racing wrong tries, so a burst of guesses gets 5 and no more', async () => {
       const code = await sendCode();
-      const results = await Promise.all(Array.from({ length: 20 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) })),
+      );
       assert.equal(results.filter((r) => r === 'wrong').length, 5);
       assert.equal(results.filter((r) => r === 'expired').length, 15);
       assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');

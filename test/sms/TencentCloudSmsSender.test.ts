@@ -5,8 +5,12 @@ import { SmsDeliveryError } from '../../src/sms/SmsDeliveryError';
 import { TencentCloudSmsSender, type TencentCloudSmsSettings } from '../../src/sms/TencentCloudSmsSender';
 
 const SETTINGS: TencentCloudSmsSettings = {
-  secretId: 'AKIDtest', secretKey: 'test-secret-key', region: 'ap-guangzhou',
-  sdkAppId: '1400000001', signName: '福建税务', templateId: '2000002',
+  secretId: 'AKIDtest',
+  secretKey: 'test-secret-key',
+  region: 'ap-guangzhou',
+  sdkAppId: '1400000001',
+  signName: '福建税务',
+  templateId: '2000002',
 };
 const MESSAGE = { phone: '13812345678', code: '904417', purpose: 'bind' as const, text: 'ignored by Tencent Cloud' };
 
@@ -22,7 +26,9 @@ describe('sms/TencentCloudSmsSender', () => {
   before(async () => {
     server = createServer((req, res) => {
       let raw = '';
-      req.on('data', (chunk) => { raw += chunk; });
+      req.on('data', (chunk) => {
+        raw += chunk;
+      });
       req.on('end', () => {
         requests.push({ headers: req.headers, body: JSON.parse(raw) as Record<string, unknown> });
         res.writeHead(answer.status, { 'content-type': 'application/json' });
@@ -46,26 +52,49 @@ describe('sms/TencentCloudSmsSender', () => {
   }
 
   function sendStatus(code: string): unknown {
-    return { Response: { SendStatusSet: [{ SerialNo: '1', PhoneNumber: '+8613812345678', Fee: 1, SessionContext: '', Code: code, Message: `status ${code} for +8613812345678`, IsoCode: 'CN' }], RequestId: 'x' } };
+    return {
+      Response: {
+        SendStatusSet: [
+          {
+            SerialNo: '1',
+            PhoneNumber: '+8613812345678',
+            Fee: 1,
+            SessionContext: '',
+            Code: code,
+            Message: `status ${code} for +8613812345678`,
+            IsoCode: 'CN',
+          },
+        ],
+        RequestId: 'x',
+      },
+    };
   }
 
   it('sends SendSms with the app, sign, template, [code, minutes] and the +86 number, signed', async () => {
     await sender().send(MESSAGE);
     assert.equal(requests.length, 1);
-    const [{ headers, body }] = requests as [typeof requests[0]];
+    const [{ headers, body }] = requests as [(typeof requests)[0]];
     assert.equal(headers['x-tc-action'], 'SendSms');
     assert.equal(headers['x-tc-version'], '2021-01-11');
     assert.equal(headers['x-tc-region'], 'ap-guangzhou');
     assert.match(String(headers.authorization), /^TC3-HMAC-SHA256 Credential=AKIDtest\//);
     assert.deepEqual(body, {
-      SmsSdkAppId: '1400000001', SignName: '福建税务', TemplateId: '2000002',
-      TemplateParamSet: ['904417', '5'], PhoneNumberSet: ['+8613812345678'],
+      SmsSdkAppId: '1400000001',
+      SignName: '福建税务',
+      TemplateId: '2000002',
+      TemplateParamSet: ['904417', '5'],
+      PhoneNumberSet: ['+8613812345678'],
     });
   });
 
   it('throws an error naming the status code, not the phone or the code, when the send status is not Ok', async () => {
     answer = { status: 200, body: sendStatus('LimitExceeded.PhoneNumberThirtySecondLimit') };
-    const error = await sender().send(MESSAGE).then(() => null, (e: unknown) => e);
+    const error = await sender()
+      .send(MESSAGE)
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.ok(error instanceof SmsDeliveryError);
     assert.equal(error.providerCode, 'LimitExceeded.PhoneNumberThirtySecondLimit');
     assert.match(error.message, /LimitExceeded\.PhoneNumberThirtySecondLimit/);
@@ -73,9 +102,14 @@ describe('sms/TencentCloudSmsSender', () => {
   });
 
   it('throws an error naming the API error code when the request itself is refused', async () => {
-    answer = { status: 200, body: { Response: { Error: { Code: 'AuthFailure.SignatureFailure', Message: 'bad signature' }, RequestId: 'x' } } };
-    await assert.rejects(sender().send(MESSAGE), (error: unknown) =>
-      error instanceof SmsDeliveryError && error.providerCode === 'AuthFailure.SignatureFailure');
+    answer = {
+      status: 200,
+      body: { Response: { Error: { Code: 'AuthFailure.SignatureFailure', Message: 'bad signature' }, RequestId: 'x' } },
+    };
+    await assert.rejects(
+      sender().send(MESSAGE),
+      (error: unknown) => error instanceof SmsDeliveryError && error.providerCode === 'AuthFailure.SignatureFailure',
+    );
   });
 
   it('throws SmsDeliveryError when the service does not answer with 200', async () => {

@@ -11,7 +11,11 @@ const BEIJING_MIDNIGHT = Date.UTC(2031, 3, 30, 16, 0, 0);
 export function describeAccessTokenStoreContract(name: string, open: OpenStore<AccessTokenStore>): void {
   describe(`${name} (AccessTokenStore contract)`, () => {
     const t = useStore(open, BEIJING_MIDNIGHT);
-    const token = (value: string): StoredAccessToken => ({ token: value, expiresAt: t.clock.now() + 2 * HOUR, refreshAt: t.clock.now() + HOUR });
+    const token = (value: string): StoredAccessToken => ({
+      token: value,
+      expiresAt: t.clock.now() + 2 * HOUR,
+      refreshAt: t.clock.now() + HOUR,
+    });
 
     describe('the token', () => {
       it('has none at first, then the one stored', async () => {

@@ -8,8 +8,14 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: WeChat access token', () => {
   const redis = useTestRedis();
-  describeAccessTokenStoreContract('RedisAccessTokenStore', redis.open((client, keys) => new RedisAccessTokenStore(client, keys)));
-  describeAccessTokenStoreContract('MemoryAccessTokenStore', inMemory((clock) => new MemoryAccessTokenStore(clock)));
+  describeAccessTokenStoreContract(
+    'RedisAccessTokenStore',
+    redis.open((client, keys) => new RedisAccessTokenStore(client, keys)),
+  );
+  describeAccessTokenStoreContract(
+    'MemoryAccessTokenStore',
+    inMemory((clock) => new MemoryAccessTokenStore(clock)),
+  );
 
   it('MemoryAccessTokenStore takes no forced refresh when its day allows none (the menu CLI beside a server)', async () => {
     const clock = new ManualClock();

@@ -6,6 +6,12 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: captcha answers', () => {
   const redis = useTestRedis();
-  describeCaptchaStoreContract('RedisCaptchaStore', redis.open((client, keys) => new RedisCaptchaStore(client, keys)));
-  describeCaptchaStoreContract('MemoryCaptchaStore', inMemory((clock) => new MemoryCaptchaStore(clock)));
+  describeCaptchaStoreContract(
+    'RedisCaptchaStore',
+    redis.open((client, keys) => new RedisCaptchaStore(client, keys)),
+  );
+  describeCaptchaStoreContract(
+    'MemoryCaptchaStore',
+    inMemory((clock) => new MemoryCaptchaStore(clock)),
+  );
 });

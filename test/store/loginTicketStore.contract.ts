@@ -39,8 +39,14 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
     async function created(): Promise<LoginTicket> {
       const ids = newTicketIdentifiers();
       const ticket: LoginTicket = {
-        ticketId: ids.ticketId, sceneStr: ids.sceneStr, confirmToken: ids.confirmToken, status: 'pending',
-        createdAt: now(), expiresAt: now() + TTL_MS, clientIp: '203.0.113.7', browser: 'Windows 上的 Chrome 浏览器',
+        ticketId: ids.ticketId,
+        sceneStr: ids.sceneStr,
+        confirmToken: ids.confirmToken,
+        status: 'pending',
+        createdAt: now(),
+        expiresAt: now() + TTL_MS,
+        clientIp: '203.0.113.7',
+        browser: 'Windows 上的 Chrome 浏览器',
       };
       await tickets().create(ticket);
       return ticket;
@@ -63,7 +69,10 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
       const sentinel = await created();
       await tickets().scan(sentinel.sceneStr, OWNER, 'account-1', now());
       await changes.untilSeen(ticketChangeId(sentinel.ticketId));
-      assert.deepEqual(changes.seen, [...ticketsChanged, sentinel].map((ticket) => ticketChangeId(ticket.ticketId)));
+      assert.deepEqual(
+        changes.seen,
+        [...ticketsChanged, sentinel].map((ticket) => ticketChangeId(ticket.ticketId)),
+      );
     }
 
     describe('identifiers', () => {
@@ -80,14 +89,17 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         assert.equal(await tickets().byConfirmToken(ticket.ticketId), null);
         assert.equal(await tickets().byTicketId(forged), null);
         assert.equal(await tickets().byConfirmToken(forged), null);
-        for (const bad of ['', 'x', '../../etc/passwd', ticket.sceneStr]) assert.equal(await tickets().byTicketId(bad), null);
+        for (const bad of ['', 'x', '../../etc/passwd', ticket.sceneStr])
+          assert.equal(await tickets().byTicketId(bad), null);
       });
 
       it('answers unknown to a scan, confirm, cancel or redeem with a forged or wrong identifier', async () => {
         const ticket = await created();
         const forgedScene = `${ticket.sceneStr.slice(0, 'login_'.length + 16)}${'0'.repeat(32)}`;
         assert.deepEqual(await tickets().scan(forgedScene, OWNER, 'account-1', now()), { result: 'unknown' });
-        assert.deepEqual(await tickets().scan(`login_${ticket.ticketId}`, OWNER, 'account-1', now()), { result: 'unknown' });
+        assert.deepEqual(await tickets().scan(`login_${ticket.ticketId}`, OWNER, 'account-1', now()), {
+          result: 'unknown',
+        });
         assert.deepEqual(await tickets().scan('login_nonsense', OWNER, 'account-1', now()), { result: 'unknown' });
         assert.deepEqual(await tickets().confirm(ticket.ticketId, OWNER, now()), { result: 'unknown' });
         assert.deepEqual(await tickets().cancel('nonsense', OWNER, now()), { result: 'unknown' });
@@ -108,7 +120,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         await announced(ticket);
       });
 
-      it('marks an unbound WeChat\'s scan needs_binding once; the same QR works after binding', async () => {
+      it("marks an unbound WeChat's scan needs_binding once; the same QR works after binding", async () => {
         const ticket = await created();
         assert.deepEqual(await tickets().scan(ticket.sceneStr, OWNER, null, now()), { result: 'needs_binding' });
         assert.deepEqual(await tickets().scan(ticket.sceneStr, OWNER, null, now()), { result: 'needs_binding' });
@@ -127,7 +139,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         await announced(ticket);
       });
 
-      it('answers expired past the ticket\'s expiry', async () => {
+      it("answers expired past the ticket's expiry", async () => {
         const ticket = await created();
         t.clock.advance(TTL_MS + 1);
         assert.deepEqual(await tickets().scan(ticket.sceneStr, OWNER, 'account-1', now()), { result: 'expired' });
@@ -136,7 +148,9 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
 
       it('makes exactly one of 10 WeChats scanning at once the owner', async () => {
         const ticket = await created();
-        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => tickets().scan(ticket.sceneStr, `oRACER${i}`, `account-${i}`, now())));
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => tickets().scan(ticket.sceneStr, `oRACER${i}`, `account-${i}`, now())),
+        );
         assert.equal(outcomes.filter((o) => o.result === 'scanned').length, 1);
         assert.equal(outcomes.filter((o) => o.result === 'in_use').length, 9);
         await announced(ticket);
@@ -152,14 +166,23 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         const stored = (await tickets().byConfirmToken(ticket.confirmToken))!;
         assert.equal(stored.status, 'confirmed');
         assert.equal(stored.confirmedAt, now());
-        assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), { result: 'wrong_status', status: 'confirmed' });
+        assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), {
+          result: 'wrong_status',
+          status: 'confirmed',
+        });
         await announced(ticket, ticket);
       });
 
       it('refuses before the scan, with the status', async () => {
         const ticket = await created();
-        assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), { result: 'wrong_status', status: 'pending' });
-        assert.deepEqual(await tickets().cancel(ticket.confirmToken, OWNER, now()), { result: 'wrong_status', status: 'pending' });
+        assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), {
+          result: 'wrong_status',
+          status: 'pending',
+        });
+        assert.deepEqual(await tickets().cancel(ticket.confirmToken, OWNER, now()), {
+          result: 'wrong_status',
+          status: 'pending',
+        });
       });
 
       it('refuses past the expiry', async () => {
@@ -173,15 +196,23 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         const ticket = await scanned();
         assert.deepEqual(await tickets().cancel(ticket.confirmToken, STRANGER, now()), { result: 'not_owner' });
         assert.deepEqual(await tickets().cancel(ticket.confirmToken, OWNER, now()), { result: 'done' });
-        assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), { result: 'wrong_status', status: 'cancelled' });
+        assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), {
+          result: 'wrong_status',
+          status: 'cancelled',
+        });
         assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'not_confirmed' });
         await announced(ticket, ticket);
       });
 
       it('lets exactly one of 10 concurrent confirms and cancels decide', async () => {
         const ticket = await scanned();
-        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-          (i % 2 === 0 ? tickets().confirm(ticket.confirmToken, OWNER, now()) : tickets().cancel(ticket.confirmToken, OWNER, now()))));
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            i % 2 === 0
+              ? tickets().confirm(ticket.confirmToken, OWNER, now())
+              : tickets().cancel(ticket.confirmToken, OWNER, now()),
+          ),
+        );
         assert.equal(outcomes.filter((o) => o.result === 'done').length, 1);
         assert.equal(outcomes.filter((o) => o.result === 'wrong_status').length, 9);
         await announced(ticket, ticket);
@@ -191,7 +222,11 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
     describe('redeem', () => {
       it('redeems a confirmed ticket exactly once, with its owner and account', async () => {
         const ticket = await confirmed();
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'redeemed', openid: OWNER, accountId: 'account-1' });
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), {
+          result: 'redeemed',
+          openid: OWNER,
+          accountId: 'account-1',
+        });
         assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'already_redeemed' });
         assert.equal((await tickets().byTicketId(ticket.ticketId))!.status, 'redeemed');
         await announced(ticket, ticket, ticket);

@@ -14,14 +14,20 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: login tickets and their change feed', () => {
   const redis = useTestRedis();
-  describeLoginTicketStoreContract('RedisLoginTicketStore + RedisTicketChangeFeed', redis.open((client, keys) => {
-    const tickets = new RedisLoginTicketStore(client, keys);
-    return { tickets, changes: new RedisTicketChangeFeed(client, tickets.channel) };
-  }));
-  describeLoginTicketStoreContract('MemoryLoginTicketStore + MemoryTicketChangeFeed', inMemory((clock) => {
-    const changes = new MemoryTicketChangeFeed();
-    return { tickets: new MemoryLoginTicketStore(clock, changes), changes };
-  }));
+  describeLoginTicketStoreContract(
+    'RedisLoginTicketStore + RedisTicketChangeFeed',
+    redis.open((client, keys) => {
+      const tickets = new RedisLoginTicketStore(client, keys);
+      return { tickets, changes: new RedisTicketChangeFeed(client, tickets.channel) };
+    }),
+  );
+  describeLoginTicketStoreContract(
+    'MemoryLoginTicketStore + MemoryTicketChangeFeed',
+    inMemory((clock) => {
+      const changes = new MemoryTicketChangeFeed();
+      return { tickets: new MemoryLoginTicketStore(clock, changes), changes };
+    }),
+  );
 
   it('keeps a scanned ticket in Redis in the compact listpack encoding, under 1 KiB', async () => {
     const keys = new RedisKeys(`${testRun.redisPrefix}ticket-size-${randomBytes(6).toString('hex')}:`);
@@ -31,10 +37,17 @@ describe('store: login tickets and their change feed', () => {
     // The longest values a ticket can hold: an IPv6 address and a long desktop User-Agent.
     const userAgent = `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0 ${'x'.repeat(300)}`;
     await store.create({
-      ...ids, status: 'pending', createdAt: now, expiresAt: now + 300_000,
-      clientIp: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255', browser: describeBrowser(userAgent),
+      ...ids,
+      status: 'pending',
+      createdAt: now,
+      expiresAt: now + 300_000,
+      clientIp: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255',
+      browser: describeBrowser(userAgent),
     });
-    assert.equal((await store.scan(ids.sceneStr, `o${'x'.repeat(27)}`, '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', now)).result, 'scanned');
+    assert.equal(
+      (await store.scan(ids.sceneStr, `o${'x'.repeat(27)}`, '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', now)).result,
+      'scanned',
+    );
     const key = keys.key('login', `{${ids.tag}}`);
     try {
       assert.equal(await redis.client.sendCommand(['OBJECT', 'ENCODING', key]), 'listpack');

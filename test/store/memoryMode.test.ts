@@ -28,7 +28,12 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
     simServer = await listen(sim.app);
     t = await createTestApp({
       clock,
-      env: { REDIS_URL: 'memory', WECHAT_API_BASE: simServer.url, WECHAT_OPEN_BASE: simServer.url, WECHAT_MP_BASE: simServer.url },
+      env: {
+        REDIS_URL: 'memory',
+        WECHAT_API_BASE: simServer.url,
+        WECHAT_OPEN_BASE: simServer.url,
+        WECHAT_MP_BASE: simServer.url,
+      },
     });
   });
   after(async () => {
@@ -63,7 +68,10 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
     });
     const xml = driver.event('oMEMORY00000000000000000000001', 'SCAN', 'memo_1');
     const replies = await Promise.all([push(xml), push(xml), push(xml)]);
-    assert.ok(replies.every((reply) => reply === 'handled' || reply === ''), JSON.stringify(replies));
+    assert.ok(
+      replies.every((reply) => reply === 'handled' || reply === ''),
+      JSON.stringify(replies),
+    );
     assert.equal(await push(xml), 'handled');
     assert.deepEqual(handled, ['memo_1']);
   });
@@ -74,27 +82,45 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
     const page = await phone.open('/h5/bind');
     assert.equal(page.status, 200);
     const loggedIn = await phone.post('/h5/bind/login', {
-      _csrf: phone.csrfToken(page.text), loginName: taxpayer.idNumber, password: taxpayer.password, captcha: await phone.captcha('bind-login'),
+      _csrf: phone.csrfToken(page.text),
+      loginName: taxpayer.idNumber,
+      password: taxpayer.password,
+      captcha: await phone.captcha('bind-login'),
     });
     assert.equal(loggedIn.status, 302);
     assert.equal((await phone.submit('/h5/bind', '/h5/bind/sms', { phone: taxpayer.phone, smsCode: '' })).status, 302);
     const captchaPage = await phone.open('/h5/bind/sms');
-    const sent = await phone.post('/h5/bind/sms/send', { _csrf: phone.csrfToken(captchaPage.text), captcha: await phone.captcha('bind-sms') });
+    const sent = await phone.post('/h5/bind/sms/send', {
+      _csrf: phone.csrfToken(captchaPage.text),
+      captcha: await phone.captcha('bind-sms'),
+    });
     assert.equal(sent.headers.location, '/h5/bind?sent=1');
     const code = t.deps.smsOutbox!.forPhone(taxpayer.phone).at(-1)!.code;
     const bound = await phone.submit('/h5/bind?sent=1', '/h5/bind/confirm', { phone: taxpayer.phone, smsCode: code });
     assert.equal(bound.headers.location, '/h5/bind/done');
     assert.match(visibleText((await phone.open('/h5/bind/done')).text), /绑定成功/);
-    assert.equal((await t.deps.db.getRepository(WechatBindingEntity).findOneByOrFail({ openid: phone.openid })).accountId, taxpayer.account.id);
+    assert.equal(
+      (await t.deps.db.getRepository(WechatBindingEntity).findOneByOrFail({ openid: phone.openid })).accountId,
+      taxpayer.account.id,
+    );
   });
 
   it('walks a QR login: ticket, scan and 确定登录 each wake the held long-poll, redeem once', async () => {
     const taxpayer = await createTestAccount(t.deps, { realName: '王纳税' });
     const openid = sim.createUser('王纳税').openid;
     await t.deps.db.getRepository(WechatBindingEntity).insert({
-      id: randomUUID(), accountId: taxpayer.account.id, openid, unionid: null, nickname: null, subscribed: true, boundAt: new Date(clock.now()),
+      id: randomUUID(),
+      accountId: taxpayer.account.id,
+      openid,
+      unionid: null,
+      nickname: null,
+      subscribed: true,
+      boundAt: new Date(clock.now()),
     });
-    const created = await api().post('/api/login/tickets').set('Authorization', KEY).send({ clientIp: '203.0.113.7', userAgent: 'Mozilla/5.0' });
+    const created = await api()
+      .post('/api/login/tickets')
+      .set('Authorization', KEY)
+      .send({ clientIp: '203.0.113.7', userAgent: 'Mozilla/5.0' });
     assert.equal(created.status, 201, created.text);
     const { ticketId, qrContent } = created.body as { ticketId: string; qrContent: string };
 
@@ -125,7 +151,9 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
 
   /** A portal long-poll held until the ticket's status differs from `status`. */
   function holdPoll(ticketId: string, status: string): Promise<request.Response> {
-    return api().get(`/api/login/tickets/${ticketId}?wait=20&status=${status}`).then((res) => res);
+    return api()
+      .get(`/api/login/tickets/${ticketId}?wait=20&status=${status}`)
+      .then((res) => res);
   }
 });
 
@@ -145,7 +173,9 @@ describe('REDIS_URL=memory: the reference portal keeps its sessions in the proce
     assert.equal(page.status, 200);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
     const captcha = (await browser.get('/portal/captcha')).headers['x-sandbox-captcha'] as string;
-    const loggedIn = await browser.post('/portal/login/password').type('form')
+    const loggedIn = await browser
+      .post('/portal/login/password')
+      .type('form')
       .send({ _csrf: csrf, loginName: taxpayer.idNumber, password: taxpayer.password, captcha });
     assert.equal(loggedIn.status, 303, loggedIn.text);
     const home = await browser.get('/portal/home');

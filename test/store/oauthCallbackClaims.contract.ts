@@ -15,7 +15,7 @@ export function describeOAuthCallbackClaimsContract(name: string, open: OpenStor
       assert.equal(await t.store.outcome('code1'), null);
     });
 
-    it('hands the first callback\'s outcome to every repeat', async () => {
+    it("hands the first callback's outcome to every repeat", async () => {
       await t.store.claim('code1');
       await t.store.complete('code1', outcome);
       assert.deepEqual(await t.store.claim('code1'), { first: false, outcome });
@@ -35,7 +35,7 @@ export function describeOAuthCallbackClaimsContract(name: string, open: OpenStor
       assert.deepEqual(await t.store.claim('code1'), { first: true });
     });
 
-    it('forgets a claim after 5 minutes (an OAuth code\'s life), not when the outcome is recorded', async () => {
+    it("forgets a claim after 5 minutes (an OAuth code's life), not when the outcome is recorded", async () => {
       await t.store.claim('code1');
       await t.advance(200_000);
       await t.store.complete('code1', outcome);

@@ -6,6 +6,12 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: OAuth callback claims', () => {
   const redis = useTestRedis();
-  describeOAuthCallbackClaimsContract('RedisOAuthCallbackClaims', redis.open((client, keys) => new RedisOAuthCallbackClaims(client, keys)));
-  describeOAuthCallbackClaimsContract('MemoryOAuthCallbackClaims', inMemory((clock) => new MemoryOAuthCallbackClaims(clock)));
+  describeOAuthCallbackClaimsContract(
+    'RedisOAuthCallbackClaims',
+    redis.open((client, keys) => new RedisOAuthCallbackClaims(client, keys)),
+  );
+  describeOAuthCallbackClaimsContract(
+    'MemoryOAuthCallbackClaims',
+    inMemory((clock) => new MemoryOAuthCallbackClaims(clock)),
+  );
 });

@@ -6,6 +6,12 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: push dedupe', () => {
   const redis = useTestRedis();
-  describePushDedupeStoreContract('RedisPushDedupeStore', redis.open((client, keys) => new RedisPushDedupeStore(client, keys)));
-  describePushDedupeStoreContract('MemoryPushDedupeStore', inMemory((clock) => new MemoryPushDedupeStore(clock)));
+  describePushDedupeStoreContract(
+    'RedisPushDedupeStore',
+    redis.open((client, keys) => new RedisPushDedupeStore(client, keys)),
+  );
+  describePushDedupeStoreContract(
+    'MemoryPushDedupeStore',
+    inMemory((clock) => new MemoryPushDedupeStore(clock)),
+  );
 });

@@ -10,7 +10,8 @@ export function describeRateLimiterContract(name: string, open: OpenStore<RateLi
     const t = useStore(open);
 
     it('allows hits up to the limit and refuses the next, until the end of the window', async () => {
-      for (let i = 1; i <= 3; i++) assert.deepEqual(await t.store.hit('k', 3, 60), { allowed: true, count: i, retryAfterSeconds: 0 });
+      for (let i = 1; i <= 3; i++)
+        assert.deepEqual(await t.store.hit('k', 3, 60), { allowed: true, count: i, retryAfterSeconds: 0 });
       await t.advance(20 * SECOND);
       assert.deepEqual(await t.store.hit('k', 3, 60), { allowed: false, count: 4, retryAfterSeconds: 40 });
     });
@@ -73,7 +74,10 @@ export function describeRateLimiterContract(name: string, open: OpenStore<RateLi
     it('lets exactly `limit` of many concurrent hits through, counting each once', async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => t.store.hit('k', 5, 60)));
       assert.equal(results.filter((r) => r.allowed).length, 5);
-      assert.deepEqual(results.map((r) => r.count).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(
+        results.map((r) => r.count).sort((x, y) => x - y),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
     });
 
     it('refuses nonsense limits and windows', async () => {

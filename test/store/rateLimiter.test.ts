@@ -6,6 +6,12 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: rate limits', () => {
   const redis = useTestRedis();
-  describeRateLimiterContract('RedisRateLimiter', redis.open((client, keys, clock) => new RedisRateLimiter(client, keys, clock)));
-  describeRateLimiterContract('MemoryRateLimiter', inMemory((clock) => new MemoryRateLimiter(clock)));
+  describeRateLimiterContract(
+    'RedisRateLimiter',
+    redis.open((client, keys, clock) => new RedisRateLimiter(client, keys, clock)),
+  );
+  describeRateLimiterContract(
+    'MemoryRateLimiter',
+    inMemory((clock) => new MemoryRateLimiter(clock)),
+  );
 });

@@ -5,7 +5,9 @@ import { useStore, type OpenStore } from './support/storeFixture';
 
 /** What the cookie session (src/http/session/cookieSession.ts) relies on: sessions by id, each expiring after ttlSeconds unless written again. */
 export function describeSessionStoreContract<T extends SessionData>(
-  name: string, open: OpenStore<SessionStore<T>>, sample: (clock: ManualClock) => T,
+  name: string,
+  open: OpenStore<SessionStore<T>>,
+  sample: (clock: ManualClock) => T,
 ): void {
   describe(`${name} (session store contract)`, () => {
     const t = useStore(open);

@@ -19,13 +19,25 @@ interface SampleSession extends SessionData {
 }
 
 const sample = (clock: ManualClock): SampleSession => ({
-  csrfToken: 'token', createdAt: clock.now(), lastSeenAt: clock.now(), openid: 'oUSER', account: { id: 'a', realName: '张三' },
+  csrfToken: 'token',
+  createdAt: clock.now(),
+  lastSeenAt: clock.now(),
+  openid: 'oUSER',
+  account: { id: 'a', realName: '张三' },
 });
 
-describe('store: sessions (the H5 pages\' and the portal\'s, one store per use)', () => {
+describe("store: sessions (the H5 pages' and the portal's, one store per use)", () => {
   const redis = useTestRedis();
-  describeSessionStoreContract('RedisSessionStore', redis.open((client, keys) => new RedisSessionStore<SampleSession>(client, keys, 'h5')), sample);
-  describeSessionStoreContract('MemorySessionStore', inMemory((clock) => new MemorySessionStore<SampleSession>(clock)), sample);
+  describeSessionStoreContract(
+    'RedisSessionStore',
+    redis.open((client, keys) => new RedisSessionStore<SampleSession>(client, keys, 'h5')),
+    sample,
+  );
+  describeSessionStoreContract(
+    'MemorySessionStore',
+    inMemory((clock) => new MemorySessionStore<SampleSession>(clock)),
+    sample,
+  );
 
   it('keeps Redis sessions under <namespace>:session:<sha256(id)>, never the id itself (reading Redis yields no usable cookie), each use apart', async () => {
     const keys = new RedisKeys(`${testRun.redisPrefix}session-keys-${randomBytes(6).toString('hex')}:`);
@@ -43,6 +55,6 @@ describe('store: sessions (the H5 pages\' and the portal\'s, one store per use)'
     ]);
     for (const key of written) assert.ok(!key.includes('visible'), key);
     assert.equal(await portal.get('visible-h5-cookie-value'), null, 'the portal does not see H5 sessions');
-    assert.equal(await h5.get('visible-portal-cookie-value'), null, 'nor the H5 pages the portal\'s');
+    assert.equal(await h5.get('visible-portal-cookie-value'), null, "nor the H5 pages the portal's");
   });
 });

@@ -21,9 +21,17 @@ const OTHER_PHONE = 'digest-of-13912345678';
 export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCodeStore>): void {
   describe(`${name} (SmsCodeStore contract)`, () => {
     const t = useStore(open);
-    const issue = (code: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE, caps = CAPS) => t.store.issue({
-      phoneDigest, purpose, code, nowMs: t.clock.now(), sendId: randomUUID(), codeTtlMs: 5 * MINUTE, resendAfterMs: MINUTE, caps,
-    } satisfies SmsCodeIssue);
+    const issue = (code: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE, caps = CAPS) =>
+      t.store.issue({
+        phoneDigest,
+        purpose,
+        code,
+        nowMs: t.clock.now(),
+        sendId: randomUUID(),
+        codeTtlMs: 5 * MINUTE,
+        resendAfterMs: MINUTE,
+        caps,
+      } satisfies SmsCodeIssue);
     const check = (candidate: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE) =>
       t.store.check({ phoneDigest, purpose, candidate, nowMs: t.clock.now(), maxWrongTries: 5 });
 
@@ -38,7 +46,7 @@ export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCo
         assert.equal(await check('123456'), 'expired');
       });
 
-      it('accepts the code until its lifetime is over, to the millisecond of the caller\'s clock', async () => {
+      it("accepts the code until its lifetime is over, to the millisecond of the caller's clock", async () => {
         await issue('123456', 'bind');
         await issue('654321', 'register');
         // Only the clock moves: `nowMs` decides, the backend's own expiry merely cleans up behind it.
@@ -131,7 +139,11 @@ export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCo
           await t.advance(61 * SECOND);
         }
         // The first send, 305 s ago, leaves the hour in 3295 s.
-        assert.deepEqual(await issue('123456', 'register'), { ok: false, reason: 'hourly_limit', retryAfterMs: 3295 * SECOND });
+        assert.deepEqual(await issue('123456', 'register'), {
+          ok: false,
+          reason: 'hourly_limit',
+          retryAfterMs: 3295 * SECOND,
+        });
         await t.advance(3295 * SECOND - 1);
         assert.equal((await issue('123456', 'register')).ok, false);
         await t.advance(1);

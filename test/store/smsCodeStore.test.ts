@@ -6,6 +6,12 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: SMS codes', () => {
   const redis = useTestRedis();
-  describeSmsCodeStoreContract('RedisSmsCodeStore', redis.open((client, keys) => new RedisSmsCodeStore(client, keys)));
-  describeSmsCodeStoreContract('MemorySmsCodeStore', inMemory((clock) => new MemorySmsCodeStore(clock)));
+  describeSmsCodeStoreContract(
+    'RedisSmsCodeStore',
+    redis.open((client, keys) => new RedisSmsCodeStore(client, keys)),
+  );
+  describeSmsCodeStoreContract(
+    'MemorySmsCodeStore',
+    inMemory((clock) => new MemorySmsCodeStore(clock)),
+  );
 });

@@ -3,7 +3,12 @@ import type { WebOAuthToken, WebOAuthTokenStore } from '../../src/h5/oauth/WebOA
 import { useStore, type OpenStore } from './support/storeFixture';
 
 const token = (openid: string, accessToken: string): WebOAuthToken => ({
-  access_token: accessToken, expires_in: 7200, refresh_token: `refresh-${accessToken}`, openid, scope: 'snsapi_base', create_at: 1,
+  access_token: accessToken,
+  expires_in: 7200,
+  refresh_token: `refresh-${accessToken}`,
+  openid,
+  scope: 'snsapi_base',
+  create_at: 1,
 });
 
 /** What wechat-oauth relies on through WebOAuth: a user's web token, kept for its lifetime. */

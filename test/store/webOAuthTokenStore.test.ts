@@ -6,6 +6,12 @@ import { useTestRedis } from './support/testRedis';
 
 describe('store: web OAuth tokens', () => {
   const redis = useTestRedis();
-  describeWebOAuthTokenStoreContract('RedisWebOAuthTokenStore', redis.open((client, keys) => new RedisWebOAuthTokenStore(client, keys)));
-  describeWebOAuthTokenStoreContract('MemoryWebOAuthTokenStore', inMemory((clock) => new MemoryWebOAuthTokenStore(clock)));
+  describeWebOAuthTokenStoreContract(
+    'RedisWebOAuthTokenStore',
+    redis.open((client, keys) => new RedisWebOAuthTokenStore(client, keys)),
+  );
+  describeWebOAuthTokenStoreContract(
+    'MemoryWebOAuthTokenStore',
+    inMemory((clock) => new MemoryWebOAuthTokenStore(clock)),
+  );
 });

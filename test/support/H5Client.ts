@@ -10,8 +10,12 @@ import type TestAgent from 'supertest/lib/agent';
 export class H5Client {
   readonly agent: TestAgent;
 
-  constructor(private readonly app: Koa, private readonly simulatorUrl: string, readonly openid: string,
-    private readonly userAgent = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x18003237) NetType/WIFI Language/zh_CN') {
+  constructor(
+    private readonly app: Koa,
+    private readonly simulatorUrl: string,
+    readonly openid: string,
+    private readonly userAgent = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x18003237) NetType/WIFI Language/zh_CN',
+  ) {
     this.agent = request.agent(app.callback());
   }
 
@@ -21,7 +25,9 @@ export class H5Client {
     for (let hops = 0; res.status === 302 && hops < 5; hops++) {
       const location = res.headers.location!;
       if (location.startsWith(this.simulatorUrl)) {
-        const authorize = await request(this.simulatorUrl).get(location.slice(this.simulatorUrl.length)).set('X-Sim-Openid', this.openid);
+        const authorize = await request(this.simulatorUrl)
+          .get(location.slice(this.simulatorUrl.length))
+          .set('X-Sim-Openid', this.openid);
         assert.equal(authorize.status, 302, `simulator authorize answered ${authorize.status}: ${authorize.text}`);
         const back = new URL(authorize.headers.location!);
         res = await this.agent.get(back.pathname + back.search).set('User-Agent', this.userAgent);
@@ -34,7 +40,11 @@ export class H5Client {
 
   /** The `name=value` of the H5 session cookie the browser holds now. */
   sessionCookie(): string | undefined {
-    const jar = (this.agent as unknown as { jar: { getCookie(name: string, access: unknown): { name: string; value: string } | undefined } }).jar;
+    const jar = (
+      this.agent as unknown as {
+        jar: { getCookie(name: string, access: unknown): { name: string; value: string } | undefined };
+      }
+    ).jar;
     const cookie = jar.getCookie('etax_h5', { domain: '127.0.0.1', path: '/', secure: false, script: false });
     return cookie ? `${cookie.name}=${cookie.value}` : undefined;
   }
@@ -54,7 +64,12 @@ export class H5Client {
   }
 
   post(path: string, form: Record<string, string>): Promise<request.Response> {
-    return this.agent.post(path).set('User-Agent', this.userAgent).type('form').send(form).then((res) => res);
+    return this.agent
+      .post(path)
+      .set('User-Agent', this.userAgent)
+      .type('form')
+      .send(form)
+      .then((res) => res);
   }
 
   /** POSTs a form with the CSRF token of the page at `pagePath` (opened first). */
@@ -66,5 +81,10 @@ export class H5Client {
 
 /** The text a taxpayer sees: tags removed, whitespace folded. */
 export function visibleText(html: string): string {
-  return html.replace(/<script[\s\S]*?<\/script>/g, '').replace(/<[^>]+>/g, ' ').replace(/&[a-z]+;|&#\d+;/g, ' ').replace(/\s+/g, ' ').trim();
+  return html
+    .replace(/<script[\s\S]*?<\/script>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&[a-z]+;|&#\d+;/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

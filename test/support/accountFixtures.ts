@@ -45,7 +45,10 @@ export interface TestAccount {
  * Creates an account through AccountService (so it is stored exactly as production stores it) and
  * returns it with its plain password, ID number and phone. The login name defaults to the ID number.
  */
-export async function createTestAccount(deps: Pick<Dependencies, 'accounts'>, overrides: Partial<NewAccount> = {}): Promise<TestAccount> {
+export async function createTestAccount(
+  deps: Pick<Dependencies, 'accounts'>,
+  overrides: Partial<NewAccount> = {},
+): Promise<TestAccount> {
   const input: NewAccount = {
     realName: '张三',
     idNumber: uniqueIdNumber(),

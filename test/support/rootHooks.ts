@@ -10,8 +10,10 @@ export async function mochaGlobalSetup(): Promise<void> {
   try {
     admin = await createConnection({ uri: testRun.serverUrl, connectTimeout: 3000 });
   } catch (error) {
-    throw new Error(`MariaDB/MySQL is not reachable at ${testRun.serverUrl} (${(error as Error).message}). ` +
-      'Start it (README: prerequisites) or point TEST_DATABASE_URL at one.');
+    throw new Error(
+      `MariaDB/MySQL is not reachable at ${testRun.serverUrl} (${(error as Error).message}). ` +
+        'Start it (README: prerequisites) or point TEST_DATABASE_URL at one.',
+    );
   }
   await admin.query(`CREATE DATABASE \`${testRun.databaseName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
@@ -22,8 +24,10 @@ export async function mochaGlobalSetup(): Promise<void> {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new Error(`Redis is not reachable at ${testRun.redisUrl} (${(error as Error).message}). ` +
-      'Start it (README: prerequisites) or point TEST_REDIS_URL at one.');
+    throw new Error(
+      `Redis is not reachable at ${testRun.redisUrl} (${(error as Error).message}). ` +
+        'Start it (README: prerequisites) or point TEST_REDIS_URL at one.',
+    );
   } finally {
     if (redis.isOpen) await redis.quit();
   }

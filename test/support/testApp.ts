@@ -53,7 +53,9 @@ export function redisOf(deps: Dependencies): Redis {
 }
 
 /** Listens on an ephemeral loopback port; returns the base URL and a closer. */
-export async function listen(handler: Koa | { callback(): (...args: never[]) => unknown }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function listen(
+  handler: Koa | { callback(): (...args: never[]) => unknown },
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const { createServer } = await import('node:http');
   const server = createServer(handler.callback() as Parameters<typeof createServer>[0]);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -61,10 +63,11 @@ export async function listen(handler: Koa | { callback(): (...args: never[]) => 
   return {
     url: `http://127.0.0.1:${port}`,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -84,7 +87,14 @@ export async function startLiveApp(options: TestAppOptions = {}): Promise<TestAp
   const simulator = `${url}/sandbox/wechat`;
   const t = await createTestApp({
     ...options,
-    env: { PUBLIC_URL: url, SANDBOX: '1', WECHAT_API_BASE: simulator, WECHAT_OPEN_BASE: simulator, WECHAT_MP_BASE: simulator, ...options.env },
+    env: {
+      PUBLIC_URL: url,
+      SANDBOX: '1',
+      WECHAT_API_BASE: simulator,
+      WECHAT_OPEN_BASE: simulator,
+      WECHAT_MP_BASE: simulator,
+      ...options.env,
+    },
   });
   const server = t.app.listen(port, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

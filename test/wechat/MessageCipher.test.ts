@@ -7,12 +7,27 @@ import { signaturesEqual, wechatSignature } from '../../src/wechat/signature';
 interface Vectors {
   plain_signature: { id: string; token: string; timestamp: string; nonce: string; signature: string }[];
   encrypt_fixed_random: {
-    id: string; encodingAESKey: string; appid: string; random16: string; plaintext: string; encrypt: string;
-    token?: string; reply_timestamp?: string; reply_nonce?: string; reply_msg_signature?: string;
+    id: string;
+    encodingAESKey: string;
+    appid: string;
+    random16: string;
+    plaintext: string;
+    encrypt: string;
+    token?: string;
+    reply_timestamp?: string;
+    reply_nonce?: string;
+    reply_msg_signature?: string;
   }[];
   decrypt: {
-    id: string; token: string; encodingAESKey: string; appid: string; timestamp: string; nonce: string;
-    msg_signature: string; encrypt: string; expected: { plaintext: string; receive_id: string };
+    id: string;
+    token: string;
+    encodingAESKey: string;
+    appid: string;
+    timestamp: string;
+    nonce: string;
+    msg_signature: string;
+    encrypt: string;
+    expected: { plaintext: string; receive_id: string };
   }[];
 }
 
@@ -24,7 +39,12 @@ describe('wechat/MessageCipher and signatures (official vectors)', () => {
     it(`computes the plain signature of ${v.id}`, () => {
       assert.equal(wechatSignature(v.token, v.timestamp, v.nonce), v.signature);
       assert.ok(signaturesEqual(v.signature, v.signature.toUpperCase()));
-      assert.ok(!signaturesEqual(v.signature, v.signature.replace(/.$/, (c) => (c === '0' ? '1' : '0'))));
+      assert.ok(
+        !signaturesEqual(
+          v.signature,
+          v.signature.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+        ),
+      );
     });
   }
 

@@ -24,10 +24,23 @@ describe('wechat: retried pushes across instances', () => {
   after(() => Promise.all(instances.map((i) => i.close())));
 
   it('handles one push delivered to three instances at once exactly once', async () => {
-    const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, encodingAesKey: env.WECHAT_ENCODING_AES_KEY!, mode: 'safe' });
+    const driver = new PushDriver({
+      token: env.WECHAT_TOKEN!,
+      appId: env.WECHAT_APPID!,
+      encodingAesKey: env.WECHAT_ENCODING_AES_KEY!,
+      mode: 'safe',
+    });
     const push = driver.sign(driver.event('oMULTI000000000000000000000001', 'SCAN', 'multi_1'));
-    const answers = await Promise.all(instances.map((instance) =>
-      request(instance.app.callback()).post('/wechat').query(push.query).type('text/xml').send(push.body).then((r) => r)));
+    const answers = await Promise.all(
+      instances.map((instance) =>
+        request(instance.app.callback())
+          .post('/wechat')
+          .query(push.query)
+          .type('text/xml')
+          .send(push.body)
+          .then((r) => r),
+      ),
+    );
     assert.equal(handled.length, 1);
     assert.ok(answers.every((a) => a.status === 200));
     const contents = await Promise.all(answers.map((a) => driver.readReply(a.text)));

@@ -25,8 +25,15 @@ describe('wechat endpoint: GET|POST /wechat', () => {
   let scanReply: () => Promise<ReturnType<typeof text>>;
 
   const driver = (mode: 'plain' | 'compat' | 'safe' = 'plain', overrides: { appId?: string; key?: string } = {}) =>
-    new PushDriver({ token: TOKEN, appId: overrides.appId ?? APPID, encodingAesKey: overrides.key ?? AES_KEY, mode, clock });
-  const post = (push: SignedPush) => request(t.app.callback()).post('/wechat').query(push.query).type('text/xml').send(push.body);
+    new PushDriver({
+      token: TOKEN,
+      appId: overrides.appId ?? APPID,
+      encodingAesKey: overrides.key ?? AES_KEY,
+      mode,
+      clock,
+    });
+  const post = (push: SignedPush) =>
+    request(t.app.callback()).post('/wechat').query(push.query).type('text/xml').send(push.body);
   const openid = () => `oTEST${randomUUID().replace(/-/g, '').slice(0, 23)}`;
 
   before(async () => {
@@ -50,14 +57,22 @@ describe('wechat endpoint: GET|POST /wechat', () => {
 
   describe('URL verification', () => {
     it('answers the official example with echostr verbatim', async () => {
-      const vector = (JSON.parse(readFileSync(path.join(vectorsDir, 'crypto.json'), 'utf8')) as {
-        plain_signature: { token: string; timestamp: string; nonce: string; echostr?: string; signature: string }[];
-      }).plain_signature[0]!;
+      const vector = (
+        JSON.parse(readFileSync(path.join(vectorsDir, 'crypto.json'), 'utf8')) as {
+          plain_signature: { token: string; timestamp: string; nonce: string; echostr?: string; signature: string }[];
+        }
+      ).plain_signature[0]!;
       const vectorClock = new ManualClock(Number(vector.timestamp) * 1000);
       const official = await createTestApp({ clock: vectorClock, env: { WECHAT_TOKEN: vector.token } });
       try {
-        const res = await request(official.app.callback()).get('/wechat')
-          .query({ signature: vector.signature, timestamp: vector.timestamp, nonce: vector.nonce, echostr: vector.echostr! });
+        const res = await request(official.app.callback())
+          .get('/wechat')
+          .query({
+            signature: vector.signature,
+            timestamp: vector.timestamp,
+            nonce: vector.nonce,
+            echostr: vector.echostr!,
+          });
         assert.equal(res.status, 200);
         assert.equal(res.text, vector.echostr);
       } finally {
@@ -67,7 +82,9 @@ describe('wechat endpoint: GET|POST /wechat', () => {
 
     it('echoes a plaintext echostr even when safe mode is configured', async () => {
       const query = driver('safe').verification('8012345678901234567');
-      const res = await request(t.app.callback()).get('/wechat').query({ ...query, encrypt_type: 'aes', msg_signature: 'x' });
+      const res = await request(t.app.callback())
+        .get('/wechat')
+        .query({ ...query, encrypt_type: 'aes', msg_signature: 'x' });
       assert.equal(res.status, 200);
       assert.equal(res.text, '8012345678901234567');
     });
@@ -143,7 +160,10 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       assert.deepEqual(scanCalls, []);
     });
 
-    for (const [label, offset] of [['stale', -301], ['future', 301]] as const) {
+    for (const [label, offset] of [
+      ['stale', -301],
+      ['future', 301],
+    ] as const) {
       it(`refuses a push with a ${label} timestamp with 401 and does nothing`, async () => {
         const d = driver();
         const timestamp = String(Math.floor(clock.now() / 1000) + offset);
@@ -155,7 +175,9 @@ describe('wechat endpoint: GET|POST /wechat', () => {
 
     it('accepts a timestamp at the edge of the window', async () => {
       const d = driver();
-      const res = await post(d.sign(d.event(openid(), 'SCAN', 'test_edge'), String(Math.floor(clock.now() / 1000) - 300)));
+      const res = await post(
+        d.sign(d.event(openid(), 'SCAN', 'test_edge'), String(Math.floor(clock.now() / 1000) - 300)),
+      );
       assert.equal(res.status, 200);
       assert.deepEqual(scanCalls, ['test_edge']);
     });
@@ -215,7 +237,11 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       try {
         const d = driver('safe');
         const push = d.sign(d.event(openid(), 'subscribe'));
-        const res = await request(plainOnly.app.callback()).post('/wechat').query(push.query).type('text/xml').send(push.body);
+        const res = await request(plainOnly.app.callback())
+          .post('/wechat')
+          .query(push.query)
+          .type('text/xml')
+          .send(push.body);
         assert.equal(res.status, 400);
         assert.match(res.text, /EncodingAESKey/);
       } finally {
@@ -240,8 +266,13 @@ describe('wechat endpoint: GET|POST /wechat', () => {
     it('handles three concurrent identical pushes once', async () => {
       const d = driver();
       let release!: () => void;
-      const gate = new Promise<void>((resolve) => { release = resolve; });
-      scanReply = async () => { await gate; return text('scanned once'); };
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      scanReply = async () => {
+        await gate;
+        return text('scanned once');
+      };
       const push = d.sign(d.event(openid(), 'SCAN', 'test_concurrent'));
       // supertest sends on then(); start all three deliveries now.
       const pending = [post(push), post(push), post(push)].map((test) => test.then((res) => res));
@@ -280,7 +311,9 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       const user = openid();
       const msgId = '9223372036854775807';
       const first = await post(d.sign(d.textMessage(user, '绑定', msgId)));
-      const again = await post(d.sign(d.xml(user, { MsgType: 'text', Content: '绑定', MsgId: msgId }, String(Number(d.nowSeconds()) - 5))));
+      const again = await post(
+        d.sign(d.xml(user, { MsgType: 'text', Content: '绑定', MsgId: msgId }, String(Number(d.nowSeconds()) - 5))),
+      );
       assert.equal(first.text, again.text);
       const third = await post(d.sign(d.textMessage(user, '绑定', '9223372036854775806')));
       assert.equal(third.status, 200);
@@ -306,8 +339,13 @@ describe('wechat endpoint: GET|POST /wechat', () => {
     it('answers success when handling passes the reply deadline, and finishes in the background', async () => {
       const d = driver();
       let release!: () => void;
-      const gate = new Promise<void>((resolve) => { release = resolve; });
-      scanReply = async () => { await gate; return text('late'); };
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      scanReply = async () => {
+        await gate;
+        return text('late');
+      };
       const push = d.sign(d.event(openid(), 'SCAN', 'test_slow'));
       const res = await post(push);
       assert.equal(res.text, 'success');
@@ -354,11 +392,28 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       const user = openid();
       const accountId = randomUUID();
       await t.deps.db.getRepository(AccountEntity).insert({
-        id: accountId, loginName: 'u1', passwordHash: 'x', realName: '张三', idNumberEncrypted: 'e', idNumberIndex: 'i1',
-        phoneEncrypted: 'p', phoneIndex: 'p1', failedLogins: 0, lockedUntil: null, createdAt: new Date(),
+        id: accountId,
+        loginName: 'u1',
+        passwordHash: 'x',
+        realName: '张三',
+        idNumberEncrypted: 'e',
+        idNumberIndex: 'i1',
+        phoneEncrypted: 'p',
+        phoneIndex: 'p1',
+        failedLogins: 0,
+        lockedUntil: null,
+        createdAt: new Date(),
       });
       const bindings = t.deps.db.getRepository(WechatBindingEntity);
-      await bindings.insert({ id: randomUUID(), accountId, openid: user, unionid: null, nickname: 'n', subscribed: true, boundAt: new Date() });
+      await bindings.insert({
+        id: randomUUID(),
+        accountId,
+        openid: user,
+        unionid: null,
+        nickname: 'n',
+        subscribed: true,
+        boundAt: new Date(),
+      });
       await post(d.sign(d.event(user, 'unsubscribe')));
       assert.equal((await bindings.findOneByOrFail({ openid: user })).subscribed, false);
       clock.advance(1000);
@@ -370,7 +425,12 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       const d = driver();
       const click = await post(d.sign(d.event(openid(), 'CLICK', 'LOGIN_HELP')));
       assert.match((await d.readReply(click.text))!.Content!, /微信扫码登录使用说明/);
-      for (const [word, pattern] of [['解绑', /解除微信绑定/], ['注册', /实名注册/], ['登录', /扫码登录/], ['你好', /回复以下关键词/]] as const) {
+      for (const [word, pattern] of [
+        ['解绑', /解除微信绑定/],
+        ['注册', /实名注册/],
+        ['登录', /扫码登录/],
+        ['你好', /回复以下关键词/],
+      ] as const) {
         const res = await post(d.sign(d.textMessage(openid(), word)));
         assert.match((await d.readReply(res.text))!.Content!, pattern);
       }

@@ -6,9 +6,15 @@ export class AccountLoginFailures1764460800000 implements MigrationInterface {
   name = 'AccountLoginFailures1764460800000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.addColumn('accounts', new TableColumn({
-      name: 'last_failed_at', type: 'datetime', precision: 3, isNullable: true,
-    }));
+    await queryRunner.addColumn(
+      'accounts',
+      new TableColumn({
+        name: 'last_failed_at',
+        type: 'datetime',
+        precision: 3,
+        isNullable: true,
+      }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

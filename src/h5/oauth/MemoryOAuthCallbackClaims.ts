@@ -1,6 +1,11 @@
 import type { Clock } from '../../clock/Clock';
 import { ExpiringMap } from '../../store/ExpiringMap';
-import { OAUTH_CODE_CLAIM_TTL_SECONDS, type CallbackClaim, type CallbackOutcome, type OAuthCallbackClaims } from './OAuthCallbackClaims';
+import {
+  OAUTH_CODE_CLAIM_TTL_SECONDS,
+  type CallbackClaim,
+  type CallbackOutcome,
+  type OAuthCallbackClaims,
+} from './OAuthCallbackClaims';
 
 /** Claims in this process (REDIS_URL=memory); a claim holds null until its outcome is known. */
 export class MemoryOAuthCallbackClaims implements OAuthCallbackClaims {

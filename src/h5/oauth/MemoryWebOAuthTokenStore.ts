@@ -12,7 +12,7 @@ export class MemoryWebOAuthTokenStore implements WebOAuthTokenStore {
 
   async get(openid: string): Promise<WebOAuthToken | null> {
     const value = this.tokens.get(openid);
-    return value ? JSON.parse(value) as WebOAuthToken : null;
+    return value ? (JSON.parse(value) as WebOAuthToken) : null;
   }
 
   async set(openid: string, token: WebOAuthToken, ttlSeconds: number): Promise<void> {

@@ -29,4 +29,6 @@ export interface OAuthCallbackClaims {
 }
 
 export const sessionFingerprint = (sessionId: string | null): string =>
-  createHash('sha256').update(sessionId ?? '').digest('hex');
+  createHash('sha256')
+    .update(sessionId ?? '')
+    .digest('hex');

@@ -21,7 +21,10 @@ export interface WebIdentity {
 
 /** An OAuth failure with WeChat's errcode, or `unavailable` when WeChat could not be reached. */
 export class WebOAuthError extends Error {
-  constructor(readonly errcode: number | 'unavailable', message: string) {
+  constructor(
+    readonly errcode: number | 'unavailable',
+    message: string,
+  ) {
     super(message);
     this.name = 'WebOAuthError';
   }
@@ -35,13 +38,23 @@ export class WebOAuth {
     const { tokens } = options;
     // wechat-oauth speaks callbacks; the store speaks promises.
     this.client = new ConfigurableHostOAuth(
-      options.appId, options.appSecret, options.apiBase, options.openBase, options.timeoutMs,
+      options.appId,
+      options.appSecret,
+      options.apiBase,
+      options.openBase,
+      options.timeoutMs,
       (openid, callback) => {
-        tokens.get(openid).then((token) => callback(null, token), (error: Error) => callback(error));
+        tokens.get(openid).then(
+          (token) => callback(null, token),
+          (error: Error) => callback(error),
+        );
       },
       (openid, token, callback) => {
         // At least a minute, and two hours (WeChat's usual lifetime) when the answer names none.
-        tokens.set(openid, token, Math.max(60, token.expires_in || 7200)).then(() => callback(null), (error: Error) => callback(error));
+        tokens.set(openid, token, Math.max(60, token.expires_in || 7200)).then(
+          () => callback(null),
+          (error: Error) => callback(error),
+        );
       },
     );
   }
@@ -61,7 +74,8 @@ export class WebOAuth {
       throw new WebOAuthError('unavailable', e.message);
     }
     const data = result?.data;
-    if (!data || typeof data.openid !== 'string' || data.openid === '') throw new WebOAuthError('unavailable', 'no openid in the answer');
+    if (!data || typeof data.openid !== 'string' || data.openid === '')
+      throw new WebOAuthError('unavailable', 'no openid in the answer');
     return {
       openid: data.openid,
       ...(data.unionid ? { unionid: data.unionid } : {}),

@@ -7,7 +7,8 @@ import { sessionFingerprint } from './OAuthCallbackClaims';
 import { WebOAuthError, type WebOAuth } from './WebOAuth';
 import { maskOpenid } from '../../security/masking';
 
-const startAgain = () => createHttpError(400, '授权已失效，请从"福建税务"公众号菜单重新进入。', { title: '请重新进入' });
+const startAgain = () =>
+  createHttpError(400, '授权已失效，请从"福建税务"公众号菜单重新进入。', { title: '请重新进入' });
 const REPEAT_WAIT_MS = 3000;
 /**
  * WeChat errcodes that say "not now" rather than "bad code" (system busy, API quota or rate limit):
@@ -17,7 +18,8 @@ const TRANSIENT_ERRCODES = new Set([-1, 45009, 45011]);
 
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 // Only our own pages: `returnTo` came from our session, but never follow it off-site.
-const safeReturn = (path: string | undefined) => (path && /^\/h5\/[^/\\]/.test(path) && !path.startsWith('/h5/oauth/') ? path : '/h5/bind');
+const safeReturn = (path: string | undefined) =>
+  path && /^\/h5\/[^/\\]/.test(path) && !path.startsWith('/h5/oauth/') ? path : '/h5/bind';
 
 /**
  * `/h5/oauth/callback?code&state`: exchanges the code once, puts the openid in a renewed session and
@@ -27,8 +29,12 @@ const safeReturn = (path: string | undefined) => (path && /^\/h5\/[^/\\]/.test(p
 export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Middleware {
   return async (ctx) => {
     const { code, state } = ctx.query;
-    if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{1,256}$/.test(code)
-      || typeof state !== 'string' || !/^[A-Za-z0-9]{1,128}$/.test(state)) {
+    if (
+      typeof code !== 'string' ||
+      !/^[A-Za-z0-9_-]{1,256}$/.test(code) ||
+      typeof state !== 'string' ||
+      !/^[A-Za-z0-9]{1,128}$/.test(state)
+    ) {
       throw startAgain();
     }
     const session = ctx.state.session;
@@ -41,7 +47,7 @@ export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Mid
 
     const claim = await claims.claim(code);
     if (!claim.first) {
-      const outcome = claim.outcome ?? await waitForOutcome(claims, code);
+      const outcome = claim.outcome ?? (await waitForOutcome(claims, code));
       if (!outcome || outcome.fromSession !== sessionFingerprint(session.id)) throw startAgain();
       session.adopt(outcome.sessionId);
       ctx.redirect(safeReturn(outcome.returnTo));
@@ -58,7 +64,8 @@ export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Mid
       identity = await oauth.exchange(code);
     } catch (error) {
       await claims.release(code);
-      if (error instanceof WebOAuthError && (error.errcode === 'unavailable' || TRANSIENT_ERRCODES.has(error.errcode))) throw error;
+      if (error instanceof WebOAuthError && (error.errcode === 'unavailable' || TRANSIENT_ERRCODES.has(error.errcode)))
+        throw error;
       ctx.state.logger.warn({ errcode: (error as WebOAuthError).errcode }, 'oauth code refused');
       throw startAgain();
     }

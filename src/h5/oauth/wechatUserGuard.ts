@@ -20,9 +20,16 @@ export interface WechatUserGuardOptions {
 export function wechatUserGuard(options: WechatUserGuardOptions): Middleware {
   return async (ctx, next) => {
     if (options.requireWechatBrowser && !/MicroMessenger/i.test(ctx.get('user-agent'))) {
-      options.renderer.render(ctx, 'message', {
-        title: '请在微信中打开', message: '请在微信中关注"福建税务"公众号，从"微办税"菜单打开本页面。', icon: 'info',
-      }, 403);
+      options.renderer.render(
+        ctx,
+        'message',
+        {
+          title: '请在微信中打开',
+          message: '请在微信中关注"福建税务"公众号，从"微办税"菜单打开本页面。',
+          icon: 'info',
+        },
+        403,
+      );
       return;
     }
     const session = ctx.state.session;

@@ -1,5 +1,10 @@
 import type { Context, Middleware } from 'koa';
-import { cookieSession, type CookieSession, type CookieSessionUse, type CookieSessionWiring } from '../../http/session/cookieSession';
+import {
+  cookieSession,
+  type CookieSession,
+  type CookieSessionUse,
+  type CookieSessionWiring,
+} from '../../http/session/cookieSession';
 import type { SessionData, SessionStore } from '../../http/session/SessionStore';
 
 /** What an H5 session remembers between requests. */
@@ -22,7 +27,12 @@ export interface H5SessionData extends SessionData {
  * sliding timeout.
  */
 export const H5_SESSIONS = {
-  cookieName: 'etax_h5', stateKey: 'session', namespace: 'h5', idleSeconds: 30 * 60, absoluteSeconds: 8 * 3600, saveChanges: false,
+  cookieName: 'etax_h5',
+  stateKey: 'session',
+  namespace: 'h5',
+  idleSeconds: 30 * 60,
+  absoluteSeconds: 8 * 3600,
+  saveChanges: false,
 } as const satisfies CookieSessionUse;
 
 export type H5SessionStore = SessionStore<H5SessionData>;

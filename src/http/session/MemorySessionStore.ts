@@ -17,7 +17,7 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
 
   async get(id: string): Promise<T | null> {
     const value = this.sessions.get(sessionIdHash(id));
-    return value ? JSON.parse(value) as T : null;
+    return value ? (JSON.parse(value) as T) : null;
   }
 
   async set(id: string, data: T, ttlSeconds: number): Promise<void> {

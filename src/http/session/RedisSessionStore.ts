@@ -8,7 +8,11 @@ import type { SessionData, SessionStore } from './SessionStore';
  * usable cookies; each use of sessions (H5 pages, the portal) has a namespace of its own.
  */
 export class RedisSessionStore<T extends SessionData> implements SessionStore<T> {
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys, private readonly namespace: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly namespace: string,
+  ) {}
 
   private key(id: string): string {
     return this.keys.key(this.namespace, 'session', sessionIdHash(id));
@@ -16,11 +20,13 @@ export class RedisSessionStore<T extends SessionData> implements SessionStore<T>
 
   async get(id: string): Promise<T | null> {
     const value = await this.redis.get(this.key(id));
-    return value ? JSON.parse(value) as T : null;
+    return value ? (JSON.parse(value) as T) : null;
   }
 
   async set(id: string, data: T, ttlSeconds: number): Promise<void> {
-    await this.redis.set(this.key(id), JSON.stringify(data), { expiration: { type: 'EX', value: Math.max(1, Math.ceil(ttlSeconds)) } });
+    await this.redis.set(this.key(id), JSON.stringify(data), {
+      expiration: { type: 'EX', value: Math.max(1, Math.ceil(ttlSeconds)) },
+    });
   }
 
   async destroy(id: string): Promise<void> {

@@ -11,4 +11,3 @@ export interface SessionStore<T extends SessionData> {
   set(id: string, data: T, ttlSeconds: number): Promise<void>;
   destroy(id: string): Promise<void>;
 }
-

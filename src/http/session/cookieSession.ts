@@ -54,7 +54,10 @@ const newCsrfToken = () => randomBytes(32).toString('base64url');
  * with the __Host- prefix behind HTTPS), the data in the store; idle (sliding) and absolute
  * timeouts, also as the store's time to live.
  */
-export function cookieSession<T extends SessionData>(use: CookieSessionUse, wiring: CookieSessionWiring<T>): Middleware {
+export function cookieSession<T extends SessionData>(
+  use: CookieSessionUse,
+  wiring: CookieSessionWiring<T>,
+): Middleware {
   const cookieName = wiring.secure ? `__Host-${use.cookieName}` : use.cookieName;
   const { idleSeconds: idle, absoluteSeconds: absolute } = use;
   const { store } = wiring;
@@ -83,7 +86,11 @@ export function cookieSession<T extends SessionData>(use: CookieSessionUse, wiri
 
     const setCookie = (value: string | null) => {
       ctx.cookies.set(cookieName, value, {
-        httpOnly: true, sameSite: 'lax', secure: wiring.secure, path: '/', overwrite: true,
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: wiring.secure,
+        path: '/',
+        overwrite: true,
         ...(value === null ? { expires: new Date(0) } : {}),
       });
     };

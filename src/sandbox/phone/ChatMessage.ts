@@ -24,4 +24,3 @@ export interface ChatMessage {
   segments: TextSegment[];
   card?: ChatCard;
 }
-

@@ -16,7 +16,12 @@ export class PhonePageRenderer extends PageRenderer {
   }
 
   render(ctx: Context, template: string, variables: Record<string, unknown>): void {
-    this.respond(ctx, template, { assets: PHONE_ASSETS, ...variables }, 200,
-      strictPageHeaders({ img: "'self' data:", connect: "'self'", frame: "'self' http: https:" }));
+    this.respond(
+      ctx,
+      template,
+      { assets: PHONE_ASSETS, ...variables },
+      200,
+      strictPageHeaders({ img: "'self' data:", connect: "'self'", frame: "'self' http: https:" }),
+    );
   }
 }

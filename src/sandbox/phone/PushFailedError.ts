@@ -3,7 +3,10 @@
  * decrypt or verify). WeChat would retry and finally show nothing; the phone says what went wrong.
  */
 export class PushFailedError extends Error {
-  constructor(message: string, readonly status: number | null) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
     super(message);
     this.name = 'PushFailedError';
   }

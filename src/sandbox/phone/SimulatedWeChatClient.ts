@@ -100,8 +100,17 @@ export class SimulatedWeChatClient {
     this.options.chat.add(user.openid, { from: 'system', source: 'event', segments: [{ text }] });
   }
 
-  private event(user: SimulatedUser, event: string, eventKey: string, extra: Record<string, string> = {}): Promise<PushOutcome> {
-    return this.push(user, this.options.driver.event(user.openid, event, eventKey, extra), { msgType: 'event', event, eventKey });
+  private event(
+    user: SimulatedUser,
+    event: string,
+    eventKey: string,
+    extra: Record<string, string> = {},
+  ): Promise<PushOutcome> {
+    return this.push(user, this.options.driver.event(user.openid, event, eventKey, extra), {
+      msgType: 'event',
+      event,
+      eventKey,
+    });
   }
 
   private async push(user: SimulatedUser, xml: string, sent: PushSent): Promise<PushOutcome> {
@@ -112,7 +121,8 @@ export class SimulatedWeChatClient {
     } catch (error) {
       throw new PushFailedError(`${endpoint} is unreachable: ${(error as Error).message}`, null);
     }
-    if (response.status !== 200) throw new PushFailedError(`${endpoint} answered HTTP ${response.status}`, response.status);
+    if (response.status !== 200)
+      throw new PushFailedError(`${endpoint} answered HTTP ${response.status}`, response.status);
     let fields: Record<string, string> | null;
     try {
       fields = await driver.readReply(response.body);

@@ -8,8 +8,13 @@ import { outboxChatMessage } from './outboxChatMessage';
  * times keep the phone's lines first, since a push is sent before anything it causes.
  */
 export function chatTimeline(openid: string, phoneLog: ChatMessage[], outbox: readonly OutboxMessage[]): ChatMessage[] {
-  const sent = outbox.flatMap((message, index) => (message.touser === openid ? [outboxChatMessage(message, index)] : []));
-  const ordered = [...phoneLog.map((message, order) => ({ message, order })), ...sent.map((message, order) => ({ message, order: phoneLog.length + order }))];
+  const sent = outbox.flatMap((message, index) =>
+    message.touser === openid ? [outboxChatMessage(message, index)] : [],
+  );
+  const ordered = [
+    ...phoneLog.map((message, order) => ({ message, order })),
+    ...sent.map((message, order) => ({ message, order: phoneLog.length + order })),
+  ];
   ordered.sort((a, b) => a.message.at - b.message.at || a.order - b.order);
   return ordered.map(({ message }) => message);
 }

@@ -4,8 +4,15 @@ import { textSegments } from './textSegments';
 
 // How WeChat's chat list previews the types it does not show inline.
 const TYPE_LABELS: Record<string, string> = {
-  image: '[图片]', voice: '[语音]', video: '[视频]', music: '[音乐]', mpnews: '[图文]', mpnewsarticle: '[图文]',
-  msgmenu: '[菜单消息]', wxcard: '[卡券]', miniprogrampage: '[小程序]',
+  image: '[图片]',
+  voice: '[语音]',
+  video: '[视频]',
+  music: '[音乐]',
+  mpnews: '[图文]',
+  mpnewsarticle: '[图文]',
+  msgmenu: '[菜单消息]',
+  wxcard: '[卡券]',
+  miniprogrampage: '[小程序]',
 };
 
 /**
@@ -26,7 +33,9 @@ export function outboxChatMessage(message: OutboxMessage, index: number): ChatMe
     const article: unknown = articles[0];
     if (isRecord(article)) {
       return {
-        ...base, source: 'custom', segments: [],
+        ...base,
+        source: 'custom',
+        segments: [],
         card: { title: text(article.title), description: text(article.description), url: httpUrl(article.url) },
       };
     }
@@ -38,7 +47,10 @@ export function outboxChatMessage(message: OutboxMessage, index: number): ChatMe
 function templateCard(body: Record<string, unknown>): ChatCard {
   const data = isRecord(body.data) ? body.data : {};
   const valueOf = (name: string): string => (isRecord(data[name]) ? text(data[name].value) : '');
-  const lines = Object.keys(data).filter((name) => name !== 'first' && name !== 'remark').map(valueOf).filter((line) => line !== '');
+  const lines = Object.keys(data)
+    .filter((name) => name !== 'first' && name !== 'remark')
+    .map(valueOf)
+    .filter((line) => line !== '');
   const remark = valueOf('remark');
   return {
     title: valueOf('first') || '模板消息',

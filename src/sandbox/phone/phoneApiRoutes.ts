@@ -34,20 +34,42 @@ export interface PhoneApiOptions {
 
 const OPENID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 
-interface NewUserBody { nickname: string }
-interface UserBody { openid: string }
-interface TextBody { openid: string; text: string }
-interface ClickBody { openid: string; key: string }
-interface ViewBody { openid: string; url: string }
-interface ScanBody { openid: string; ticket?: string }
+interface NewUserBody {
+  nickname: string;
+}
+interface UserBody {
+  openid: string;
+}
+interface TextBody {
+  openid: string;
+  text: string;
+}
+interface ClickBody {
+  openid: string;
+  key: string;
+}
+interface ViewBody {
+  openid: string;
+  url: string;
+}
+interface ScanBody {
+  openid: string;
+  ticket?: string;
+}
 
 const NICKNAME = { type: 'string', minLength: 1, maxLength: 20, pattern: '\\S' } as const;
 
 const newUserSchema: JSONSchemaType<NewUserBody> = {
-  type: 'object', properties: { nickname: NICKNAME }, required: ['nickname'], additionalProperties: false,
+  type: 'object',
+  properties: { nickname: NICKNAME },
+  required: ['nickname'],
+  additionalProperties: false,
 };
 const userSchema: JSONSchemaType<UserBody> = {
-  type: 'object', properties: { openid: OPENID }, required: ['openid'], additionalProperties: false,
+  type: 'object',
+  properties: { openid: OPENID },
+  required: ['openid'],
+  additionalProperties: false,
 };
 const textSchema: JSONSchemaType<TextBody> = {
   type: 'object',
@@ -56,10 +78,16 @@ const textSchema: JSONSchemaType<TextBody> = {
   additionalProperties: false,
 };
 const clickSchema: JSONSchemaType<ClickBody> = {
-  type: 'object', properties: { openid: OPENID, key: { type: 'string', minLength: 1, maxLength: 128 } }, required: ['openid', 'key'], additionalProperties: false,
+  type: 'object',
+  properties: { openid: OPENID, key: { type: 'string', minLength: 1, maxLength: 128 } },
+  required: ['openid', 'key'],
+  additionalProperties: false,
 };
 const viewSchema: JSONSchemaType<ViewBody> = {
-  type: 'object', properties: { openid: OPENID, url: { type: 'string', minLength: 1, maxLength: 1024 } }, required: ['openid', 'url'], additionalProperties: false,
+  type: 'object',
+  properties: { openid: OPENID, url: { type: 'string', minLength: 1, maxLength: 1024 } },
+  required: ['openid', 'url'],
+  additionalProperties: false,
 };
 const scanSchema: JSONSchemaType<ScanBody> = {
   type: 'object',
@@ -85,7 +113,11 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
   const readScan = validateBody(scanSchema);
   router.use(sameOriginOnly(options.publicOrigin), jsonBody() as Middleware, mapPhoneErrors);
 
-  const userView = (user: SimulatedUser) => ({ openid: user.openid, nickname: user.nickname, following: client.isFollowing(user) });
+  const userView = (user: SimulatedUser) => ({
+    openid: user.openid,
+    nickname: user.nickname,
+    following: client.isFollowing(user),
+  });
   const findUser = (openid: string): SimulatedUser => {
     const user = simulator.users().find((candidate) => candidate.openid === openid);
     if (!user) throw createHttpError(404, '没有这个模拟微信用户', { code: 'unknown_user' });
@@ -162,7 +194,10 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
     const ticket = body.ticket ?? null;
     const live = scannableQrCodes(simulator.qrCodes(), options.clock.now());
     // No ticket: the newest login QR, i.e. the one a portal is showing now.
-    const code = ticket === null ? live.find((candidate) => !candidate.permanent) : live.find((candidate) => candidate.ticket === ticket);
+    const code =
+      ticket === null
+        ? live.find((candidate) => !candidate.permanent)
+        : live.find((candidate) => candidate.ticket === ticket);
     if (!code) {
       throw ticket === null
         ? createHttpError(404, '没有可扫描的登录二维码：请先在网页上打开“微信扫码登录”', { code: 'no_qr_code' })
@@ -173,9 +208,17 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
 
   router.get('/sms', (ctx) => {
     const phone = singleQuery(ctx, 'phone');
-    if (!looksLikeMobileNumber(phone)) throw createHttpError(400, 'phone must be one mainland mobile number (11 digits)', { code: 'invalid_phone' });
+    if (!looksLikeMobileNumber(phone))
+      throw createHttpError(400, 'phone must be one mainland mobile number (11 digits)', { code: 'invalid_phone' });
     const messages = options.smsOutbox?.forPhone(phone) ?? [];
-    ctx.body = { messages: messages.map((sms) => ({ phone: sms.phone, code: sms.code, text: sms.text, sentAt: sms.sentAt.toISOString() })) };
+    ctx.body = {
+      messages: messages.map((sms) => ({
+        phone: sms.phone,
+        code: sms.code,
+        text: sms.text,
+        sentAt: sms.sentAt.toISOString(),
+      })),
+    };
   });
 
   return router;

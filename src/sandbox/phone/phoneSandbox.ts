@@ -47,7 +47,11 @@ export function phoneSandbox(options: PhoneSandboxOptions): Middleware {
   });
   const chat = new PhoneChatLog(clock);
   const client = new SimulatedWeChatClient({
-    driver, endpoint: `${config.publicUrl}/wechat`, followers: new SimulatedFollowers(), chat, menuId: String(randomInt(100_000_000, 1_000_000_000)),
+    driver,
+    endpoint: `${config.publicUrl}/wechat`,
+    followers: new SimulatedFollowers(),
+    chat,
+    menuId: String(randomInt(100_000_000, 1_000_000_000)),
   });
   const menu = new PhoneMenu(options.projectRoot, config.publicUrl);
   const userCookie = new PhoneUserCookie(config.publicUrl.startsWith('https://'));
@@ -64,14 +68,28 @@ export function phoneSandbox(options: PhoneSandboxOptions): Middleware {
       safeMode: encodingAesKey !== undefined,
     });
   });
-  const api = phoneApiRoutes({ simulator, client, chat, menu, userCookie, smsOutbox: options.smsOutbox, clock, publicOrigin });
+  const api = phoneApiRoutes({
+    simulator,
+    client,
+    chat,
+    menu,
+    userCookie,
+    smsOutbox: options.smsOutbox,
+    clock,
+    publicOrigin,
+  });
   const stack = compose([
     // The sandbox is edited while it runs; a reload must pick the new files up.
-    staticFiles({ urlPrefix: PHONE_ASSETS, directory: path.join(options.projectRoot, 'static', 'sandbox'), cacheControl: 'no-cache' }),
+    staticFiles({
+      urlPrefix: PHONE_ASSETS,
+      directory: path.join(options.projectRoot, 'static', 'sandbox'),
+      cacheControl: 'no-cache',
+    }),
     page.routes() as Middleware,
     page.allowedMethods() as Middleware,
     api.routes() as Middleware,
     api.allowedMethods() as Middleware,
   ]);
-  return async (ctx, next) => (ctx.path === PHONE_PATH || ctx.path.startsWith(`${PHONE_PATH}/`) ? stack(ctx, next) : next());
+  return async (ctx, next) =>
+    ctx.path === PHONE_PATH || ctx.path.startsWith(`${PHONE_PATH}/`) ? stack(ctx, next) : next();
 }

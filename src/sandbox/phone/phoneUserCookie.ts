@@ -25,7 +25,10 @@ export class PhoneUserCookie {
     const options = { httpOnly: true, sameSite: 'lax', secure: this.secure, path: '/', overwrite: true } as const;
     if (this.read(ctx) !== openid) {
       // The H5 session cookie: plain, and __Host- behind HTTPS (cookieSession).
-      ctx.cookies.set(this.secure ? `__Host-${H5_SESSIONS.cookieName}` : H5_SESSIONS.cookieName, null, { ...options, expires: new Date(0) });
+      ctx.cookies.set(this.secure ? `__Host-${H5_SESSIONS.cookieName}` : H5_SESSIONS.cookieName, null, {
+        ...options,
+        expires: new Date(0),
+      });
     }
     // A year: the sandbox phone keeps its user across browser restarts, as a real phone would.
     ctx.cookies.set(SIMULATED_USER_COOKIE, openid, { ...options, maxAge: 365 * 24 * 3600 * 1000 });

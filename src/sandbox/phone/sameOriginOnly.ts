@@ -12,8 +12,16 @@ export function sameOriginOnly(publicOrigin: string): Middleware {
     const origin = ctx.get('origin');
     // Koa 3's ctx.origin is the Origin header itself, so this host's origin is built here.
     const ownOrigin = `${ctx.protocol}://${ctx.host}`;
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && origin !== '' && origin !== publicOrigin && origin !== ownOrigin) {
-      throw createHttpError(403, 'the sandbox phone accepts requests from its own page only', { code: 'foreign_origin' });
+    if (
+      ctx.method !== 'GET' &&
+      ctx.method !== 'HEAD' &&
+      origin !== '' &&
+      origin !== publicOrigin &&
+      origin !== ownOrigin
+    ) {
+      throw createHttpError(403, 'the sandbox phone accepts requests from its own page only', {
+        code: 'foreign_origin',
+      });
     }
     await next();
   };

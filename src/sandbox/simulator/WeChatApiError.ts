@@ -3,7 +3,10 @@
  * it; the simulator's error middleware turns it into the JSON WeChat would send.
  */
 export class WeChatApiError extends Error {
-  constructor(readonly errcode: number, readonly errmsg: string) {
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
     super(`${errcode} ${errmsg}`);
     this.name = 'WeChatApiError';
   }
@@ -21,8 +24,7 @@ export const commonErrors = {
   appSecretMissing: () => new WeChatApiError(41004, 'appsecret missing'),
   accessTokenMissing: () => new WeChatApiError(41001, 'access_token missing'),
   accessTokenUnknown: () => new WeChatApiError(40014, 'invalid access_token'),
-  accessTokenNotLatest: () =>
-    new WeChatApiError(40001, 'invalid credential, access_token is invalid or not latest'),
+  accessTokenNotLatest: () => new WeChatApiError(40001, 'invalid credential, access_token is invalid or not latest'),
   accessTokenExpired: () => new WeChatApiError(42001, 'access_token expired'),
 } as const;
 

@@ -245,7 +245,11 @@ export class WeChatSimulator {
       ctx.body =
         code.expiresAt === null
           ? { ticket: code.ticket, url: code.url }
-          : { ticket: code.ticket, expire_seconds: Math.round((code.expiresAt - this.clock.now()) / 1000), url: code.url };
+          : {
+              ticket: code.ticket,
+              expire_seconds: Math.round((code.expiresAt - this.clock.now()) / 1000),
+              url: code.url,
+            };
     });
 
     // The image host needs no token; the ticket alone is the credential.

@@ -11,7 +11,13 @@ const MAX_KEY_BYTES = 128;
 const MAX_URL_BYTES = 1024;
 
 const TYPES_NEEDING_KEY = new Set([
-  'click', 'scancode_push', 'scancode_waitmsg', 'pic_sysphoto', 'pic_photo_or_album', 'pic_weixin', 'location_select',
+  'click',
+  'scancode_push',
+  'scancode_waitmsg',
+  'pic_sysphoto',
+  'pic_photo_or_album',
+  'pic_weixin',
+  'location_select',
 ]);
 const TYPES_NEEDING_URL = new Set(['view', 'miniprogram']);
 const TYPES_NEEDING_MEDIA_ID = new Set(['media_id', 'view_limited']);
@@ -85,11 +91,15 @@ function validateLeaf(button: Record<string, unknown>, level: Level): Record<str
   const type = button.type;
   const known =
     typeof type === 'string' &&
-    (TYPES_NEEDING_KEY.has(type) || TYPES_NEEDING_URL.has(type) || TYPES_NEEDING_MEDIA_ID.has(type) || TYPES_NEEDING_ARTICLE_ID.has(type));
+    (TYPES_NEEDING_KEY.has(type) ||
+      TYPES_NEEDING_URL.has(type) ||
+      TYPES_NEEDING_MEDIA_ID.has(type) ||
+      TYPES_NEEDING_ARTICLE_ID.has(type));
   if (!known) throw invalidType();
   if (button.key !== undefined || TYPES_NEEDING_KEY.has(type)) checkText(button.key, MAX_KEY_BYTES, invalidKeySize);
   if (button.url !== undefined || TYPES_NEEDING_URL.has(type)) checkText(button.url, MAX_URL_BYTES, level.urlError);
-  if (type === 'miniprogram' && (!isNonEmptyString(button.appid) || !isNonEmptyString(button.pagepath))) throw invalidType();
+  if (type === 'miniprogram' && (!isNonEmptyString(button.appid) || !isNonEmptyString(button.pagepath)))
+    throw invalidType();
   if (TYPES_NEEDING_MEDIA_ID.has(type) && !isNonEmptyString(button.media_id)) throw invalidMediaId();
   if (TYPES_NEEDING_ARTICLE_ID.has(type) && !isNonEmptyString(button.article_id)) throw invalidMediaId();
   return { ...button };

@@ -1,7 +1,17 @@
 import { WeChatApiError, asRecord, commonErrors } from './WeChatApiError';
 
 const CUSTOM_MESSAGE_TYPES = new Set([
-  'text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'mpnewsarticle', 'msgmenu', 'wxcard', 'miniprogrampage',
+  'text',
+  'image',
+  'voice',
+  'video',
+  'music',
+  'news',
+  'mpnews',
+  'mpnewsarticle',
+  'msgmenu',
+  'wxcard',
+  'miniprogrampage',
 ]);
 /** 客服 news carry a single article since 2018-10-12. */
 const MAX_CUSTOM_NEWS_ARTICLES = 1;

@@ -8,8 +8,7 @@ const SCENE_STR_MAX_LENGTH = 64;
 
 /** A validated /cgi-bin/qrcode/create body. */
 export type QrCodeRequest =
-  | { permanent: false; expireSeconds: number; scene: Scene }
-  | { permanent: true; scene: Scene };
+  { permanent: false; expireSeconds: number; scene: Scene } | { permanent: true; scene: Scene };
 
 export type Scene = { sceneId: number } | { sceneStr: string };
 
@@ -26,7 +25,11 @@ export function parseQrCodeRequest(body: unknown): QrCodeRequest {
   if (!request || !scene) throw invalidActionInfo();
   switch (request.action_name) {
     case 'QR_SCENE':
-      return { permanent: false, expireSeconds: expireSeconds(request.expire_seconds), scene: sceneId(scene, TEMPORARY_MAX_SCENE_ID) };
+      return {
+        permanent: false,
+        expireSeconds: expireSeconds(request.expire_seconds),
+        scene: sceneId(scene, TEMPORARY_MAX_SCENE_ID),
+      };
     case 'QR_STR_SCENE':
       return { permanent: false, expireSeconds: expireSeconds(request.expire_seconds), scene: sceneStr(scene) };
     case 'QR_LIMIT_SCENE':

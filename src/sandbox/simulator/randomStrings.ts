@@ -4,7 +4,9 @@ const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 
 /** Random characters from [A-Za-z0-9_-], the alphabet of WeChat tokens and openids. */
 export function randomUrlSafe(length: number): string {
-  return randomBytes(Math.ceil((length * 3) / 4) + 3).toString('base64url').slice(0, length);
+  return randomBytes(Math.ceil((length * 3) / 4) + 3)
+    .toString('base64url')
+    .slice(0, length);
 }
 
 /** Random characters from [A-Za-z0-9], the alphabet of OAuth codes and QR short links. */

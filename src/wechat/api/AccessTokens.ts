@@ -76,25 +76,39 @@ export class AccessTokens {
           if (fetchedMeanwhile) return fetchedMeanwhile;
           // Without a forced refresh left, a normal fetch still helps when the token was revoked
           // elsewhere (stable_token then hands out the current one); at worst the retry fails once.
-          const force = staleToken !== null && again?.token === staleToken
-            && await store.takeForcedRefresh(this.options.clock.now());
+          const force =
+            staleToken !== null &&
+            again?.token === staleToken &&
+            (await store.takeForcedRefresh(this.options.clock.now()));
           return await this.fetch(force);
         } finally {
           await store.unlock(owner).catch(() => undefined);
         }
       }
-      if (Date.now() > giveUpAt) throw new WeChatUnavailableError('stable_token', 'another instance is still fetching the access token');
+      if (Date.now() > giveUpAt)
+        throw new WeChatUnavailableError('stable_token', 'another instance is still fetching the access token');
       await delay(POLL_MS);
     }
   }
 
   private async fetch(force: boolean): Promise<string> {
     const { http, apiBase, appId, appSecret, store, clock, logger } = this.options;
-    const answer = await http.post<{ access_token: string; expires_in: number }>('stable_token', `${apiBase}/cgi-bin/stable_token`, {
-      grant_type: 'client_credential', appid: appId, secret: appSecret, force_refresh: force,
-    });
-    if (typeof answer.access_token !== 'string' || answer.access_token === ''
-      || typeof answer.expires_in !== 'number' || !(answer.expires_in > 0)) {
+    const answer = await http.post<{ access_token: string; expires_in: number }>(
+      'stable_token',
+      `${apiBase}/cgi-bin/stable_token`,
+      {
+        grant_type: 'client_credential',
+        appid: appId,
+        secret: appSecret,
+        force_refresh: force,
+      },
+    );
+    if (
+      typeof answer.access_token !== 'string' ||
+      answer.access_token === '' ||
+      typeof answer.expires_in !== 'number' ||
+      !(answer.expires_in > 0)
+    ) {
       throw new WeChatUnavailableError('stable_token', 'malformed answer');
     }
     const now = clock.now();

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock/Clock';
 import { ExpiringMap } from '../../store/ExpiringMap';
 import type { AccessTokenStore, StoredAccessToken } from './AccessTokenStore';
-import { FORCED_REFRESH_COUNTER_TTL_MS, FORCED_REFRESH_GAP_MS, FORCED_REFRESHES_PER_DAY, forcedRefreshDay } from './forcedRefreshQuota';
+import {
+  FORCED_REFRESH_COUNTER_TTL_MS,
+  FORCED_REFRESH_GAP_MS,
+  FORCED_REFRESHES_PER_DAY,
+  forcedRefreshDay,
+} from './forcedRefreshQuota';
 
 export interface MemoryAccessTokenStoreOptions {
   /**
@@ -28,7 +33,7 @@ export class MemoryAccessTokenStore implements AccessTokenStore {
 
   async get(): Promise<StoredAccessToken | null> {
     const value = this.entries.get('token');
-    return value ? JSON.parse(value) as StoredAccessToken : null;
+    return value ? (JSON.parse(value) as StoredAccessToken) : null;
   }
 
   async set(token: StoredAccessToken, ttlMs: number): Promise<void> {

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from '../../store/createRedis';
 import type { RedisKeys } from '../../store/RedisKeys';
 import type { AccessTokenStore, StoredAccessToken } from './AccessTokenStore';
-import { FORCED_REFRESH_COUNTER_TTL_MS, FORCED_REFRESH_GAP_MS, FORCED_REFRESHES_PER_DAY, forcedRefreshDay } from './forcedRefreshQuota';
+import {
+  FORCED_REFRESH_COUNTER_TTL_MS,
+  FORCED_REFRESH_GAP_MS,
+  FORCED_REFRESHES_PER_DAY,
+  forcedRefreshDay,
+} from './forcedRefreshQuota';
 
 // Deletes the lock only when it still belongs to the caller, so a lock that expired and was taken
 // by another instance is never removed by the first one.
@@ -12,18 +17,23 @@ export class RedisAccessTokenStore implements AccessTokenStore {
   private readonly tokenKey: string;
   private readonly lockKey: string;
 
-  constructor(private readonly redis: Redis, private readonly keys: RedisKeys) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
     this.tokenKey = keys.key('wechat', 'access-token');
     this.lockKey = keys.key('wechat', 'access-token', 'lock');
   }
 
   async get(): Promise<StoredAccessToken | null> {
     const value = await this.redis.get(this.tokenKey);
-    return value ? JSON.parse(value) as StoredAccessToken : null;
+    return value ? (JSON.parse(value) as StoredAccessToken) : null;
   }
 
   async set(token: StoredAccessToken, ttlMs: number): Promise<void> {
-    await this.redis.set(this.tokenKey, JSON.stringify(token), { expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) } });
+    await this.redis.set(this.tokenKey, JSON.stringify(token), {
+      expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) },
+    });
   }
 
   async lock(ttlMs: number): Promise<string | null> {
@@ -38,7 +48,8 @@ export class RedisAccessTokenStore implements AccessTokenStore {
 
   async takeForcedRefresh(nowMs: number): Promise<boolean> {
     const gap = await this.redis.set(this.keys.key('wechat', 'access-token', 'forced-gap'), '1', {
-      condition: 'NX', expiration: { type: 'PX', value: FORCED_REFRESH_GAP_MS },
+      condition: 'NX',
+      expiration: { type: 'PX', value: FORCED_REFRESH_GAP_MS },
     });
     if (gap !== 'OK') return false;
     const dayKey = this.keys.key('wechat', 'access-token', 'forced', forcedRefreshDay(nowMs));

@@ -28,9 +28,16 @@ export class WeChatApiClient {
   constructor(private readonly options: WeChatApiClientOptions) {}
 
   async createTemporaryQrCode(sceneStr: string, expireSeconds: number): Promise<QrCode> {
-    const answer = await this.withToken<{ ticket: string; expire_seconds: number; url: string }>('qrcode/create', 'POST', '/cgi-bin/qrcode/create', {
-      expire_seconds: expireSeconds, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: sceneStr } },
-    });
+    const answer = await this.withToken<{ ticket: string; expire_seconds: number; url: string }>(
+      'qrcode/create',
+      'POST',
+      '/cgi-bin/qrcode/create',
+      {
+        expire_seconds: expireSeconds,
+        action_name: 'QR_STR_SCENE',
+        action_info: { scene: { scene_str: sceneStr } },
+      },
+    );
     return { ticket: answer.ticket, expireSeconds: answer.expire_seconds, url: answer.url };
   }
 
@@ -60,12 +67,19 @@ export class WeChatApiClient {
 
   async sendCustomText(openid: string, content: string): Promise<void> {
     await this.withToken('message/custom/send', 'POST', '/cgi-bin/message/custom/send', {
-      touser: openid, msgtype: 'text', text: { content },
+      touser: openid,
+      msgtype: 'text',
+      text: { content },
     });
   }
 
   async sendTemplate(message: TemplateMessage): Promise<string> {
-    const answer = await this.withToken<{ msgid: number | string }>('message/template/send', 'POST', '/cgi-bin/message/template/send', message);
+    const answer = await this.withToken<{ msgid: number | string }>(
+      'message/template/send',
+      'POST',
+      '/cgi-bin/message/template/send',
+      message,
+    );
     return String(answer.msgid);
   }
 

@@ -46,7 +46,11 @@ export const ERRCODE_MEANINGS: Record<number, string> = {
 export class WeChatApiError extends Error {
   readonly meaning: string;
 
-  constructor(readonly errcode: number, readonly errmsg: string, readonly api: string) {
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+    readonly api: string,
+  ) {
     const meaning = ERRCODE_MEANINGS[errcode] ?? 'unknown error code';
     super(`WeChat ${api} failed: errcode ${errcode} (${meaning}): ${errmsg}`);
     this.name = 'WeChatApiError';
@@ -56,7 +60,10 @@ export class WeChatApiError extends Error {
 
 /** WeChat could not be reached, answered with an HTTP error, a non-JSON body, or not in time. */
 export class WeChatUnavailableError extends Error {
-  constructor(readonly api: string, readonly reason: string) {
+  constructor(
+    readonly api: string,
+    readonly reason: string,
+  ) {
     super(`WeChat ${api} unavailable: ${reason}`);
     this.name = 'WeChatUnavailableError';
   }

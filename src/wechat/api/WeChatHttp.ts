@@ -7,7 +7,10 @@ import { WeChatApiError, WeChatUnavailableError } from './WeChatApiError';
  */
 export class WeChatHttp {
   /** `metrics` counts every call by api and outcome (absent for the admin CLI). */
-  constructor(private readonly timeoutMs: number, private readonly metrics?: Metrics) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly metrics?: Metrics,
+  ) {}
 
   get<T>(api: string, url: string): Promise<T> {
     return this.send<T>(api, url, { method: 'GET' });
@@ -30,7 +33,10 @@ export class WeChatHttp {
     // A timer cleared once the answer is read, not AbortSignal.timeout(): that one fires after every
     // call, finished or not, and makes undici abort a finished request (measurable under load).
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException('WeChat API call timed out', 'TimeoutError')), this.timeoutMs);
+    const timer = setTimeout(
+      () => abort.abort(new DOMException('WeChat API call timed out', 'TimeoutError')),
+      this.timeoutMs,
+    );
     try {
       response = await fetch(url, { ...init, signal: abort.signal });
       text = await response.text();

@@ -35,7 +35,12 @@ export function injector(app: Koa): (request: InjectRequest) => Promise<InjectRe
     req.httpVersionMajor = 1;
     req.httpVersionMinor = 1;
     req.httpVersion = '1.1';
-    const body = request.body === undefined ? undefined : Buffer.isBuffer(request.body) ? request.body : Buffer.from(request.body, 'utf8');
+    const body =
+      request.body === undefined
+        ? undefined
+        : Buffer.isBuffer(request.body)
+          ? request.body
+          : Buffer.from(request.body, 'utf8');
     const headers: Record<string, string> = { host: '127.0.0.1', ...lowerCased(request.headers ?? {}) };
     if (body !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
     req.headers = headers;
@@ -46,7 +51,11 @@ export function injector(app: Koa): (request: InjectRequest) => Promise<InjectRe
     const chunks: Buffer[] = [];
     const capture = (chunk: unknown, encoding?: unknown) => {
       if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8'));
+      chunks.push(
+        Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'),
+      );
     };
     const ended = new Promise<void>((resolve) => {
       res.write = ((chunk: unknown, encoding?: unknown) => {
@@ -63,7 +72,11 @@ export function injector(app: Koa): (request: InjectRequest) => Promise<InjectRe
     });
     await Promise.all([handle(req, res), ended]);
     socket.destroy();
-    return { status: res.statusCode, headers: res.getHeaders() as InjectResponse['headers'], text: Buffer.concat(chunks).toString('utf8') };
+    return {
+      status: res.statusCode,
+      headers: res.getHeaders() as InjectResponse['headers'],
+      text: Buffer.concat(chunks).toString('utf8'),
+    };
   };
 }
 

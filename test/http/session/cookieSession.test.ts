@@ -11,7 +11,8 @@ interface Data extends SessionData {
 }
 
 const MINUTE = 60_000;
-const setCookies = (res: request.Response) => ([] as string[]).concat((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []);
+const setCookies = (res: request.Response) =>
+  ([] as string[]).concat((res.headers['set-cookie'] as unknown as string[] | undefined) ?? []);
 const valueOf = (line: string) => line.slice(line.indexOf('=') + 1, line.indexOf(';'));
 
 /**
@@ -25,25 +26,59 @@ describe('http: cookieSession', () => {
     const writes: string[] = [];
     const recorded: SessionStore<Data> = {
       get: (id) => store.get(id),
-      set: async (id, data, ttl) => { writes.push(id); await store.set(id, data, ttl); },
+      set: async (id, data, ttl) => {
+        writes.push(id);
+        await store.set(id, data, ttl);
+      },
       destroy: (id) => store.destroy(id),
     };
     const app = new Koa();
-    app.use(cookieSession<Data>({
-      cookieName: 'test_sid', stateKey: 'testSession', namespace: 'test', idleSeconds: 30 * 60, absoluteSeconds: 8 * 3600, saveChanges: false, ...use,
-    }, { store: recorded, clock, secure }));
+    app.use(
+      cookieSession<Data>(
+        {
+          cookieName: 'test_sid',
+          stateKey: 'testSession',
+          namespace: 'test',
+          idleSeconds: 30 * 60,
+          absoluteSeconds: 8 * 3600,
+          saveChanges: false,
+          ...use,
+        },
+        { store: recorded, clock, secure },
+      ),
+    );
     app.use(async (ctx) => {
       const session = (ctx.state as unknown as { testSession: CookieSession<Data> }).testSession;
       switch (ctx.path) {
-        case '/start': session.ensure(); break;
-        case '/note': session.data!.note = String(ctx.query.text); break;
-        case '/note-touch': session.data!.note = String(ctx.query.text); session.touch(); break;
-        case '/regenerate': await session.regenerate(); break;
-        case '/logout': await session.destroy(); session.ensure().note = 'after logout'; break;
-        case '/adopt': session.adopt(String(ctx.query.id)); break;
-        default: break;
+        case '/start':
+          session.ensure();
+          break;
+        case '/note':
+          session.data!.note = String(ctx.query.text);
+          break;
+        case '/note-touch':
+          session.data!.note = String(ctx.query.text);
+          session.touch();
+          break;
+        case '/regenerate':
+          await session.regenerate();
+          break;
+        case '/logout':
+          await session.destroy();
+          session.ensure().note = 'after logout';
+          break;
+        case '/adopt':
+          session.adopt(String(ctx.query.id));
+          break;
+        default:
+          break;
       }
-      ctx.body = { id: session.id, expired: session.expired, note: session.data?.note ?? null, csrf: session.data?.csrfToken ?? null };
+      ctx.body = {
+        id: session.id,
+        expired: session.expired,
+        note: session.data?.note ?? null,
+        csrf: session.data?.csrfToken ?? null,
+      };
     });
     return { app, clock, store, writes, agent: request.agent(app.callback()) };
   }
@@ -100,7 +135,14 @@ describe('http: cookieSession', () => {
   it('takes a malformed or unknown cookie for an expired session', async () => {
     const w = world();
     assert.equal((await request(w.app.callback()).get('/').set('Cookie', 'test_sid=short')).body.expired, true);
-    assert.equal((await request(w.app.callback()).get('/').set('Cookie', `test_sid=${'A'.repeat(43)}`)).body.expired, true);
+    assert.equal(
+      (
+        await request(w.app.callback())
+          .get('/')
+          .set('Cookie', `test_sid=${'A'.repeat(43)}`)
+      ).body.expired,
+      true,
+    );
     assert.equal((await request(w.app.callback()).get('/')).body.expired, false, 'no cookie is not an expired one');
   });
 

@@ -53,7 +53,12 @@ export class OpenApiContract {
         if (!op) continue;
         const operationId = op.operationId as string;
         assert.ok(!this.byId.has(operationId), `operationId ${operationId} is used twice`);
-        this.byId.set(operationId, { operationId, method, path: template, statuses: Object.keys(op.responses as Json) });
+        this.byId.set(operationId, {
+          operationId,
+          method,
+          path: template,
+          statuses: Object.keys(op.responses as Json),
+        });
       }
     }
   }
@@ -74,14 +79,20 @@ export class OpenApiContract {
   /** The members named by a local `$ref` (`#/components/...`). */
   static refParts(ref: string): string[] {
     assert.ok(ref.startsWith('#/'), `only local $refs are used: ${ref}`);
-    return ref.slice(2).split('/').map((raw) => decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~'));
+    return ref
+      .slice(2)
+      .split('/')
+      .map((raw) => decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~'));
   }
 
   /** The value at `parts` inside the document. */
   at(parts: string[]): unknown {
     let node: unknown = this.document;
     for (const part of parts) {
-      assert.ok(typeof node === 'object' && node !== null && Object.hasOwn(node, part), `nothing at ${parts.join(' / ')}`);
+      assert.ok(
+        typeof node === 'object' && node !== null && Object.hasOwn(node, part),
+        `nothing at ${parts.join(' / ')}`,
+      );
       node = (node as Json)[part];
     }
     return node;
@@ -108,11 +119,13 @@ export class OpenApiContract {
     }
 
     for (const [name, declared] of Object.entries((response.headers ?? {}) as Record<string, Json>)) {
-      const headerAt = typeof declared.$ref === 'string' ? OpenApiContract.refParts(declared.$ref) : [...at, 'headers', name];
+      const headerAt =
+        typeof declared.$ref === 'string' ? OpenApiContract.refParts(declared.$ref) : [...at, 'headers', name];
       const header = this.at(headerAt) as Json;
       const value = res.headers[name.toLowerCase()] as string | undefined;
       if (header.required === true) assert.ok(value !== undefined, `${what}: header ${name} is required`);
-      if (value !== undefined && header.schema) this.validate([...headerAt, 'schema'], value, `${what}: header ${name}`);
+      if (value !== undefined && header.schema)
+        this.validate([...headerAt, 'schema'], value, `${what}: header ${name}`);
     }
 
     const content = response.content as Record<string, Json> | undefined;
@@ -130,7 +143,10 @@ export class OpenApiContract {
   private validate(at: string[], value: unknown, what: string): void {
     const validate: ValidateFunction | undefined = this.ajv.getSchema(`${BASE}${pointer(at)}`);
     assert.ok(validate, `${what}: no schema at ${at.join('/')}`);
-    assert.ok(validate(value), `${what} does not match the document: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(value)}`);
+    assert.ok(
+      validate(value),
+      `${what} does not match the document: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(value)}`,
+    );
   }
 }
 

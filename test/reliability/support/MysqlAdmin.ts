@@ -16,7 +16,10 @@ interface ProcessRow extends RowDataPacket {
  * (by the relay's ports, or by the statement they are blocked in, in this run's database).
  */
 export class MysqlAdmin {
-  private constructor(readonly connection: Connection, private readonly ownId: number) {}
+  private constructor(
+    readonly connection: Connection,
+    private readonly ownId: number,
+  ) {}
 
   static async connect(): Promise<MysqlAdmin> {
     const connection = await createConnection({ uri: testRun.databaseUrl, connectTimeout: 3000 });
@@ -39,11 +42,17 @@ export class MysqlAdmin {
    */
   async waitForStatement(pattern: RegExp, withinMs = 10_000): Promise<number> {
     let found: number | undefined;
-    await waitUntil(`a connection running ${pattern}`, async () => {
-      const rows = await this.processes();
-      found = rows.find((row) => row.ID !== this.ownId && row.DB === testRun.databaseName && pattern.test(row.INFO ?? ''))?.ID;
-      return found !== undefined;
-    }, withinMs);
+    await waitUntil(
+      `a connection running ${pattern}`,
+      async () => {
+        const rows = await this.processes();
+        found = rows.find(
+          (row) => row.ID !== this.ownId && row.DB === testRun.databaseName && pattern.test(row.INFO ?? ''),
+        )?.ID;
+        return found !== undefined;
+      },
+      withinMs,
+    );
     return found!;
   }
 
@@ -56,7 +65,9 @@ export class MysqlAdmin {
   }
 
   private async processes(): Promise<ProcessRow[]> {
-    const [rows] = await this.connection.query<ProcessRow[]>('SELECT ID, HOST, DB, INFO FROM information_schema.PROCESSLIST');
+    const [rows] = await this.connection.query<ProcessRow[]>(
+      'SELECT ID, HOST, DB, INFO FROM information_schema.PROCESSLIST',
+    );
     return rows;
   }
 }

@@ -27,7 +27,11 @@ export class PrivateRedis {
   private child: ChildProcess | null = null;
   private output = '';
 
-  private constructor(readonly port: number, private readonly args: string[], private readonly dir: string | null) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: string[],
+    private readonly dir: string | null,
+  ) {}
 
   static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
     const port = await freePort();
@@ -88,8 +92,12 @@ export class PrivateRedis {
     this.output = '';
     const child = spawn('redis-server', this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { this.output = (this.output + chunk).slice(-4000); });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.output = (this.output + chunk).slice(-4000); });
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.output = (this.output + chunk).slice(-4000);
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.output = (this.output + chunk).slice(-4000);
+    });
     child.once('exit', () => running.delete(child));
     this.child = child;
     try {

@@ -12,7 +12,11 @@ export class TcpProxy {
   private server: Server | null = null;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
 
-  private constructor(readonly port: number, private readonly targetPort: number, private readonly targetHost: string) {}
+  private constructor(
+    readonly port: number,
+    private readonly targetPort: number,
+    private readonly targetHost: string,
+  ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
     const proxy = new TcpProxy(await freePort(), targetPort, targetHost);

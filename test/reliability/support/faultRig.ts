@@ -93,7 +93,13 @@ export class FaultRig {
     const taxpayer = await createTestAccount(this.t.deps, { realName });
     const { openid } = this.sim.createUser(realName);
     await this.t.deps.db.getRepository(WechatBindingEntity).insert({
-      id: randomUUID(), accountId: taxpayer.account.id, openid, unionid: null, nickname: null, subscribed: true, boundAt: new Date(this.clock.now()),
+      id: randomUUID(),
+      accountId: taxpayer.account.id,
+      openid,
+      unionid: null,
+      nickname: null,
+      subscribed: true,
+      boundAt: new Date(this.clock.now()),
     });
     return { taxpayer, openid };
   }
@@ -103,7 +109,10 @@ export class FaultRig {
   }
 
   async createTicket(): Promise<CreatedTicket> {
-    const res = await this.api().post('/api/login/tickets').set('Authorization', PORTAL_KEY).send({ clientIp: '203.0.113.7' });
+    const res = await this.api()
+      .post('/api/login/tickets')
+      .set('Authorization', PORTAL_KEY)
+      .send({ clientIp: '203.0.113.7' });
     assert.equal(res.status, 201, res.text);
     return res.body as CreatedTicket;
   }

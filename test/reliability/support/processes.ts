@@ -34,28 +34,52 @@ export function probePort(port: number): Promise<'open' | 'refused'> {
  * Waits until `condition` holds, checking every `everyMs` for at most `withinMs` (a bounded loop:
  * for things no event announces, like another process opening a port). Throws saying what it waited for.
  */
-export async function waitUntil(what: string, condition: () => Promise<boolean> | boolean, withinMs = 10_000, everyMs = 25): Promise<void> {
+export async function waitUntil(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  withinMs = 10_000,
+  everyMs = 25,
+): Promise<void> {
   const deadline = Date.now() + withinMs;
   for (let attempt = 0; ; attempt++) {
     if (await condition()) return;
-    if (Date.now() >= deadline) throw new Error(`gave up after ${withinMs} ms (${attempt + 1} checks) waiting for ${what}`);
+    if (Date.now() >= deadline)
+      throw new Error(`gave up after ${withinMs} ms (${attempt + 1} checks) waiting for ${what}`);
     await delay(everyMs);
   }
 }
 
 /** Waits until 127.0.0.1:port accepts connections; fails early when `child` exits meanwhile. */
-export async function waitForPort(port: number, withinMs = 20_000, child?: ChildProcess, describe = () => ''): Promise<void> {
-  await waitUntil(`127.0.0.1:${port} to accept connections`, async () => {
-    if (child && child.exitCode !== null) throw new Error(`the process exited with ${child.exitCode} before opening port ${port}\n${describe()}`);
-    return (await probePort(port)) === 'open';
-  }, withinMs, 50);
+export async function waitForPort(
+  port: number,
+  withinMs = 20_000,
+  child?: ChildProcess,
+  describe = () => '',
+): Promise<void> {
+  await waitUntil(
+    `127.0.0.1:${port} to accept connections`,
+    async () => {
+      if (child && child.exitCode !== null)
+        throw new Error(`the process exited with ${child.exitCode} before opening port ${port}\n${describe()}`);
+      return (await probePort(port)) === 'open';
+    },
+    withinMs,
+    50,
+  );
 }
 
 /** The exit of a child process (code and signal), or a rejection when it has not exited within `withinMs`. */
-export function waitForExit(child: ChildProcess, withinMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+export function waitForExit(
+  child: ChildProcess,
+  withinMs = 15_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process ${child.pid} did not exit within ${withinMs} ms`)), withinMs);
+    const timer = setTimeout(
+      () => reject(new Error(`process ${child.pid} did not exit within ${withinMs} ms`)),
+      withinMs,
+    );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal });

@@ -25,10 +25,14 @@ export class ServiceProcess {
   stdout = '';
   stderr = '';
 
-  private constructor(readonly child: ChildProcess, readonly port: number, private readonly cwd: string) {}
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    private readonly cwd: string,
+  ) {}
 
   static async start(entry: string, env: Record<string, string>, port?: number): Promise<ServiceProcess> {
-    const listenPort = port ?? await freePort();
+    const listenPort = port ?? (await freePort());
     const cwd = mkdtempSync(path.join(tmpdir(), 'etax-service-'));
     const child = spawn(process.execPath, ['--import', tsxLoader, path.join(projectRoot, entry)], {
       cwd,
@@ -42,8 +46,12 @@ export class ServiceProcess {
     running.add(child);
     child.once('exit', () => running.delete(child));
     const service = new ServiceProcess(child, listenPort, cwd);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { service.stdout += chunk; });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { service.stderr += chunk; });
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      service.stdout += chunk;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      service.stderr += chunk;
+    });
     try {
       await waitForPort(listenPort, 60_000, child, () => service.output());
     } catch (error) {
@@ -59,7 +67,10 @@ export class ServiceProcess {
 
   /** The process's log lines that parse as JSON. */
   logLines(): Record<string, unknown>[] {
-    return this.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
   output(): string {
@@ -89,16 +100,27 @@ export interface RawResponse {
  * An HTTP request over node:http, resolving `sent` once the whole request is on the wire (so a test
  * knows the server can read it) and `response` with the full answer.
  */
-export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent } = {}): { sent: Promise<void>; response: Promise<RawResponse> } {
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent } = {},
+): { sent: Promise<void>; response: Promise<RawResponse> } {
   let markSent!: () => void;
-  const sent = new Promise<void>((resolve) => { markSent = resolve; });
+  const sent = new Promise<void>((resolve) => {
+    markSent = resolve;
+  });
   const response = new Promise<RawResponse>((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: options.agent },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.on('finish', () => markSent());
     req.end(options.body);

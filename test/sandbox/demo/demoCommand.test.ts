@@ -22,14 +22,18 @@ function startDemo(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; outpu
   return new Promise((resolve, reject) => {
     // Only what a newcomer's shell would have: no MySQL or Redis settings at all.
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts'], {
-      cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('/sandbox/phone')) resolve({ child, output });
     });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${output}`)));
   });
 }
@@ -53,14 +57,20 @@ describe('sandbox: npm run demo (SQLite, in-memory stores, simulator; no MySQL o
     assert.match(first.output, new RegExp(`${url}/portal/login`));
     assert.match(first.output, new RegExp(`${url}/sandbox/phone`));
     assert.ok(first.output.includes(DEMO_ACCOUNT.password));
-    assert.deepEqual(await (await fetch(`${url}/readyz`)).json(), { status: 'ready', checks: { mysql: 'ok', redis: 'memory' } });
-    for (const page of ['/portal/login', '/sandbox/phone']) assert.equal((await fetch(`${url}${page}`)).status, 200, page);
+    assert.deepEqual(await (await fetch(`${url}/readyz`)).json(), {
+      status: 'ready',
+      checks: { mysql: 'ok', redis: 'memory' },
+    });
+    for (const page of ['/portal/login', '/sandbox/phone'])
+      assert.equal((await fetch(`${url}${page}`)).status, 200, page);
     const secrets = (await import('node:fs')).readFileSync(path.join(dataDir, 'demo-secrets.json'), 'utf8');
     const key = (JSON.parse(secrets) as { PORTAL_API_KEYS: string }).PORTAL_API_KEYS;
-    const authenticate = () => fetch(`${url}/api/accounts/authenticate`, {
-      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ loginName: DEMO_ACCOUNT.phone, password: DEMO_ACCOUNT.password }),
-    });
+    const authenticate = () =>
+      fetch(`${url}/api/accounts/authenticate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ loginName: DEMO_ACCOUNT.phone, password: DEMO_ACCOUNT.password }),
+      });
     assert.equal((await authenticate()).status, 200);
     assert.equal(await stop(first.child), 0);
 

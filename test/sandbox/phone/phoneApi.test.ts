@@ -46,7 +46,10 @@ describe('sandbox/phone: the phone API (SANDBOX=1)', () => {
   }
 
   async function loginTicket(): Promise<{ ticketId: string; scene: string; ticket: string }> {
-    const res = await request(live.url).post('/api/login/tickets').set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`).send({});
+    const res = await request(live.url)
+      .post('/api/login/tickets')
+      .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
+      .send({});
     assert.equal(res.status, 201, res.text);
     const code = live.deps.simulator!.qrByUrl(res.body.qrContent as string)!;
     return { ticketId: res.body.ticketId as string, scene: code.sceneStr!, ticket: code.ticket };
@@ -67,7 +70,9 @@ describe('sandbox/phone: the phone API (SANDBOX=1)', () => {
       assert.match(user.openid, /^o[A-Za-z0-9_-]{27}$/);
       assert.equal(user.following, false);
       assert.ok(live.deps.simulator!.users().some((known) => known.openid === user.openid));
-      const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith(`${SIMULATED_USER_COOKIE}=`))!;
+      const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) =>
+        c.startsWith(`${SIMULATED_USER_COOKIE}=`),
+      )!;
       assert.match(cookie, new RegExp(`^${SIMULATED_USER_COOKIE}=${user.openid}; path=/;`));
       assert.match(cookie, /httponly/i);
 
@@ -80,14 +85,26 @@ describe('sandbox/phone: the phone API (SANDBOX=1)', () => {
     it('switches to another user, dropping the H5 session of the one before', async () => {
       const first = await newUser('甲');
       const second = await newUser('乙');
-      const res = await phone.put(`${API}/current-user`).set('Cookie', `${SIMULATED_USER_COOKIE}=${second}; etax_h5=old-session`).send({ openid: first });
+      const res = await phone
+        .put(`${API}/current-user`)
+        .set('Cookie', `${SIMULATED_USER_COOKIE}=${second}; etax_h5=old-session`)
+        .send({ openid: first });
       assert.equal(res.status, 200);
       const cookies = res.headers['set-cookie'] as unknown as string[];
       assert.ok(cookies.some((c) => c.startsWith(`${SIMULATED_USER_COOKIE}=${first};`)));
-      assert.ok(cookies.some((c) => /^etax_h5=;.*expires=Thu, 01 Jan 1970/i.test(c)), cookies.join('\n'));
+      assert.ok(
+        cookies.some((c) => /^etax_h5=;.*expires=Thu, 01 Jan 1970/i.test(c)),
+        cookies.join('\n'),
+      );
 
-      const same = await phone.put(`${API}/current-user`).set('Cookie', `${SIMULATED_USER_COOKIE}=${first}`).send({ openid: first });
-      assert.ok(!(same.headers['set-cookie'] as unknown as string[]).some((c) => c.startsWith('etax_h5=')), 'the same user keeps its H5 session');
+      const same = await phone
+        .put(`${API}/current-user`)
+        .set('Cookie', `${SIMULATED_USER_COOKIE}=${first}`)
+        .send({ openid: first });
+      assert.ok(
+        !(same.headers['set-cookie'] as unknown as string[]).some((c) => c.startsWith('etax_h5=')),
+        'the same user keeps its H5 session',
+      );
     });
 
     it('answers 404 for a user the simulator does not know', async () => {
@@ -114,7 +131,11 @@ describe('sandbox/phone: the phone API (SANDBOX=1)', () => {
       assert.equal(res.body.following, true);
       assert.equal(res.body.reply.from, 'account');
       assert.ok(textOf(res.body.reply).startsWith('欢迎关注"福建税务"'));
-      assert.ok(res.body.reply.segments.some((s: { text: string; href?: string }) => s.text === '实名绑定' && s.href === `${live.url}/h5/bind`));
+      assert.ok(
+        res.body.reply.segments.some(
+          (s: { text: string; href?: string }) => s.text === '实名绑定' && s.href === `${live.url}/h5/bind`,
+        ),
+      );
       const again = await phone.post(`${API}/follow`).send({ openid });
       assert.equal(again.status, 409);
       assert.equal(again.body.error.code, 'already_following');
@@ -131,7 +152,10 @@ describe('sandbox/phone: the phone API (SANDBOX=1)', () => {
       assert.ok(mine >= 0);
       assert.equal(lines[mine + 1]!.id, res.body.reply.id);
       const times = lines.map((line) => Date.parse(line.at));
-      assert.deepEqual(times, [...times].sort((a, b) => a - b));
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+      );
     });
 
     it('取消关注 sends unsubscribe, which gets no reply, and the user no longer follows', async () => {

@@ -38,7 +38,9 @@ describe('sandbox/phone: the phone page in Chromium at desktop size', () => {
     await phone().getByRole('heading', { name: '福建税务' }).waitFor();
     const cookies = await context.cookies(live.url);
     const openid = cookies.find((cookie) => cookie.name === 'wxsim_openid')?.value;
-    assert.ok(openid && live.deps.simulator!.users().some((user) => user.openid === openid && user.nickname === '林小税'));
+    assert.ok(
+      openid && live.deps.simulator!.users().some((user) => user.openid === openid && user.nickname === '林小税'),
+    );
 
     await page.getByRole('button', { name: '关注公众号' }).click();
     await chat().getByText('欢迎关注"福建税务"', { exact: false }).waitFor();
@@ -64,11 +66,11 @@ describe('sandbox/phone: the phone page in Chromium at desktop size', () => {
     await page.screenshot({ path: screenshotPath('phone-5-help-reply') });
 
     // A login QR as a portal would show it, then 扫一扫 from the chat list's ⊕ menu.
-    const created = await fetch(`${live.url}/api/login/tickets`, {
+    const created = (await fetch(`${live.url}/api/login/tickets`, {
       method: 'POST',
       headers: { authorization: `Bearer ${env.PORTAL_API_KEYS}`, 'content-type': 'application/json' },
       body: '{}',
-    }).then((r) => r.json()) as { ticketId: string };
+    }).then((r) => r.json())) as { ticketId: string };
     await phone().getByRole('button', { name: '返回' }).click();
     await page.getByRole('button', { name: '更多' }).click();
     await page.getByRole('menuitem', { name: '扫一扫' }).waitFor();
@@ -79,7 +81,9 @@ describe('sandbox/phone: the phone page in Chromium at desktop size', () => {
     await page.getByRole('button', { name: '扫描二维码' }).click();
     await chat().getByText('尚未绑定', { exact: false }).waitFor();
     await page.screenshot({ path: screenshotPath('phone-8-scan-reply') });
-    const status = await fetch(`${live.url}/api/login/tickets/${created.ticketId}`).then((r) => r.json()) as { status: string };
+    const status = (await fetch(`${live.url}/api/login/tickets/${created.ticketId}`).then((r) => r.json())) as {
+      status: string;
+    };
     assert.equal(status.status, 'needs_binding');
 
     // The reply's 实名绑定 link opens inside the phone too.

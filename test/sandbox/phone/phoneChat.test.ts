@@ -11,11 +11,14 @@ import type { OutboxMessage, QrCode } from '../../../src/sandbox/simulator/WeCha
 describe('sandbox/phone: how the chat is drawn', () => {
   describe('textSegments', () => {
     it('turns <a href> into links and keeps the rest as typed', () => {
-      assert.deepEqual(textSegments('请点击<a href="https://x.test/h5/bind?a=1&amp;b=2">实名绑定</a>；\n完成后 <b>再</b> 扫码'), [
-        { text: '请点击' },
-        { text: '实名绑定', href: 'https://x.test/h5/bind?a=1&b=2' },
-        { text: '；\n完成后 <b>再</b> 扫码' },
-      ]);
+      assert.deepEqual(
+        textSegments('请点击<a href="https://x.test/h5/bind?a=1&amp;b=2">实名绑定</a>；\n完成后 <b>再</b> 扫码'),
+        [
+          { text: '请点击' },
+          { text: '实名绑定', href: 'https://x.test/h5/bind?a=1&b=2' },
+          { text: '；\n完成后 <b>再</b> 扫码' },
+        ],
+      );
     });
 
     it('never makes a link of a javascript: or relative target', () => {
@@ -37,7 +40,9 @@ describe('sandbox/phone: how the chat is drawn', () => {
         { kind: 'custom', touser: 'oOther', body: { msgtype: 'text', text: { content: '别人的' } }, at: 1_006 },
         { kind: 'custom', touser: 'oMe', body: { msgtype: 'text', text: { content: '客服，同时' } }, at: 1_010 },
       ];
-      const texts = chatTimeline('oMe', log.messagesOf('oMe'), outbox).map((m) => m.segments.map((s) => s.text).join(''));
+      const texts = chatTimeline('oMe', log.messagesOf('oMe'), outbox).map((m) =>
+        m.segments.map((s) => s.text).join(''),
+      );
       assert.deepEqual(texts, ['你好', '客服，更早', '回复', '客服，同时']);
     });
   });
@@ -45,17 +50,30 @@ describe('sandbox/phone: how the chat is drawn', () => {
   describe('account messages', () => {
     it('shows a template message as a card of its first line, keywords and remark', () => {
       const message: OutboxMessage = {
-        kind: 'template', touser: 'oMe', at: 1,
-        body: { template_id: 't', url: 'https://x.test/d', data: { first: { value: '绑定成功' }, keyword1: { value: '张*' }, remark: { value: '谢谢' } } },
+        kind: 'template',
+        touser: 'oMe',
+        at: 1,
+        body: {
+          template_id: 't',
+          url: 'https://x.test/d',
+          data: { first: { value: '绑定成功' }, keyword1: { value: '张*' }, remark: { value: '谢谢' } },
+        },
       };
       assert.deepEqual(outboxChatMessage(message, 3), {
-        id: 'outbox-3', at: 1, from: 'account', source: 'template', segments: [],
+        id: 'outbox-3',
+        at: 1,
+        from: 'account',
+        source: 'template',
+        segments: [],
         card: { title: '绑定成功', description: '张*\n谢谢', url: 'https://x.test/d' },
       });
     });
 
     it('shows a news reply as a card and an unknown reply type as a label', () => {
-      const news = passiveReplyMessage({ MsgType: 'news', Articles: JSON.stringify({ item: { Title: '标题', Description: '描述', Url: 'https://x.test/a' } }) });
+      const news = passiveReplyMessage({
+        MsgType: 'news',
+        Articles: JSON.stringify({ item: { Title: '标题', Description: '描述', Url: 'https://x.test/a' } }),
+      });
       assert.deepEqual(news.card, { title: '标题', description: '描述', url: 'https://x.test/a' });
       assert.deepEqual(passiveReplyMessage({ MsgType: 'image' }).segments, [{ text: '[image 消息]' }]);
     });
@@ -63,10 +81,26 @@ describe('sandbox/phone: how the chat is drawn', () => {
 
   describe('scannableQrCodes', () => {
     it('lists live codes, the newest temporary one first, permanent ones last, expired ones not at all', () => {
-      const code = (ticket: string, expiresAt: number | null, scene: Partial<QrCode> = { sceneStr: `login_${ticket}` }): QrCode =>
-        ({ ticket, url: `http://weixin.qq.com/q/${ticket}`, expiresAt, permanent: expiresAt === null, ...scene });
+      const code = (
+        ticket: string,
+        expiresAt: number | null,
+        scene: Partial<QrCode> = { sceneStr: `login_${ticket}` },
+      ): QrCode => ({
+        ticket,
+        url: `http://weixin.qq.com/q/${ticket}`,
+        expiresAt,
+        permanent: expiresAt === null,
+        ...scene,
+      });
       const codes = [code('old', 2_000), code('perm', null, { sceneId: 7 }), code('gone', 500), code('new', 3_000)];
-      assert.deepEqual(scannableQrCodes(codes, 1_000).map((c) => [c.ticket, c.scene]), [['new', 'login_new'], ['old', 'login_old'], ['perm', '7']]);
+      assert.deepEqual(
+        scannableQrCodes(codes, 1_000).map((c) => [c.ticket, c.scene]),
+        [
+          ['new', 'login_new'],
+          ['old', 'login_old'],
+          ['perm', '7'],
+        ],
+      );
     });
   });
 });

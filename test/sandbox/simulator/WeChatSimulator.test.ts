@@ -14,11 +14,18 @@ describe('sandbox/simulator/WeChatSimulator', () => {
 
   beforeEach(() => {
     clock = new ManualClock(Date.UTC(2024, 0, 15, 2, 0, 0));
-    sim = new WeChatSimulator({ appId: APP_ID, appSecret: APP_SECRET, clock, publicBase: 'http://sim.test/sandbox/wechat/' });
+    sim = new WeChatSimulator({
+      appId: APP_ID,
+      appSecret: APP_SECRET,
+      clock,
+      publicBase: 'http://sim.test/sandbox/wechat/',
+    });
   });
 
   async function fetchToken(): Promise<string> {
-    const res = await http().get('/cgi-bin/token').query({ grant_type: 'client_credential', appid: APP_ID, secret: APP_SECRET });
+    const res = await http()
+      .get('/cgi-bin/token')
+      .query({ grant_type: 'client_credential', appid: APP_ID, secret: APP_SECRET });
     assert.equal(typeof res.body.access_token, 'string', JSON.stringify(res.body));
     return res.body.access_token as string;
   }
@@ -26,14 +33,21 @@ describe('sandbox/simulator/WeChatSimulator', () => {
   async function fetchStable(forceRefresh?: boolean): Promise<{ access_token: string; expires_in: number }> {
     const res = await http()
       .post('/cgi-bin/stable_token')
-      .send({ grant_type: 'client_credential', appid: APP_ID, secret: APP_SECRET, ...(forceRefresh === undefined ? {} : { force_refresh: forceRefresh }) });
+      .send({
+        grant_type: 'client_credential',
+        appid: APP_ID,
+        secret: APP_SECRET,
+        ...(forceRefresh === undefined ? {} : { force_refresh: forceRefresh }),
+      });
     assert.equal(typeof res.body.access_token, 'string', JSON.stringify(res.body));
     return res.body as { access_token: string; expires_in: number };
   }
 
   /** Any token-protected API will do to see whether a token still works. */
   async function menuGetWith(token: string | undefined): Promise<{ errcode?: number; errmsg?: string }> {
-    const res = await http().get('/cgi-bin/menu/get').query(token === undefined ? {} : { access_token: token });
+    const res = await http()
+      .get('/cgi-bin/menu/get')
+      .query(token === undefined ? {} : { access_token: token });
     assert.equal(res.status, 200);
     return res.body as { errcode?: number; errmsg?: string };
   }
@@ -44,7 +58,9 @@ describe('sandbox/simulator/WeChatSimulator', () => {
 
   describe('/cgi-bin/token', () => {
     it('issues a new long URL-safe token valid for 7200 s on every call and counts the fetches', async () => {
-      const res = await http().get('/cgi-bin/token').query({ grant_type: 'client_credential', appid: APP_ID, secret: APP_SECRET });
+      const res = await http()
+        .get('/cgi-bin/token')
+        .query({ grant_type: 'client_credential', appid: APP_ID, secret: APP_SECRET });
       assert.equal(res.status, 200);
       assert.equal(res.body.expires_in, 7200);
       assert.equal(res.body.errcode, undefined);
@@ -78,7 +94,10 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     it('rejects a wrong grant_type (40002), appid (40013) and secret (40125) without counting a fetch', async () => {
       const ask = async (query: Record<string, string>): Promise<unknown> =>
         (await http().get('/cgi-bin/token').query(query)).body;
-      assert.equal(((await ask({ grant_type: 'password', appid: APP_ID, secret: APP_SECRET })) as { errcode: number }).errcode, 40002);
+      assert.equal(
+        ((await ask({ grant_type: 'password', appid: APP_ID, secret: APP_SECRET })) as { errcode: number }).errcode,
+        40002,
+      );
       assert.deepEqual(await ask({ grant_type: 'client_credential', appid: 'wxwrong', secret: APP_SECRET }), {
         errcode: 40013,
         errmsg: 'invalid appid',
@@ -174,7 +193,10 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     });
 
     it('answers 47001 for a body that is not JSON and checks the credentials like /cgi-bin/token', async () => {
-      const bad = await http().post('/cgi-bin/stable_token').set('Content-Type', 'application/json').send('{"grant_type":');
+      const bad = await http()
+        .post('/cgi-bin/stable_token')
+        .set('Content-Type', 'application/json')
+        .send('{"grant_type":');
       assert.deepEqual(bad.body, { errcode: 47001, errmsg: 'data format error' });
       const wrongSecret = await http()
         .post('/cgi-bin/stable_token')
@@ -196,7 +218,12 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     });
 
     const create = async (body: unknown): Promise<Record<string, unknown>> =>
-      (await http().post('/cgi-bin/qrcode/create').query({ access_token: token }).send(body as object)).body as Record<string, unknown>;
+      (
+        await http()
+          .post('/cgi-bin/qrcode/create')
+          .query({ access_token: token })
+          .send(body as object)
+      ).body as Record<string, unknown>;
 
     it('creates a temporary string-scene code that lasts 60 s by default', async () => {
       const body = await create({ action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'login_abc' } } });
@@ -214,11 +241,18 @@ describe('sandbox/simulator/WeChatSimulator', () => {
         permanent: false,
       });
       assert.equal(sim.qrByUrl(body.url as string)?.ticket, ticket);
-      assert.equal(sim.qrImageUrl(ticket), `http://sim.test/sandbox/wechat/cgi-bin/showqrcode?ticket=${encodeURIComponent(ticket)}`);
+      assert.equal(
+        sim.qrImageUrl(ticket),
+        `http://sim.test/sandbox/wechat/cgi-bin/showqrcode?ticket=${encodeURIComponent(ticket)}`,
+      );
     });
 
     it('creates a temporary integer-scene code and clamps expire_seconds to 30 days', async () => {
-      const body = await create({ expire_seconds: 9_999_999, action_name: 'QR_SCENE', action_info: { scene: { scene_id: 4_000_000_000 } } });
+      const body = await create({
+        expire_seconds: 9_999_999,
+        action_name: 'QR_SCENE',
+        action_info: { scene: { scene_id: 4_000_000_000 } },
+      });
       assert.equal(body.expire_seconds, 2_592_000);
       const code = sim.qrByTicket(body.ticket as string);
       assert.equal(code?.sceneId, 4_000_000_000);
@@ -226,13 +260,23 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     });
 
     it('creates permanent codes without expire_seconds, one per scene', async () => {
-      const byId = await create({ action_name: 'QR_LIMIT_SCENE', expire_seconds: 60, action_info: { scene: { scene_id: 100_000 } } });
+      const byId = await create({
+        action_name: 'QR_LIMIT_SCENE',
+        expire_seconds: 60,
+        action_info: { scene: { scene_id: 100_000 } },
+      });
       assert.equal(byId.expire_seconds, undefined);
       assert.deepEqual(Object.keys(byId).sort(), ['ticket', 'url']);
-      const byStr = await create({ action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(64) } } });
+      const byStr = await create({
+        action_name: 'QR_LIMIT_STR_SCENE',
+        action_info: { scene: { scene_str: 'x'.repeat(64) } },
+      });
       assert.equal(sim.qrByTicket(byStr.ticket as string)?.permanent, true);
       assert.equal(sim.qrByTicket(byStr.ticket as string)?.expiresAt, null);
-      const again = await create({ action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(64) } } });
+      const again = await create({
+        action_name: 'QR_LIMIT_STR_SCENE',
+        action_info: { scene: { scene_str: 'x'.repeat(64) } },
+      });
       assert.equal(again.ticket, byStr.ticket);
     });
 
@@ -243,11 +287,20 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       ['scene_id given as a string', { action_name: 'QR_SCENE', action_info: { scene: { scene_id: '12' } } }],
       ['scene_id 0', { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 0 } } }],
       ['scene_id above 32 bits', { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 2 ** 32 } } }],
-      ['a permanent scene_id above 100000', { action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: 100_001 } } }],
+      [
+        'a permanent scene_id above 100000',
+        { action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: 100_001 } } },
+      ],
       ['an empty scene_str', { action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: '' } } }],
-      ['a 65-character scene_str', { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(65) } } }],
+      [
+        'a 65-character scene_str',
+        { action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(65) } } },
+      ],
       ['scene_str for an integer action', { action_name: 'QR_SCENE', action_info: { scene: { scene_str: 'a' } } }],
-      ['expire_seconds as a string', { expire_seconds: '60', action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'a' } } }],
+      [
+        'expire_seconds as a string',
+        { expire_seconds: '60', action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'a' } } },
+      ],
       ['a JSON array', [1, 2]],
     ];
     for (const [what, body] of malformed) {
@@ -258,7 +311,11 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     }
 
     it('serves a cacheable PNG of the code for a URL-encoded ticket, and 404 once it has expired', async () => {
-      const body = await create({ expire_seconds: 120, action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 's' } } });
+      const body = await create({
+        expire_seconds: 120,
+        action_name: 'QR_STR_SCENE',
+        action_info: { scene: { scene_str: 's' } },
+      });
       const ticket = body.ticket as string;
       const image = await http()
         .get(`/cgi-bin/showqrcode?ticket=${encodeURIComponent(ticket)}`)
@@ -287,7 +344,9 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     });
 
     it('requires an access token to create a code', async () => {
-      const res = await http().post('/cgi-bin/qrcode/create').send({ action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } });
+      const res = await http()
+        .post('/cgi-bin/qrcode/create')
+        .send({ action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } });
       assert.equal(res.body.errcode, 41001);
     });
   });
@@ -311,7 +370,12 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       ],
     };
     const createMenu = async (body: unknown): Promise<unknown> =>
-      (await http().post('/cgi-bin/menu/create').query({ access_token: token }).send(body as object)).body;
+      (
+        await http()
+          .post('/cgi-bin/menu/create')
+          .query({ access_token: token })
+          .send(body as object)
+      ).body;
     const get = async (): Promise<Record<string, unknown>> =>
       (await http().get('/cgi-bin/menu/get').query({ access_token: token })).body as Record<string, unknown>;
 
@@ -348,18 +412,60 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     const cases: [string, unknown, number, string][] = [
       ['no buttons', { button: [] }, 40016, 'invalid button size'],
       ['four buttons', { button: [click(), click(), click(), click()] }, 40016, 'invalid button size'],
-      ['six sub-buttons', { button: [{ name: 'm', sub_button: [1, 2, 3, 4, 5, 6].map(() => click()) }] }, 40023, 'invalid sub button size'],
+      [
+        'six sub-buttons',
+        { button: [{ name: 'm', sub_button: [1, 2, 3, 4, 5, 6].map(() => click()) }] },
+        40023,
+        'invalid sub button size',
+      ],
       ['an empty sub_button list', { button: [{ name: 'm', sub_button: [] }] }, 40023, 'invalid sub button size'],
       ['a 17-byte top-level name', { button: [click('办税指南服ab')] }, 40018, 'invalid button name size'],
-      ['a 61-byte sub-level name', { button: [{ name: 'm', sub_button: [click(`${'子'.repeat(20)}a`)] }] }, 40025, 'invalid sub button name size'],
-      ['a 129-byte key', { button: [{ type: 'click', name: 'a', key: 'k'.repeat(129) }] }, 40019, 'invalid button key size'],
+      [
+        'a 61-byte sub-level name',
+        { button: [{ name: 'm', sub_button: [click(`${'子'.repeat(20)}a`)] }] },
+        40025,
+        'invalid sub button name size',
+      ],
+      [
+        'a 129-byte key',
+        { button: [{ type: 'click', name: 'a', key: 'k'.repeat(129) }] },
+        40019,
+        'invalid button key size',
+      ],
       ['a click button without key', { button: [{ type: 'click', name: 'a' }] }, 40019, 'invalid button key size'],
-      ['a top-level view button without url', { button: [{ type: 'view', name: 'a' }] }, 40021, 'invalid button url size'],
-      ['a 1025-byte top-level url', { button: [{ type: 'view', name: 'a', url: `https://x.test/${'u'.repeat(1010)}` }] }, 40021, 'invalid button url size'],
-      ['a sub-level view button without url', { button: [{ name: 'm', sub_button: [{ type: 'view', name: 'a' }] }] }, 40027, 'invalid sub button url size'],
-      ['a 1025-byte sub-level url', { button: [{ name: 'm', sub_button: [{ type: 'view', name: 'a', url: `https://x.test/${'u'.repeat(1010)}` }] }] }, 40027, 'invalid sub button url size'],
+      [
+        'a top-level view button without url',
+        { button: [{ type: 'view', name: 'a' }] },
+        40021,
+        'invalid button url size',
+      ],
+      [
+        'a 1025-byte top-level url',
+        { button: [{ type: 'view', name: 'a', url: `https://x.test/${'u'.repeat(1010)}` }] },
+        40021,
+        'invalid button url size',
+      ],
+      [
+        'a sub-level view button without url',
+        { button: [{ name: 'm', sub_button: [{ type: 'view', name: 'a' }] }] },
+        40027,
+        'invalid sub button url size',
+      ],
+      [
+        'a 1025-byte sub-level url',
+        {
+          button: [{ name: 'm', sub_button: [{ type: 'view', name: 'a', url: `https://x.test/${'u'.repeat(1010)}` }] }],
+        },
+        40027,
+        'invalid sub button url size',
+      ],
       ['an unknown type', { button: [{ type: 'teleport', name: 'a', key: 'K' }] }, 40017, 'invalid button type'],
-      ['a parent button that also has a type', { button: [{ type: 'click', name: 'm', key: 'K', sub_button: [click()] }] }, 40017, 'invalid button type'],
+      [
+        'a parent button that also has a type',
+        { button: [{ type: 'click', name: 'm', key: 'K', sub_button: [click()] }] },
+        40017,
+        'invalid button type',
+      ],
     ];
     for (const [what, body, errcode, errmsg] of cases) {
       it(`rejects ${what} with ${errcode} and keeps the previous menu`, async () => {
@@ -376,7 +482,12 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       token = await fetchToken();
     });
     const send = async (body: unknown): Promise<unknown> =>
-      (await http().post('/cgi-bin/message/custom/send').query({ access_token: token }).send(body as object)).body;
+      (
+        await http()
+          .post('/cgi-bin/message/custom/send')
+          .query({ access_token: token })
+          .send(body as object)
+      ).body;
 
     it('puts a text message to a known user in the outbox', async () => {
       const user = sim.createUser('张三');
@@ -395,7 +506,11 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     it('accepts one news article and answers 45008 for more', async () => {
       const { openid } = sim.addUser({ openid: 'oAbCdEfGhIjKlMnOpQrStUvWxYz0', nickname: 'n' });
       const article = { title: 'T', description: 'D', url: 'https://x.test/', picurl: 'https://x.test/p.png' };
-      assert.equal(((await send({ touser: openid, msgtype: 'news', news: { articles: [article] } })) as { errcode: number }).errcode, 0);
+      assert.equal(
+        ((await send({ touser: openid, msgtype: 'news', news: { articles: [article] } })) as { errcode: number })
+          .errcode,
+        0,
+      );
       assert.deepEqual(await send({ touser: openid, msgtype: 'news', news: { articles: [article, article] } }), {
         errcode: 45008,
         errmsg: 'article size out of limit',
@@ -410,34 +525,57 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       token = await fetchToken();
     });
     const send = async (body: unknown): Promise<Record<string, unknown>> =>
-      (await http().post('/cgi-bin/message/template/send').query({ access_token: token }).send(body as object)).body as Record<string, unknown>;
+      (
+        await http()
+          .post('/cgi-bin/message/template/send')
+          .query({ access_token: token })
+          .send(body as object)
+      ).body as Record<string, unknown>;
 
     it('answers ok with a numeric msgid and records the message', async () => {
       const user = sim.createUser('李四');
-      const body = { touser: user.openid, template_id: 'TPL', url: 'https://x.test/', data: { thing1: { value: '增值税申报提醒' } } };
+      const body = {
+        touser: user.openid,
+        template_id: 'TPL',
+        url: 'https://x.test/',
+        data: { thing1: { value: '增值税申报提醒' } },
+      };
       const res = await send(body);
       assert.equal(res.errcode, 0);
       assert.equal(res.errmsg, 'ok');
       assert.ok(Number.isSafeInteger(res.msgid));
-      assert.deepEqual(sim.outbox, [{ kind: 'template', touser: user.openid, body, at: clock.now(), msgid: res.msgid }]);
+      assert.deepEqual(sim.outbox, [
+        { kind: 'template', touser: user.openid, body, at: clock.now(), msgid: res.msgid },
+      ]);
       const next = await send(body);
       assert.notEqual(next.msgid, res.msgid);
     });
 
     it('answers 40037 without template_id and 40003 for an unknown user', async () => {
       const user = sim.createUser('王五');
-      assert.deepEqual(await send({ touser: user.openid, data: {} }), { errcode: 40037, errmsg: 'invalid template_id' });
-      assert.deepEqual(await send({ touser: 'oNobody', template_id: 'TPL', data: {} }), { errcode: 40003, errmsg: 'invalid openid' });
+      assert.deepEqual(await send({ touser: user.openid, data: {} }), {
+        errcode: 40037,
+        errmsg: 'invalid template_id',
+      });
+      assert.deepEqual(await send({ touser: 'oNobody', template_id: 'TPL', data: {} }), {
+        errcode: 40003,
+        errmsg: 'invalid openid',
+      });
       assert.equal(sim.outbox.length, 0);
     });
   });
 
   describe('web OAuth', () => {
     const authorize = (query: Record<string, string>): ReturnType<ReturnType<typeof request>['get']> =>
-      http().get('/connect/oauth2/authorize').query({ appid: APP_ID, response_type: 'code', scope: 'snsapi_base', ...query });
+      http()
+        .get('/connect/oauth2/authorize')
+        .query({ appid: APP_ID, response_type: 'code', scope: 'snsapi_base', ...query });
 
     async function codeFor(openid: string, scope: 'snsapi_base' | 'snsapi_userinfo'): Promise<string> {
-      const res = await authorize({ redirect_uri: 'https://app.test/cb', scope, state: 's' }).set('X-Sim-Openid', openid);
+      const res = await authorize({ redirect_uri: 'https://app.test/cb', scope, state: 's' }).set(
+        'X-Sim-Openid',
+        openid,
+      );
       assert.equal(res.status, 302);
       const code = new URL(res.headers.location as string).searchParams.get('code');
       assert.ok(code);
@@ -453,18 +591,24 @@ describe('sandbox/simulator/WeChatSimulator', () => {
 
     it('redirects a known user to redirect_uri with code and state, keeping its query and fragment', async () => {
       const user = sim.createUser('赵六');
-      const res = await authorize({ redirect_uri: 'https://app.test/h5/cb?from=menu&x=a%20b#/bind', state: 'abc123' }).set(
-        'X-Sim-Openid',
-        user.openid,
-      );
+      const res = await authorize({
+        redirect_uri: 'https://app.test/h5/cb?from=menu&x=a%20b#/bind',
+        state: 'abc123',
+      }).set('X-Sim-Openid', user.openid);
       assert.equal(res.status, 302);
       const location = res.headers.location as string;
-      assert.match(location, /^https:\/\/app\.test\/h5\/cb\?from=menu&x=a%20b&code=[A-Za-z0-9]{32,}&state=abc123#\/bind$/);
+      assert.match(
+        location,
+        /^https:\/\/app\.test\/h5\/cb\?from=menu&x=a%20b&code=[A-Za-z0-9]{32,}&state=abc123#\/bind$/,
+      );
     });
 
     it('recognises the user by the wxsim_openid cookie too', async () => {
       const user = sim.createUser('钱七');
-      const res = await authorize({ redirect_uri: 'https://app.test/cb', state: 'z' }).set('Cookie', `wxsim_openid=${user.openid}`);
+      const res = await authorize({ redirect_uri: 'https://app.test/cb', state: 'z' }).set(
+        'Cookie',
+        `wxsim_openid=${user.openid}`,
+      );
       assert.equal(res.status, 302);
       assert.match(res.headers.location as string, /^https:\/\/app\.test\/cb\?code=[A-Za-z0-9]{32,}&state=z$/);
     });
@@ -478,10 +622,16 @@ describe('sandbox/simulator/WeChatSimulator', () => {
 
     it('shows an error page for a wrong appid (10013), scope (10005) or a missing redirect_uri (10003)', async () => {
       const user = sim.createUser('u');
-      const wrongAppId = await authorize({ appid: 'wxother', redirect_uri: 'https://app.test/cb' }).set('X-Sim-Openid', user.openid);
+      const wrongAppId = await authorize({ appid: 'wxother', redirect_uri: 'https://app.test/cb' }).set(
+        'X-Sim-Openid',
+        user.openid,
+      );
       assert.equal(wrongAppId.status, 200);
       assert.match(wrongAppId.text, /10013/);
-      const wrongScope = await authorize({ redirect_uri: 'https://app.test/cb', scope: 'snsapi_login' }).set('X-Sim-Openid', user.openid);
+      const wrongScope = await authorize({ redirect_uri: 'https://app.test/cb', scope: 'snsapi_login' }).set(
+        'X-Sim-Openid',
+        user.openid,
+      );
       assert.match(wrongScope.text, /10005/);
       const noRedirect = await authorize({}).set('X-Sim-Openid', user.openid);
       assert.match(noRedirect.text, /10003/);
@@ -541,7 +691,9 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     it('serves userinfo for snsapi_userinfo tokens, 48001 for snsapi_base ones and 40001 for bad tokens', async () => {
       const user = sim.addUser({ openid: 'oAbCdE0000000000000000000002', nickname: '周九', unionid: 'UNION2' });
       const full = await exchange(await codeFor(user.openid, 'snsapi_userinfo'));
-      const info = await http().get('/sns/userinfo').query({ access_token: full.access_token as string, openid: user.openid, lang: 'zh_CN' });
+      const info = await http()
+        .get('/sns/userinfo')
+        .query({ access_token: full.access_token as string, openid: user.openid, lang: 'zh_CN' });
       assert.deepEqual(info.body, {
         openid: user.openid,
         nickname: '周九',
@@ -554,7 +706,9 @@ describe('sandbox/simulator/WeChatSimulator', () => {
         unionid: 'UNION2',
       });
       const base = await exchange(await codeFor(user.openid, 'snsapi_base'));
-      const denied = await http().get('/sns/userinfo').query({ access_token: base.access_token as string, openid: user.openid });
+      const denied = await http()
+        .get('/sns/userinfo')
+        .query({ access_token: base.access_token as string, openid: user.openid });
       assert.deepEqual(denied.body, { errcode: 48001, errmsg: 'api unauthorized' });
       const bad = await http().get('/sns/userinfo').query({ access_token: 'bogus', openid: user.openid });
       assert.equal(bad.body.errcode, 40001);
@@ -564,7 +718,11 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       const user = sim.createUser('u');
       const grant = await exchange(await codeFor(user.openid, 'snsapi_base'));
       const check = async (openid: string): Promise<unknown> =>
-        (await http().get('/sns/auth').query({ access_token: grant.access_token as string, openid })).body;
+        (
+          await http()
+            .get('/sns/auth')
+            .query({ access_token: grant.access_token as string, openid })
+        ).body;
       assert.deepEqual(await check(user.openid), { errcode: 0, errmsg: 'ok' });
       assert.deepEqual(await check(sim.createUser('other').openid), { errcode: 40003, errmsg: 'invalid openid' });
     });
@@ -575,7 +733,10 @@ describe('sandbox/simulator/WeChatSimulator', () => {
 
     it('answers the next matching requests with the injected WeChat error, then normally', async () => {
       sim.failNext('/cgi-bin/token', { errcode: -1, errmsg: 'system error' }, 2);
-      assert.deepEqual((await http().get('/cgi-bin/token').query(tokenQuery)).body, { errcode: -1, errmsg: 'system error' });
+      assert.deepEqual((await http().get('/cgi-bin/token').query(tokenQuery)).body, {
+        errcode: -1,
+        errmsg: 'system error',
+      });
       assert.equal((await http().get('/cgi-bin/token').query(tokenQuery)).body.errcode, -1);
       assert.equal(typeof (await http().get('/cgi-bin/token').query(tokenQuery)).body.access_token, 'string');
       assert.equal(sim.tokenFetches(), 1);
@@ -601,7 +762,10 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       assert.equal(typeof (await http().get('/cgi-bin/token').query(tokenQuery)).body.access_token, 'string');
       sim.resetFaults();
       const token = await fetchToken();
-      const res = await http().post('/cgi-bin/menu/create').query({ access_token: token }).send({ button: [{ type: 'click', name: 'a', key: 'K' }] });
+      const res = await http()
+        .post('/cgi-bin/menu/create')
+        .query({ access_token: token })
+        .send({ button: [{ type: 'click', name: 'a', key: 'K' }] });
       assert.deepEqual(res.body, { errcode: 0, errmsg: 'ok' });
     });
   });
@@ -634,11 +798,20 @@ describe('sandbox/simulator/WeChatSimulator', () => {
     it('reset clears users, tokens, codes, menu, outbox, calls and faults', async () => {
       const user = sim.createUser('u');
       const token = await fetchToken();
-      await http().post('/cgi-bin/menu/create').query({ access_token: token }).send({ button: [{ type: 'click', name: 'a', key: 'K' }] });
-      await http().post('/cgi-bin/message/custom/send').query({ access_token: token }).send({ touser: user.openid, msgtype: 'text', text: { content: 'x' } });
+      await http()
+        .post('/cgi-bin/menu/create')
+        .query({ access_token: token })
+        .send({ button: [{ type: 'click', name: 'a', key: 'K' }] });
+      await http()
+        .post('/cgi-bin/message/custom/send')
+        .query({ access_token: token })
+        .send({ touser: user.openid, msgtype: 'text', text: { content: 'x' } });
       sim.failNext('/cgi-bin/token', { status: 500 });
       sim.reset();
-      assert.deepEqual([sim.users(), sim.outbox, sim.calls, sim.menu, sim.tokenFetches(), sim.qrCodes()], [[], [], [], null, 0, []]);
+      assert.deepEqual(
+        [sim.users(), sim.outbox, sim.calls, sim.menu, sim.tokenFetches(), sim.qrCodes()],
+        [[], [], [], null, 0, []],
+      );
       assert.equal(await errcodeWith(token), 40014);
       assert.ok(await fetchToken(), 'the fault was dropped');
     });

@@ -14,12 +14,15 @@ export class LogCapture {
 
   constructor(level = 'debug') {
     const raw = this.raw;
-    this.logger = createLogger(level, new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        raw.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        callback();
-      },
-    }));
+    this.logger = createLogger(
+      level,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          raw.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+          callback();
+        },
+      }),
+    );
   }
 
   get lines(): LogLine[] {

@@ -17,10 +17,23 @@ import { testEnvironment } from '../../support/testEnv';
 export const env = testEnvironment();
 export const API_KEY = `Bearer ${env.PORTAL_API_KEYS}`;
 export const PASSWORD = 'Fj-tax-2025!';
-export const PC_BROWSER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+export const PC_BROWSER =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
 
-export interface CreatedTicket { ticketId: string; qrcodeUrl: string; qrContent: string; expiresAt: string; expiresIn: number }
-export interface RegistrationForm { realName: string; idNumber: string; phone: string; password: string; confirmPassword?: string }
+export interface CreatedTicket {
+  ticketId: string;
+  qrcodeUrl: string;
+  qrContent: string;
+  expiresAt: string;
+  expiresIn: number;
+}
+export interface RegistrationForm {
+  realName: string;
+  idNumber: string;
+  phone: string;
+  password: string;
+  confirmPassword?: string;
+}
 
 export interface WorldOptions {
   env?: Record<string, string | undefined>;
@@ -103,10 +116,18 @@ export class World {
     const idNumber = uniqueIdNumber();
     const phone = uniquePhone();
     const account: Account = {
-      id: randomUUID(), loginName: idNumber, passwordHash: await this.passwordHash, realName,
-      idNumberEncrypted: protector.encrypt(idNumber), idNumberIndex: protector.index('id_number', idNumber),
-      phoneEncrypted: protector.encrypt(phone), phoneIndex: protector.index('phone', phone),
-      failedLogins: 0, lastFailedAt: null, lockedUntil: null, createdAt: new Date(this.clock.now()),
+      id: randomUUID(),
+      loginName: idNumber,
+      passwordHash: await this.passwordHash,
+      realName,
+      idNumberEncrypted: protector.encrypt(idNumber),
+      idNumberIndex: protector.index('id_number', idNumber),
+      phoneEncrypted: protector.encrypt(phone),
+      phoneIndex: protector.index('phone', phone),
+      failedLogins: 0,
+      lastFailedAt: null,
+      lockedUntil: null,
+      createdAt: new Date(this.clock.now()),
     };
     await this.accounts().insert(account);
     return { account, password: PASSWORD, idNumber, phone };
@@ -126,12 +147,22 @@ export class World {
 
   audit(type?: AuditEventType): Promise<AuditEvent[]> {
     const repository = this.t.deps.db.getRepository(AuditEventEntity);
-    return type ? repository.find({ where: { type }, order: { id: 'ASC' } }) : repository.find({ order: { id: 'ASC' } });
+    return type
+      ? repository.find({ where: { type }, order: { id: 'ASC' } })
+      : repository.find({ order: { id: 'ASC' } });
   }
 
   async insertBinding(openid: string, account: TestAccount): Promise<string> {
     const id = randomUUID();
-    await this.bindings().insert({ id, accountId: account.account.id, openid, unionid: null, nickname: null, subscribed: true, boundAt: new Date(this.clock.now()) });
+    await this.bindings().insert({
+      id,
+      accountId: account.account.id,
+      openid,
+      unionid: null,
+      nickname: null,
+      subscribed: true,
+      boundAt: new Date(this.clock.now()),
+    });
     return id;
   }
 
@@ -141,7 +172,12 @@ export class World {
   async bindLogin(client: H5Client, loginName: string, password: string, captcha?: string): Promise<request.Response> {
     const page = await client.open('/h5/bind');
     const answer = await client.captcha('bind-login');
-    return client.post('/h5/bind/login', { _csrf: client.csrfToken(page.text), loginName, password, captcha: captcha ?? answer });
+    return client.post('/h5/bind/login', {
+      _csrf: client.csrfToken(page.text),
+      loginName,
+      password,
+      captcha: captcha ?? answer,
+    });
   }
 
   /** 获取验证码 in step 2: the phone, then the image captcha of its own page, then the send. */
@@ -179,8 +215,14 @@ export class World {
     const page = await client.open('/h5/register');
     const captcha = await client.captcha('register');
     return client.post('/h5/register/sms', {
-      _csrf: client.csrfToken(page.text), realName: form.realName, idNumber: form.idNumber, phone: form.phone,
-      captcha, smsCode: '', password: form.password, confirmPassword: form.confirmPassword ?? form.password,
+      _csrf: client.csrfToken(page.text),
+      realName: form.realName,
+      idNumber: form.idNumber,
+      phone: form.phone,
+      captcha,
+      smsCode: '',
+      password: form.password,
+      confirmPassword: form.confirmPassword ?? form.password,
     });
   }
 
@@ -193,8 +235,14 @@ export class World {
 
   registerPost(client: H5Client, csrf: string, form: RegistrationForm, smsCode: string): Promise<request.Response> {
     return client.post('/h5/register', {
-      _csrf: csrf, realName: form.realName, idNumber: form.idNumber, phone: form.phone, captcha: '', smsCode,
-      password: form.password, confirmPassword: form.confirmPassword ?? form.password,
+      _csrf: csrf,
+      realName: form.realName,
+      idNumber: form.idNumber,
+      phone: form.phone,
+      captcha: '',
+      smsCode,
+      password: form.password,
+      confirmPassword: form.confirmPassword ?? form.password,
     });
   }
 
@@ -205,7 +253,9 @@ export class World {
 
   // ---- 微信扫码登录 ----
 
-  async createTicket(body: Record<string, string> = { clientIp: '203.0.113.7', userAgent: PC_BROWSER }): Promise<CreatedTicket> {
+  async createTicket(
+    body: Record<string, string> = { clientIp: '203.0.113.7', userAgent: PC_BROWSER },
+  ): Promise<CreatedTicket> {
     const res = await this.api().post('/api/login/tickets').set('Authorization', API_KEY).send(body);
     assert.equal(res.status, 201, res.text);
     return res.body as CreatedTicket;
@@ -218,7 +268,9 @@ export class World {
   /** A SCAN push (or subscribe with qrscene_) signed as WeChat signs it; returns the reply text. */
   async scan(openid: string, scene: string, viaSubscribe = false): Promise<string> {
     this.clock.advance(1000); // one push per second per user keeps retries and new scans apart
-    const xml = viaSubscribe ? this.driver.event(openid, 'subscribe', `qrscene_${scene}`, { Ticket: 'T' }) : this.driver.event(openid, 'SCAN', scene, { Ticket: 'T' });
+    const xml = viaSubscribe
+      ? this.driver.event(openid, 'subscribe', `qrscene_${scene}`, { Ticket: 'T' })
+      : this.driver.event(openid, 'SCAN', scene, { Ticket: 'T' });
     const push = this.driver.sign(xml);
     const res = await this.api().post('/wechat').query(push.query).type('text/xml').send(push.body);
     assert.equal(res.status, 200);
@@ -233,16 +285,24 @@ export class World {
   }
 
   poll(ticketId: string, query = ''): Promise<request.Response> {
-    return this.api().get(`/api/login/tickets/${ticketId}${query}`).then((r) => r);
+    return this.api()
+      .get(`/api/login/tickets/${ticketId}${query}`)
+      .then((r) => r);
   }
 
   redeem(ticketId: string): Promise<request.Response> {
-    return this.api().post(`/api/login/tickets/${ticketId}/redeem`).set('Authorization', API_KEY).then((r) => r);
+    return this.api()
+      .post(`/api/login/tickets/${ticketId}/redeem`)
+      .set('Authorization', API_KEY)
+      .then((r) => r);
   }
 
   /** A scanned ticket of `openid` (bound to `account`), with the confirm page open on `phone`. */
-  async scannedTicket(phone: H5Client, account: TestAccount): Promise<{ ticket: CreatedTicket; token: string; csrf: string }> {
-    if (!await this.bindings().findOneBy({ openid: phone.openid })) await this.insertBinding(phone.openid, account);
+  async scannedTicket(
+    phone: H5Client,
+    account: TestAccount,
+  ): Promise<{ ticket: CreatedTicket; token: string; csrf: string }> {
+    if (!(await this.bindings().findOneBy({ openid: phone.openid }))) await this.insertBinding(phone.openid, account);
     const ticket = await this.createTicket();
     const link = this.confirmLink(await this.scan(phone.openid, this.sceneOf(ticket)));
     const page = await phone.open(link.path);

@@ -69,7 +69,11 @@ describe('wechat/api/AccessTokens', () => {
   }
 
   /** `perInstance` concurrent calls on every instance at once, flattened. */
-  function burst(instances: Instance[], perInstance: number, call: (instance: Instance) => Promise<string>): Promise<string[]> {
+  function burst(
+    instances: Instance[],
+    perInstance: number,
+    call: (instance: Instance) => Promise<string>,
+  ): Promise<string[]> {
     return Promise.all(instances.flatMap((instance) => Array.from({ length: perInstance }, () => call(instance))));
   }
 
@@ -176,7 +180,9 @@ describe('wechat/api/AccessTokens', () => {
       const stale = await instances[0]!.tokens.get();
       sim.invalidateAccessTokens();
 
-      const fresh = await burst(instances, CALLS_PER_INSTANCE, (instance) => instance.tokens.refreshAfterRejection(stale));
+      const fresh = await burst(instances, CALLS_PER_INSTANCE, (instance) =>
+        instance.tokens.refreshAfterRejection(stale),
+      );
 
       assert.equal(sim.tokenFetches(), 2);
       assert.equal(new Set(fresh).size, 1);
@@ -236,7 +242,7 @@ describe('wechat/api/AccessTokens', () => {
       assert.equal(sim.tokenFetches(), 1);
     });
 
-    it('reports wrong credentials as WeChatApiError with WeChat\'s errcode and errmsg', async () => {
+    it("reports wrong credentials as WeChatApiError with WeChat's errcode and errmsg", async () => {
       const instance = await startInstance({ appSecret: 'not-the-secret' });
 
       await assert.rejects(instance.tokens.get(), (error: unknown) => {
@@ -313,7 +319,11 @@ describe('wechat/api/RedisAccessTokenStore', () => {
     assert.deepEqual(granted, [...Array<boolean>(20).fill(true), false]);
 
     await redis.del(forcedGapKey());
-    assert.equal(await store.takeForcedRefresh(Date.UTC(2026, 0, 15, 15, 59, 59, 999)), false, 'still the same Beijing day');
+    assert.equal(
+      await store.takeForcedRefresh(Date.UTC(2026, 0, 15, 15, 59, 59, 999)),
+      false,
+      'still the same Beijing day',
+    );
 
     // UTC 16:00 is midnight in Beijing: a new quota, although it is still 2026-01-15 in UTC.
     await redis.del(forcedGapKey());
@@ -342,7 +352,11 @@ describe('wechat/api/RedisAccessTokenStore', () => {
 
   it('round-trips a stored token and returns null when there is none', async () => {
     assert.equal(await store.get(), null);
-    const token = { token: 'T'.repeat(136), expiresAt: noon + LIFETIME_MS, refreshAt: noon + LIFETIME_MS - ROTATION_WINDOW_MS };
+    const token = {
+      token: 'T'.repeat(136),
+      expiresAt: noon + LIFETIME_MS,
+      refreshAt: noon + LIFETIME_MS - ROTATION_WINDOW_MS,
+    };
 
     await store.set(token, LIFETIME_MS);
 

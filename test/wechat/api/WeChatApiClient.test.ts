@@ -57,7 +57,9 @@ describe('wechat/api/WeChatApiClient', () => {
     return server.url;
   }
 
-  async function startInstance(options: { apiBase?: string; mpBase?: string; timeoutMs?: number } = {}): Promise<Instance> {
+  async function startInstance(
+    options: { apiBase?: string; mpBase?: string; timeoutMs?: number } = {},
+  ): Promise<Instance> {
     const redis = createRedis(testRun.redisUrl, () => undefined);
     await redis.connect();
     cleanups.push(() => (redis.isOpen ? redis.close() : Promise.resolve()));
@@ -113,13 +115,19 @@ describe('wechat/api/WeChatApiClient', () => {
 
       assert.equal(sim.tokenFetches() - fetchesBefore, 1);
       assert.equal(requestsTo('/cgi-bin/message/custom/send'), 3);
-      assert.deepEqual(sim.outbox.map((message) => (message.body as { text: { content: string } }).text.content), ['first', 'second']);
+      assert.deepEqual(
+        sim.outbox.map((message) => (message.body as { text: { content: string } }).text.content),
+        ['first', 'second'],
+      );
     });
 
     it('refreshes and retries once when WeChat answers 40014 for a token it never issued', async () => {
       const { client, store } = await startInstance();
       const now = clock.now();
-      await store.set({ token: 'not-a-token-wechat-issued', expiresAt: now + 7200_000, refreshAt: now + 6900_000 }, 7200_000);
+      await store.set(
+        { token: 'not-a-token-wechat-issued', expiresAt: now + 7200_000, refreshAt: now + 6900_000 },
+        7200_000,
+      );
 
       await client.deleteMenu();
 
@@ -132,7 +140,11 @@ describe('wechat/api/WeChatApiClient', () => {
       const { client } = await startInstance();
       await client.createMenu(MENU);
       const fetchesBefore = sim.tokenFetches();
-      sim.failNext('/cgi-bin/menu/get', { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' }, 5);
+      sim.failNext(
+        '/cgi-bin/menu/get',
+        { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' },
+        5,
+      );
 
       await assert.rejects(client.getMenu(), (error: unknown) => {
         assert.ok(error instanceof WeChatApiError);
@@ -149,7 +161,9 @@ describe('wechat/api/WeChatApiClient', () => {
       await instances[0]!.client.createMenu(MENU);
       sim.invalidateAccessTokens();
 
-      const menus = await Promise.all(instances.flatMap((instance) => Array.from({ length: 25 }, () => instance.client.getMenu())));
+      const menus = await Promise.all(
+        instances.flatMap((instance) => Array.from({ length: 25 }, () => instance.client.getMenu())),
+      );
 
       assert.equal(menus.length, 100);
       assert.ok(menus.every((menu) => menu !== null));
@@ -158,7 +172,7 @@ describe('wechat/api/WeChatApiClient', () => {
   });
 
   describe('errors', () => {
-    it('carries errcode, errmsg and the meaning of WeChat\'s error, without retrying (45009 on qrcode/create)', async () => {
+    it("carries errcode, errmsg and the meaning of WeChat's error, without retrying (45009 on qrcode/create)", async () => {
       const { client } = await startInstance();
       sim.failNext('/cgi-bin/qrcode/create', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
 
@@ -246,8 +260,14 @@ describe('wechat/api/WeChatApiClient', () => {
 
       await client.deleteMenu();
 
-      assert.deepEqual(seen.map((url) => url.split('?')[0]), ['/wx-gateway/cgi-bin/stable_token', '/wx-gateway/cgi-bin/menu/delete']);
-      assert.deepEqual(sim.calls.map((call) => call.path), ['/cgi-bin/stable_token', '/cgi-bin/menu/delete']);
+      assert.deepEqual(
+        seen.map((url) => url.split('?')[0]),
+        ['/wx-gateway/cgi-bin/stable_token', '/wx-gateway/cgi-bin/menu/delete'],
+      );
+      assert.deepEqual(
+        sim.calls.map((call) => call.path),
+        ['/cgi-bin/stable_token', '/cgi-bin/menu/delete'],
+      );
     });
 
     it('builds the QR image URL on mpBase with the ticket URL-encoded (+ / =)', async () => {
@@ -256,11 +276,14 @@ describe('wechat/api/WeChatApiClient', () => {
 
       const url = client.qrCodeImageUrl(ticket);
 
-      assert.equal(url, `${MP_BASE}/cgi-bin/showqrcode?ticket=gQH%2B8DoAAAAAAAAAASxodHRw%2FOi8vd2VpeGluLnFxLmNvbS9xLzAy%3D%3D`);
+      assert.equal(
+        url,
+        `${MP_BASE}/cgi-bin/showqrcode?ticket=gQH%2B8DoAAAAAAAAAASxodHRw%2FOi8vd2VpeGluLnFxLmNvbS9xLzAy%3D%3D`,
+      );
       assert.equal(new URL(url).searchParams.get('ticket'), ticket);
     });
 
-    it('gives an image URL that WeChat\'s image host serves for a real ticket', async () => {
+    it("gives an image URL that WeChat's image host serves for a real ticket", async () => {
       const { client } = await startInstance({ mpBase: simUrl });
       const qr = await client.createTemporaryQrCode('login_image', 300);
       assert.match(qr.ticket, /[+/=]/);
@@ -299,7 +322,11 @@ describe('wechat/api/WeChatApiClient', () => {
       const [message] = sim.outbox;
       assert.equal(message!.kind, 'custom');
       assert.equal(message!.touser, user.openid);
-      assert.deepEqual(message!.body, { touser: user.openid, msgtype: 'text', text: { content: '您的实名绑定已完成。' } });
+      assert.deepEqual(message!.body, {
+        touser: user.openid,
+        msgtype: 'text',
+        text: { content: '您的实名绑定已完成。' },
+      });
     });
 
     it('sends a template message and returns its msgid as a string', async () => {
@@ -328,7 +355,7 @@ describe('wechat/api/WeChatApiClient', () => {
       const { client } = await startInstance();
 
       await client.createMenu(MENU);
-      const menu = await client.getMenu() as { button: unknown[]; menuid: unknown };
+      const menu = (await client.getMenu()) as { button: unknown[]; menuid: unknown };
 
       assert.deepEqual(menu.button, [
         { type: 'click', name: '办税指南', key: 'GUIDE', sub_button: [] },
