@@ -218,17 +218,15 @@ describe(`fuzz: the portal API (fast-check seed ${FUZZ_SEED}, ${FUZZ_RUNS} cases
           },
         };
       });
-    const redeem = fc
-      .tuple(ticketIdArb(), auth, jsonish(extras))
-      .map(([id, key, body]): Case => ({
-        kind: 'redeem',
-        request: {
-          method: 'POST',
-          url: `/api/login/tickets/${id}/redeem`,
-          headers: withAuth({ 'content-type': 'application/json' }, key),
-          body,
-        },
-      }));
+    const redeem = fc.tuple(ticketIdArb(), auth, jsonish(extras)).map(([id, key, body]): Case => ({
+      kind: 'redeem',
+      request: {
+        method: 'POST',
+        url: `/api/login/tickets/${id}/redeem`,
+        headers: withAuth({ 'content-type': 'application/json' }, key),
+        body,
+      },
+    }));
     const identifier = () =>
       fc.oneof(
         {

@@ -65,14 +65,12 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       const vectorClock = new ManualClock(Number(vector.timestamp) * 1000);
       const official = await createTestApp({ clock: vectorClock, env: { WECHAT_TOKEN: vector.token } });
       try {
-        const res = await request(official.app.callback())
-          .get('/wechat')
-          .query({
-            signature: vector.signature,
-            timestamp: vector.timestamp,
-            nonce: vector.nonce,
-            echostr: vector.echostr!,
-          });
+        const res = await request(official.app.callback()).get('/wechat').query({
+          signature: vector.signature,
+          timestamp: vector.timestamp,
+          nonce: vector.nonce,
+          echostr: vector.echostr!,
+        });
         assert.equal(res.status, 200);
         assert.equal(res.text, vector.echostr);
       } finally {
