@@ -31,7 +31,7 @@ interface Vectors {
   }[];
 }
 
-export const vectorsDir = path.resolve(__dirname, '../../../shared/reference/vectors');
+export const vectorsDir = path.resolve(__dirname, '../fixtures/wechat');
 const vectors = JSON.parse(readFileSync(path.join(vectorsDir, 'crypto.json'), 'utf8')) as Vectors;
 
 describe('wechat/MessageCipher and signatures (official vectors)', () => {

@@ -16,7 +16,7 @@ const TOKEN = env.WECHAT_TOKEN!;
 const APPID = env.WECHAT_APPID!;
 const AES_KEY = env.WECHAT_ENCODING_AES_KEY!;
 const PREVIOUS_KEY = 'zyxwvutsrqponmlkjihgfedcba9876543210ZYXWVUT';
-const vectorsDir = path.resolve(__dirname, '../../../shared/reference/vectors');
+const vectorsDir = path.resolve(__dirname, '../fixtures/wechat');
 
 describe('wechat endpoint: GET|POST /wechat', () => {
   let t: TestApp;
