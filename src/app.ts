@@ -43,7 +43,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(errorHandler(deps.logger));
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
-  // The sandbox phone (design §10): plays a WeChat user of the simulator against this app's /wechat.
+  // The sandbox phone: plays a WeChat user of the simulator against this app's /wechat.
   if (config.sandbox && deps.simulator) {
     app.use(
       phoneSandbox({
@@ -56,7 +56,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       }),
     );
   }
-  // The reference portal (design §8): only with PORTAL_DEMO=1; it calls the API below over HTTP.
+  // The reference portal: only with PORTAL_DEMO=1; it calls the API below over HTTP.
   if (config.portal.demo) app.use(referencePortalFor(deps));
 
   const bindingService = new BindingService({

@@ -15,7 +15,7 @@ const MAX_ROWS_PER_INSERT = 500;
  * Writes audit rows outside any transaction with group commit: one INSERT in flight at a time, and
  * the rows that arrive meanwhile go together in the next multi-row INSERT (one statement, one
  * commit). A lone row goes at once, so nothing waits at low load; under load one commit serves
- * many pushes (BENCHMARKS.md, P1). Each caller's promise settles with the commit of its own row.
+ * many pushes (BENCHMARKS.md). Each caller's promise settles with the commit of its own row.
  * A multi-row INSERT is one statement, so it stores all its rows or none; when it fails, its rows
  * are tried one by one, so a row the database refuses fails only its own caller.
  */
@@ -70,7 +70,7 @@ export class AuditRowWriter {
   /**
    * One parameterised multi-row INSERT, values converted by typeorm's driver (JSON, DATETIME(3)).
    * Not the query builder: its per-parameter bookkeeping grows with the square of a batch's size,
-   * and was most of this writer's CPU under load (BENCHMARKS.md, P1).
+   * and was most of this writer's CPU under load (BENCHMARKS.md).
    */
   private async insert(rows: AuditEvent[]): Promise<void> {
     this.statementCount += 1;

@@ -22,7 +22,7 @@ export interface BindingApiDependencies {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** 微信解绑, the portal's side (design §8): list an account's WeChat bindings and remove one. */
+/** 微信解绑, the portal's side: list an account's WeChat bindings and remove one. */
 export function bindingApiRoutes(deps: BindingApiDependencies): Router {
   const router = new Router({ prefix: '/api/accounts/:accountId/wechat-bindings' });
   router.use(requirePortalKey(deps.apiKeys));

@@ -33,7 +33,7 @@ class RequestState {
  */
 export function requestContext(logger: Logger, metrics?: Metrics): Middleware {
   // The request line holds only the fields built below, none of them secret: it skips the wildcard
-  // redaction, which would double the cost of the line on every request (BENCHMARKS.md, P3).
+  // redaction, which would double the cost of the line on every request (BENCHMARKS.md).
   const requestLog = logger.child({}, { redact: { paths: [] } });
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');

@@ -108,7 +108,7 @@ export class LoginService {
           return step.answer;
         }
         expected = step.expected;
-        // Only `expected` and `listening` are kept while the poll is held (P5: 10,000 polls held at once).
+        // Only `expected` and `listening` are kept while the poll is held (10,000 polls may be held at once).
         await listening.changed;
         // At shutdown the hub releases every poll: answer with the current status, do not wait again.
         if (Date.now() >= giveUpAt || hub.draining) return await this.view(ticketId);

@@ -23,7 +23,7 @@ export interface LoginTicket {
    * The PC that asked for the QR code, as the portal reported it: its IP, and its browser as the
    * phone's confirm page names it (describeBrowser: `Windows 上的 Chrome 浏览器`). The short name, not the
    * User-Agent, is kept: every field of the Redis hash then stays within 64 bytes, which keeps the
-   * hash in Redis's compact listpack encoding (under 1 KiB a ticket; see BENCHMARKS.md, P6). The QR's
+   * hash in Redis's compact listpack encoding (under 1 KiB a ticket; see BENCHMARKS.md). The QR's
    * own ticket and content are handed to the portal once, at creation, and never read again.
    */
   clientIp: string;

@@ -32,7 +32,7 @@ export class TicketChangeHub {
     const changed = new Promise<void>((r) => {
       resolve = r;
     });
-    // One closure per poll (its timer, its cancel and its wake): 10,000 are held at once (P5).
+    // One closure per poll (its timer, its cancel and its wake): 10,000 may be held at once.
     const done = () => {
       clearTimeout(timer);
       const current = this.waiters.get(id);

@@ -58,7 +58,7 @@ function portalCors(origins: string[]): Middleware {
 }
 
 /**
- * The portal's side of 微信扫码登录 (design §6): create a ticket (QR), poll it (long-poll, CORS),
+ * The portal's side of 微信扫码登录: create a ticket (QR), poll it (long-poll, CORS),
  * redeem it once.
  */
 export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[]; origins: string[] }): Router {
@@ -107,7 +107,7 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
     ctx.set('Cache-Control', 'no-store');
     if (waitSeconds > 0) {
       // Held outside the middleware chain: the route returns now and answers when the ticket changes
-      // or the wait ends, so a held poll keeps no suspended middleware (P5: 10,000 held at once).
+      // or the wait ends, so a held poll keeps no suspended middleware (10,000 may be held at once).
       ctx.respond = false;
       const logger = ctx.state.logger;
       void login.waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000).then(

@@ -1,7 +1,7 @@
 /**
  * The reference portal's only way into the service: the public portal API over HTTP, with its own
  * key, exactly as an external portal (another server, another team) would call it. Nothing here
- * imports a service of this codebase; only the JSON shapes of design §6–§8 are assumed.
+ * imports a service of this codebase; only the portal API's JSON shapes (docs/architecture.md) are assumed.
  */
 
 export interface PortalAccount {

@@ -4,7 +4,7 @@ import type { TicketStatus } from './PortalApiClient';
 export type QrState = 'pending' | 'scanned' | 'needs_binding' | 'expired' | 'confirmed';
 
 /**
- * The four messages of design §8 (plus the moment between the phone's 确定登录 and the redirect).
+ * The four QR status messages of the portal's login page (plus the moment between the phone's 确定登录 and the redirect).
  * The page hands them to static/portal/portal.js, so the wording lives only here.
  */
 export const QR_MESSAGES: Record<QrState, string> = {

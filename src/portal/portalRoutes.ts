@@ -51,7 +51,7 @@ const seeOther = (ctx: Context, location: string) => {
 };
 
 /**
- * The reference portal's pages (design §8, seed 2.1–2.3.2.2). Every fact about accounts, tickets
+ * The reference portal's pages. Every fact about accounts, tickets
  * and bindings comes from the public portal API, through PortalApiClient.
  */
 export function portalRoutes(options: PortalRoutesOptions): Router {

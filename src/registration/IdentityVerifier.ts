@@ -22,7 +22,7 @@ export type IdentityVerdict =
   | { ok: false; field: 'realName' | 'idNumber' | 'phone' | 'form'; message: string; reason: string };
 
 /**
- * Identity verification beyond the format of the form (ARCHITECTURE §7): does this person exist and
+ * Identity verification beyond the format of the form: does this person exist and
  * is it the one registering? Called after the format checks and the SMS code, before anything is
  * written; a refusal stores nothing. A verifier that cannot reach its service should throw (the
  * taxpayer sees "系统繁忙，请稍后再试" and nothing is stored), not answer ok.

@@ -40,7 +40,7 @@ export interface SmsCodeServiceOptions {
 }
 
 /**
- * SMS verification codes (ARCHITECTURE §7): 6 digits from a CSPRNG, valid 5 minutes, single use,
+ * SMS verification codes: 6 digits from a CSPRNG, valid 5 minutes, single use,
  * tied to phone + purpose, voided by the 5th wrong try; a new code for the same phone + purpose
  * after 60 s; at most 5 sends an hour and 10 a day per phone (any purpose); a daily cap per IP.
  *

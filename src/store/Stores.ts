@@ -11,7 +11,7 @@ import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
 import type { PushDedupeStore } from '../wechat/PushDedupeStore';
 
 /**
- * Every piece of short-lived shared state (design §3): in Redis for production, so any number of
+ * Every piece of short-lived shared state: in Redis for production, so any number of
  * instances share it (createRedisStores), or in this process for the embedded demo
  * (createMemoryStores). Both sets pass the same contract suites (test/store/).
  */

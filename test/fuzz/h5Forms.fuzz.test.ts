@@ -34,7 +34,7 @@ const CAPTCHA_OF: Partial<Record<FormPath, string>> = {
 };
 
 /**
- * Fuzzing every H5 form (issue 10, point 3) in process against the real app, each POSTed by a
+ * Fuzzing every H5 form in process against the real app, each POSTed by a
  * WeChat user with a valid session and its CSRF token (mostly; sometimes none, another session's,
  * or from another Origin), with random fields: random text, plausible values (the account's own
  * login name and phone, valid ID numbers and mobile numbers, 6-digit codes, forged confirm tokens

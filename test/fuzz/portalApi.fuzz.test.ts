@@ -16,7 +16,7 @@ import {
 } from './support/stateWatch';
 
 /**
- * Fuzzing the portal API (issue 10, point 3) in process against the real app: `POST
+ * Fuzzing the portal API in process against the real app: `POST
  * /api/login/tickets` bodies, polls with random ids and queries (forged ids that share a live
  * ticket's slot tag, the ticket's other identifiers), redeem, `POST /api/accounts/authenticate`
  * bodies (also with a real account's identifiers), the binding list and 解绑 with random ids, other

@@ -16,7 +16,7 @@ import {
 } from './support/stateWatch';
 
 /**
- * Fuzzing `GET|POST /wechat` (issue 10, point 3) in process against the real app: random queries
+ * Fuzzing `GET|POST /wechat` in process against the real app: random queries
  * and bodies, forged and valid signatures, validly signed random XML in plain and safe mode (and
  * encrypted for another AppID), URL verifications, stale timestamps, other methods.
  *

@@ -5,7 +5,7 @@ import { redisOf } from '../support/testApp';
 import { API_KEY, World } from '../security/support/world';
 
 /**
- * Races around 实名绑定 and 微信解绑 (issue 10, point 2): each ends with exactly one outcome, and
+ * Races around 实名绑定 and 微信解绑: each ends with exactly one outcome, and
  * MySQL (bindings, audit events) and Redis (SMS codes) agree with it. The unique openid index and
  * the account-row lock (BindingService) are what make them hold; these tests try to break them
  * through the real pages and API, several rounds each.

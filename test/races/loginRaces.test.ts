@@ -5,7 +5,7 @@ import { redisOf } from '../support/testApp';
 import { World, type CreatedTicket } from '../security/support/world';
 
 /**
- * 微信扫码登录 racing its clock (issue 10, point 2): a transition and the ticket's expiry can never
+ * 微信扫码登录 racing its clock: a transition and the ticket's expiry can never
  * both win, and what the portal's poll, redeem and the audit log say afterwards agrees with the one
  * outcome. Parallel confirms and redeems at an ordinary time are raced in
  * test/login/loginFlow.test.ts ('races') and in the store contract (test/store/loginTicketStore.contract.ts).

@@ -8,7 +8,7 @@ import { redisOf } from '../support/testApp';
 import { PASSWORD, World } from '../security/support/world';
 
 /**
- * Races around 实名注册 (issue 10, point 2). Two registrations of one ID number through the pages are
+ * Races around 实名注册. Two registrations of one ID number through the pages are
  * already raced in test/registration/registerFlow.test.ts ('lets exactly one of concurrent
  * registrations of one ID number through') and in RegistrationService.test.ts (same ID number, same
  * WeChat); these add the audit trail and Redis state of the losers, the phone, and registration

@@ -185,7 +185,7 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
       ({ what }) => !['bind step 2', 'bind step 2 with notice', 'register page', '获取验证码'].includes(what),
     );
     for (const { what, res } of checked) {
-      // Redeem answers the portal's server (with its key) the openid, as design §6 specifies; nothing else does.
+      // Redeem answers the portal's server (with its key) the openid, as the portal API specifies; nothing else does.
       const shown = what === 'redeem' ? personal.filter((v) => !secrets['full openid']!.includes(v)) : personal;
       for (const value of shown) assert.ok(!containsToken(res.text, value), `${what} shows ${value.slice(0, 4)}…`);
     }

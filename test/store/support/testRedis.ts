@@ -50,7 +50,7 @@ export async function elapseRedisTtls(redis: Redis, prefix: string, ms: number):
   for await (const keys of redis.scanIterator({ MATCH: `${escapeGlob(prefix)}*`, COUNT: 500 })) {
     for (const key of keys) {
       const left = await redis.pTTL(key);
-      // Design §3: every key has a TTL, so a store that writes one without breaks the contract.
+      // Every key has a TTL, so a store that writes one without breaks the contract.
       if (left === -1) throw new Error(`${key} has no TTL`);
       if (left === -2) continue; // gone meanwhile
       if (left <= ms) await redis.del(key);
