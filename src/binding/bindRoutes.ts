@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountService } from '../accounts/AccountService';
+import { formatShanghaiClock } from '../accounts/formatShanghaiTime';
 import type { AuditLog } from '../audit/AuditLog';
 import type { Clock } from '../clock/Clock';
 import type { CaptchaService } from '../captcha/CaptchaService';
@@ -11,8 +12,12 @@ import { clientContext } from '../http/clientContext';
 import type { Logger } from '../logging/createLogger';
 import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import { maskPhone } from '../security/masking';
+import { checkMobileNumber } from '../registration/mobileNumber';
 import type { SmsCodeService } from '../sms/SmsCodeService';
+import { SmsDeliveryError } from '../sms/SmsDeliveryError';
+import { SMS_NOT_DELIVERED, smsRefusalText } from '../sms/smsSendMessages';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
+import { sendCustomerNotice } from '../wechat/sendCustomerNotice';
 import type { ReplyTemplates } from '../wechat/ReplyTemplates';
 import type { BindingService } from './BindingService';
 import type { BindingStore } from './BindingStore';
@@ -37,20 +42,11 @@ type Errors = Partial<Record<'loginName' | 'password' | 'captcha' | 'phone' | 's
 
 /** Step 1 (登录) is good for this long; after it the taxpayer must log in again. */
 const STEP_ONE_VALID_MS = 15 * 60_000;
-const MOBILE = /^1[3-9]\d{9}$/;
 
 const field = (ctx: Context, name: string): string => {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value.trim() : '';
 };
-
-const formatLockedUntil = (until: Date) =>
-  new Intl.DateTimeFormat('zh-CN', {
-    timeZone: 'Asia/Shanghai',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).format(until);
 
 /**
  * 实名绑定 (/h5/bind): step 1 登录账号 + 登录密码 + 验证码 → 登录; step 2 手机号码 + 短信验证码
@@ -166,7 +162,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
           {
             values,
             errors: {
-              form: `登录失败次数过多，账号已暂时锁定，请于 ${formatLockedUntil(result.lockedUntil)} 后再试。`,
+              form: `登录失败次数过多，账号已暂时锁定，请于 ${formatShanghaiClock(result.lockedUntil)} 后再试。`,
             },
           },
           423,
@@ -188,15 +184,17 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
   router.post('/h5/bind/sms', async (ctx) => {
     const session = sessionOf(ctx);
     const account = await stepOneAccount(ctx);
-    const phone = field(ctx, 'phone');
+    const typed = field(ctx, 'phone');
     if (!account) {
       await renderPhoneStep(ctx, {});
       return;
     }
-    if (!MOBILE.test(phone)) {
-      await renderPhoneStep(ctx, { values: { phone }, errors: { phone: '请输入11位手机号码' } }, 400);
+    const mobile = checkMobileNumber(typed);
+    if (!mobile.ok) {
+      await renderPhoneStep(ctx, { values: { phone: typed }, errors: { phone: mobile.message } }, 400);
       return;
     }
+    const { phone } = mobile;
     if (!accounts.phoneMatches(account, phone)) {
       await fail(ctx, 'phone_mismatch', account.id);
       await renderPhoneStep(ctx, { values: { phone }, errors: { phone: '手机号码与账号预留的手机号码不一致' } }, 400);
@@ -246,15 +244,19 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       );
       return;
     }
-    const sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip });
+    let sent;
+    try {
+      sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip });
+    } catch (error) {
+      if (!(error instanceof SmsDeliveryError)) throw error;
+      deps.logger.warn({ err: error }, 'bind SMS not delivered');
+      await renderPhoneStep(ctx, { values: { phone }, errors: { smsCode: SMS_NOT_DELIVERED } }, 502);
+      return;
+    }
     if (!sent.ok) {
-      const messages: Record<typeof sent.reason, string> = {
-        resend_too_soon: `验证码已发送，请 ${sent.retryAfterSeconds} 秒后再重新获取。`,
-        hourly_limit: '该手机号码获取验证码过于频繁，请一小时后再试。',
-        daily_limit: '该手机号码今日获取验证码次数已达上限，请明天再试。',
-        ip_daily_limit: '今日获取验证码次数已达上限，请明天再试。',
-      };
-      await renderPhoneStep(ctx, { values: { phone }, errors: { smsCode: messages[sent.reason] } }, 429);
+      await fail(ctx, `sms_${sent.reason}`, account.id);
+      const message = smsRefusalText(sent.reason, sent.retryAfterSeconds);
+      await renderPhoneStep(ctx, { values: { phone }, errors: { smsCode: message } }, 429);
       return;
     }
     ctx.redirect('/h5/bind?sent=1');
@@ -267,11 +269,13 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       await renderPhoneStep(ctx, {});
       return;
     }
-    const phone = field(ctx, 'phone');
+    const typed = field(ctx, 'phone');
     const smsCode = field(ctx, 'smsCode');
-    const values = { phone };
+    const values = { phone: typed };
     const errors: Errors = {};
-    if (!MOBILE.test(phone)) errors.phone = '请输入11位手机号码';
+    const mobile = checkMobileNumber(typed);
+    const phone = mobile.ok ? mobile.phone : typed;
+    if (!mobile.ok) errors.phone = mobile.message;
     else if (!accounts.phoneMatches(account, phone)) errors.phone = '手机号码与账号预留的手机号码不一致';
     if (!/^\d{6}$/.test(smsCode)) errors.smsCode = '请输入6位短信验证码';
     if (Object.keys(errors).length > 0) {
@@ -321,11 +325,8 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     delete session.bind;
     delete session.smsPhone;
     ctx.state.session.touch();
-    // Best effort: the binding stands whether or not WeChat takes the message.
-    const publicAccount = accounts.toPublic(account);
-    deps.wechatApi
-      .sendCustomText(session.openid!, deps.templates.render('bound', { loginName: publicAccount.loginName }))
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'bind notice not sent'));
+    const { loginName } = accounts.toPublic(account);
+    sendCustomerNotice(deps, session.openid!, deps.templates.render('bound', { loginName }), 'bind');
     ctx.redirect('/h5/bind/done');
   });
 

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/createLogger';
 import { maskOpenid } from '../security/masking';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
+import { sendCustomerNotice } from '../wechat/sendCustomerNotice';
 import type { ReplyTemplates } from '../wechat/ReplyTemplates';
 import type { BindingService } from './BindingService';
 import type { BindingStore } from './BindingStore';
@@ -55,13 +56,8 @@ export function bindingApiRoutes(deps: BindingApiDependencies): Router {
       ? await deps.bindingService.unbind(account.id, bindingId, clientContext(ctx))
       : null;
     if (!removed) throw createHttpError(404, 'no such binding on this account', { code: 'binding_not_found' });
-    // Best effort: the unbinding stands whether or not WeChat takes the message.
-    deps.wechatApi
-      .sendCustomText(
-        removed.openid,
-        deps.templates.render('unbound', { loginName: deps.accounts.toPublic(account).loginName }),
-      )
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'unbind notice not sent'));
+    const { loginName } = deps.accounts.toPublic(account);
+    sendCustomerNotice(deps, removed.openid, deps.templates.render('unbound', { loginName }), 'unbind');
     ctx.status = 204;
   });
 

@@ -14,8 +14,10 @@ import type { Logger } from '../logging/createLogger';
 import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import { maskIdNumber, maskPhone } from '../security/masking';
 import { SmsDeliveryError } from '../sms/SmsDeliveryError';
+import { SMS_NOT_DELIVERED, smsRefusalText } from '../sms/smsSendMessages';
 import type { SmsCodeService } from '../sms/SmsCodeService';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
+import { sendCustomerNotice } from '../wechat/sendCustomerNotice';
 import type { ReplyTemplates } from '../wechat/ReplyTemplates';
 import { chinaDate } from './gb11643';
 import { checkMobileNumber } from './mobileNumber';
@@ -52,13 +54,6 @@ const TAKEN: Record<AccountConflictField, { field: 'idNumber' | 'phone'; message
   loginName: { field: 'idNumber', message: '该身份证号码已注册实名账号。如是本人账号，请使用“实名绑定”。' },
   phone: { field: 'phone', message: '该手机号码已注册实名账号，请更换手机号码，或使用“实名绑定”。' },
 };
-
-const SMS_REFUSED = {
-  resend_too_soon: (seconds: number) => `验证码已发送，请 ${seconds} 秒后再重新获取。`,
-  hourly_limit: () => '该手机号码获取验证码过于频繁，请一小时后再试。',
-  daily_limit: () => '该手机号码今日获取验证码次数已达上限，请明天再试。',
-  ip_daily_limit: () => '今日获取验证码次数已达上限，请明天再试。',
-} as const;
 
 /** A form field as posted, untrimmed ('' when absent or not a string). */
 const posted = (ctx: Context, name: string): string => {
@@ -164,12 +159,12 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       deps.logger.warn({ err: error }, 'register SMS not delivered');
-      renderForm(ctx, { values, errors: { smsCode: '短信发送失败，请稍后重新获取。' } }, 502);
+      renderForm(ctx, { values, errors: { smsCode: SMS_NOT_DELIVERED } }, 502);
       return;
     }
     if (!sent.ok) {
       await fail(ctx, `sms_${sent.reason}`, { phone: maskPhone(values.phone) });
-      renderForm(ctx, { values, errors: { smsCode: SMS_REFUSED[sent.reason](sent.retryAfterSeconds) } }, 429);
+      renderForm(ctx, { values, errors: { smsCode: smsRefusalText(sent.reason, sent.retryAfterSeconds) } }, 429);
       return;
     }
     renderForm(ctx, { values, notice: `验证码已发送至 ${maskPhone(values.phone)}，5分钟内有效。` });
@@ -245,13 +240,8 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors: { [result.field]: result.message } }, 422);
       return;
     }
-    // Best effort: the registration stands whether or not WeChat takes the message.
-    deps.wechatApi
-      .sendCustomText(
-        openid,
-        deps.templates.render('registered', { loginName: maskIdNumber(result.account.loginName) }),
-      )
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'registration notice not sent'));
+    const loginName = maskIdNumber(result.account.loginName);
+    sendCustomerNotice(deps, openid, deps.templates.render('registered', { loginName }), 'registration');
     ctx.redirect('/h5/register/done');
   });
 

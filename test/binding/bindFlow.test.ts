@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { AuditEventEntity } from '../../src/audit/AuditEvent';
 import { ManualClock } from '../../src/clock/Clock';
+import { SmsDeliveryError } from '../../src/sms/SmsDeliveryError';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { H5Client, visibleText } from '../support/H5Client';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
+import { withStub } from '../support/withStub';
 
 const env = testEnvironment();
 
@@ -149,7 +150,7 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     for (let i = 0; i < 5; i++) await login(user, taxpayer.idNumber, `wrong-${i}`);
     const locked = await login(user, taxpayer.idNumber, taxpayer.password);
     assert.equal(locked.status, 423);
-    assert.match(visibleText(locked.text), /账号已暂时锁定/);
+    assert.match(visibleText(locked.text), /账号已暂时锁定，请于 \d{2}:\d{2} 后再试/);
     const api = await request(t.app.callback())
       .post('/api/accounts/authenticate')
       .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
@@ -166,6 +167,18 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     const confirm = await user.submit('/h5/bind', '/h5/bind/confirm', { phone: '13900000000', smsCode: '123456' });
     assert.equal(confirm.status, 400);
     assert.equal(await bindings().count(), 0);
+  });
+
+  it('accepts the phone spelled as 实名注册 accepts it (+86, spaces, hyphens) and binds with it', async () => {
+    await login(user, taxpayer.idNumber, taxpayer.password);
+    const spelled = `+86 ${taxpayer.phone.slice(0, 3)} ${taxpayer.phone.slice(3, 7)}-${taxpayer.phone.slice(7)}`;
+    assert.equal((await requestSms(user, spelled)).status, 302);
+    const confirm = await user.submit('/h5/bind', '/h5/bind/confirm', {
+      phone: spelled,
+      smsCode: smsCodeFor(taxpayer.phone)!,
+    });
+    assert.equal(confirm.status, 302);
+    assert.equal(await bindings().count(), 1);
   });
 
   it('refuses a wrong SMS code and an expired one, binding nothing', async () => {
@@ -190,6 +203,32 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     assert.equal(again.status, 429);
     assert.match(visibleText(again.text), /秒后再重新获取/);
     assert.equal(t.deps.smsOutbox!.forPhone(taxpayer.phone).length, 1);
+  });
+
+  it('audits an SMS quota refusal as 实名注册 does', async () => {
+    await login(user, taxpayer.idNumber, taxpayer.password);
+    await requestSms(user, taxpayer.phone);
+    assert.equal((await requestSms(user, taxpayer.phone)).status, 429);
+    const failures = await t.deps.db.getRepository(AuditEventEntity).findBy({ type: 'bind_failed' });
+    assert.deepEqual(
+      failures.map((event) => event.detail),
+      [{ reason: 'sms_resend_too_soon' }],
+    );
+  });
+
+  it('shows the same message as 实名注册 when the SMS provider fails, and binds nothing', async () => {
+    await login(user, taxpayer.idNumber, taxpayer.password);
+    await withStub(
+      t.deps.smsSender,
+      'send',
+      () => Promise.reject(new SmsDeliveryError('LimitExceeded', 'provider refused')),
+      async () => {
+        const res = await requestSms(user, taxpayer.phone);
+        assert.equal(res.status, 502);
+        assert.match(visibleText(res.text), /短信发送失败，请稍后重新获取。/);
+      },
+    );
+    assert.equal(await bindings().count(), 0);
   });
 
   it('asks for an image captcha before each SMS and refuses a wrong one', async () => {
