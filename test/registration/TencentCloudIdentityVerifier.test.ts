@@ -137,7 +137,10 @@ describe('registration/TencentCloudIdentityVerifier', () => {
       body: { Response: { Error: { Code: 'AuthFailure.SignatureFailure', Message: 'bad' }, RequestId: 'x' } },
     };
     const failed = await verifier().verify(CLAIM);
-    assert.ok(!failed.ok && failed.reason === 'tencentcloud_phone_error_AuthFailure.SignatureFailure', String(failed));
+    assert.ok(
+      !failed.ok && failed.reason === 'tencentcloud_phone_error_AuthFailure.SignatureFailure',
+      JSON.stringify(failed),
+    );
 
     answer = 'hang';
     const started = Date.now();
