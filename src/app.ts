@@ -6,7 +6,7 @@ import path from 'node:path';
 import { bindingApiRoutes } from './binding/bindingApiRoutes';
 import { bindRoutes } from './binding/bindRoutes';
 import { BindingService } from './binding/BindingService';
-import { FormatOnlyIdentityVerifier, type IdentityVerifier } from './registration/IdentityVerifier';
+import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { registerRoutes } from './registration/registerRoutes';
 import { RegistrationService } from './registration/RegistrationService';
 import { SIMULATOR_PATH, type Dependencies } from './dependencies';
@@ -29,7 +29,7 @@ import { wechatEndpoint } from './wechat/wechatEndpoint';
 export interface AppOptions {
   /** Passed to the WeChat endpoint; tests shorten it. */
   replyDeadlineMs?: number;
-  /** 实名注册's identity check; default FormatOnlyIdentityVerifier (format only, see docs/registration.md). */
+  /** 实名注册's identity check; default the one IDENTITY_VERIFIER names (see docs/registration.md). */
   identityVerifier?: IdentityVerifier;
 }
 
@@ -116,7 +116,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     audit: deps.audit,
     protector: deps.protector,
     logger: deps.logger,
-    verifier: options.identityVerifier ?? new FormatOnlyIdentityVerifier(deps.clock),
+    verifier: options.identityVerifier ?? deps.identityVerifier,
   });
   app.use(
     h5Pipeline({

@@ -38,6 +38,8 @@ import { CaptchaService } from './captcha/CaptchaService';
 import { SmsOutbox } from './sandbox/SmsOutbox';
 import type { RateLimiter } from './security/RateLimiter';
 import { createSmsSender } from './sms/createSmsSender';
+import { createIdentityVerifier } from './registration/createIdentityVerifier';
+import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { SmsCodeService } from './sms/SmsCodeService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
@@ -83,6 +85,8 @@ export interface Dependencies {
   smsOutbox: SmsOutbox | null;
   smsSender: SmsSender;
   smsCodes: SmsCodeService;
+  /** 实名注册's identity check, as IDENTITY_VERIFIER names it. */
+  identityVerifier: IdentityVerifier;
   projectRoot: string;
   /** H5 sessions, the web OAuth client and its repeated-callback claims. */
   sessions: H5SessionStore;
@@ -188,6 +192,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       clock,
       subjects: new SmsSubjectDigest(config.dataKey),
     }),
+    identityVerifier: createIdentityVerifier(config, { clock, rateLimiter, protector }),
     projectRoot: root,
     sessions: stores.sessions,
     webOAuth: new InstrumentedWebOAuth(

@@ -40,6 +40,24 @@ export interface Config {
       templateId: string;
     };
   };
+  /** 实名注册's identity check (IDENTITY_VERIFIER); see docs/registration.md. */
+  identity: {
+    verifier: 'format-only' | 'tencentcloud';
+    /** Verification calls allowed per day per WeChat user, phone and IP (tencentcloud only). */
+    limits: { perOpenid: number; perPhone: number; perIp: number };
+    tencentcloud?: {
+      secretId: string;
+      secretKey: string;
+      region: string;
+      /** three-element: name + ID + mobile (PhoneVerification); two-element: name + ID (IdCardVerification). */
+      mode: 'three-element' | 'two-element';
+      /** Host[:port] of the API, `faceid.tencentcloudapi.com` unless set (the sandbox in the demo). */
+      endpoint?: string;
+      /** http:// only for the local sandbox. */
+      protocol: 'https://' | 'http://';
+      timeoutMs: number;
+    };
+  };
   sandbox: boolean;
   /** How long a graceful shutdown may take before the process exits anyway (code 1). */
   shutdownTimeoutMs: number;

@@ -58,6 +58,19 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (e.SMS_PROVIDER === 'console' && e.NODE_ENV === 'production') {
     problems.push('SMS_PROVIDER=console sends no SMS; use tencentcloud when NODE_ENV=production');
   }
+  if (e.IDENTITY_VERIFIER === 'format-only' && e.NODE_ENV === 'production') {
+    problems.push(
+      "IDENTITY_VERIFIER=format-only lets anyone register under another person's name and ID number; use tencentcloud when NODE_ENV=production",
+    );
+  }
+  if (e.IDENTITY_VERIFIER === 'tencentcloud') {
+    for (const name of ['TENCENTCLOUD_SECRET_ID', 'TENCENTCLOUD_SECRET_KEY'] as const)
+      if (!e[name]) problems.push(`${name} is required when IDENTITY_VERIFIER=tencentcloud`);
+    if (e.NODE_ENV === 'production' && e.TENCENTCLOUD_FACEID_URL?.startsWith('http://'))
+      problems.push(
+        'TENCENTCLOUD_FACEID_URL must use https when NODE_ENV=production (it carries names and ID numbers)',
+      );
+  }
   if (e.NODE_ENV === 'production' && e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://')) {
     problems.push('PUBLIC_URL must use https when NODE_ENV=production (session cookies are Secure)');
   }
@@ -74,6 +87,29 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
           templateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID!,
         }
       : undefined;
+
+  const faceidUrl = e.TENCENTCLOUD_FACEID_URL ? new URL(e.TENCENTCLOUD_FACEID_URL) : undefined;
+  const identity: Config['identity'] = {
+    verifier: e.IDENTITY_VERIFIER,
+    limits: {
+      perOpenid: e.IDENTITY_VERIFICATIONS_PER_OPENID_PER_DAY,
+      perPhone: e.IDENTITY_VERIFICATIONS_PER_PHONE_PER_DAY,
+      perIp: e.IDENTITY_VERIFICATIONS_PER_IP_PER_DAY,
+    },
+    ...(e.IDENTITY_VERIFIER === 'tencentcloud'
+      ? {
+          tencentcloud: {
+            secretId: e.TENCENTCLOUD_SECRET_ID!,
+            secretKey: e.TENCENTCLOUD_SECRET_KEY!,
+            region: e.TENCENTCLOUD_FACEID_REGION ?? 'ap-guangzhou',
+            mode: e.TENCENTCLOUD_FACEID_MODE,
+            ...(faceidUrl ? { endpoint: faceidUrl.host } : {}),
+            protocol: faceidUrl?.protocol === 'http:' ? 'http://' : 'https://',
+            timeoutMs: e.IDENTITY_VERIFIER_TIMEOUT_MS,
+          },
+        }
+      : {}),
+  };
 
   return {
     nodeEnv: e.NODE_ENV,
@@ -104,6 +140,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     loginTicketTtlSeconds: e.LOGIN_TICKET_TTL_SECONDS,
     maxBindingsPerAccount: e.MAX_BINDINGS_PER_ACCOUNT,
     sms: tencent ? { provider: 'tencentcloud', tencentcloud: tencent } : { provider: 'console' },
+    identity,
     sandbox: e.SANDBOX === '1',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

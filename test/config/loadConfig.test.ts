@@ -286,6 +286,7 @@ describe('config: loadConfig', () => {
         TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
         TENCENTCLOUD_SMS_SIGN_NAME: 'sign',
         TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+        IDENTITY_VERIFIER: 'tencentcloud',
       };
       const error = configError(testEnvironment({ ...production, SANDBOX: '1' }));
       assert.equal(error.problems.length, 1, error.message);
@@ -299,7 +300,72 @@ describe('config: loadConfig', () => {
       const error = configError(
         testEnvironment({ NODE_ENV: 'production', SANDBOX: '0', PUBLIC_URL: 'http://wx.example.test' }),
       );
-      assert.deepEqual([...named(error)].sort(), ['PUBLIC_URL', 'SMS_PROVIDER']);
+      assert.deepEqual([...named(error)].sort(), ['IDENTITY_VERIFIER', 'PUBLIC_URL', 'SMS_PROVIDER']);
+    });
+
+    it('refuses the format-only identity verifier in production, saying why', () => {
+      const error = configError(testEnvironment({ NODE_ENV: 'production', SANDBOX: '0' }));
+      const problem = error.problems.find((p) => p.startsWith('IDENTITY_VERIFIER'));
+      assert.equal(
+        problem,
+        "IDENTITY_VERIFIER=format-only lets anyone register under another person's name and ID number; use tencentcloud when NODE_ENV=production",
+      );
+    });
+
+    it('defaults to the format-only identity verifier outside production', () => {
+      const config = loadConfig(testEnvironment({}));
+      assert.equal(config.identity.verifier, 'format-only');
+      assert.equal(config.identity.tencentcloud, undefined);
+    });
+
+    it('reads the tencentcloud identity verifier: mode, region, sandbox URL, timeout and daily limits', () => {
+      const config = loadConfig(
+        testEnvironment({
+          IDENTITY_VERIFIER: 'tencentcloud',
+          TENCENTCLOUD_SECRET_ID: 'AKIDexample',
+          TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
+          TENCENTCLOUD_FACEID_MODE: 'two-element',
+          TENCENTCLOUD_FACEID_URL: 'http://127.0.0.1:3000',
+          IDENTITY_VERIFIER_TIMEOUT_MS: '2000',
+          IDENTITY_VERIFICATIONS_PER_PHONE_PER_DAY: '3',
+        }),
+      );
+      assert.deepEqual(config.identity, {
+        verifier: 'tencentcloud',
+        limits: { perOpenid: 5, perPhone: 3, perIp: 50 },
+        tencentcloud: {
+          secretId: 'AKIDexample',
+          secretKey: 'secret-key-example',
+          region: 'ap-guangzhou',
+          mode: 'two-element',
+          endpoint: '127.0.0.1:3000',
+          protocol: 'http://',
+          timeoutMs: 2000,
+        },
+      });
+    });
+
+    it('refuses IDENTITY_VERIFIER=tencentcloud without its keys, a bad mode or a timeout beyond 10 s', () => {
+      const error = configError(
+        testEnvironment({
+          IDENTITY_VERIFIER: 'tencentcloud',
+          TENCENTCLOUD_FACEID_MODE: 'face',
+          IDENTITY_VERIFIER_TIMEOUT_MS: '60000',
+          TENCENTCLOUD_FACEID_URL: 'http://127.0.0.1:3000/path',
+        }),
+      );
+      assert.deepEqual(
+        [...named(error)].sort(),
+        [
+          'IDENTITY_VERIFIER_TIMEOUT_MS',
+          'TENCENTCLOUD_FACEID_MODE',
+          'TENCENTCLOUD_FACEID_URL',
+          'TENCENTCLOUD_SECRET_ID',
+          'TENCENTCLOUD_SECRET_KEY',
+        ],
+        error.message,
+      );
+      assert.ok(error.problems.includes('TENCENTCLOUD_SECRET_ID is required when IDENTITY_VERIFIER=tencentcloud'));
     });
 
     it('refuses SMS_PROVIDER=tencentcloud without its keys, naming each', () => {

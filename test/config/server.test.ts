@@ -102,6 +102,7 @@ describe('server: start with a broken environment', () => {
       [
         'DATABASE_URL',
         'DATA_KEY',
+        'IDENTITY_VERIFIER',
         'PORT',
         'PORTAL_API_KEYS',
         'SANDBOX',
@@ -119,6 +120,10 @@ describe('server: start with a broken environment', () => {
     assert.ok(problems.includes('DATABASE_URL is required'), output);
     assert.ok(
       problems.some((p) => p.startsWith('SANDBOX=1 is refused when NODE_ENV=production')),
+      output,
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('IDENTITY_VERIFIER=format-only lets anyone register under another person')),
       output,
     );
 
