@@ -7,7 +7,8 @@ import type { LeaseRules, PooledQrCode, QrSceneCounts, QrSceneStore, SceneLease 
 // scene → its QR's WeChat expiry), 3 leased (zset: scene → lease end), 4 leases (hash: scene →
 // "<ticketKey> <startedAt>"), 5 codes (hash: scene → "<expiresAt> <qrTicket> <qrUrl>"), 6 retired
 // (zset: scene → its QR's WeChat expiry). ARGV 1-3: now, quietMs, usableUntil. All six keys carry
-// the hash tag {qrpool}, so every script runs on one Redis Cluster slot.
+// the hash tag {qrpool}, so every script runs on one Redis Cluster slot. Every key lives a month past
+// the pool's last change: longer than any QR code it can hold.
 const SETTLE = `
 local now, quiet, usable = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local function rest(scene, untilMs)
@@ -38,8 +39,17 @@ end
 settle()
 `;
 
+const KEEP_MS = 31 * 86_400_000;
+const script = (body: string) =>
+  new RedisScript(`${SETTLE}
+local answer = (function()
+${body}
+end)()
+for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ${KEEP_MS}) end
+return answer`);
+
 // ARGV 4-6: ticketKey, startedAt, endsAt. Answers {scene, code} or nil.
-const LEASE = new RedisScript(`${SETTLE}
+const LEASE = script(`
 for _ = 1, 8 do
   local scene = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)[1]
   if not scene then return false end
@@ -56,7 +66,7 @@ end
 return false`);
 
 // ARGV 4-5: scene, ticketKey.
-const RELEASE = new RedisScript(`${SETTLE}
+const RELEASE = script(`
 local lease = redis.call('HGET', KEYS[4], ARGV[4])
 if lease and string.match(lease, '^(%S+)') == ARGV[5] then
   redis.call('ZREM', KEYS[3], ARGV[4])
@@ -67,7 +77,7 @@ return 0`);
 
 // ARGV 4-5: scene, scannedAt. A scan older than the lease's start (to the second, the resolution of
 // a push's CreateTime) was aimed at an earlier lease.
-const RESOLVE = new RedisScript(`${SETTLE}
+const RESOLVE = script(`
 local lease = redis.call('HGET', KEYS[4], ARGV[4])
 if lease then
   local ticketKey, startedAt = string.match(lease, '^(%S+) (%d+)$')
@@ -78,7 +88,7 @@ end
 if redis.call('ZSCORE', KEYS[1], ARGV[4]) then redis.call('ZADD', KEYS[1], 'GT', now + quiet, ARGV[4]) end
 return false`);
 
-const COUNTS = new RedisScript(`${SETTLE}
+const COUNTS = script(`
 return {
   redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]),
   redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'),
@@ -125,6 +135,9 @@ export class RedisQrSceneStore implements QrSceneStore {
       .hSet(this.key('codes'), code.scene, formatCode(code))
       .zAdd(this.key('leased'), { score: lease.endsAt, value: code.scene })
       .hSet(this.key('leases'), code.scene, `${lease.ticketKey} ${lease.startedAt}`)
+      .pExpire(this.key('codes'), KEEP_MS)
+      .pExpire(this.key('leased'), KEEP_MS)
+      .pExpire(this.key('leases'), KEEP_MS)
       .exec();
   }
 
@@ -134,6 +147,9 @@ export class RedisQrSceneStore implements QrSceneStore {
       .hSet(this.key('codes'), code.scene, formatCode(code))
       .zAdd(this.key('free'), { score: now, value: code.scene })
       .zAdd(this.key('expiry'), { score: code.expiresAt, value: code.scene })
+      .pExpire(this.key('codes'), KEEP_MS)
+      .pExpire(this.key('free'), KEEP_MS)
+      .pExpire(this.key('expiry'), KEEP_MS)
       .exec();
   }
 
