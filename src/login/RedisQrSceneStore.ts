@@ -124,8 +124,7 @@ export class RedisQrSceneStore implements QrSceneStore {
 
   async lease(lease: SceneLease, rules: LeaseRules): Promise<PooledQrCode | null> {
     const answer = (await this.run(LEASE, rules, [lease.ticketKey, String(lease.startedAt), String(lease.endsAt)])) as
-      | [string, string]
-      | null;
+      [string, string] | null;
     return answer ? parseCode(answer[0], answer[1]) : null;
   }
 
@@ -168,7 +167,11 @@ export class RedisQrSceneStore implements QrSceneStore {
 
   async countCreateCall(day: string): Promise<number> {
     const key = this.key(`calls:${day}`);
-    const [count] = await this.redis.multi().incr(key).expire(key, 2 * DAY_SECONDS).exec();
+    const [count] = await this.redis
+      .multi()
+      .incr(key)
+      .expire(key, 2 * DAY_SECONDS)
+      .exec();
     return Number(count);
   }
 

@@ -184,7 +184,8 @@ export class Metrics {
     const refresh = (): Promise<void> =>
       (reading ??= read()
         .then((budget) => {
-          for (const [state, count] of Object.entries(budget.scenes)) scenes.set({ state }, count);
+          for (const state of ['idle', 'quiet', 'leased', 'retired'] as const)
+            scenes.set({ state }, budget.scenes[state]);
           callsToday.set(budget.createCallsToday);
           quota.set(budget.dailyQuota);
         })

@@ -119,7 +119,11 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
       if (!(error instanceof PortalApiError || error instanceof PortalApiUnavailableError)) throw error;
       ctx.state.logger.warn({ err: error }, 'portal: no QR code for the login page');
       delete session.ticket;
-      return { ticket: null, status: null, quotaUsedUp: error instanceof PortalApiError && error.code === QUOTA_USED_UP };
+      return {
+        ticket: null,
+        status: null,
+        quotaUsedUp: error instanceof PortalApiError && error.code === QUOTA_USED_UP,
+      };
     }
   };
 

@@ -136,7 +136,7 @@ describe('login: 微信扫码登录', () => {
       assert.equal(res.body.error.code, 'wechat_unavailable');
     });
 
-    it('answers 503 wechat_qrcode_quota when the day\'s QR codes are used up (45009) and none is idle', async () => {
+    it("answers 503 wechat_qrcode_quota when the day's QR codes are used up (45009) and none is idle", async () => {
       sim.failNext('/cgi-bin/qrcode/create', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
       const res = await api().post('/api/login/tickets').set('Authorization', KEY).send({});
       assert.equal(res.status, 503);

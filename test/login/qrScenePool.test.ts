@@ -141,7 +141,11 @@ describe('login: the QR pool (leased, recycled temporary QR codes)', () => {
       const phone = w.newUser('王纳税');
       await w.insertBinding(phone.openid, await w.quickAccount('王纳税'));
       // A push whose CreateTime says WeChat saw the scan before this lease started.
-      const xml = w.driver.xml(phone.openid, { MsgType: 'event', Event: 'SCAN', EventKey: w.sceneOf(current) }, scannedBefore);
+      const xml = w.driver.xml(
+        phone.openid,
+        { MsgType: 'event', Event: 'SCAN', EventKey: w.sceneOf(current) },
+        scannedBefore,
+      );
       const push = w.driver.sign(xml);
       const res = await w.api().post('/wechat').query(push.query).type('text/xml').send(push.body);
       assert.ok(((await w.driver.readReply(res.text))?.Content ?? '').includes(EXPIRED_REPLY));

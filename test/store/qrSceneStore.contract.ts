@@ -129,7 +129,11 @@ export function describeQrSceneStoreContract(name: string, open: OpenStore<QrSce
       assert.deepEqual(await store().counts(rules()), { idle: 0, quiet: 0, leased: 0, retired: 1 });
       assert.equal(await store().resolve(dying.scene, t.clock.now(), rules()), null);
       await t.advance(TTL_MS + MARGIN_MS);
-      assert.deepEqual(await store().counts(rules()), { idle: 0, quiet: 0, leased: 0, retired: 0 }, 'gone at WeChat expiry');
+      assert.deepEqual(
+        await store().counts(rules()),
+        { idle: 0, quiet: 0, leased: 0, retired: 0 },
+        'gone at WeChat expiry',
+      );
     });
 
     it('retires a leased scene when its lease ends too close to its QR expiry', async () => {
