@@ -32,6 +32,7 @@ import type { PushDedupeStore } from './wechat/PushDedupeStore';
 import { ReplyTemplates } from './wechat/ReplyTemplates';
 import { SceneRegistry } from './wechat/SceneRegistry';
 import { LoginService } from './login/LoginService';
+import { QrScenePool } from './login/QrScenePool';
 import { SCENE_PREFIX } from './login/ticketIdentifiers';
 import { TicketChangeHub } from './login/TicketChangeHub';
 import { CaptchaService } from './captcha/CaptchaService';
@@ -95,6 +96,8 @@ export interface Dependencies {
   /** 微信扫码登录, and the process's one subscription that wakes its long-polls. */
   login: LoginService;
   ticketChanges: TicketChangeHub;
+  /** The leased, recycled login QR codes. */
+  qrPool: QrScenePool;
 }
 
 export interface DependencyOverrides {
@@ -145,7 +148,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
-  const deps: Omit<Dependencies, 'login' | 'ticketChanges'> = {
+  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool'> = {
     config,
     clock,
     logger,
@@ -211,9 +214,20 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();
+  const qrPool = new QrScenePool({
+    store: stores.qrScenes,
+    wechatApi: deps.wechatApi,
+    clock,
+    logger,
+    metrics,
+    ticketTtlSeconds: config.loginTicketTtlSeconds,
+    ...config.loginQr,
+  });
+  metrics.watchQrBudget(() => qrPool.budget());
   const login = new LoginService({
     store: stores.loginTickets,
     hub: ticketChanges,
+    qrPool,
     wechatApi: deps.wechatApi,
     boundAccounts,
     accounts: deps.accounts,
@@ -225,12 +239,14 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     metrics,
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
-  return { ...deps, login, ticketChanges };
+  qrPool.warmUp();
+  return { ...deps, login, ticketChanges, qrPool };
 }
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {
   await deps.ticketChanges.stop().catch(() => undefined);
   await deps.boundAccounts.stop().catch(() => undefined);
+  await deps.qrPool.idle();
   // Audit rows already accepted are committed before the pool closes.
   await deps.audit.idle();
   await Promise.allSettled([

@@ -28,6 +28,14 @@ export interface Config {
   sessionSecret: string;
   dataKey: Buffer;
   loginTicketTtlSeconds: number;
+  /** The pool of long-lived login QR codes whose scenes are leased to tickets (docs/architecture.md). */
+  loginQr: {
+    lifetimeSeconds: number;
+    quietSeconds: number;
+    retireMarginSeconds: number;
+    warmIdle: number;
+    dailyQuota: number;
+  };
   maxBindingsPerAccount: number;
   sms: {
     provider: 'console' | 'tencentcloud';

@@ -28,6 +28,11 @@ export interface Env {
   SESSION_SECRET: string;
   DATA_KEY: string;
   LOGIN_TICKET_TTL_SECONDS: number;
+  LOGIN_QR_LIFETIME_SECONDS: number;
+  LOGIN_QR_QUIET_SECONDS?: number;
+  LOGIN_QR_RETIRE_MARGIN_SECONDS: number;
+  LOGIN_QR_WARM_IDLE: number;
+  WECHAT_QRCODE_DAILY_QUOTA: number;
   MAX_BINDINGS_PER_ACCOUNT: number;
   SMS_PROVIDER: 'console' | 'tencentcloud';
   TENCENTCLOUD_SECRET_ID?: string;
@@ -97,6 +102,11 @@ export const envSchema: JSONSchemaType<Env> = {
     SESSION_SECRET: { type: 'string', minLength: 32 },
     DATA_KEY: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },
     LOGIN_TICKET_TTL_SECONDS: { type: 'integer', minimum: 30, maximum: 1800, default: 300 },
+    LOGIN_QR_LIFETIME_SECONDS: { type: 'integer', minimum: 3600, maximum: 2592000, default: 604800 },
+    LOGIN_QR_QUIET_SECONDS: { type: 'integer', minimum: 30, maximum: 86400, nullable: true },
+    LOGIN_QR_RETIRE_MARGIN_SECONDS: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 },
+    LOGIN_QR_WARM_IDLE: { type: 'integer', minimum: 0, maximum: 1000, default: 0 },
+    WECHAT_QRCODE_DAILY_QUOTA: { type: 'integer', minimum: 1, maximum: 100000000, default: 100000 },
     MAX_BINDINGS_PER_ACCOUNT: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
     SMS_PROVIDER: { type: 'string', enum: ['console', 'tencentcloud'], default: 'console' },
     TENCENTCLOUD_SECRET_ID: { type: 'string', minLength: 1, nullable: true },

@@ -74,6 +74,12 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (e.NODE_ENV === 'production' && e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://')) {
     problems.push('PUBLIC_URL must use https when NODE_ENV=production (session cookies are Secure)');
   }
+  if (e.LOGIN_QR_QUIET_SECONDS !== undefined && e.LOGIN_QR_QUIET_SECONDS < e.LOGIN_TICKET_TTL_SECONDS) {
+    problems.push('LOGIN_QR_QUIET_SECONDS must be at least LOGIN_TICKET_TTL_SECONDS');
+  }
+  if (e.LOGIN_QR_LIFETIME_SECONDS <= e.LOGIN_TICKET_TTL_SECONDS + e.LOGIN_QR_RETIRE_MARGIN_SECONDS) {
+    problems.push('LOGIN_QR_LIFETIME_SECONDS must exceed LOGIN_TICKET_TTL_SECONDS + LOGIN_QR_RETIRE_MARGIN_SECONDS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const tencent =
@@ -138,6 +144,13 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     sessionSecret: e.SESSION_SECRET,
     dataKey: Buffer.from(e.DATA_KEY, 'base64'),
     loginTicketTtlSeconds: e.LOGIN_TICKET_TTL_SECONDS,
+    loginQr: {
+      lifetimeSeconds: e.LOGIN_QR_LIFETIME_SECONDS,
+      quietSeconds: e.LOGIN_QR_QUIET_SECONDS ?? e.LOGIN_TICKET_TTL_SECONDS,
+      retireMarginSeconds: e.LOGIN_QR_RETIRE_MARGIN_SECONDS,
+      warmIdle: e.LOGIN_QR_WARM_IDLE,
+      dailyQuota: e.WECHAT_QRCODE_DAILY_QUOTA,
+    },
     maxBindingsPerAccount: e.MAX_BINDINGS_PER_ACCOUNT,
     sms: tencent ? { provider: 'tencentcloud', tencentcloud: tencent } : { provider: 'console' },
     identity,

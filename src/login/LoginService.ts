@@ -11,12 +11,15 @@ import type { SceneScan } from '../wechat/SceneRegistry';
 import { describeBrowser } from './describeBrowser';
 import { currentStatus, type LoginTicket, type TicketStatus } from './LoginTicket';
 import type { ConfirmOutcome, LoginTicketStore } from './LoginTicketStore';
+import type { QrScenePool } from './QrScenePool';
 import { newTicketIdentifiers } from './ticketIdentifiers';
 import type { TicketChangeHub } from './TicketChangeHub';
 
 export interface LoginServiceOptions {
   store: LoginTicketStore;
   hub: TicketChangeHub;
+  /** Where tickets get their QR codes: leased scenes of long-lived QR codes. */
+  qrPool: QrScenePool;
   wechatApi: WeChatApiClient;
   /** Which account a scanning openid is bound to (cached: this is the hot path of every scan). */
   boundAccounts: Pick<BoundAccountCache, 'accountIdFor'>;
@@ -54,18 +57,19 @@ export class LoginService {
   constructor(private readonly options: LoginServiceOptions) {}
 
   async createTicket(client: { clientIp: string; userAgent: string }): Promise<CreatedTicket> {
-    const { wechatApi, store, clock, ttlSeconds } = this.options;
+    const { wechatApi, store, clock, ttlSeconds, qrPool } = this.options;
     const ids = newTicketIdentifiers();
-    // The QR expires with the ticket: WeChat will not even deliver a scan of a stale code.
-    const qr = await wechatApi.createTemporaryQrCode(ids.sceneStr, ttlSeconds);
     const createdAt = clock.now();
+    const expiresAt = createdAt + ttlSeconds * 1000;
+    const qr = await qrPool.lease({ ticketKey: ids.sceneStr, startedAt: createdAt, endsAt: expiresAt });
     const ticket: LoginTicket = {
       ticketId: ids.ticketId,
       sceneStr: ids.sceneStr,
+      qrScene: qr.scene,
       confirmToken: ids.confirmToken,
       status: 'pending',
       createdAt,
-      expiresAt: createdAt + ttlSeconds * 1000,
+      expiresAt,
       clientIp: client.clientIp,
       browser: describeBrowser(client.userAgent),
     };
@@ -73,8 +77,8 @@ export class LoginService {
     this.options.metrics?.ticketTransition('pending');
     return {
       ticketId: ticket.ticketId,
-      qrcodeUrl: wechatApi.qrCodeImageUrl(qr.ticket),
-      qrContent: qr.url,
+      qrcodeUrl: wechatApi.qrCodeImageUrl(qr.qrTicket),
+      qrContent: qr.qrUrl,
       expiresAt: new Date(ticket.expiresAt).toISOString(),
       expiresIn: ttlSeconds,
     };
@@ -152,6 +156,7 @@ export class LoginService {
       return { ok: false, reason: outcome.result };
     }
     this.options.metrics?.ticketTransition('redeemed');
+    if (before) await this.endLease(before);
     const account = prefetched?.id === outcome.accountId ? prefetched : await accounts.findById(outcome.accountId);
     // Spent now: a failing audit write must not withhold the login; the event then goes to the log.
     await this.options.audit.recordOrLog({
@@ -166,9 +171,14 @@ export class LoginService {
 
   /** The scene handler for `login_…`: a scan by SCAN or by subscribe with qrscene_. */
   async onScan(scan: SceneScan): Promise<Reply> {
-    const { store, boundAccounts, clock, templates, audit } = this.options;
+    const { store, boundAccounts, clock, templates, audit, qrPool } = this.options;
+    const ticketKey = await qrPool.resolve(scan.scene, scan.scannedAt ?? clock.now());
+    if (!ticketKey) {
+      this.options.metrics?.ticketRejection('scan', 'not_leased');
+      return text(templates.render('qr-expired'));
+    }
     const accountId = await boundAccounts.accountIdFor(scan.openid);
-    const outcome = await store.scan(scan.scene, scan.openid, accountId, clock.now());
+    const outcome = await store.scan(ticketKey, scan.openid, accountId, clock.now());
     if (outcome.result === 'scanned' || outcome.result === 'needs_binding')
       this.options.metrics?.ticketTransition(outcome.result);
     else this.options.metrics?.ticketRejection('scan', outcome.result);
@@ -232,6 +242,7 @@ export class LoginService {
     if (outcome.result === 'done') {
       // The decision is stored (and the poll woken): the phone is told so even if MySQL fails now.
       const ticket = await store.byConfirmToken(confirmToken);
+      if (ticket && decision === 'cancel') await this.endLease(ticket);
       await audit.recordOrLog({
         type: decision === 'confirm' ? 'login_confirmed' : 'login_cancelled',
         accountId: ticket?.accountId ?? null,
@@ -241,6 +252,15 @@ export class LoginService {
       });
     }
     return outcome;
+  }
+
+  /**
+   * The ticket is over: its QR's scene starts its quiet period now. The decision is already stored,
+   * so a failure here must not fail the answer; the lease then ends at the ticket's expiry instead.
+   */
+  private async endLease(ticket: LoginTicket): Promise<void> {
+    if (!ticket.qrScene) return;
+    await this.options.qrPool.release(ticket.qrScene, ticket.sceneStr).catch(() => undefined);
   }
 
   private confirmUrl(ticket: LoginTicket): string {

@@ -14,7 +14,10 @@ export const TICKET_STATUSES: readonly TicketStatus[] = [
 
 export interface LoginTicket {
   ticketId: string;
+  /** The ticket's scan key: a scan of its QR's scene resolves to it while the lease lasts. */
   sceneStr: string;
+  /** The scene of the pooled QR code leased to this ticket (what the QR carries). */
+  qrScene?: string;
   confirmToken: string;
   status: StoredTicketStatus;
   createdAt: number;

@@ -91,6 +91,7 @@ export class RedisLoginTicketStore implements LoginTicketStore {
         ea: String(ticket.expiresAt),
         ip: ticket.clientIp,
         br: ticket.browser,
+        ...(ticket.qrScene ? { qs: ticket.qrScene } : {}),
       })
       .pExpire(key, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS)
       .exec();
@@ -180,6 +181,7 @@ function fromHash(h: Record<string, string | undefined>): LoginTicket | null {
     clientIp: h.ip ?? '',
     browser: h.br ?? '',
   };
+  if (h.qs) ticket.qrScene = h.qs;
   if (h.oid) ticket.openid = h.oid;
   if (h.aid) ticket.accountId = h.aid;
   if (h.sa) ticket.scannedAt = Number(h.sa);

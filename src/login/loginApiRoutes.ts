@@ -14,6 +14,8 @@ import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
 import type { LoginService } from './LoginService';
 
 const MAX_WAIT_SECONDS = 30;
+/** WeChat's "api freq out of limit": the day's qrcode/create calls are used up. */
+const QRCODE_QUOTA_ERRCODE = 45009;
 
 const createTicketSchema: JSONSchemaType<ReportedClient> = {
   type: 'object',
@@ -73,6 +75,14 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
       // The confirm page names the PC's browser only as the portal reports it, never the portal's own.
       ctx.body = await login.createTicket({ clientIp: reportedClient(ctx, body).ip, userAgent: body.userAgent ?? '' });
     } catch (error) {
+      // Reached only when the QR pool had no idle scene and WeChat refused a new QR code.
+      if (error instanceof WeChatApiError && error.errcode === QRCODE_QUOTA_ERRCODE) {
+        ctx.state.logger.error({ err: error }, 'QR code not created: daily qrcode/create quota used up');
+        throw createHttpError(503, "WeChat's daily QR code quota is used up; use the password login", {
+          code: 'wechat_qrcode_quota',
+          expose: true,
+        });
+      }
       if (error instanceof WeChatApiError || error instanceof WeChatUnavailableError) {
         ctx.state.logger.error({ err: error }, 'QR code not created');
         throw createHttpError(503, 'WeChat could not create the QR code; try again shortly', {

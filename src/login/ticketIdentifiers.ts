@@ -1,8 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * The three secrets of a ticket: ticketId (the portal browser's bearer secret), sceneStr (inside
- * the QR, seen only by WeChat and us) and confirmToken (in the phone's link). Each carries 128 bits
+ * The three secrets of a ticket: ticketId (the portal browser's bearer secret), sceneStr (its scan
+ * key: the QR scene pool maps a scan of the leased QR onto it, see QrScenePool) and confirmToken (in
+ * the phone's link). Each carries 128 bits
  * of its own randomness after a shared 64-bit slot tag, so all of a ticket's keys share one Redis
  * Cluster hash slot and any of the three leads to the ticket without a second key.
  */
@@ -20,6 +21,11 @@ const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 export function newTicketIdentifiers(): TicketIdentifiers {
   const tag = hex(8);
   return { tag, ticketId: tag + hex(16), sceneStr: SCENE_PREFIX + tag + hex(16), confirmToken: tag + hex(16) };
+}
+
+/** The scene of a new login QR code: not tied to any ticket, since the pool leases it to many in turn. */
+export function newLoginScene(): string {
+  return SCENE_PREFIX + hex(24);
 }
 
 /** The slot tag inside an identifier, or null for anything that is not one of ours. */

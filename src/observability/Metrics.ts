@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QrBudget } from '../login/QrScenePool';
 
 /** What became of one push (or one request to /wechat that was refused before it was parsed). */
 export type PushOutcome =
@@ -94,6 +95,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly qrLeases = new Counter({
+    name: 'etax_login_qr_leases_total',
+    help: 'QR codes handed to new login tickets, by source: pool (a recycled scene, no WeChat call) or new (qrcode/create).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   private readonly longPolls = new Gauge({
     name: 'etax_login_long_polls',
     help: 'Login-ticket long-polls currently held open by this instance.',
@@ -159,6 +167,51 @@ export class Metrics {
 
   ticketRejection(action: 'scan' | 'confirm' | 'cancel' | 'redeem', reason: string): void {
     this.ticketRejections.inc({ action, reason });
+  }
+
+  qrLease(source: 'pool' | 'new'): void {
+    this.qrLeases.inc({ source });
+  }
+
+  /**
+   * Reports the login QR pool (shared by all instances: every instance reports the same figures) and
+   * the day's qrcode/create calls against the quota, read from `read` at each scrape. A failed read
+   * leaves the last figures, so a scrape never fails because Redis hiccupped.
+   */
+  watchQrBudget(read: () => Promise<QrBudget>): void {
+    let reading: Promise<void> | null = null;
+    // prom-client awaits each gauge's collect() before a scrape; the three gauges share one read.
+    const refresh = (): Promise<void> =>
+      (reading ??= read()
+        .then((budget) => {
+          for (const state of ['idle', 'quiet', 'leased', 'retired'] as const)
+            scenes.set({ state }, budget.scenes[state]);
+          callsToday.set(budget.createCallsToday);
+          quota.set(budget.dailyQuota);
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          reading = null;
+        }));
+    const scenes = new Gauge({
+      name: 'etax_login_qr_scenes',
+      help: 'Login QR scenes in the shared pool by state: idle, quiet, leased, retired (until their WeChat expiry).',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect: refresh,
+    });
+    const callsToday = new Gauge({
+      name: 'etax_wechat_qrcode_calls_today',
+      help: 'qrcode/create calls made today (Beijing time) by all instances.',
+      registers: [this.registry],
+      collect: refresh,
+    });
+    const quota = new Gauge({
+      name: 'etax_wechat_qrcode_daily_quota',
+      help: 'qrcode/create calls WeChat allows a day (WECHAT_QRCODE_DAILY_QUOTA).',
+      registers: [this.registry],
+      collect: refresh,
+    });
   }
 
   /** Counts a held long-poll; call the returned function once when it answers. */

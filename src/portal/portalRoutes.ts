@@ -25,6 +25,9 @@ export interface PortalRoutesOptions {
 }
 
 type Tab = 'wechat' | 'password';
+/** The API's code when WeChat's daily QR code quota is used up and the QR pool has no idle code. */
+const QUOTA_USED_UP = 'wechat_qrcode_quota';
+const QUOTA_NOTICE = '微信扫码登录今日暂不可用，请使用实名用户登录。';
 type LoginErrors = Partial<Record<'loginName' | 'password' | 'captcha' | 'form', string>>;
 
 const CLIENT_IP = /^[0-9A-Fa-f:.]{2,45}$/;
@@ -116,7 +119,11 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
       if (!(error instanceof PortalApiError || error instanceof PortalApiUnavailableError)) throw error;
       ctx.state.logger.warn({ err: error }, 'portal: no QR code for the login page');
       delete session.ticket;
-      return { ticket: null, status: null };
+      return {
+        ticket: null,
+        status: null,
+        quotaUsedUp: error instanceof PortalApiError && error.code === QUOTA_USED_UP,
+      };
     }
   };
 
@@ -127,13 +134,16 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
   ) => {
     const qr = await qrFor(ctx, view.keepFinished ?? false);
     const state = qrState(qr.status);
+    // No QR code can be had today: the page opens on the password login and says why.
+    const quotaUsedUp = 'quotaUsedUp' in qr && qr.quotaUsedUp;
     renderer.render(
       ctx,
       'login',
       {
         title: '登录',
         nav: 'login',
-        tab: view.tab,
+        tab: quotaUsedUp ? 'password' : view.tab,
+        notice: quotaUsedUp ? QUOTA_NOTICE : null,
         qr: { ...qr, state, message: qr.ticket ? QR_MESSAGES[state] : '二维码获取失败，点击刷新' },
         messages: JSON.stringify(QR_MESSAGES),
         apiBase: api.base,

@@ -3,6 +3,7 @@ import type { OAuthCallbackClaims } from '../h5/oauth/OAuthCallbackClaims';
 import type { WebOAuthTokenStore } from '../h5/oauth/WebOAuthTokenStore';
 import type { H5SessionStore } from '../h5/session/h5Session';
 import type { LoginTicketStore } from '../login/LoginTicketStore';
+import type { QrSceneStore } from '../login/QrSceneStore';
 import type { TicketChangeFeed } from '../login/TicketChangeFeed';
 import type { PortalSessionStore } from '../portal/portalSession';
 import type { RateLimiter } from '../security/RateLimiter';
@@ -26,6 +27,8 @@ export interface Stores {
   loginTickets: LoginTicketStore;
   /** What loginTickets' transitions announce; the process's TicketChangeHub listens to it. */
   ticketChanges: TicketChangeFeed;
+  /** The scenes of the pooled login QR codes and their leases. */
+  qrScenes: QrSceneStore;
   oauthClaims: OAuthCallbackClaims;
   oauthTokens: WebOAuthTokenStore;
 }

@@ -4,6 +4,7 @@ import { MemoryOAuthCallbackClaims } from '../h5/oauth/MemoryOAuthCallbackClaims
 import { MemoryWebOAuthTokenStore } from '../h5/oauth/MemoryWebOAuthTokenStore';
 import { MemorySessionStore } from '../http/session/MemorySessionStore';
 import { MemoryLoginTicketStore } from '../login/MemoryLoginTicketStore';
+import { MemoryQrSceneStore } from '../login/MemoryQrSceneStore';
 import { MemoryTicketChangeFeed } from '../login/MemoryTicketChangeFeed';
 import { MemoryRateLimiter } from '../security/MemoryRateLimiter';
 import { MemorySmsCodeStore } from '../sms/MemorySmsCodeStore';
@@ -27,6 +28,7 @@ export function createMemoryStores(clock: Clock): Stores {
     rateLimiter: new MemoryRateLimiter(clock),
     loginTickets: new MemoryLoginTicketStore(clock, ticketChanges),
     ticketChanges,
+    qrScenes: new MemoryQrSceneStore(),
     oauthClaims: new MemoryOAuthCallbackClaims(clock),
     oauthTokens: new MemoryWebOAuthTokenStore(clock),
   };

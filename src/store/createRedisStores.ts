@@ -5,6 +5,7 @@ import { RedisWebOAuthTokenStore } from '../h5/oauth/RedisWebOAuthTokenStore';
 import { H5_SESSIONS } from '../h5/session/h5Session';
 import { RedisSessionStore } from '../http/session/RedisSessionStore';
 import { RedisLoginTicketStore } from '../login/RedisLoginTicketStore';
+import { RedisQrSceneStore } from '../login/RedisQrSceneStore';
 import { RedisTicketChangeFeed } from '../login/RedisTicketChangeFeed';
 import { PORTAL_SESSIONS } from '../portal/portalSession';
 import { RedisRateLimiter } from '../security/RedisRateLimiter';
@@ -28,6 +29,7 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock): 
     rateLimiter: new RedisRateLimiter(redis, keys, clock),
     loginTickets,
     ticketChanges: new RedisTicketChangeFeed(redis, loginTickets.channel),
+    qrScenes: new RedisQrSceneStore(redis, keys),
     oauthClaims: new RedisOAuthCallbackClaims(redis, keys),
     oauthTokens: new RedisWebOAuthTokenStore(redis, keys),
   };

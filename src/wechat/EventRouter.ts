@@ -63,7 +63,12 @@ export class EventRouter {
   private async onScan(message: PushMessage, scene: string, viaSubscribe: boolean): Promise<Reply> {
     const handler = this.deps.scenes.find(scene);
     if (!handler) return this.reply('qr-expired');
-    const scan: SceneScan = { openid: message.fromUserName, scene, viaSubscribe };
+    const scan: SceneScan = {
+      openid: message.fromUserName,
+      scene,
+      viaSubscribe,
+      scannedAt: Number(message.createTime) * 1000,
+    };
     if (message.ticket) scan.ticket = message.ticket;
     return handler(scan);
   }

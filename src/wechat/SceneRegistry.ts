@@ -6,6 +6,8 @@ export interface SceneScan {
   /** The scene value without the `qrscene_` prefix. */
   scene: string;
   ticket?: string;
+  /** When WeChat saw the scan (the push's CreateTime, in ms); absent for scans not made through a push. */
+  scannedAt?: number;
   /** True when the scan made the user follow the account (subscribe with qrscene_). */
   viaSubscribe: boolean;
 }

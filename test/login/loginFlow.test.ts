@@ -85,14 +85,14 @@ describe('login: 微信扫码登录', () => {
     (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
 
   describe('POST /api/login/tickets', () => {
-    it('creates a temporary QR_STR_SCENE code that expires with the ticket', async () => {
+    it('creates a long-lived temporary QR_STR_SCENE code for a ticket that expires on its own', async () => {
       const ticket = await createTicket();
       assert.match(ticket.ticketId, /^[0-9a-f]{48}$/);
       assert.equal(ticket.expiresIn, 300);
       assert.equal(ticket.expiresAt, new Date(clock.now() + 300_000).toISOString());
       const qr = sim.qrByUrl(ticket.qrContent)!;
       assert.equal(qr.permanent, false);
-      assert.equal(qr.expiresAt, clock.now() + 300_000);
+      assert.equal(qr.expiresAt, clock.now() + 7 * 86_400_000, 'LOGIN_QR_LIFETIME_SECONDS: 7 days by default');
       assert.match(qr.sceneStr!, /^login_[0-9a-f]{48}$/);
       assert.ok(qr.sceneStr!.length <= 64);
       assert.equal(ticket.qrcodeUrl, `${wechat.url}/cgi-bin/showqrcode?ticket=${encodeURIComponent(qr.ticket)}`);
@@ -129,11 +129,18 @@ describe('login: 微信扫码登录', () => {
       assert.equal(res.body.error.code, 'invalid_request');
     });
 
-    it('answers 503 wechat_unavailable when WeChat refuses to make the QR code', async () => {
-      sim.failNext('/cgi-bin/qrcode/create', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
+    it('answers 503 wechat_unavailable when WeChat refuses to make the QR code and none is idle', async () => {
+      sim.failNext('/cgi-bin/qrcode/create', { errcode: 45011, errmsg: 'api minute-quota reach limit' });
       const res = await api().post('/api/login/tickets').set('Authorization', KEY).send({});
       assert.equal(res.status, 503);
       assert.equal(res.body.error.code, 'wechat_unavailable');
+    });
+
+    it("answers 503 wechat_qrcode_quota when the day's QR codes are used up (45009) and none is idle", async () => {
+      sim.failNext('/cgi-bin/qrcode/create', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
+      const res = await api().post('/api/login/tickets').set('Authorization', KEY).send({});
+      assert.equal(res.status, 503);
+      assert.equal(res.body.error.code, 'wechat_qrcode_quota');
     });
   });
 

@@ -24,6 +24,8 @@ export interface WeChatSimulatorOptions {
   clock?: Clock;
   /** Where the simulator is reachable (no trailing slash needed); only used to build image URLs. */
   publicBase?: string;
+  /** qrcode/create calls allowed a day (Beijing time) before 45009; WeChat's default is 100,000. */
+  qrCodeDailyQuota?: number;
 }
 
 /** A WeChat user the simulator knows: the only openids the messaging and OAuth APIs accept. */
@@ -65,6 +67,9 @@ const POST_ONLY_PATHS = [
 /** Browsers and WeChat cache the image for a week. */
 const QR_IMAGE_CACHE_CONTROL = 'max-age=604800';
 const QR_IMAGE_WIDTH = 430;
+const QR_DAILY_QUOTA = 100_000;
+// WeChat's API quotas restart at midnight Beijing time (UTC+8, no daylight saving).
+const BEIJING_OFFSET_MS = 8 * 3600_000;
 
 /**
  * A stand-in for api.weixin.qq.com, open.weixin.qq.com and mp.weixin.qq.com in one Koa app (their
@@ -88,12 +93,15 @@ export class WeChatSimulator {
   private currentMenu: { menu: CustomMenu; menuid: number } | null = null;
   private successfulTokenFetches = 0;
   private nextTemplateMsgId = randomInt(1_000_000_000, 4_000_000_000);
+  private qrCodeDailyQuota: number;
+  private readonly qrCreatesByDay = new Map<string, number>();
 
   constructor(options: WeChatSimulatorOptions) {
     this.appId = options.appId;
     this.appSecret = options.appSecret;
     this.clock = options.clock ?? systemClock;
     this.publicBase = (options.publicBase ?? 'http://127.0.0.1').replace(/\/+$/, '');
+    this.qrCodeDailyQuota = options.qrCodeDailyQuota ?? QR_DAILY_QUOTA;
     this.tokens = new AccessTokens(this.clock);
     this.qr = new QrCodeRegistry(this.clock);
     this.oauth = new WebAuthorization(this.clock);
@@ -160,6 +168,16 @@ export class WeChatSimulator {
     this.faults.reset();
   }
 
+  /** qrcode/create calls allowed a day from now on (calls already made today still count). */
+  setQrCodeDailyQuota(calls: number): void {
+    this.qrCodeDailyQuota = calls;
+  }
+
+  /** Successful qrcode/create calls today (Beijing time, by the simulator's clock). */
+  qrCodeCreatesToday(): number {
+    return this.qrCreatesByDay.get(this.beijingDay()) ?? 0;
+  }
+
   /** Every /cgi-bin access token issued so far (both spaces) answers 42001 from now on. */
   expireAccessTokens(): void {
     this.tokens.expireAll();
@@ -180,6 +198,7 @@ export class WeChatSimulator {
     this.oauth.clear();
     this.faults.reset();
     this.successfulTokenFetches = 0;
+    this.qrCreatesByDay.clear();
   }
 
   // ---- the HTTP side ----------------------------------------------------------------------------
@@ -241,7 +260,12 @@ export class WeChatSimulator {
     });
 
     router.post('/cgi-bin/qrcode/create', withToken, async (ctx) => {
-      const code = this.qr.create(parseQrCodeRequest(await readJsonBody(ctx)));
+      const request = parseQrCodeRequest(await readJsonBody(ctx));
+      const day = this.beijingDay();
+      const made = this.qrCreatesByDay.get(day) ?? 0;
+      if (made >= this.qrCodeDailyQuota) throw new WeChatApiError(45009, 'reach max api daily quota limit');
+      this.qrCreatesByDay.set(day, made + 1);
+      const code = this.qr.create(request);
       ctx.body =
         code.expiresAt === null
           ? { ticket: code.ticket, url: code.url }
@@ -380,6 +404,10 @@ export class WeChatSimulator {
       at: this.clock.now(),
       ...(msgid === undefined ? {} : { msgid }),
     });
+  }
+
+  private beijingDay(): string {
+    return new Date(this.clock.now() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
   }
 
   private checkGrantType(value: string | undefined, expected: string): void {

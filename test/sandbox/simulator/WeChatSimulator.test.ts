@@ -349,6 +349,48 @@ describe('sandbox/simulator/WeChatSimulator', () => {
         .send({ action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } });
       assert.equal(res.body.errcode, 41001);
     });
+
+    it('keeps a 30-day code (expire_seconds 2,592,000) and its showqrcode image alive for 30 days', async () => {
+      const body = await create({
+        expire_seconds: 2_592_000,
+        action_name: 'QR_STR_SCENE',
+        action_info: { scene: { scene_str: `login_${'a'.repeat(58)}` } },
+      });
+      assert.equal(body.expire_seconds, 2_592_000);
+      clock.advance(2_592_000_000 - 1000);
+      assert.equal(
+        (
+          await http()
+            .get('/cgi-bin/showqrcode')
+            .query({ ticket: body.ticket as string })
+        ).status,
+        200,
+      );
+      clock.advance(1000);
+      assert.equal(
+        (
+          await http()
+            .get('/cgi-bin/showqrcode')
+            .query({ ticket: body.ticket as string })
+        ).status,
+        404,
+      );
+    });
+
+    it('answers 45009 past the daily qrcode/create quota, until midnight Beijing time', async () => {
+      sim.setQrCodeDailyQuota(2);
+      const scene = { action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'login_q' } } };
+      assert.ok((await create(scene)).ticket);
+      assert.ok((await create(scene)).ticket);
+      const refused = await create(scene);
+      assert.equal(refused.errcode, 45009);
+      assert.equal(refused.ticket, undefined);
+      assert.equal(sim.qrCodeCreatesToday(), 2);
+      // The test clock starts at 10:00 Beijing time: 14 hours later is the next day there.
+      clock.advance(14 * 3600_000);
+      token = await fetchToken();
+      assert.ok((await create(scene)).ticket, 'a new day, a new quota');
+    });
   });
 
   describe('custom menu', () => {
