@@ -64,7 +64,8 @@ describe('config: loadConfig', () => {
       assert.equal(config.wechat.appSecret, env.WECHAT_APPSECRET);
       assert.equal(config.wechat.token, env.WECHAT_TOKEN);
       assert.equal(config.databaseUrl, env.DATABASE_URL);
-      assert.equal(config.redisUrl, env.REDIS_URL);
+      assert.deepEqual(config.redis, { kind: 'node', url: env.REDIS_URL });
+      assert.deepEqual(config.redisReplicaAcks, { replicas: 0, timeoutMs: 200 });
       assert.equal(config.redisKeyPrefix, env.REDIS_KEY_PREFIX);
       assert.equal(config.sessionSecret, env.SESSION_SECRET);
       assert.deepEqual(config.sms, { provider: 'console' });
