@@ -67,7 +67,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (redisChoices.length === 0) {
     problems.push('REDIS_URL is required (or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES)');
   } else if (redisChoices.length > 1) {
-    problems.push(`${redisChoices.join(' and ')} are set: set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`);
+    problems.push(
+      `${redisChoices.join(' and ')} are set: set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`,
+    );
   }
   if (e.REDIS_TLS === '1' && !e.REDIS_SENTINELS) {
     problems.push('REDIS_TLS=1 applies to REDIS_SENTINELS; a URL says TLS itself (rediss://)');

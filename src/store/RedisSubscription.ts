@@ -34,7 +34,11 @@ export function isSentinel(redis: Redis): redis is RedisSentinel {
  * probe is published through `redis` until it comes back, then `resumed` is called. That holds for
  * one node, a failed-over Sentinel primary and a Cluster that moved its pub/sub connection alike.
  */
-export async function subscribe(redis: Redis, channel: string, listener: SubscriptionListener): Promise<RedisSubscription> {
+export async function subscribe(
+  redis: Redis,
+  channel: string,
+  listener: SubscriptionListener,
+): Promise<RedisSubscription> {
   let probe: string | null = null;
   let timer: NodeJS.Timeout | undefined;
   const onMessage = (message: string): void => {

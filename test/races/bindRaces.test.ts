@@ -20,8 +20,7 @@ describe('races: 实名绑定 and 微信解绑', () => {
   const context = { ip: '198.51.100.9', userAgent: 'race' };
   const smsCodeKeys = async () => {
     const keys: string[] = [];
-    for await (const batch of scanKeys(redisOf(w.t.deps), `${w.t.deps.keys.prefix}sms:*:code:*`))
-      keys.push(...batch);
+    for await (const batch of scanKeys(redisOf(w.t.deps), `${w.t.deps.keys.prefix}sms:*:code:*`)) keys.push(...batch);
     return keys;
   };
   const locationOf = (res: request.Response) => `${res.status} ${res.headers.location ?? ''}`;

@@ -23,8 +23,7 @@ describe('races: 实名注册', () => {
 
   const smsCodeKeys = async () => {
     const keys: string[] = [];
-    for await (const batch of scanKeys(redisOf(w.t.deps), `${w.t.deps.keys.prefix}sms:*:code:*`))
-      keys.push(...batch);
+    for await (const batch of scanKeys(redisOf(w.t.deps), `${w.t.deps.keys.prefix}sms:*:code:*`)) keys.push(...batch);
     return keys;
   };
   const reasons = async () => (await w.audit('register_failed')).map((e) => (e.detail as { reason: string }).reason);
