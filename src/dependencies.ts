@@ -23,6 +23,7 @@ import { closeRedis, connectRedis, createTopologyClient, type Redis } from './st
 import { createMemoryStores } from './store/createMemoryStores';
 import { createRedisStores } from './store/createRedisStores';
 import { RedisKeys } from './store/RedisKeys';
+import { ReplicaAcks } from './store/ReplicaAcks';
 import type { Stores } from './store/Stores';
 import { AccessTokens } from './wechat/api/AccessTokens';
 import { WeChatApiClient } from './wechat/api/WeChatApiClient';
@@ -118,7 +119,8 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   }
 
   const keys = new RedisKeys(config.redisKeyPrefix);
-  const stores = redis ? createRedisStores(redis, keys, clock) : createMemoryStores(clock);
+  const acks = new ReplicaAcks(config.redisReplicaAcks.replicas, config.redisReplicaAcks.timeoutMs);
+  const stores = redis ? createRedisStores(redis, keys, clock, acks) : createMemoryStores(clock);
   const http = new WeChatHttp(config.wechat.apiTimeoutMs, metrics);
   const accessTokens = new AccessTokens({
     http,
