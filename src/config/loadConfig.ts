@@ -65,7 +65,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     (name) => source[name] !== undefined && source[name] !== '',
   );
   if (redisChoices.length === 0) {
-    problems.push('REDIS_URL is required (or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES)');
+    // Or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES (.env.example says so).
+    problems.push('REDIS_URL is required');
   } else if (redisChoices.length > 1) {
     problems.push(
       `${redisChoices.join(' and ')} are set: set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`,
