@@ -19,10 +19,11 @@ import { Metrics } from './observability/Metrics';
 import { projectRoot } from './projectRoot';
 import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
-import { connectRedis, createRedis, type Redis } from './store/createRedis';
+import { closeRedis, connectRedis, createTopologyClient, type Redis } from './store/createRedis';
 import { createMemoryStores } from './store/createMemoryStores';
 import { createRedisStores } from './store/createRedisStores';
 import { RedisKeys } from './store/RedisKeys';
+import { ReplicaAcks } from './store/ReplicaAcks';
 import type { Stores } from './store/Stores';
 import { AccessTokens } from './wechat/api/AccessTokens';
 import { WeChatApiClient } from './wechat/api/WeChatApiClient';
@@ -113,19 +114,20 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
 
   // REDIS_URL=memory (the embedded demo): no Redis client at all; every store lives in this process.
   const redis =
-    config.redisUrl === 'memory'
+    config.redis.kind === 'memory'
       ? null
-      : createRedis(config.redisUrl, (error) => logger.warn({ err: error }, 'redis connection error'));
+      : createTopologyClient(config.redis, (error) => logger.warn({ err: error }, 'redis connection error'));
   let db: DataSource;
   try {
     [db] = await Promise.all([connectDataSource(config.databaseUrl), redis ? connectRedis(redis) : Promise.resolve()]);
   } catch (error) {
-    if (redis?.isOpen) await redis.close().catch(() => undefined);
+    if (redis) await closeRedis(redis).catch(() => undefined);
     throw error;
   }
 
   const keys = new RedisKeys(config.redisKeyPrefix);
-  const stores = redis ? createRedisStores(redis, keys, clock) : createMemoryStores(clock);
+  const acks = new ReplicaAcks(config.redisReplicaAcks.replicas, config.redisReplicaAcks.timeoutMs);
+  const stores = redis ? createRedisStores(redis, keys, clock, acks) : createMemoryStores(clock);
   const http = new WeChatHttp(config.wechat.apiTimeoutMs, metrics);
   const accessTokens = new AccessTokens({
     http,
@@ -251,6 +253,6 @@ export async function closeDependencies(deps: Dependencies): Promise<void> {
   await deps.audit.idle();
   await Promise.allSettled([
     deps.db.isInitialized ? deps.db.destroy() : Promise.resolve(),
-    deps.redis?.isOpen ? deps.redis.close() : Promise.resolve(),
+    deps.redis ? closeRedis(deps.redis) : Promise.resolve(),
   ]);
 }

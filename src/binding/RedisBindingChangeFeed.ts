@@ -1,14 +1,15 @@
 import type { Redis } from '../store/createRedis';
+import { subscribe, type RedisSubscription } from '../store/RedisSubscription';
 import type { BindingChangeFeed, BindingChangeListener } from './BindingChangeFeed';
 
 /**
  * Binding changes over a Redis pub/sub channel: published through the shared client, received on a
- * connection of its own (a subscribed connection can run no other command), one per process.
- * Pub/sub keeps nothing for a disconnected subscriber, so a dropped connection is reported
- * (`interrupted`) and its return too (`resumed`, once node-redis has subscribed again).
+ * subscription of its own, one per process. Pub/sub keeps nothing for a disconnected subscriber,
+ * so a failed connection is reported (`interrupted`) and its return too (`resumed`, once the
+ * subscription hears again).
  */
 export class RedisBindingChangeFeed implements BindingChangeFeed {
-  private subscriber: Redis | null = null;
+  private subscription: RedisSubscription | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -16,22 +17,18 @@ export class RedisBindingChangeFeed implements BindingChangeFeed {
   ) {}
 
   async start(listener: BindingChangeListener): Promise<void> {
-    if (this.subscriber) throw new Error('the binding change feed is already started: one subscription per process');
-    const subscriber = this.redis.duplicate();
-    // The main client already reports connection trouble; here an error only means "may have missed some".
-    subscriber.on('error', () => listener.interrupted());
-    await subscriber.connect();
-    await subscriber.subscribe(this.channel, (message) => listener.changed(message));
-    // Registered after the first subscription: from here on 'ready' is a reconnection, emitted by
-    // node-redis only after it has subscribed again, so nothing published later is missed.
-    subscriber.on('ready', () => listener.resumed());
-    this.subscriber = subscriber;
+    if (this.subscription) throw new Error('the binding change feed is already started: one subscription per process');
+    this.subscription = await subscribe(this.redis, this.channel, {
+      message: (openidSha1) => listener.changed(openidSha1),
+      interrupted: () => listener.interrupted(),
+      resumed: () => listener.resumed(),
+    });
   }
 
   async stop(): Promise<void> {
-    const subscriber = this.subscriber;
-    this.subscriber = null;
-    if (subscriber?.isOpen) await subscriber.close();
+    const subscription = this.subscription;
+    this.subscription = null;
+    await subscription?.close();
   }
 
   async publish(openidSha1: string): Promise<void> {

@@ -1,3 +1,18 @@
+/** Where the short-lived shared state lives: this process (the demo), one node, Sentinel or Cluster. */
+export type RedisTopology =
+  | { kind: 'memory' }
+  | { kind: 'node'; url: string }
+  | {
+      kind: 'sentinel';
+      sentinels: { host: string; port: number }[];
+      masterName: string;
+      /** Of the primary and replicas (AUTH); the sentinels' own is sentinelPassword. */
+      password?: string;
+      sentinelPassword?: string;
+      tls: boolean;
+    }
+  | { kind: 'cluster'; nodeUrls: string[] };
+
 /** The validated configuration, built once at start and passed to whatever needs it. */
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
@@ -22,7 +37,9 @@ export interface Config {
     apiTimeoutMs: number;
   };
   databaseUrl: string;
-  redisUrl: string;
+  redis: RedisTopology;
+  /** Replicas that must hold a confirmation before it is acknowledged (WAIT), and how long to wait. */
+  redisReplicaAcks: { replicas: number; timeoutMs: number };
   redisKeyPrefix: string;
   portal: { apiKeys: string[]; origins: string[]; demo: boolean };
   sessionSecret: string;

@@ -18,7 +18,15 @@ export interface Env {
   WECHAT_API_TIMEOUT_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
   DATABASE_URL: string;
-  REDIS_URL: string;
+  REDIS_URL?: string;
+  REDIS_SENTINELS?: string;
+  REDIS_SENTINEL_MASTER?: string;
+  REDIS_SENTINEL_PASSWORD?: string;
+  REDIS_PASSWORD?: string;
+  REDIS_TLS: '0' | '1';
+  REDIS_CLUSTER_NODES?: string;
+  REDIS_WAIT_REPLICAS?: number;
+  REDIS_WAIT_TIMEOUT_MS: number;
   REDIS_KEY_PREFIX: string;
   PORTAL_API_KEYS: string;
   PORTAL_ORIGINS: string;
@@ -65,7 +73,6 @@ export const envSchema: JSONSchemaType<Env> = {
     'WECHAT_APPSECRET',
     'WECHAT_TOKEN',
     'DATABASE_URL',
-    'REDIS_URL',
     'PORTAL_API_KEYS',
     'SESSION_SECRET',
     'DATA_KEY',
@@ -92,7 +99,20 @@ export const envSchema: JSONSchemaType<Env> = {
     WECHAT_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 4000, default: 3000 },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
     DATABASE_URL: { type: 'string', pattern: '^(mysql://\\S+|sqlite:\\S+)$' },
-    REDIS_URL: { type: 'string', pattern: '^(rediss?://\\S+|memory)$' },
+    // Exactly one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES: checked in loadConfig.
+    REDIS_URL: { type: 'string', pattern: '^(rediss?://\\S+|memory)$', nullable: true },
+    REDIS_SENTINELS: { type: 'string', pattern: '^[^\\s,:]+:[0-9]{1,5}( *, *[^\\s,:]+:[0-9]{1,5})*$', nullable: true },
+    REDIS_SENTINEL_MASTER: { type: 'string', pattern: '^[0-9A-Za-z_.-]{1,64}$', nullable: true },
+    REDIS_SENTINEL_PASSWORD: { type: 'string', minLength: 1, nullable: true },
+    REDIS_PASSWORD: { type: 'string', minLength: 1, nullable: true },
+    REDIS_TLS: flag,
+    REDIS_CLUSTER_NODES: {
+      type: 'string',
+      pattern: '^rediss?://[^\\s,]+( *, *rediss?://[^\\s,]+)*$',
+      nullable: true,
+    },
+    REDIS_WAIT_REPLICAS: { type: 'integer', minimum: 0, maximum: 5, nullable: true },
+    REDIS_WAIT_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 2000, default: 200 },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{0,64}$', default: 'etax:' },
     PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}( *, *[!-+--~]{32,})*$' },
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
@@ -135,7 +155,13 @@ export const envSchema: JSONSchemaType<Env> = {
       'TENCENTCLOUD_SMS_TEMPLATE_ID',
     ],
   },
-  dependencies: { WECHAT_ENCODING_AES_KEY_PREVIOUS: ['WECHAT_ENCODING_AES_KEY'] },
+  dependencies: {
+    WECHAT_ENCODING_AES_KEY_PREVIOUS: ['WECHAT_ENCODING_AES_KEY'],
+    REDIS_SENTINELS: ['REDIS_SENTINEL_MASTER'],
+    REDIS_SENTINEL_MASTER: ['REDIS_SENTINELS'],
+    REDIS_SENTINEL_PASSWORD: ['REDIS_SENTINELS'],
+    REDIS_PASSWORD: ['REDIS_SENTINELS'],
+  },
   additionalProperties: true,
 };
 
@@ -152,6 +178,9 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
   WECHAT_MP_BASE: 'must be an http(s) URL',
   DATABASE_URL: 'must be mysql://user:password@host:port/database (or sqlite:PATH for the embedded demo)',
   REDIS_URL: 'must be redis://host:port, rediss:// for TLS (or memory for the embedded demo)',
+  REDIS_SENTINELS: 'must be comma-separated host:port of the sentinels',
+  REDIS_SENTINEL_MASTER: 'must be the master name the sentinels monitor (1-64 of A-Z a-z 0-9 _ . -)',
+  REDIS_CLUSTER_NODES: 'must be comma-separated redis://host:port (rediss:// for TLS) of some cluster nodes',
   REDIS_KEY_PREFIX: 'must be at most 64 of A-Z a-z 0-9 _ . : -',
   PORTAL_API_KEYS: 'must be comma-separated keys of at least 32 printable characters each, no spaces inside a key',
   PORTAL_ORIGINS: 'must be comma-separated origins like https://etax.example.gov.cn (no path)',

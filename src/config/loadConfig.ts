@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import type { Config } from './Config';
+import type { Config, RedisTopology } from './Config';
 import { envSchema, FORMAT_HINTS, type Env } from './envSchema';
 
 /** Every problem found in the environment, listed at once; never carries a configured value. */
@@ -80,6 +80,23 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (e.LOGIN_QR_LIFETIME_SECONDS <= e.LOGIN_TICKET_TTL_SECONDS + e.LOGIN_QR_RETIRE_MARGIN_SECONDS) {
     problems.push('LOGIN_QR_LIFETIME_SECONDS must exceed LOGIN_TICKET_TTL_SECONDS + LOGIN_QR_RETIRE_MARGIN_SECONDS');
   }
+  const redisChoices = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => source[name] !== undefined && source[name] !== '',
+  );
+  if (redisChoices.length === 0) {
+    // Or REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES (.env.example says so).
+    problems.push('REDIS_URL is required');
+  } else if (redisChoices.length > 1) {
+    problems.push(
+      `${redisChoices.join(' and ')} are set: set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`,
+    );
+  }
+  if (e.REDIS_TLS === '1' && !e.REDIS_SENTINELS) {
+    problems.push('REDIS_TLS=1 applies to REDIS_SENTINELS; a URL says TLS itself (rediss://)');
+  }
+  if (e.REDIS_CLUSTER_NODES && new Set(list(e.REDIS_CLUSTER_NODES).map((url) => url.split(':')[0])).size > 1) {
+    problems.push('REDIS_CLUSTER_NODES must all use redis:// or all rediss://');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const tencent =
@@ -138,7 +155,12 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       apiTimeoutMs: e.WECHAT_API_TIMEOUT_MS,
     },
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis: redisTopology(e),
+    redisReplicaAcks: {
+      // One node has no replica to wait for; Sentinel and Cluster deployments have at least one.
+      replicas: e.REDIS_WAIT_REPLICAS ?? (e.REDIS_URL ? 0 : 1),
+      timeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
+    },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     portal: { apiKeys: list(e.PORTAL_API_KEYS), origins: list(e.PORTAL_ORIGINS), demo: e.PORTAL_DEMO === '1' },
     sessionSecret: e.SESSION_SECRET,
@@ -157,4 +179,22 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     sandbox: e.SANDBOX === '1',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+function redisTopology(e: Env): RedisTopology {
+  if (e.REDIS_SENTINELS) {
+    return {
+      kind: 'sentinel',
+      sentinels: list(e.REDIS_SENTINELS).map((address) => {
+        const at = address.lastIndexOf(':');
+        return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+      }),
+      masterName: e.REDIS_SENTINEL_MASTER!,
+      ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}),
+      ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+      tls: e.REDIS_TLS === '1',
+    };
+  }
+  if (e.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodeUrls: list(e.REDIS_CLUSTER_NODES) };
+  return e.REDIS_URL === 'memory' ? { kind: 'memory' } : { kind: 'node', url: e.REDIS_URL! };
 }

@@ -53,7 +53,8 @@ export function isDependencyFailure(error: unknown): boolean {
     )
   )
     return true;
-  // Redis answering while it loads its data after a restart, or during a failover.
-  if (/^(LOADING|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/.test(e.message ?? '')) return true;
+  // Redis answering while it loads its data after a restart, or during a failover; NOREPLICAS: a
+  // write not yet on a replica (min-replicas-to-write, or ReplicaAcks), so not acknowledged.
+  if (/^(LOADING|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/.test(e.message ?? '')) return true;
   return e.driverError !== undefined && e.driverError !== error && isDependencyFailure(e.driverError);
 }

@@ -1,6 +1,7 @@
 import type { Redis } from '../store/createRedis';
 import type { RedisKeys } from '../store/RedisKeys';
 import { RedisScript } from '../store/RedisScript';
+import { ReplicaAcks } from '../store/ReplicaAcks';
 import { CONFIRMED_GRACE_MS, KEEP_AFTER_EXPIRY_MS, type LoginTicket, type StoredTicketStatus } from './LoginTicket';
 import type { ConfirmOutcome, LoginTicketStore, RedeemOutcome, ScanOutcome } from './LoginTicketStore';
 import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
@@ -70,6 +71,7 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly acks: ReplicaAcks = new ReplicaAcks(0, 0),
   ) {
     this.channel = keys.key('login', 'changes');
   }
@@ -143,6 +145,8 @@ export class RedisLoginTicketStore implements LoginTicketStore {
       [this.key(tag)],
       [ticketId, String(now), String(CONFIRMED_GRACE_MS), this.channel],
     )) as string[];
+    // A redeem lost in a failover would make the ticket redeemable once more.
+    if (result === 'redeemed') await this.acks.after(this.redis, this.key(tag));
     if (result === 'redeemed') return { result, openid: openid!, accountId: accountId! };
     return { result } as RedeemOutcome;
   }
@@ -160,6 +164,8 @@ export class RedisLoginTicketStore implements LoginTicketStore {
       [this.key(tag)],
       [confirmToken, openid, String(now), this.channel],
     )) as string[];
+    // The phone is told "confirmed" only once a failover can no longer undo it.
+    if (result === 'done') await this.acks.after(this.redis, this.key(tag));
     if (result === 'wrong_status') return { result, status: status as StoredTicketStatus };
     return { result } as ConfirmOutcome;
   }

@@ -1,12 +1,13 @@
 import type { Redis } from '../store/createRedis';
+import { subscribe, type RedisSubscription } from '../store/RedisSubscription';
 import type { TicketChangeFeed } from './TicketChangeFeed';
 
 /**
- * The channel RedisLoginTicketStore's scripts PUBLISH on, through a connection of its own (a
- * subscribed connection can run no other command), so a change on any instance reaches this one.
+ * The channel RedisLoginTicketStore's scripts PUBLISH on, so a change on any instance (and, on a
+ * Cluster, on any primary) reaches this one.
  */
 export class RedisTicketChangeFeed implements TicketChangeFeed {
-  private subscriber: Redis | null = null;
+  private subscription: RedisSubscription | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -14,16 +15,14 @@ export class RedisTicketChangeFeed implements TicketChangeFeed {
   ) {}
 
   async start(onChange: (ticketIdSha1: string) => void): Promise<void> {
-    if (this.subscriber) throw new Error('the ticket change feed is already started: one subscription per process');
-    const subscriber = this.redis.duplicate();
-    subscriber.on('error', () => undefined); // the main client already reports connection trouble
-    await subscriber.connect();
-    await subscriber.subscribe(this.channel, (message) => onChange(message));
-    this.subscriber = subscriber;
+    if (this.subscription) throw new Error('the ticket change feed is already started: one subscription per process');
+    // The main client already reports connection trouble.
+    this.subscription = await subscribe(this.redis, this.channel, { message: onChange });
   }
 
   async stop(): Promise<void> {
-    if (this.subscriber?.isOpen) await this.subscriber.close();
-    this.subscriber = null;
+    const subscription = this.subscription;
+    this.subscription = null;
+    await subscription?.close();
   }
 }

@@ -1,8 +1,7 @@
 import { systemClock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import type { Logger } from '../logging/createLogger';
-import { createClient } from 'redis';
-import { connectRedis } from '../store/createRedis';
+import { closeRedis, connectRedis, createTopologyClient } from '../store/createRedis';
 import { RedisKeys } from '../store/RedisKeys';
 import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
 import { AccessTokens } from '../wechat/api/AccessTokens';
@@ -36,19 +35,18 @@ export class TokenStoreUnavailableError extends Error {
 export async function openMenuApi(config: Config, logger: Logger): Promise<OpenedMenuApi> {
   let store: AccessTokenStore;
   let close: () => Promise<void>;
-  if (config.redisUrl === 'memory') {
+  if (config.redis.kind === 'memory') {
     // No Redis to share the token through: the CLI keeps its own. stable_token hands every caller
     // the same token, so fetching it never revokes the server's; a forced refresh would, so none.
     store = new MemoryAccessTokenStore(systemClock, { forcedRefreshesPerDay: 0 });
     close = async () => undefined;
   } else {
-    // Not the servers' createRedis: a one-shot command should fail at once, not keep reconnecting.
-    const redis = createClient({
-      url: config.redisUrl,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 3000, reconnectStrategy: false },
-    });
-    redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+    // A one-shot command should fail at once, not keep reconnecting as the servers do.
+    const redis = createTopologyClient(
+      config.redis,
+      (error: Error) => logger.debug({ err: error }, 'redis connection error'),
+      { reconnect: false },
+    );
     try {
       await connectRedis(redis);
     } catch (error) {
@@ -56,7 +54,7 @@ export async function openMenuApi(config: Config, logger: Logger): Promise<Opene
     }
     store = new RedisAccessTokenStore(redis, new RedisKeys(config.redisKeyPrefix));
     close = async () => {
-      if (redis.isOpen) await redis.close().catch(() => redis.destroy());
+      await closeRedis(redis).catch(() => redis.destroy());
     };
   }
   const http = new WeChatHttp(config.wechat.apiTimeoutMs);

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { Redis } from './createRedis';
 
 /**
- * A Lua script run by EVALSHA (the body travels once per server, not per call); loaded again by
- * itself after a Redis restart or failover answers NOSCRIPT.
+ * A Lua script run by EVALSHA (the body travels once per server, not per call). A server that
+ * answers NOSCRIPT (restarted, promoted in a failover, a Cluster primary that never ran it) gets
+ * the body once by EVAL, which runs it and caches it there: EVAL is routed by the keys like
+ * EVALSHA, so it reaches the very node that lacked the script, on any topology.
  */
 export class RedisScript {
   readonly sha: string;
@@ -17,8 +19,7 @@ export class RedisScript {
       return await redis.evalSha(this.sha, { keys, arguments: args });
     } catch (error) {
       if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      await redis.scriptLoad(this.source);
-      return redis.evalSha(this.sha, { keys, arguments: args });
+      return redis.eval(this.source, { keys, arguments: args });
     }
   }
 }

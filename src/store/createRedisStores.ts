@@ -14,11 +14,15 @@ import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
 import { RedisPushDedupeStore } from '../wechat/RedisPushDedupeStore';
 import type { Redis } from './createRedis';
 import type { RedisKeys } from './RedisKeys';
+import type { ReplicaAcks } from './ReplicaAcks';
 import type { Stores } from './Stores';
 
-/** The stores in Redis under `keys`, shared by every instance on the same Redis and prefix. */
-export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock): Stores {
-  const loginTickets = new RedisLoginTicketStore(redis, keys);
+/**
+ * The stores in Redis under `keys`, shared by every instance on the same Redis and prefix; a login
+ * confirmation or redeem is acknowledged once `acks` says it is on the replicas.
+ */
+export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, acks: ReplicaAcks): Stores {
+  const loginTickets = new RedisLoginTicketStore(redis, keys, acks);
   return {
     dedupe: new RedisPushDedupeStore(redis, keys),
     accessTokens: new RedisAccessTokenStore(redis, keys),

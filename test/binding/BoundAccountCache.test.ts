@@ -11,6 +11,7 @@ import { BoundAccountCache } from '../../src/binding/BoundAccountCache';
 import { RedisBindingChangeFeed } from '../../src/binding/RedisBindingChangeFeed';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { ManualClock } from '../../src/clock/Clock';
+import { subscribe } from '../../src/store/RedisSubscription';
 import type { Dependencies } from '../../src/dependencies';
 import { FormatOnlyIdentityVerifier } from '../../src/registration/IdentityVerifier';
 import { RegistrationService } from '../../src/registration/RegistrationService';
@@ -178,11 +179,10 @@ describe("binding: BoundAccountCache (the scan hot path's binding lookup)", () =
 
     it('announces bind, registration and unbind on the channel by the SHA-1 of the openid only', async () => {
       const heard: string[] = [];
-      const listener = redisOf(a.deps).duplicate();
-      listener.on('error', () => undefined);
-      await listener.connect();
+      const listener = await subscribe(redisOf(a.deps), a.deps.keys.key('binding', 'changes'), {
+        message: (message) => heard.push(message),
+      });
       try {
-        await listener.subscribe(a.deps.keys.key('binding', 'changes'), (message) => heard.push(message));
         const { bindingService, registration } = servicesOf(b.deps);
         const taxpayer = await createTestAccount(a.deps);
         const binder = sim.createUser('王新税').openid;

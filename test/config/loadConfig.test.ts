@@ -32,6 +32,8 @@ function without(env: NodeJS.ProcessEnv, ...names: string[]): NodeJS.ProcessEnv 
   return copy;
 }
 
+const REDIS_ALTERNATIVES = /^REDIS_(SENTINEL|PASSWORD|TLS|CLUSTER|WAIT)/;
+
 describe('config: loadConfig', () => {
   describe('a valid environment', () => {
     it('loads with the right types', () => {
@@ -64,7 +66,8 @@ describe('config: loadConfig', () => {
       assert.equal(config.wechat.appSecret, env.WECHAT_APPSECRET);
       assert.equal(config.wechat.token, env.WECHAT_TOKEN);
       assert.equal(config.databaseUrl, env.DATABASE_URL);
-      assert.equal(config.redisUrl, env.REDIS_URL);
+      assert.deepEqual(config.redis, { kind: 'node', url: env.REDIS_URL });
+      assert.deepEqual(config.redisReplicaAcks, { replicas: 0, timeoutMs: 200 });
       assert.equal(config.redisKeyPrefix, env.REDIS_KEY_PREFIX);
       assert.equal(config.sessionSecret, env.SESSION_SECRET);
       assert.deepEqual(config.sms, { provider: 'console' });
@@ -251,7 +254,8 @@ describe('config: loadConfig', () => {
 
     it('names every missing required variable', () => {
       const error = configError({});
-      assert.deepEqual([...named(error)].sort(), [...envSchema.required].sort());
+      // REDIS_URL is required unless a Sentinel or Cluster setting stands in for it.
+      assert.deepEqual([...named(error)].sort(), [...envSchema.required, 'REDIS_URL'].sort());
       for (const problem of error.problems) assert.match(problem, /^[A-Z_]+ is required$/);
     });
 
@@ -443,7 +447,7 @@ describe('config: loadConfig', () => {
       assert.equal(config.sms.provider, 'console');
     });
 
-    it('lists exactly the variables of the schema, the optional TENCENTCLOUD_* ones commented out', () => {
+    it('lists exactly the variables of the schema, the optional TENCENTCLOUD_* and Redis Sentinel/Cluster ones commented out', () => {
       const active = Object.keys(parseEnv(text));
       const commented = lines.flatMap((line) => {
         const match = /^#\s*([A-Z][A-Z0-9_]*)=/.exec(line);
@@ -457,7 +461,7 @@ describe('config: loadConfig', () => {
       );
       assert.deepEqual(
         [...commented].sort(),
-        schemaNames.filter((name) => name.startsWith('TENCENTCLOUD_')),
+        schemaNames.filter((name) => name.startsWith('TENCENTCLOUD_') || REDIS_ALTERNATIVES.test(name)),
       );
     });
 

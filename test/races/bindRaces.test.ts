@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type request from 'supertest';
+import { scanKeys } from '../support/redisScan';
 import { BindingService, type BindResult } from '../../src/binding/BindingService';
 import { redisOf } from '../support/testApp';
 import { API_KEY, World } from '../security/support/world';
@@ -19,11 +20,7 @@ describe('races: 实名绑定 and 微信解绑', () => {
   const context = { ip: '198.51.100.9', userAgent: 'race' };
   const smsCodeKeys = async () => {
     const keys: string[] = [];
-    for await (const batch of redisOf(w.t.deps).scanIterator({
-      MATCH: `${w.t.deps.keys.prefix}sms:*:code:*`,
-      COUNT: 500,
-    }))
-      keys.push(...batch);
+    for await (const batch of scanKeys(redisOf(w.t.deps), `${w.t.deps.keys.prefix}sms:*:code:*`)) keys.push(...batch);
     return keys;
   };
   const locationOf = (res: request.Response) => `${res.status} ${res.headers.location ?? ''}`;

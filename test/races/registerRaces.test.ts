@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scanKeys } from '../support/redisScan';
 import { BindingService } from '../../src/binding/BindingService';
 import { FormatOnlyIdentityVerifier } from '../../src/registration/IdentityVerifier';
 import { RegistrationService } from '../../src/registration/RegistrationService';
@@ -22,11 +23,7 @@ describe('races: 实名注册', () => {
 
   const smsCodeKeys = async () => {
     const keys: string[] = [];
-    for await (const batch of redisOf(w.t.deps).scanIterator({
-      MATCH: `${w.t.deps.keys.prefix}sms:*:code:*`,
-      COUNT: 500,
-    }))
-      keys.push(...batch);
+    for await (const batch of scanKeys(redisOf(w.t.deps), `${w.t.deps.keys.prefix}sms:*:code:*`)) keys.push(...batch);
     return keys;
   };
   const reasons = async () => (await w.audit('register_failed')).map((e) => (e.detail as { reason: string }).reason);

@@ -50,8 +50,8 @@ describe('store: login tickets and their change feed', () => {
     );
     const key = keys.key('login', `{${ids.tag}}`);
     try {
-      assert.equal(await redis.client.sendCommand(['OBJECT', 'ENCODING', key]), 'listpack');
-      const bytes = Number(await redis.client.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']));
+      assert.equal(await redis.node.sendCommand(['OBJECT', 'ENCODING', key]), 'listpack');
+      const bytes = Number(await redis.node.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']));
       assert.ok(bytes > 0 && bytes <= 1024, `${bytes} bytes`);
     } finally {
       await redis.client.del(key);

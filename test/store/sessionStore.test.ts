@@ -7,6 +7,7 @@ import { RedisSessionStore } from '../../src/http/session/RedisSessionStore';
 import type { SessionData } from '../../src/http/session/SessionStore';
 import { PORTAL_SESSIONS } from '../../src/portal/portalSession';
 import { RedisKeys } from '../../src/store/RedisKeys';
+import { scanKeys } from '../support/redisScan';
 import { testRun } from '../support/testEnv';
 import { describeSessionStoreContract } from './sessionStore.contract';
 import { inMemory } from './support/storeFixture';
@@ -47,7 +48,7 @@ describe("store: sessions (the H5 pages' and the portal's, one store per use)", 
     await h5.set('visible-h5-cookie-value', sample(clock), 60);
     await portal.set('visible-portal-cookie-value', sample(clock), 60);
     const written: string[] = [];
-    for await (const batch of redis.client.scanIterator({ MATCH: `${keys.prefix}*` })) written.push(...batch);
+    for await (const batch of scanKeys(redis.client, `${keys.prefix}*`)) written.push(...batch);
     const sha = (id: string) => createHash('sha256').update(id).digest('hex');
     assert.deepEqual(written.sort(), [
       keys.key('h5', 'session', sha('visible-h5-cookie-value')),

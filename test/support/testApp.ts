@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/loadConfig';
 import { buildDependencies, closeDependencies, type Dependencies } from '../../src/dependencies';
 import type { Logger } from '../../src/logging/createLogger';
 import type { Redis } from '../../src/store/createRedis';
+import { deleteKeys } from './redisScan';
 import { testEnvironment, testRun } from './testEnv';
 
 export interface TestApp {
@@ -41,9 +42,7 @@ export async function resetState(deps: Dependencies): Promise<void> {
   for (const table of ['audit_events', 'wechat_bindings', 'accounts']) await deps.db.query(`DELETE FROM \`${table}\``);
   const redis = deps.redis;
   if (!redis) return;
-  for await (const keys of redis.scanIterator({ MATCH: `${testRun.redisPrefix}*`, COUNT: 500 })) {
-    if (keys.length > 0) await redis.del(keys);
-  }
+  await deleteKeys(redis, `${testRun.redisPrefix}*`);
 }
 
 /** The Redis client of an app built on Redis (every test environment but REDIS_URL=memory). */

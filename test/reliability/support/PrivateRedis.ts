@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForExit, waitForPort } from './processes';
@@ -11,6 +11,10 @@ export interface PrivateRedisOptions {
    * restart (even after SIGKILL) keeps every acknowledged write, as the production advice says.
    */
   persistence?: 'none' | 'aof';
+  /** More command-line settings (replication, cluster mode), after the defaults. */
+  args?: string[];
+  /** A config file's text, written to the server's own directory and read first (Sentinel needs one it may rewrite). */
+  configFile?: string;
 }
 
 /** Every private server this process started, so a failed test cannot leave one running. */
@@ -30,19 +34,21 @@ export class PrivateRedis {
   private constructor(
     readonly port: number,
     private readonly args: string[],
-    private readonly dir: string | null,
+    readonly dir: string,
   ) {}
 
   static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
     const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--protected-mode', 'yes'];
-    let dir: string | null = null;
-    if (options.persistence === 'aof') {
-      dir = mkdtempSync(path.join(tmpdir(), 'etax-redis-'));
-      args.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir);
-    } else {
-      args.push('--appendonly', 'no');
+    const dir = mkdtempSync(path.join(tmpdir(), 'etax-redis-'));
+    const args: string[] = [];
+    if (options.configFile !== undefined) {
+      writeFileSync(path.join(dir, 'redis.conf'), options.configFile);
+      args.push(path.join(dir, 'redis.conf'));
     }
+    args.push('--port', String(port), '--bind', '127.0.0.1', '--save', '', '--protected-mode', 'yes', '--dir', dir);
+    if (options.persistence === 'aof') args.push('--appendonly', 'yes', '--appendfsync', 'always');
+    else args.push('--appendonly', 'no');
+    args.push(...(options.args ?? []));
     const redis = new PrivateRedis(port, args, dir);
     await redis.launch();
     return redis;
@@ -85,7 +91,7 @@ export class PrivateRedis {
   async dispose(): Promise<void> {
     this.resume();
     await this.stop('SIGKILL');
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async launch(): Promise<void> {

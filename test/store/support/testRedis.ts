@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../src/clock/Clock';
-import { createRedis, type Redis } from '../../../src/store/createRedis';
+import {
+  closeRedis,
+  createTopologyClient,
+  type Redis,
+  type RedisNode,
+  type ServerTopology,
+} from '../../../src/store/createRedis';
+import { isCluster, isSentinel } from '../../../src/store/RedisSubscription';
+import { scanKeys } from '../../support/redisScan';
 import { RedisKeys } from '../../../src/store/RedisKeys';
 import { testRun } from '../../support/testEnv';
 import type { OpenStore } from './storeFixture';
@@ -8,19 +16,24 @@ import type { OpenStore } from './storeFixture';
 export interface TestRedis {
   /** The connection of the surrounding `describe` (open between its before and after hooks). */
   readonly client: Redis;
+  /** The same connection when it is one node (commands without a key, such as OBJECT or MEMORY). */
+  readonly node: RedisNode;
   /** Stores on this machine's Redis, each test under a key prefix of its own within the run's. */
   open<S>(make: (redis: Redis, keys: RedisKeys, clock: Clock) => S): OpenStore<S>;
 }
 
-/** Registers hooks that connect to the run's Redis before the surrounding `describe` and close after it. */
-export function useTestRedis(): TestRedis {
+/**
+ * Registers hooks that connect before the surrounding `describe` and close after it: to the run's
+ * Redis, or to the topology `where` names (read in the before hook, once a test topology runs).
+ */
+export function useTestRedis(where: () => ServerTopology = () => ({ kind: 'node', url: testRun.redisUrl })): TestRedis {
   let client: Redis | null = null;
   before(async () => {
-    client = createRedis(testRun.redisUrl, () => undefined);
+    client = createTopologyClient(where(), () => undefined);
     await client.connect();
   });
   after(async () => {
-    if (client?.isOpen) await client.close();
+    if (client) await closeRedis(client);
     client = null;
   });
   const connected = (): Redis => {
@@ -30,6 +43,11 @@ export function useTestRedis(): TestRedis {
   return {
     get client() {
       return connected();
+    },
+    get node() {
+      const redis = connected();
+      if (isCluster(redis) || isSentinel(redis)) throw new Error('this test needs one Redis node');
+      return redis;
     },
     open<S>(make: (redis: Redis, keys: RedisKeys, clock: Clock) => S): OpenStore<S> {
       return async (clock) => {
@@ -47,7 +65,7 @@ export function useTestRedis(): TestRedis {
  * Redis's time together with its ManualClock. A key without a TTL fails the test.
  */
 export async function elapseRedisTtls(redis: Redis, prefix: string, ms: number): Promise<void> {
-  for await (const keys of redis.scanIterator({ MATCH: `${escapeGlob(prefix)}*`, COUNT: 500 })) {
+  for await (const keys of scanKeys(redis, `${escapeGlob(prefix)}*`)) {
     for (const key of keys) {
       const left = await redis.pTTL(key);
       // Every key has a TTL, so a store that writes one without breaks the contract.
