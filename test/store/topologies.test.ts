@@ -4,6 +4,7 @@ import { RedisWebOAuthTokenStore } from '../../src/h5/oauth/RedisWebOAuthTokenSt
 import type { SessionData } from '../../src/http/session/SessionStore';
 import { RedisSessionStore } from '../../src/http/session/RedisSessionStore';
 import { RedisLoginTicketStore } from '../../src/login/RedisLoginTicketStore';
+import { RedisQrSceneStore } from '../../src/login/RedisQrSceneStore';
 import { RedisTicketChangeFeed } from '../../src/login/RedisTicketChangeFeed';
 import { RedisRateLimiter } from '../../src/security/RedisRateLimiter';
 import { RedisSmsCodeStore } from '../../src/sms/RedisSmsCodeStore';
@@ -15,6 +16,7 @@ import { describeCaptchaStoreContract } from './captchaStore.contract';
 import { describeLoginTicketStoreContract } from './loginTicketStore.contract';
 import { describeOAuthCallbackClaimsContract } from './oauthCallbackClaims.contract';
 import { describePushDedupeStoreContract } from './pushDedupeStore.contract';
+import { describeQrSceneStoreContract } from './qrSceneStore.contract';
 import { describeRateLimiterContract } from './rateLimiter.contract';
 import { describeSessionStoreContract } from './sessionStore.contract';
 import { describeSmsCodeStoreContract } from './smsCodeStore.contract';
@@ -82,6 +84,10 @@ for (const [name, start] of topologies) {
     describeWebOAuthTokenStoreContract(
       'RedisWebOAuthTokenStore',
       redis.open((client, keys) => new RedisWebOAuthTokenStore(client, keys)),
+    );
+    describeQrSceneStoreContract(
+      'RedisQrSceneStore',
+      redis.open((client, keys) => new RedisQrSceneStore(client, keys)),
     );
   });
 }
