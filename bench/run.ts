@@ -4,6 +4,7 @@
 // database (migrated) and Redis key prefix for the run, removed at the end; the WeChat simulator
 // and every product instance and baseline server as child processes on 127.0.0.1; autocannon as
 // the load generator in this process. Writes bench/results/<stamp>-<mode>/results.{json,md}.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { killAllChildren, spawnServer, PROJECT_ROOT, type ChildServer } from './lib/child';
@@ -96,6 +97,8 @@ async function main(): Promise<number> {
     startedAt: new Date(started).toISOString(),
     settings,
     benchRunId: run.id,
+    // A kept result names the code it measured; a dirty tree is said, not hidden.
+    commit: execFileSync('git', ['describe', '--always', '--dirty'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim(),
     simulator:
       'separate child process (bench/simulatorServer.ts), shared by every product instance; SANDBOX=0 in the product',
     errors: [],
@@ -225,7 +228,7 @@ async function main(): Promise<number> {
 
   const table = resultsTable(results);
   const markdown = [
-    `# Bench ${settings.quick ? 'quick' : 'full'} run ${results.startedAt}`,
+    `# Bench ${settings.quick ? 'quick' : 'full'} run ${results.startedAt}, commit ${results.commit}`,
     '',
     `Machine: ${machineLine(results.machine)}`,
     '',

@@ -11,6 +11,7 @@ export interface Results {
   settings: Settings;
   machine?: Machine;
   benchRunId: string;
+  commit: string;
   simulator: string;
   P1?: ThroughputOutcome;
   P2?: ThroughputOutcome;

@@ -88,7 +88,6 @@ describe('races: 实名绑定 and 微信解绑', () => {
   });
 
   it('serialises 解绑 (portal API) racing 确定绑定 of another WeChat on the same account: either order, never two bindings, eight rounds', async () => {
-    const seen = new Set<string>();
     for (let round = 0; round < 8; round++) {
       await w.reset();
       const taxpayer = await w.quickAccount();
@@ -119,7 +118,6 @@ describe('races: 实名绑定 and 微信解绑', () => {
         );
         assert.equal(binds.length, 1);
         assert.ok(unbinds[0]!.id! < binds[0]!.id!, 'the unbind was recorded first');
-        seen.add('unbind first');
       } else {
         // 确定绑定 took the lock first: the account was full, then 解绑 emptied it.
         assert.equal(bind.status, 409);
@@ -129,10 +127,8 @@ describe('races: 实名绑定 and 微信解绑', () => {
           (await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason),
           ['account_full'],
         );
-        seen.add('bind first');
       }
     }
-    assert.ok(seen.size >= 1);
   });
 
   it('serialises 解绑 racing a bind of the same account under the account-row lock (BindingService), thirty rounds', async () => {

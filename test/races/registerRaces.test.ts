@@ -96,7 +96,6 @@ describe('races: 实名注册', () => {
   });
 
   it('binds a WeChat exactly once when its 注册 races its own 确定绑定 to another account: no account is left without its binding, three rounds', async () => {
-    const outcomes = new Set<string>();
     for (let round = 0; round < 3; round++) {
       await w.reset();
       const existing = await w.quickAccount('王五');
@@ -121,7 +120,6 @@ describe('races: 实名注册', () => {
         );
         assert.equal(created, null, 'no account without its binding');
         assert.deepEqual(await reasons(), ['wechat_already_bound']);
-        outcomes.add('bind won');
       } else {
         assert.equal(registered.headers.location, '/h5/register/done');
         assert.equal(rows[0]!.accountId, created?.id);
@@ -130,11 +128,9 @@ describe('races: 实名注册', () => {
           (await w.audit('bind_failed')).map((e) => (e.detail as { reason: string }).reason),
           ['openid_already_bound'],
         );
-        outcomes.add('register won');
       }
       assert.equal(await w.accounts().count(), created ? 2 : 1);
       assert.equal((await w.audit('bind')).length, 1, 'one bind event in all');
     }
-    assert.ok(outcomes.size >= 1);
   });
 });
