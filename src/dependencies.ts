@@ -41,6 +41,10 @@ import { createSmsSender } from './sms/createSmsSender';
 import { SmsCodeService } from './sms/SmsCodeService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
+import type Koa from 'koa';
+import { MemoryExpiringRecordStore } from './oidc/MemoryExpiringRecordStore';
+import { createOidcProvider } from './oidc/oidcProvider';
+import { RedisExpiringRecordStore } from './oidc/RedisExpiringRecordStore';
 
 /** Where the app serves the WeChat simulator when SANDBOX=1. */
 export const SIMULATOR_PATH = '/sandbox/wechat';
@@ -91,6 +95,8 @@ export interface Dependencies {
   /** 微信扫码登录, and the process's one subscription that wakes its long-polls. */
   login: LoginService;
   ticketChanges: TicketChangeHub;
+  /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
+  oidc: Koa | null;
 }
 
 export interface DependencyOverrides {
@@ -141,7 +147,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
-  const deps: Omit<Dependencies, 'login' | 'ticketChanges'> = {
+  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'oidc'> = {
     config,
     clock,
     logger,
@@ -220,7 +226,19 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     metrics,
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
-  return { ...deps, login, ticketChanges };
+  const oidc = config.oidc
+    ? await createOidcProvider({
+        publicUrl: config.publicUrl,
+        clientsFile: config.oidc.clientsFile,
+        jwksFile: config.oidc.jwksFile,
+        cookieSecret: config.sessionSecret,
+        trustProxy: config.trustProxy,
+        store: redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock),
+        accounts: deps.accounts,
+        clock,
+      })
+    : null;
+  return { ...deps, login, ticketChanges, oidc };
 }
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {

@@ -37,6 +37,8 @@ export interface Env {
   TENCENTCLOUD_SMS_SIGN_NAME?: string;
   TENCENTCLOUD_SMS_TEMPLATE_ID?: string;
   SANDBOX: '0' | '1';
+  OIDC_CLIENTS_FILE?: string;
+  OIDC_JWKS_FILE?: string;
 }
 
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' } as const;
@@ -98,6 +100,8 @@ export const envSchema: JSONSchemaType<Env> = {
     TENCENTCLOUD_SMS_SIGN_NAME: { type: 'string', minLength: 1, nullable: true },
     TENCENTCLOUD_SMS_TEMPLATE_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
     SANDBOX: flag,
+    OIDC_CLIENTS_FILE: { type: 'string', minLength: 1, nullable: true },
+    OIDC_JWKS_FILE: { type: 'string', minLength: 1, nullable: true },
   },
   if: { required: ['SMS_PROVIDER'], properties: { SMS_PROVIDER: { const: 'tencentcloud' } } },
   then: {

@@ -61,6 +61,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (e.NODE_ENV === 'production' && e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://')) {
     problems.push('PUBLIC_URL must use https when NODE_ENV=production (session cookies are Secure)');
   }
+  if (e.OIDC_CLIENTS_FILE && !e.OIDC_JWKS_FILE && e.NODE_ENV === 'production') {
+    problems.push(
+      'OIDC_JWKS_FILE is required with OIDC_CLIENTS_FILE when NODE_ENV=production (a generated key dies with the process)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const tencent =
@@ -105,6 +110,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     maxBindingsPerAccount: e.MAX_BINDINGS_PER_ACCOUNT,
     sms: tencent ? { provider: 'tencentcloud', tencentcloud: tencent } : { provider: 'console' },
     sandbox: e.SANDBOX === '1',
+    oidc: e.OIDC_CLIENTS_FILE ? { clientsFile: e.OIDC_CLIENTS_FILE, jwksFile: e.OIDC_JWKS_FILE ?? null } : null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
