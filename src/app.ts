@@ -25,6 +25,7 @@ import { smsOutboxRoutes } from './sandbox/smsOutboxRoutes';
 import { phoneSandbox } from './sandbox/phone/phoneSandbox';
 import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
+import { OIDC_PATH } from './oidc/oidcProvider';
 
 export interface AppOptions {
   /** Passed to the WeChat endpoint; tests shorten it. */
@@ -43,6 +44,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(errorHandler(deps.logger));
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
+  if (deps.oidc) app.use(mount(OIDC_PATH, deps.oidc));
   // The sandbox phone: plays a WeChat user of the simulator against this app's /wechat.
   if (config.sandbox && deps.simulator) {
     app.use(

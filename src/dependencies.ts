@@ -45,6 +45,10 @@ import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { SmsCodeService } from './sms/SmsCodeService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
+import type Koa from 'koa';
+import { MemoryExpiringRecordStore } from './oidc/MemoryExpiringRecordStore';
+import { createOidcProvider } from './oidc/oidcProvider';
+import { RedisExpiringRecordStore } from './oidc/RedisExpiringRecordStore';
 
 /** Where the app serves the WeChat simulator when SANDBOX=1. */
 export const SIMULATOR_PATH = '/sandbox/wechat';
@@ -99,6 +103,8 @@ export interface Dependencies {
   ticketChanges: TicketChangeHub;
   /** The leased, recycled login QR codes. */
   qrPool: QrScenePool;
+  /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
+  oidc: Koa | null;
 }
 
 export interface DependencyOverrides {
@@ -150,7 +156,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
-  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool'> = {
+  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc'> = {
     config,
     clock,
     logger,
@@ -242,7 +248,19 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
   qrPool.warmUp();
-  return { ...deps, login, ticketChanges, qrPool };
+  const oidc = config.oidc
+    ? await createOidcProvider({
+        publicUrl: config.publicUrl,
+        clientsFile: config.oidc.clientsFile,
+        jwksFile: config.oidc.jwksFile,
+        cookieSecret: config.sessionSecret,
+        trustProxy: config.trustProxy,
+        store: redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock),
+        accounts: deps.accounts,
+        clock,
+      })
+    : null;
+  return { ...deps, login, ticketChanges, qrPool, oidc };
 }
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {

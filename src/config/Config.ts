@@ -84,6 +84,8 @@ export interface Config {
     };
   };
   sandbox: boolean;
+  /** The OpenID Connect provider under /oidc, when OIDC_CLIENTS_FILE is set (docs/oidc.md). */
+  oidc: { clientsFile: string; jwksFile: string | null } | null;
   /** How long a graceful shutdown may take before the process exits anyway (code 1). */
   shutdownTimeoutMs: number;
 }

@@ -58,6 +58,8 @@ export interface Env {
   IDENTITY_VERIFICATIONS_PER_PHONE_PER_DAY: number;
   IDENTITY_VERIFICATIONS_PER_IP_PER_DAY: number;
   SANDBOX: '0' | '1';
+  OIDC_CLIENTS_FILE?: string;
+  OIDC_JWKS_FILE?: string;
 }
 
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' } as const;
@@ -144,6 +146,8 @@ export const envSchema: JSONSchemaType<Env> = {
     IDENTITY_VERIFICATIONS_PER_PHONE_PER_DAY: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
     IDENTITY_VERIFICATIONS_PER_IP_PER_DAY: { type: 'integer', minimum: 1, maximum: 100000, default: 50 },
     SANDBOX: flag,
+    OIDC_CLIENTS_FILE: { type: 'string', minLength: 1, nullable: true },
+    OIDC_JWKS_FILE: { type: 'string', minLength: 1, nullable: true },
   },
   if: { required: ['SMS_PROVIDER'], properties: { SMS_PROVIDER: { const: 'tencentcloud' } } },
   then: {

@@ -97,6 +97,11 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (e.REDIS_CLUSTER_NODES && new Set(list(e.REDIS_CLUSTER_NODES).map((url) => url.split(':')[0])).size > 1) {
     problems.push('REDIS_CLUSTER_NODES must all use redis:// or all rediss://');
   }
+  if (e.OIDC_CLIENTS_FILE && !e.OIDC_JWKS_FILE && e.NODE_ENV === 'production') {
+    problems.push(
+      'OIDC_JWKS_FILE is required with OIDC_CLIENTS_FILE when NODE_ENV=production (a generated key dies with the process)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const tencent =
@@ -177,6 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     sms: tencent ? { provider: 'tencentcloud', tencentcloud: tencent } : { provider: 'console' },
     identity,
     sandbox: e.SANDBOX === '1',
+    oidc: e.OIDC_CLIENTS_FILE ? { clientsFile: e.OIDC_CLIENTS_FILE, jwksFile: e.OIDC_JWKS_FILE ?? null } : null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

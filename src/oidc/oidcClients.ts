@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import Ajv, { type JSONSchemaType } from 'ajv';
+import type { ClientMetadata } from 'oidc-provider' with { 'resolution-mode': 'import' };
+
+/** One relying party as OIDC_CLIENTS_FILE lists it (docs/oidc.md). */
+export interface OidcClientEntry {
+  client_id: string;
+  client_secret: string;
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  client_name?: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+  /** The scopes this client may ask for, space-separated; default `openid`. */
+  scope?: string;
+  /** Refresh tokens only for a client configured for them. */
+  refresh_tokens?: boolean;
+}
+
+const exactUrl = { type: 'string', pattern: '^https?://[^\\s#]+$', maxLength: 2000 } as const;
+
+const clientsSchema: JSONSchemaType<{ clients: OidcClientEntry[] }> = {
+  type: 'object',
+  required: ['clients'],
+  additionalProperties: false,
+  properties: {
+    clients: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['client_id', 'client_secret', 'redirect_uris'],
+        additionalProperties: false,
+        properties: {
+          client_id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          client_secret: { type: 'string', minLength: 32 },
+          token_endpoint_auth_method: {
+            type: 'string',
+            enum: ['client_secret_basic', 'client_secret_post'],
+            nullable: true,
+          },
+          client_name: { type: 'string', minLength: 1, maxLength: 64, nullable: true },
+          redirect_uris: { type: 'array', minItems: 1, items: exactUrl },
+          post_logout_redirect_uris: { type: 'array', items: exactUrl, nullable: true },
+          scope: { type: 'string', pattern: '^openid( [a-z_]+)*$', nullable: true },
+          refresh_tokens: { type: 'boolean', nullable: true },
+        },
+      },
+    },
+  },
+};
+
+const validateClients = new Ajv({ allErrors: true }).compile(clientsSchema);
+
+/** Reads and validates OIDC_CLIENTS_FILE; throws naming every problem (never a secret's value). */
+export function readOidcClients(file: string): OidcClientEntry[] {
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!validateClients(parsed)) {
+    const problems = (validateClients.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    throw new Error(`OIDC_CLIENTS_FILE is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  const ids = parsed.clients.map((c) => c.client_id);
+  if (new Set(ids).size !== ids.length) throw new Error('OIDC_CLIENTS_FILE lists a client_id twice');
+  return parsed.clients;
+}
+
+/** The client metadata oidc-provider takes for an entry. */
+export function providerMetadata(entry: OidcClientEntry): ClientMetadata {
+  const { refresh_tokens: refresh, scope, ...metadata } = entry;
+  return {
+    ...metadata,
+    scope: scope ?? 'openid',
+    grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+    response_types: ['code'],
+  };
+}
