@@ -76,7 +76,7 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
       ctx.body = await login.createTicket({ clientIp: reportedClient(ctx, body).ip, userAgent: body.userAgent ?? '' });
     } catch (error) {
       // Reached only when the QR pool had no idle scene and WeChat refused a new QR code.
-      if (error instanceof WeChatApiError && error.errcode === QRCODE_QUOTA_ERRCODE) {
+      if (error instanceof WeChatApiError && error.errcode === QRCODE_QUOTA_ERRCODE && error.api === 'qrcode/create') {
         ctx.state.logger.error({ err: error }, 'QR code not created: daily qrcode/create quota used up');
         throw createHttpError(503, "WeChat's daily QR code quota is used up; use the password login", {
           code: 'wechat_qrcode_quota',

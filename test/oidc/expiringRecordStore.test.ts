@@ -6,6 +6,7 @@ import { RedisKeys } from '../../src/store/RedisKeys';
 import { testRun } from '../support/testEnv';
 import { inMemory, useStore, type OpenStore } from '../store/support/storeFixture';
 import { useTestRedis } from '../store/support/testRedis';
+import { scanKeys } from '../support/redisScan';
 
 function describeExpiringRecordStoreContract(name: string, open: OpenStore<ExpiringRecordStore>): void {
   describe(`${name} (ExpiringRecordStore contract)`, () => {
@@ -90,8 +91,7 @@ describe('oidc: storage of the provider', () => {
     await store.upsert('Grant:g1', { x: 0 }, 60, 'g1');
     await store.upsert('AccessToken:t1', { x: 1 }, 60, 'g1');
     const written: string[] = [];
-    for await (const batch of redis.client.scanIterator({ MATCH: `${keys.prefix}*{g:g1}*`, COUNT: 500 }))
-      written.push(...batch);
+    for await (const batch of scanKeys(redis.client, `${keys.prefix}*{g:g1}*`)) written.push(...batch);
     const slots = new Set(written.map((key) => /\{([^}]*)\}/.exec(key)![1]));
     assert.equal(written.length, 3);
     assert.deepEqual([...slots], ['g:g1']);
