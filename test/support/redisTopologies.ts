@@ -204,6 +204,17 @@ export class ClusterSetup implements TestTopology {
     return running.filter((_, i) => roles[i]!.startsWith('["master"'));
   }
 
+  /** The primary serving `key`'s slot now. */
+  async primaryServing(key: string): Promise<PrivateRedis> {
+    const [node] = await this.primaries();
+    const slot = Number(await send(node!.port, ['CLUSTER', 'KEYSLOT', key]));
+    const ranges = JSON.parse(await send(node!.port, ['CLUSTER', 'SLOTS'])) as Array<
+      [number, number, [string, number]]
+    >;
+    const [, , [, port]] = ranges.find(([first, last]) => first <= slot && slot <= last)!;
+    return this.nodes.find((candidate) => candidate.port === port)!;
+  }
+
   async dispose(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.dispose()));
   }
