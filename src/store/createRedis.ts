@@ -1,5 +1,6 @@
 import { createClient, createCluster, createSentinel } from 'redis';
 import type { RedisTopology } from '../config/Config';
+import { guardClusterFailover } from './guardClusterFailover';
 
 /** A client of one Redis node. */
 export type RedisNode = ReturnType<typeof createClient>;
@@ -82,6 +83,7 @@ export function createTopologyClient(
     },
   });
   cluster.on('error', onError);
+  guardClusterFailover(cluster);
   return cluster;
 }
 

@@ -42,25 +42,42 @@ export interface TestTopology {
   dispose(): Promise<void>;
 }
 
+/** The service's environment variables that point it at `topology` (and at no single node). */
+export function redisEnvironment(topology: ServerTopology): Record<string, string | undefined> {
+  if (topology.kind === 'node') return { REDIS_URL: topology.url };
+  if (topology.kind === 'cluster') return { REDIS_URL: undefined, REDIS_CLUSTER_NODES: topology.nodeUrls.join(',') };
+  return {
+    REDIS_URL: undefined,
+    REDIS_SENTINELS: topology.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+    REDIS_SENTINEL_MASTER: topology.masterName,
+  };
+}
+
 /**
- * A primary, one replica and three sentinels (quorum 2) that call a primary down after 400 ms
- * without an answer, so a killed primary is replaced within about two seconds.
+ * A primary, one replica (two when asked) and three sentinels (quorum 2) that call a primary down
+ * after 400 ms without an answer, so a killed primary is replaced within about two seconds.
  */
 export class SentinelSetup implements TestTopology {
   private constructor(
     readonly primary: PrivateRedis,
-    readonly replica: PrivateRedis,
+    readonly replicas: PrivateRedis[],
     readonly sentinels: PrivateRedis[],
   ) {}
 
-  static async start(): Promise<SentinelSetup> {
+  /** The first replica. */
+  get replica(): PrivateRedis {
+    return this.replicas[0]!;
+  }
+
+  static async start(options: { replicas?: 1 | 2 } = {}): Promise<SentinelSetup> {
     await requireBinary('redis-server');
     // Persistence as the operations advice says, so a confirmation is on disk and on the replica.
     const primary = await PrivateRedis.start({ persistence: 'aof' });
-    const replica = await PrivateRedis.start({
-      persistence: 'aof',
-      args: ['--replicaof', '127.0.0.1', String(primary.port)],
-    });
+    const replicas = await Promise.all(
+      Array.from({ length: options.replicas ?? 1 }, () =>
+        PrivateRedis.start({ persistence: 'aof', args: ['--replicaof', '127.0.0.1', String(primary.port)] }),
+      ),
+    );
     const sentinels = await Promise.all(
       [0, 1, 2].map(() =>
         PrivateRedis.start({
@@ -75,15 +92,16 @@ export class SentinelSetup implements TestTopology {
         }),
       ),
     );
-    const setup = new SentinelSetup(primary, replica, sentinels);
+    const setup = new SentinelSetup(primary, replicas, sentinels);
     try {
       await waitUntil(
-        'the replica in sync and every sentinel knowing the replica and the two other sentinels',
+        'the replicas in sync and every sentinel knowing the replicas and the two other sentinels',
         async () => {
-          if (!/master_link_status:up/.test(await send(replica.port, ['INFO', 'replication']))) return false;
+          for (const replica of replicas)
+            if (!/master_link_status:up/.test(await send(replica.port, ['INFO', 'replication']))) return false;
           for (const sentinel of sentinels) {
             const info = await send(sentinel.port, ['INFO', 'sentinel']);
-            if (!/slaves=1,sentinels=3/.test(info)) return false;
+            if (!info.includes(`slaves=${replicas.length},sentinels=3`)) return false;
           }
           return true;
         },
@@ -113,18 +131,18 @@ export class SentinelSetup implements TestTopology {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([...this.sentinels, this.replica, this.primary].map((node) => node.dispose()));
+    await Promise.all([...this.sentinels, ...this.replicas, this.primary].map((node) => node.dispose()));
   }
 }
 
 /**
- * A Redis Cluster of three primaries (and a replica each when asked), every slot covered, with a
+ * A Redis Cluster of three primaries (and one or two replicas each when asked), every slot covered, with a
  * one-second node timeout so a killed primary's replica takes over within a few seconds.
  */
 export class ClusterSetup implements TestTopology {
   private constructor(readonly nodes: PrivateRedis[]) {}
 
-  static async start(options: { replicas?: 0 | 1 } = {}): Promise<ClusterSetup> {
+  static async start(options: { replicas?: 0 | 1 | 2 } = {}): Promise<ClusterSetup> {
     await requireBinary('redis-server');
     await requireBinary('redis-cli');
     const count = 3 * (1 + (options.replicas ?? 0));
@@ -155,11 +173,13 @@ export class ClusterSetup implements TestTopology {
         '--cluster-yes',
       ]);
       await waitUntil(
-        'every cluster node to report cluster_state:ok and know every other node',
+        'every cluster node to report cluster_state:ok and know every other node, every replica in sync',
         async () => {
           for (const node of nodes) {
             const info = await send(node.port, ['CLUSTER', 'INFO']);
             if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${count}`)) return false;
+            const replication = await send(node.port, ['INFO', 'replication']);
+            if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
           }
           return true;
         },
@@ -182,6 +202,17 @@ export class ClusterSetup implements TestTopology {
     const running = this.nodes.filter((node) => node.isRunning);
     const roles = await Promise.all(running.map((node) => send(node.port, ['ROLE'])));
     return running.filter((_, i) => roles[i]!.startsWith('["master"'));
+  }
+
+  /** The primary serving `key`'s slot now. */
+  async primaryServing(key: string): Promise<PrivateRedis> {
+    const [node] = await this.primaries();
+    const slot = Number(await send(node!.port, ['CLUSTER', 'KEYSLOT', key]));
+    const ranges = JSON.parse(await send(node!.port, ['CLUSTER', 'SLOTS'])) as Array<
+      [number, number, [string, number]]
+    >;
+    const [, , [, port]] = ranges.find(([first, last]) => first <= slot && slot <= last)!;
+    return this.nodes.find((candidate) => candidate.port === port)!;
   }
 
   async dispose(): Promise<void> {

@@ -38,6 +38,17 @@ export class PrivateRedis {
   ) {}
 
   static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+    // A free port can be taken by another process before redis-server binds it: try a new one.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await PrivateRedis.startOnFreePort(options);
+      } catch (error) {
+        if (attempt === 3 || !/Address already in use/.test(String(error))) throw error;
+      }
+    }
+  }
+
+  private static async startOnFreePort(options: PrivateRedisOptions): Promise<PrivateRedis> {
     const port = await freePort();
     const dir = mkdtempSync(path.join(tmpdir(), 'etax-redis-'));
     const args: string[] = [];
@@ -50,7 +61,12 @@ export class PrivateRedis {
     else args.push('--appendonly', 'no');
     args.push(...(options.args ?? []));
     const redis = new PrivateRedis(port, args, dir);
-    await redis.launch();
+    try {
+      await redis.launch();
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
     return redis;
   }
 
