@@ -254,6 +254,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
         clientsFile: config.oidc.clientsFile,
         jwksFile: config.oidc.jwksFile,
         cookieSecret: config.sessionSecret,
+        dataKey: config.dataKey,
         trustProxy: config.trustProxy,
         store: redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock),
         accounts: deps.accounts,

@@ -213,6 +213,11 @@ export class AccountService {
     };
   }
 
+  /** The full ID number, for the few who may see it (an OIDC client allowed the `id_number` scope). */
+  idNumberOf(account: Account): string {
+    return this.deps.protector.decrypt(account.idNumberEncrypted);
+  }
+
   /** A concurrent failure locked the account while this attempt was being checked. */
   private async lockedNow(
     accountId: string,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Ajv, { type JSONSchemaType } from 'ajv';
 import type { ClientMetadata } from 'oidc-provider' with { 'resolution-mode': 'import' };
+import { OIDC_SCOPES } from './oidcClaims';
 
 /** One relying party as OIDC_CLIENTS_FILE lists it (docs/oidc.md). */
 export interface OidcClientEntry {
@@ -10,8 +11,10 @@ export interface OidcClientEntry {
   client_name?: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
-  /** The scopes this client may ask for, space-separated; default `openid`. */
+  /** The scopes this client may ask for, space-separated; default `openid`. `id_number` only here. */
   scope?: string;
+  /** `pairwise`: a `sub` of its own per sector (redirect host); default `public`, the same for every client. */
+  subject_type?: 'public' | 'pairwise';
   /** Refresh tokens only for a client configured for them. */
   refresh_tokens?: boolean;
 }
@@ -40,7 +43,8 @@ const clientsSchema: JSONSchemaType<{ clients: OidcClientEntry[] }> = {
           client_name: { type: 'string', minLength: 1, maxLength: 64, nullable: true },
           redirect_uris: { type: 'array', minItems: 1, items: exactUrl },
           post_logout_redirect_uris: { type: 'array', items: exactUrl, nullable: true },
-          scope: { type: 'string', pattern: '^openid( [a-z_]+)*$', nullable: true },
+          scope: { type: 'string', pattern: `^openid( (${OIDC_SCOPES.join('|')}))*$`, nullable: true },
+          subject_type: { type: 'string', enum: ['public', 'pairwise'], nullable: true },
           refresh_tokens: { type: 'boolean', nullable: true },
         },
       },

@@ -6,6 +6,7 @@ import type { AccountService } from '../accounts/AccountService';
 import type { Clock } from '../clock/Clock';
 import type { ExpiringRecordStore } from './ExpiringRecordStore';
 import { OidcAdapter } from './OidcAdapter';
+import { ACR, accountClaims, OIDC_SCOPES, PairwiseSubjects, SCOPE_CLAIMS } from './oidcClaims';
 import { providerMetadata, readOidcClients } from './oidcClients';
 
 export const OIDC_PATH = '/oidc';
@@ -16,6 +17,8 @@ export interface OidcProviderOptions {
   /** Signing keys (a JWKS with private keys); null: a key generated at start (demo and tests only). */
   jwksFile: string | null;
   cookieSecret: string;
+  /** DATA_KEY: the pairwise subjects are derived from it, so they outlive any signing key. */
+  dataKey: Buffer;
   trustProxy: boolean;
   store: ExpiringRecordStore;
   accounts: AccountService;
@@ -33,6 +36,7 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
   // oidc-provider is an ES module: loaded with import(), which this CommonJS build keeps as is.
   const { default: Provider } = await import('oidc-provider');
   const { store, clock, accounts } = options;
+  const pairwise = new PairwiseSubjects(options.dataKey);
   const configuration: Configuration = {
     adapter: (name: string) => new OidcAdapter(name, store, clock),
     clients: readOidcClients(options.clientsFile).map(providerMetadata),
@@ -46,17 +50,18 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
       rpInitiatedLogout: { enabled: true },
       userinfo: { enabled: true },
     },
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
-    scopes: ['openid', 'offline_access', 'profile'],
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    scopes: [...OIDC_SCOPES],
+    acrValues: Object.values(ACR),
+    subjectTypes: ['public', 'pairwise'],
+    // The typings omit Client#sectorIdentifier (the redirect host, or the sector_identifier_uri's host).
+    pairwiseIdentifier: (_ctx, accountId, client) =>
+      pairwise.subjectFor((client as unknown as { sectorIdentifier: string }).sectorIdentifier, accountId),
     interactions: { url: (_ctx, interaction) => `${OIDC_PATH}/interaction/${interaction.uid}` },
     async findAccount(_ctx, sub) {
       const account = await accounts.findById(sub);
       if (!account) return undefined;
-      const view = accounts.toPublic(account);
-      return {
-        accountId: sub,
-        claims: () => ({ sub, name: view.realName, preferred_username: view.loginName }),
-      };
+      return { accountId: sub, claims: () => accountClaims(accounts, account, sub) };
     },
   };
   const provider = new Provider(`${options.publicUrl}${OIDC_PATH}`, configuration);

@@ -43,6 +43,16 @@ describe('oidc: the provider under /oidc', () => {
     assert.ok(res.body.userinfo_endpoint);
   });
 
+  it('publishes the claim set, the acr values and both subject types', async () => {
+    const res = await request(a.app.callback()).get('/oidc/.well-known/openid-configuration');
+    for (const scope of ['openid', 'profile', 'masked_identity', 'id_number'])
+      assert.ok(res.body.scopes_supported.includes(scope), scope);
+    for (const claim of ['sub', 'name', 'masked_id_number', 'masked_phone_number', 'id_number', 'acr', 'auth_time'])
+      assert.ok(res.body.claims_supported.includes(claim), claim);
+    assert.deepEqual(res.body.acr_values_supported, ['urn:etax:acr:wechat-bound', 'urn:etax:acr:password']);
+    assert.deepEqual([...res.body.subject_types_supported].sort(), ['pairwise', 'public']);
+  });
+
   it('serves the public signing keys only', async () => {
     const res = await request(a.app.callback()).get('/oidc/jwks');
     assert.equal(res.status, 200);
