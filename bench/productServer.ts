@@ -9,6 +9,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
 import { createApp } from '../src/app';
+import { ManualClock } from '../src/clock/Clock';
 import { BindingService } from '../src/binding/BindingService';
 import { loadConfig } from '../src/config/loadConfig';
 import { buildDependencies, closeDependencies, type Dependencies } from '../src/dependencies';
@@ -28,7 +29,12 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function control(deps: Dependencies, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function control(
+  deps: Dependencies,
+  manualClock: ManualClock | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   switch (`${req.method} ${url.pathname}`) {
     case 'POST /__bench/seed-users': {
@@ -76,6 +82,13 @@ async function control(deps: Dependencies, req: IncomingMessage, res: ServerResp
       // The monotonic clock in µs that V8 stamps --cpu-prof samples with, so a profile can be windowed.
       send(res, 200, { hrtimeUs: Number(process.hrtime.bigint() / 1000n) });
       return;
+    case 'POST /__bench/manual-clock': {
+      // The simulated day of P8/P9: the bench moves this instance's clock (and signs its pushes with it).
+      if (!manualClock) return send(res, 409, { error: 'this instance runs on the system clock' });
+      manualClock.set(Number(url.searchParams.get('set')));
+      send(res, 200, { now: manualClock.now() });
+      return;
+    }
     case 'GET /__bench/stats':
       send(res, 200, { waiting: deps.ticketChanges.waiting, memory: process.memoryUsage(), pid: process.pid });
       return;
@@ -104,12 +117,16 @@ async function control(deps: Dependencies, req: IncomingMessage, res: ServerResp
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const deps = await buildDependencies(config);
+  // BENCH_MANUAL_CLOCK=<epoch ms>: a clock only the bench moves, for the compressed-day scenarios.
+  const manualClock = process.env.BENCH_MANUAL_CLOCK
+    ? new ManualClock(Number(process.env.BENCH_MANUAL_CLOCK))
+    : undefined;
+  const deps = await buildDependencies(config, manualClock ? { clock: manualClock } : {});
   const app = createApp(deps);
   const handle = app.callback();
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/__bench/')) {
-      control(deps, req, res).catch((error: unknown) =>
+      control(deps, manualClock, req, res).catch((error: unknown) =>
         send(res, 500, { error: String((error as Error).stack ?? error) }),
       );
       return;

@@ -1,6 +1,6 @@
 // npm run bench [-- --quick] [-- --only=P1,P4] [-- --profile|--no-profile] [-- --log-level=info]
 //
-// Runs the scenarios of issue 9 against the real MariaDB and Redis of this machine: a private
+// Runs the benchmark scenarios (BENCHMARKS.md lists them) against the real MariaDB and Redis of this machine: a private
 // database (migrated) and Redis key prefix for the run, removed at the end; the WeChat simulator
 // and every product instance and baseline server as child processes on 127.0.0.1; autocannon as
 // the load generator in this process. Writes bench/results/<stamp>-<mode>/results.{json,md}.
@@ -19,11 +19,12 @@ import { benchRun } from './lib/settings';
 import { connectBenchRedis, createDatabase, deleteMatching, dropDatabase } from './lib/storage';
 import { createTickets, type CreatedTicket } from './lib/tickets';
 import { longPollScenario, ticketMemoryScenario } from './scenarios/memory';
+import { qrBudgetScenario, ticketCreationScenario } from './scenarios/qrBudget';
 import { pushScenario, ticketReadScenario } from './scenarios/throughput';
 import { tokenScenario } from './scenarios/tokens';
 import { wakeScenario } from './scenarios/wake';
 
-const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'] as const;
+const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]): { settings: Settings; only: Set<ScenarioId> } {
@@ -220,6 +221,8 @@ async function main(): Promise<number> {
     results.P7 = await attempt('P7', async () =>
       tokenScenario(ctx, [await b(), await ctx.startProduct('C'), await ctx.startProduct('D')]),
     );
+    results.P8 = await attempt('P8', () => qrBudgetScenario(ctx));
+    results.P9 = await attempt('P9', () => ticketCreationScenario(ctx));
   } finally {
     results.finishedAt = new Date().toISOString();
     writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));

@@ -23,11 +23,21 @@ const tokenFetchTimes: number[] = [];
 /** QR ticket → scene_str, indexed incrementally from the simulator's registry. */
 const scenes = new Map<string, string>();
 let indexed = 0;
+/** Successful qrcode/create answers, counted here so the figure does not depend on the simulator's own records. */
+let qrCreates = 0;
+/** Added before every WeChat API answer (P9: a realistic round trip to WeChat). */
+let latencyMs = 0;
 
 const outer = new Koa();
 outer.use(async (ctx, next) => {
   if (!ctx.path.startsWith('/__bench/')) {
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     await next();
+    if (
+      ctx.path === '/cgi-bin/qrcode/create' &&
+      typeof (ctx.body as { ticket?: unknown } | undefined)?.ticket === 'string'
+    )
+      qrCreates += 1;
     if (ctx.path === '/cgi-bin/stable_token' || ctx.path === '/cgi-bin/token') {
       const body = ctx.body as { access_token?: string; expires_in?: number } | undefined;
       if (body && typeof body.access_token === 'string') {
@@ -59,8 +69,17 @@ outer.use(async (ctx, next) => {
       ctx.body = tickets.map((ticket) => scenes.get(ticket) ?? null);
       return;
     }
+    case 'POST /__bench/latency':
+      latencyMs = Number(ctx.query.ms ?? 0);
+      ctx.body = { latencyMs };
+      return;
     case 'GET /__bench/stats':
-      ctx.body = { calls: simulator.calls.length, qrCodes: indexed, memory: process.memoryUsage() };
+      ctx.body = {
+        calls: simulator.calls.length,
+        qrCodes: indexed,
+        qrCreates,
+        memory: process.memoryUsage(),
+      };
       return;
     default:
       ctx.status = 404;

@@ -39,7 +39,7 @@ export interface BenchContext {
   meter(servers: Record<string, number>): Promise<() => Promise<MeterReading>>;
   /** An admin connection to the MariaDB server (status counters). */
   admin: Connection;
-  startProduct(name: string, options?: { nodeArgs?: string[] }): Promise<ChildServer>;
+  startProduct(name: string, options?: { nodeArgs?: string[]; env?: Record<string, string> }): Promise<ChildServer>;
   startBaseline(file: string, options?: { nodeArgs?: string[]; env?: Record<string, string> }): Promise<ChildServer>;
 }
 
@@ -52,11 +52,11 @@ export function makeStarters(
 ) {
   const logs = path.join(outDir, 'logs');
   return {
-    startProduct: async (name: string, options: { nodeArgs?: string[] } = {}) => {
+    startProduct: async (name: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}) => {
       const server = await spawnServer({
         name: `product ${name}`,
         file: 'bench/productServer.ts',
-        env: productEnvironment(run, simulatorUrl(), settings.logLevel),
+        env: { ...productEnvironment(run, simulatorUrl(), settings.logLevel), ...(options.env ?? {}) },
         nodeArgs: options.nodeArgs ?? [],
         ...(settings.keepLogs ? { stdoutFile: path.join(logs, `product-${name}.stdout.log`) } : {}),
         stderrFile: path.join(logs, `product-${name}.stderr.log`),

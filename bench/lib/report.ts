@@ -1,4 +1,5 @@
 import type { LongPollOutcome, TicketMemoryOutcome } from '../scenarios/memory';
+import type { QrBudgetOutcome, TicketCreationOutcome } from '../scenarios/qrBudget';
 import type { ThroughputOutcome } from '../scenarios/throughput';
 import type { TokenOutcome } from '../scenarios/tokens';
 import type { WakeOutcome } from '../scenarios/wake';
@@ -20,6 +21,8 @@ export interface Results {
   P5?: LongPollOutcome;
   P6?: TicketMemoryOutcome;
   P7?: TokenOutcome;
+  P8?: QrBudgetOutcome;
+  P9?: TicketCreationOutcome;
   errors: { scenario: string; error: string }[];
 }
 
@@ -80,6 +83,26 @@ export function resultsTable(r: Results): string {
         `(${o.fetchesAtExpiry[0]!.fetches} before); ${o.calls.toLocaleString('en')} calls, ${o.failedCalls} failed | — | — | exactly 1 per expiry | ${mark(o.pass)} |`,
     );
   }
+  if (r.P8) {
+    const o = r.P8;
+    const days = o.days
+      .map(
+        (d, i) =>
+          `day ${i + 1}: **${d.callsPer10k}** per 10,000 (${d.qrCreateCalls} calls for ${d.tickets.toLocaleString('en')} tickets, peak ${d.peakOpen} open)`,
+      )
+      .join('; ');
+    rows.push(
+      `| P8 | qrcode/create calls per 10,000 tickets, two busy days (70 % redeemed, 20 % expired, 10 % abandoned) | ${days}; both days ${o.callsPer10kOverall} | one per ticket: 10,000 | — ` +
+        `| ≤ ${o.target.callsPer10kFromWarmPool} from the second day; peak ≥ ${o.target.peakOpenAtLeast} open | ${mark(o.pass)} |`,
+    );
+  }
+  if (r.P9) {
+    const o = r.P9;
+    rows.push(
+      `| P9 | \`POST /api/login/tickets\`, WeChat answering in ${o.wechatLatencyMs} ms | pooled: p50 ${o.pooled.p50} ms, p99 **${o.pooled.p99}** ms (n=${o.pooled.samples}, ${o.pooled.qrCreateCalls} WeChat calls) ` +
+        `| empty pool (a WeChat call each, as before the pool): p50 ${o.emptyPool.p50} ms, p99 ${o.emptyPool.p99} ms (${o.emptyPool.qrCreateCalls} calls) | — | no WeChat call; p50 ≥ ${o.target.medianSavingAtLeastMs} ms below the empty pool's | ${mark(o.pass)} |`,
+    );
+  }
   if (r.P3?.floor) {
     const f = r.P3.floor;
     rows.push(
@@ -103,6 +126,7 @@ export function backgroundLine(r: Results): string {
   if (r.P4) parts.push(`P4 ${r.P4.quiet.busyPct}%`);
   if (r.P5) parts.push(`P5 ${r.P5.quiet.busyPct}%`);
   if (r.P7) parts.push(`P7 ${r.P7.quiet.busyPct}%`);
+  if (r.P9) parts.push(`P9 ${r.P9.quiet.busyPct}%`);
   return parts.length
     ? `Machine-wide CPU busy in the second before each measurement (other processes; ours idle): ${parts.join(', ')}.`
     : '';

@@ -6,7 +6,7 @@ import { ARTIFACTS, launchBrowser } from '../support/browser';
  * The README's walkthrough screenshots (docs/screenshots/), made from the last run of
  * test/e2e/seed.test.ts:
  *
- *   npm run test:files -- test/e2e/seed.test.ts && npx tsx test/e2e/docsScreenshots.ts
+ *   npx mocha test/e2e/seed.test.ts && npx tsx test/e2e/docsScreenshots.ts
  *
  * Phone shots are copied as the test took them (the phone frame at device scale 1). Portal shots
  * (1366×900) lose the footer, are scaled to 3/4 and keep 64 levels a colour channel, so the

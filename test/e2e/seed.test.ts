@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, FrameLocator, Locator, Page } from 'playwright-core';
 import { createTestAccount, gb11643CheckCharacter, type TestAccount } from '../support/accountFixtures';
 import { imageLoaded, launchBrowser, screenshotPath, WECHAT_UA } from '../support/browser';
+import { SkippingClock } from '../support/skippingClock';
 import { resetState, startLiveApp, type TestApp } from '../support/testApp';
 
 const DESKTOP_UA =
@@ -36,6 +37,9 @@ const STACKS: Stack[] = [
  * The three parts run in order and share state: 1.3 binds 张三's account to the first WeChat,
  * 3.3 registers a second WeChat user, 2.3 unbinds the first WeChat again.
  *
+ * The login QR codes come from the scene pool: 1.3 and 2.3 get a QR made for them, 3.3 gets 1.3's QR
+ * again (its scene recycled after the quiet period, which the walk skips on the service's clock).
+ *
  * The walk runs on both stacks. Screenshots of every step: test-artifacts/seed-<section>-<portal|phone>-<what>.png
  * (seed-demo-… on the demo stack).
  */
@@ -62,10 +66,13 @@ for (const stack of STACKS)
     };
 
     let dataDir: string;
+    const clock = new SkippingClock();
+    /** The WeChat QR ticket of 1.3's login QR, which 3.3 is shown again. */
+    let firstQr: string;
 
     before(async () => {
       dataDir = mkdtempSync(path.join(tmpdir(), 'etax-e2e-'));
-      live = await startLiveApp({ env: { PORTAL_DEMO: '1', ...stack.env(dataDir) } });
+      live = await startLiveApp({ clock, env: { PORTAL_DEMO: '1', ...stack.env(dataDir) } });
       await resetState(live.deps);
       // Set-up, not part of the walk: the portal account 张三 already has (seed 1.2: 已实名注册用户).
       taxpayer = await createTestAccount(live.deps, { realName: '张三' });
@@ -279,6 +286,7 @@ for (const stack of STACKS)
       await portalShot('1.3.1-portal-front');
       await openPortalQrLogin();
       await portalShot('1.3.1-portal-qr');
+      firstQr = await portalTicket();
 
       // 1.3.1 a WeChat user who does not follow 福建税务 yet opens 扫一扫.
       await phone.goto(`${live.url}/sandbox/phone`);
@@ -401,9 +409,12 @@ for (const stack of STACKS)
       await nextAccountMessage('实名注册成功！', 0);
       await phoneShot('3.3.2-phone-registered-message');
 
-      // 3.3.2 实名注册后即已完成微信绑定: scan-login on the portal at once.
+      // 3.3.2 实名注册后即已完成微信绑定: scan-login on the portal at once. 1.3's ticket ended long enough
+      // ago (the quiet period, skipped on the service's clock) for its scene to serve this login.
+      clock.skip((live.deps.config.loginQr.quietSeconds + 1) * 1000);
       await portalLogOut();
       await openPortalQrLogin();
+      assert.equal(await portalTicket(), firstQr, "the portal shows 1.3's QR again: a recycled scene, no new QR");
       await portalShot('3.3.2-portal-qr');
       await scanPortalQr('3.3.2-phone-scan');
       await nextAccountMessage('点击这里核对并确认登录', 0);
@@ -475,6 +486,7 @@ for (const stack of STACKS)
       // 说明: the unbound WeChat can no longer scan-login. Log out, 微信扫码登录, and the first WeChat scans.
       await portalLogOut();
       await openPortalQrLogin();
+      assert.notEqual(await portalTicket(), firstQr, "3.3's scene is still resting: a QR made for this login");
       await portalShot('2.3.2.2-portal-qr');
       await phoneBack('chat');
       await screen('home').getByRole('button', { name: '更多' }).click();
