@@ -4,36 +4,43 @@ import { RedisScript } from '../store/RedisScript';
 import type { LeaseRules, PooledQrCode, QrSceneCounts, QrSceneStore, SceneLease } from './QrSceneStore';
 
 // KEYS: 1 free (zset: scene → leasable from, ms; idle when ≤ now, quiet after), 2 expiry (zset: free
-// scene → its QR's WeChat expiry), 3 leased (zset: scene → lease end), 4 leases (hash: scene →
-// "<ticketKey> <startedAt>"), 5 codes (hash: scene → "<expiresAt> <qrTicket> <qrUrl>"), 6 retired
-// (zset: scene → its QR's WeChat expiry). ARGV 1-3: now, quietMs, usableUntil. All six keys carry
-// the hash tag {qrpool}, so every script runs on one Redis Cluster slot. Every key lives a month past
-// the pool's last change: longer than any QR code it can hold.
+// scene → its QR's WeChat expiry), 3 leased (zset: scene → lease end), 4 codes (hash: scene →
+// "<expiresAt> <qrTicket> <qrUrl>", followed by " <ticketKey> <startedAt>" while it is leased: one
+// field a scene, since at a peak every live ticket holds a scene of its own and a second hash field
+// costs about 100 bytes), 5 retired (zset: scene → its QR's WeChat expiry). ARGV 1-3: now, quietMs,
+// usableUntil. All five keys carry the hash tag {qrpool}, so every script runs on one Redis Cluster
+// slot. Every key lives a month past the pool's last change: longer than any QR code it can hold.
 const SETTLE = `
 local now, quiet, usable = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local CODE = '^(%d+ %S+ %S+)'
+-- The scene's lease, if any: ticketKey, startedAt.
+local function leaseOf(scene)
+  local stored = redis.call('HGET', KEYS[4], scene)
+  if not stored then return nil end
+  return string.match(stored, '^%d+ %S+ %S+ (%S+) (%d+)$')
+end
+-- Ends the scene's lease (if any) and rests it until untilMs.
 local function rest(scene, untilMs)
-  local code = redis.call('HGET', KEYS[5], scene)
+  local code = string.match(redis.call('HGET', KEYS[4], scene), CODE)
+  redis.call('HSET', KEYS[4], scene, code)
+  redis.call('ZREM', KEYS[3], scene)
   redis.call('ZADD', KEYS[1], untilMs, scene)
   redis.call('ZADD', KEYS[2], string.match(code, '^(%d+)'), scene)
 end
 local function retire(scene, expiresAt)
   redis.call('ZREM', KEYS[1], scene)
   redis.call('ZREM', KEYS[2], scene)
-  redis.call('ZADD', KEYS[6], expiresAt, scene)
+  redis.call('ZADD', KEYS[5], expiresAt, scene)
 end
 local function settle()
   local ended = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'WITHSCORES', 'LIMIT', 0, 100)
-  for i = 1, #ended, 2 do
-    redis.call('ZREM', KEYS[3], ended[i])
-    redis.call('HDEL', KEYS[4], ended[i])
-    rest(ended[i], tonumber(ended[i + 1]) + quiet)
-  end
+  for i = 1, #ended, 2 do rest(ended[i], tonumber(ended[i + 1]) + quiet) end
   local dying = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, 100)
   for i = 1, #dying, 2 do retire(dying[i], dying[i + 1]) end
-  local gone = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', ARGV[1], 'LIMIT', 0, 100)
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[1], 'LIMIT', 0, 100)
   for _, scene in ipairs(gone) do
-    redis.call('ZREM', KEYS[6], scene)
-    redis.call('HDEL', KEYS[5], scene)
+    redis.call('ZREM', KEYS[5], scene)
+    redis.call('HDEL', KEYS[4], scene)
   end
 end
 settle()
@@ -45,7 +52,7 @@ const script = (body: string) =>
 local answer = (function()
 ${body}
 end)()
-for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ${KEEP_MS}) end
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ${KEEP_MS}) end
 return answer`);
 
 // ARGV 4-6: ticketKey, startedAt, endsAt. Answers {scene, code} or nil.
@@ -58,8 +65,9 @@ for _ = 1, 8 do
     redis.call('ZREM', KEYS[1], scene)
     redis.call('ZREM', KEYS[2], scene)
     redis.call('ZADD', KEYS[3], ARGV[6], scene)
-    redis.call('HSET', KEYS[4], scene, ARGV[4] .. ' ' .. ARGV[5])
-    return {scene, redis.call('HGET', KEYS[5], scene)}
+    local code = redis.call('HGET', KEYS[4], scene)
+    redis.call('HSET', KEYS[4], scene, code .. ' ' .. ARGV[4] .. ' ' .. ARGV[5])
+    return {scene, code}
   end
   retire(scene, expiresAt)
 end
@@ -67,20 +75,15 @@ return false`);
 
 // ARGV 4-5: scene, ticketKey.
 const RELEASE = script(`
-local lease = redis.call('HGET', KEYS[4], ARGV[4])
-if lease and string.match(lease, '^(%S+)') == ARGV[5] then
-  redis.call('ZREM', KEYS[3], ARGV[4])
-  redis.call('HDEL', KEYS[4], ARGV[4])
-  rest(ARGV[4], now + quiet)
-end
+local ticketKey = leaseOf(ARGV[4])
+if ticketKey == ARGV[5] then rest(ARGV[4], now + quiet) end
 return 0`);
 
 // ARGV 4-5: scene, scannedAt. A scan older than the lease's start (to the second, the resolution of
 // a push's CreateTime) was aimed at an earlier lease.
 const RESOLVE = script(`
-local lease = redis.call('HGET', KEYS[4], ARGV[4])
-if lease then
-  local ticketKey, startedAt = string.match(lease, '^(%S+) (%d+)$')
+local ticketKey, startedAt = leaseOf(ARGV[4])
+if ticketKey then
   startedAt = tonumber(startedAt)
   if tonumber(ARGV[5]) >= startedAt - startedAt % 1000 then return ticketKey end
   return false
@@ -93,12 +96,12 @@ return {
   redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]),
   redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'),
   redis.call('ZCARD', KEYS[3]),
-  redis.call('ZCARD', KEYS[6]),
+  redis.call('ZCARD', KEYS[5]),
 }`);
 
 const DAY_SECONDS = 86_400;
 
-/** The login QR pool in Redis: six keys in one hash slot, every change one Lua script. */
+/** The login QR pool in Redis: five keys in one hash slot, every change one Lua script. */
 export class RedisQrSceneStore implements QrSceneStore {
   private readonly keyList: string[];
 
@@ -106,7 +109,7 @@ export class RedisQrSceneStore implements QrSceneStore {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    this.keyList = ['free', 'expiry', 'leased', 'leases', 'codes', 'retired'].map((name) => this.key(name));
+    this.keyList = ['free', 'expiry', 'leased', 'codes', 'retired'].map((name) => this.key(name));
   }
 
   private key(name: string): string {
@@ -131,12 +134,10 @@ export class RedisQrSceneStore implements QrSceneStore {
   async addLeased(code: PooledQrCode, lease: SceneLease): Promise<void> {
     await this.redis
       .multi()
-      .hSet(this.key('codes'), code.scene, formatCode(code))
+      .hSet(this.key('codes'), code.scene, `${formatCode(code)} ${lease.ticketKey} ${lease.startedAt}`)
       .zAdd(this.key('leased'), { score: lease.endsAt, value: code.scene })
-      .hSet(this.key('leases'), code.scene, `${lease.ticketKey} ${lease.startedAt}`)
       .pExpire(this.key('codes'), KEEP_MS)
       .pExpire(this.key('leased'), KEEP_MS)
-      .pExpire(this.key('leases'), KEEP_MS)
       .exec();
   }
 

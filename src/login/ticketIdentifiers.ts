@@ -23,9 +23,13 @@ export function newTicketIdentifiers(): TicketIdentifiers {
   return { tag, ticketId: tag + hex(16), sceneStr: SCENE_PREFIX + tag + hex(16), confirmToken: tag + hex(16) };
 }
 
-/** The scene of a new login QR code: not tied to any ticket, since the pool leases it to many in turn. */
+/**
+ * The scene of a new login QR code: not tied to any ticket, since the pool leases it to many in
+ * turn. Not a secret (the lease decides which ticket a scan is for), only unique: 96 random bits, and
+ * short, because the pool stores it three times a scene.
+ */
 export function newLoginScene(): string {
-  return SCENE_PREFIX + hex(24);
+  return SCENE_PREFIX + hex(12);
 }
 
 /** The slot tag inside an identifier, or null for anything that is not one of ours. */

@@ -93,7 +93,7 @@ describe('login: 微信扫码登录', () => {
       const qr = sim.qrByUrl(ticket.qrContent)!;
       assert.equal(qr.permanent, false);
       assert.equal(qr.expiresAt, clock.now() + 7 * 86_400_000, 'LOGIN_QR_LIFETIME_SECONDS: 7 days by default');
-      assert.match(qr.sceneStr!, /^login_[0-9a-f]{48}$/);
+      assert.match(qr.sceneStr!, /^login_[0-9a-f]{24}$/);
       assert.ok(qr.sceneStr!.length <= 64);
       assert.equal(ticket.qrcodeUrl, `${wechat.url}/cgi-bin/showqrcode?ticket=${encodeURIComponent(qr.ticket)}`);
       const image = await fetch(ticket.qrcodeUrl);
@@ -103,13 +103,17 @@ describe('login: 微信扫码登录', () => {
 
     it('gives each ticket three distinct identifiers with at least 128 random bits each', async () => {
       const tickets = await Promise.all([createTicket(), createTicket()]);
-      const ids = tickets.flatMap((ticket) => {
-        const stored = sceneOf(ticket).slice('login_'.length);
-        return [ticket.ticketId, stored];
-      });
-      assert.equal(new Set(ids).size, 4);
+      const ids = (
+        await Promise.all(
+          tickets.map(async ({ ticketId }) => {
+            const stored = (await t.deps.stores.loginTickets.byTicketId(ticketId))!;
+            return [stored.ticketId, stored.sceneStr.slice('login_'.length), stored.confirmToken];
+          }),
+        )
+      ).flat();
+      assert.equal(new Set(ids).size, 6);
       const random = (id: string) => id.slice(16); // after the shared 64-bit slot tag
-      assert.equal(new Set(ids.map(random)).size, 4);
+      assert.equal(new Set(ids.map(random)).size, 6);
       for (const id of ids) assert.equal(random(id).length * 4, 128);
     });
 
