@@ -19,12 +19,13 @@ import { benchRun } from './lib/settings';
 import { connectBenchRedis, createDatabase, deleteMatching, dropDatabase } from './lib/storage';
 import { createTickets, type CreatedTicket } from './lib/tickets';
 import { longPollScenario, ticketMemoryScenario } from './scenarios/memory';
+import { startClusterBench, type ClusterBench } from './scenarios/cluster';
 import { qrBudgetScenario, ticketCreationScenario } from './scenarios/qrBudget';
 import { pushScenario, ticketReadScenario } from './scenarios/throughput';
 import { tokenScenario } from './scenarios/tokens';
 import { wakeScenario } from './scenarios/wake';
 
-const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'] as const;
+const SCENARIOS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P1C', 'P4C'] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]): { settings: Settings; only: Set<ScenarioId> } {
@@ -105,11 +106,13 @@ async function main(): Promise<number> {
     errors: [],
   };
   const servers: ChildServer[] = [];
+  let cluster: ClusterBench | undefined;
   const redis = await connectBenchRedis(run);
   const admin = await createConnection({ uri: run.serverUrl, connectTimeout: 3000 });
   let databaseCreated = false;
   const cleanUp = async () => {
     await Promise.allSettled(servers.map((s) => s.stop()));
+    await cluster?.stop().catch((e: unknown) => log(`could not stop the Redis Cluster: ${String(e)}`));
     await deleteMatching(redis, run, `${run.redisPrefix}*`).catch((e: unknown) =>
       log(`could not delete the run's Redis keys: ${String(e)}`),
     );
@@ -223,6 +226,22 @@ async function main(): Promise<number> {
     );
     results.P8 = await attempt('P8', () => qrBudgetScenario(ctx));
     results.P9 = await attempt('P9', () => ticketCreationScenario(ctx));
+    // P1 and P4 again with every instance on a Redis Cluster, beside the single-node figures above.
+    const onCluster = async () => {
+      if (!cluster) {
+        cluster = await startClusterBench(ctx);
+        results.cluster = cluster.description;
+        log(`cluster: ${cluster.description}`);
+      }
+      return cluster.ctx;
+    };
+    results.P1C = await attempt('P1C', async () =>
+      pushScenario(await onCluster(), 'P1C', 'plain', 'bench/baselines/coWechatPlain.ts'),
+    );
+    results.P4C = await attempt('P4C', async () => {
+      const c = await onCluster();
+      return wakeScenario(c, await c.startProduct('B'));
+    });
   } finally {
     results.finishedAt = new Date().toISOString();
     writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
@@ -235,6 +254,7 @@ async function main(): Promise<number> {
     '',
     `Machine: ${machineLine(results.machine)}`,
     '',
+    ...(results.cluster ? [`P1C/P4C: ${results.cluster}.`, ''] : []),
     `Settings: ${settings.connections} connections, ${settings.runs} run(s) of ${settings.durationS} s after ${settings.warmupS} s warm-up, median reported; LOG_LEVEL=${settings.logLevel}.`,
     '',
     table,

@@ -24,6 +24,14 @@ export interface Settings {
   quietWaitS: number;
 }
 
+export interface ProductOptions {
+  nodeArgs?: string[];
+  /** Added to (or replacing) the product's environment. */
+  env?: Record<string, string>;
+  /** The Redis topology's settings instead of the run's single node (see productEnvironment). */
+  redis?: Record<string, string>;
+}
+
 export interface BenchContext {
   settings: Settings;
   run: BenchRun;
@@ -39,7 +47,7 @@ export interface BenchContext {
   meter(servers: Record<string, number>): Promise<() => Promise<MeterReading>>;
   /** An admin connection to the MariaDB server (status counters). */
   admin: Connection;
-  startProduct(name: string, options?: { nodeArgs?: string[]; env?: Record<string, string> }): Promise<ChildServer>;
+  startProduct(name: string, options?: ProductOptions): Promise<ChildServer>;
   startBaseline(file: string, options?: { nodeArgs?: string[]; env?: Record<string, string> }): Promise<ChildServer>;
 }
 
@@ -52,11 +60,11 @@ export function makeStarters(
 ) {
   const logs = path.join(outDir, 'logs');
   return {
-    startProduct: async (name: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}) => {
+    startProduct: async (name: string, options: ProductOptions = {}) => {
       const server = await spawnServer({
         name: `product ${name}`,
         file: 'bench/productServer.ts',
-        env: { ...productEnvironment(run, simulatorUrl(), settings.logLevel), ...(options.env ?? {}) },
+        env: { ...productEnvironment(run, simulatorUrl(), settings.logLevel, options.redis), ...(options.env ?? {}) },
         nodeArgs: options.nodeArgs ?? [],
         ...(settings.keepLogs ? { stdoutFile: path.join(logs, `product-${name}.stdout.log`) } : {}),
         stderrFile: path.join(logs, `product-${name}.stderr.log`),

@@ -23,6 +23,10 @@ export interface Results {
   P7?: TokenOutcome;
   P8?: QrBudgetOutcome;
   P9?: TicketCreationOutcome;
+  /** The Redis Cluster P1C and P4C ran on. */
+  cluster?: string;
+  P1C?: ThroughputOutcome;
+  P4C?: WakeOutcome;
   errors: { scenario: string; error: string }[];
 }
 
@@ -41,6 +45,14 @@ function throughputRow(o: ThroughputOutcome, scenario: string): string {
   );
 }
 
+function wakeRow(o: WakeOutcome, id: string, scenario: string): string {
+  const { same, across } = o;
+  return (
+    `| ${id} | ${scenario} | same: p50 ${same.p50} ms, p99 **${same.p99}** ms (n=${same.samples}); ` +
+    `across: p50 ${across.p50} ms, p99 **${across.p99}** ms (n=${across.samples}) | — | — | p99 ≤ ${o.target.sameP99Ms} ms / ≤ ${o.target.acrossP99Ms} ms | ${mark(o.pass)} |`
+  );
+}
+
 export function resultsTable(r: Results): string {
   const rows = [
     '| id | scenario | product (median of runs) | baseline, same run | ratio | target | result |',
@@ -49,13 +61,7 @@ export function resultsTable(r: Results): string {
   if (r.P1) rows.push(throughputRow(r.P1, 'signed plain SCAN of a bound user, full path'));
   if (r.P2) rows.push(throughputRow(r.P2, 'the same in safe (AES) mode'));
   if (r.P3) rows.push(throughputRow(r.P3, '`GET /api/login/tickets/:id`'));
-  if (r.P4) {
-    const { same, across } = r.P4;
-    rows.push(
-      `| P4 | long-poll wake, confirm → poll answered | same: p50 ${same.p50} ms, p99 **${same.p99}** ms (n=${same.samples}); ` +
-        `across: p50 ${across.p50} ms, p99 **${across.p99}** ms (n=${across.samples}) | — | — | p99 ≤ ${r.P4.target.sameP99Ms} ms / ≤ ${r.P4.target.acrossP99Ms} ms | ${mark(r.P4.pass)} |`,
-    );
-  }
+  if (r.P4) rows.push(wakeRow(r.P4, 'P4', 'long-poll wake, confirm → poll answered'));
   if (r.P5) {
     const o = r.P5;
     const errors = Object.values(o.errorCounts).reduce((a, b) => a + b, 0);
@@ -103,6 +109,8 @@ export function resultsTable(r: Results): string {
         `| empty pool (a WeChat call each, as before the pool): p50 ${o.emptyPool.p50} ms, p99 ${o.emptyPool.p99} ms (${o.emptyPool.qrCreateCalls} calls) | — | no WeChat call; p50 ≥ ${o.target.medianSavingAtLeastMs} ms below the empty pool's | ${mark(o.pass)} |`,
     );
   }
+  if (r.P1C) rows.push(throughputRow(r.P1C, 'P1 with every instance on the Redis Cluster'));
+  if (r.P4C) rows.push(wakeRow(r.P4C, 'P4C', 'P4 with both instances on the Redis Cluster'));
   if (r.P3?.floor) {
     const f = r.P3.floor;
     rows.push(
@@ -117,13 +125,14 @@ export function resultsTable(r: Results): string {
 /** How busy the machine was (other processes; ours idle) just before each measurement. */
 export function backgroundLine(r: Results): string {
   const parts: string[] = [];
-  for (const id of ['P1', 'P2', 'P3'] as const) {
+  for (const id of ['P1', 'P2', 'P3', 'P1C'] as const) {
     const o = r[id];
     if (!o) continue;
     const all = [...o.baseline.runs, ...o.product.runs].map((run) => run.quiet.busyPct);
     parts.push(`${id} ${Math.min(...all)}–${Math.max(...all)}%`);
   }
   if (r.P4) parts.push(`P4 ${r.P4.quiet.busyPct}%`);
+  if (r.P4C) parts.push(`P4C ${r.P4C.quiet.busyPct}%`);
   if (r.P5) parts.push(`P5 ${r.P5.quiet.busyPct}%`);
   if (r.P7) parts.push(`P7 ${r.P7.quiet.busyPct}%`);
   if (r.P9) parts.push(`P9 ${r.P9.quiet.busyPct}%`);

@@ -43,8 +43,16 @@ export function benchRun() {
 }
 export type BenchRun = ReturnType<typeof benchRun>;
 
-/** The environment of a product instance: production-like settings, the simulator as WeChat. */
-export function productEnvironment(run: BenchRun, simulatorBase: string, logLevel: string): Record<string, string> {
+/**
+ * The environment of a product instance: production-like settings, the simulator as WeChat. `redis`
+ * replaces the run's single Redis node (REDIS_URL) with another topology's settings.
+ */
+export function productEnvironment(
+  run: BenchRun,
+  simulatorBase: string,
+  logLevel: string,
+  redis: Record<string, string> = { REDIS_URL: run.redisUrl },
+): Record<string, string> {
   return {
     NODE_ENV: 'development',
     PORT: '0',
@@ -58,7 +66,7 @@ export function productEnvironment(run: BenchRun, simulatorBase: string, logLeve
     WECHAT_OPEN_BASE: simulatorBase,
     WECHAT_MP_BASE: simulatorBase,
     DATABASE_URL: run.databaseUrl,
-    REDIS_URL: run.redisUrl,
+    ...redis,
     REDIS_KEY_PREFIX: run.redisPrefix,
     PORTAL_API_KEYS: PORTAL_API_KEY,
     PORTAL_ORIGINS: PORTAL_ORIGIN,

@@ -38,7 +38,7 @@ export interface ProfiledRun {
 }
 
 export interface ThroughputOutcome {
-  id: 'P1' | 'P2' | 'P3';
+  id: 'P1' | 'P2' | 'P3' | 'P1C';
   product: ThroughputSide;
   baseline: ThroughputSide;
   /** Product req/s over baseline req/s (medians of the runs). */
@@ -164,7 +164,7 @@ class ScanLoad {
 
 export async function pushScenario(
   ctx: BenchContext,
-  id: 'P1' | 'P2',
+  id: 'P1' | 'P2' | 'P1C',
   mode: 'plain' | 'safe',
   baselineFile: string,
 ): Promise<ThroughputOutcome> {

@@ -142,14 +142,15 @@ export class SentinelSetup implements TestTopology {
 export class ClusterSetup implements TestTopology {
   private constructor(readonly nodes: PrivateRedis[]) {}
 
-  static async start(options: { replicas?: 0 | 1 | 2 } = {}): Promise<ClusterSetup> {
+  /** `persistence: 'none'` for a bench beside the unpersisted shared Redis; the tests keep AOF. */
+  static async start(options: { replicas?: 0 | 1 | 2; persistence?: 'aof' | 'none' } = {}): Promise<ClusterSetup> {
     await requireBinary('redis-server');
     await requireBinary('redis-cli');
     const count = 3 * (1 + (options.replicas ?? 0));
     const nodes = await Promise.all(
       Array.from({ length: count }, async () =>
         PrivateRedis.start({
-          persistence: 'aof',
+          persistence: options.persistence ?? 'aof',
           // The bus port is chosen free too: port + 10000 may be taken or past 65535.
           args: [
             '--cluster-enabled',

@@ -37,6 +37,11 @@ export class PrivateRedis {
     readonly dir: string,
   ) {}
 
+  /** The running server's process id (a bench meters its CPU). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
     // A free port can be taken by another process before redis-server binds it: try a new one.
     for (let attempt = 1; ; attempt++) {
