@@ -11,7 +11,7 @@ describe('region/IpRegionLookup: the region of an IP address from the offline da
   const lookup = new IpRegionLookup();
 
   const located: [string, string, string, string][] = [
-    ['IPv4 of 福州 (福建电信 DNS)', FUZHOU_TELECOM, '福建 福州', '电信'],
+    ['IPv4 of 福州 (福建电信 DNS)', FUZHOU_TELECOM, '福建 福州', '电信DNS服务器'],
     ['IPv4 of 厦门', XIAMEN_TELECOM, '福建 厦门', '电信'],
     ['IPv4 of 广州 (广东电信 DNS)', GUANGZHOU_TELECOM, '广东 广州', '电信'],
     ['IPv4 of 上海, a municipality named once', '202.96.209.133', '上海', '电信'],
@@ -19,7 +19,7 @@ describe('region/IpRegionLookup: the region of an IP address from the offline da
     ['IPv6 of 北京 (中国电信)', '240e:1::1', '北京', '中国电信'],
     ['IPv6 of 四川, known to the province only (中国联通)', '2408:8456::1', '四川', '中国联通'],
     ['IPv6 of 湖南 (中国移动)', '2409:8c54::1', '湖南', '中国移动'],
-    ['an IPv4-mapped IPv6 address, as a dual-stack socket reports IPv4', `::ffff:${FUZHOU_TELECOM}`, '福建 福州', '电信'],
+    ['an IPv4-mapped IPv6 address, as a dual-stack socket reports IPv4', `::ffff:${FUZHOU_TELECOM}`, '福建 福州', '电信DNS服务器'],
   ];
   for (const [what, ip, place, carrier] of located) {
     it(`locates ${what}: ${ip} → ${place} ${carrier}`, () => {
