@@ -119,7 +119,7 @@ describe('login: the confirm page in a phone-sized Chromium with a WeChat user a
     await page.context().close();
   });
 
-  it('shows both regions and no warning when the PC is in the phone\'s city', async () => {
+  it("shows both regions and no warning when the PC is in the phone's city", async () => {
     const { page } = await openConfirmPage(FUZHOU_OTHER_CARRIER, FUZHOU);
     assert.equal(await page.locator('[data-region="computer"]').innerText(), '福建 福州 联通');
     assert.equal(await page.locator('[data-region="phone"]').innerText(), '福建 福州 电信DNS服务器');

@@ -19,7 +19,12 @@ describe('region/IpRegionLookup: the region of an IP address from the offline da
     ['IPv6 of 北京 (中国电信)', '240e:1::1', '北京', '中国电信'],
     ['IPv6 of 四川, known to the province only (中国联通)', '2408:8456::1', '四川', '中国联通'],
     ['IPv6 of 湖南 (中国移动)', '2409:8c54::1', '湖南', '中国移动'],
-    ['an IPv4-mapped IPv6 address, as a dual-stack socket reports IPv4', `::ffff:${FUZHOU_TELECOM}`, '福建 福州', '电信DNS服务器'],
+    [
+      'an IPv4-mapped IPv6 address, as a dual-stack socket reports IPv4',
+      `::ffff:${FUZHOU_TELECOM}`,
+      '福建 福州',
+      '电信DNS服务器',
+    ],
   ];
   for (const [what, ip, place, carrier] of located) {
     it(`locates ${what}: ${ip} → ${place} ${carrier}`, () => {
