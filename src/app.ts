@@ -132,7 +132,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       oauthClaims: deps.oauthClaims,
       captcha: deps.captcha,
       pages: [
-        confirmRoutes(deps.login, renderer),
+        confirmRoutes(deps.login, renderer, deps.regions),
         bindRoutes({
           renderer,
           accounts: deps.accounts,

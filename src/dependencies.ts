@@ -39,6 +39,7 @@ import { TicketChangeHub } from './login/TicketChangeHub';
 import { CaptchaService } from './captcha/CaptchaService';
 import { SmsOutbox } from './sandbox/SmsOutbox';
 import type { RateLimiter } from './security/RateLimiter';
+import { IpRegionLookup } from './region/IpRegionLookup';
 import { createSmsSender } from './sms/createSmsSender';
 import { createIdentityVerifier } from './registration/createIdentityVerifier';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
@@ -105,6 +106,8 @@ export interface Dependencies {
   qrPool: QrScenePool;
   /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
   oidc: Koa | null;
+  /** Where an IP address is (offline database), for the confirm page. */
+  regions: IpRegionLookup;
 }
 
 export interface DependencyOverrides {
@@ -218,6 +221,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       metrics,
     ),
     oauthClaims: stores.oauthClaims,
+    regions: new IpRegionLookup(),
   };
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();

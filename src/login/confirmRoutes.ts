@@ -3,6 +3,8 @@ import type { Context } from 'koa';
 import type { H5Renderer } from '../h5/H5Renderer';
 import { sessionOf } from '../h5/session/h5Session';
 import { clientContext } from '../http/clientContext';
+import { describeRegion, inDifferentPlaces, placeOf } from '../region/IpRegion';
+import type { IpRegionLookup } from '../region/IpRegionLookup';
 import { maskName } from '../security/masking';
 import type { LoginService } from './LoginService';
 
@@ -17,14 +19,28 @@ const shanghaiTime = new Intl.DateTimeFormat('zh-CN', {
   hour12: false,
 });
 
+/**
+ * Where the PC that asks is, and where this phone is now (the confirm page's own request): a relayed
+ * QR code (QRLJacking) puts the asking PC somewhere else, and the taxpayer is told before choosing.
+ */
+function loginOrigin(regions: IpRegionLookup, computerIp: string, phoneIp: string) {
+  const computer = regions.regionOf(computerIp);
+  const phone = regions.regionOf(phoneIp);
+  return {
+    computer: describeRegion(computer),
+    phone: describeRegion(phone),
+    mismatch: inDifferentPlaces(computer, phone) ? { computer: placeOf(computer), phone: placeOf(phone) } : null,
+  };
+}
+
 const tokenOf = (value: unknown): string | null =>
   typeof value === 'string' && /^[0-9a-f]{48}$/.test(value) ? value : null;
 
 /**
  * `/h5/login/confirm?c=<confirmToken>`: only the WeChat that scanned sees the request (masked
- * account, the PC's IP, browser and time, a warning) and answers 确定登录 or 取消, by POST.
+ * account, the PC's IP, region, browser and time, a warning) and answers 确定登录 or 取消, by POST.
  */
-export function confirmRoutes(login: LoginService, renderer: H5Renderer): Router {
+export function confirmRoutes(login: LoginService, renderer: H5Renderer, regions: IpRegionLookup): Router {
   const router = new Router();
 
   const result = (ctx: Context, icon: string, title: string, lines: string[], status = 200) =>
@@ -48,6 +64,7 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer): Router
       clientIp: ticket.clientIp || '未知',
       browser: ticket.browser,
       requestedAt: shanghaiTime.format(ticket.createdAt),
+      origin: loginOrigin(regions, ticket.clientIp, ctx.ip),
     });
   };
 
