@@ -14,6 +14,9 @@ const simulator = new WeChatSimulator({
   appId: WECHAT.appId,
   appSecret: WECHAT.appSecret,
   publicBase: 'http://127.0.0.1/sim',
+  // A full run creates far more QR codes than WeChat's 100,000 a day (the throughput scenarios hold
+  // every ticket open, so each needs a QR of its own); P8 counts the calls itself.
+  qrCodeDailyQuota: 1_000_000_000,
 });
 
 /** When set, stable_token answers report this many seconds of life (so a bench can cross an expiry soon). */
