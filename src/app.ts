@@ -37,7 +37,9 @@ export interface AppOptions {
 /** Wires the capabilities onto one Koa app; holds no logic of its own. */
 export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   const { config } = deps;
-  const app = new Koa({ proxy: config.trustProxy });
+  // maxIpsCount keeps only the entries our own proxies appended: Koa's ctx.ip is then the first of
+  // them, the address the outermost trusted proxy saw, whatever the client wrote to the left.
+  const app = new Koa({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy });
   app.use(requestContext(deps.logger, deps.metrics));
   // Before anything that answers, so every answer (errors and 404s too) carries them.
   app.use(securityHeaders({ publicUrl: config.publicUrl }));

@@ -20,8 +20,11 @@ export interface Config {
   /** Public base URL without a trailing slash, used in links sent to WeChat users. */
   publicUrl: string;
   logLevel: string;
-  /** Trust X-Forwarded-For/-Proto from the load balancer in front (client IPs shown on the confirm page). */
-  trustProxy: boolean;
+  /**
+   * How many proxies in front append to X-Forwarded-For (0: none). The client IP is the address the
+   * outermost of them saw; entries left of it are the client's own writing and never believed.
+   */
+  trustProxy: number;
   /** Bearer token required on /metrics; null: /metrics answers only direct loopback connections. */
   metricsToken: string | null;
   wechat: {

@@ -31,7 +31,7 @@ export interface Env {
   PORTAL_API_KEYS: string;
   PORTAL_ORIGINS: string;
   PORTAL_DEMO: '0' | '1';
-  TRUST_PROXY: '0' | '1';
+  TRUST_PROXY: number;
   METRICS_TOKEN?: string;
   SESSION_SECRET: string;
   DATA_KEY: string;
@@ -119,7 +119,8 @@ export const envSchema: JSONSchemaType<Env> = {
     PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}( *, *[!-+--~]{32,})*$' },
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
     PORTAL_DEMO: flag,
-    TRUST_PROXY: flag,
+    // Proxy hops in front that append to X-Forwarded-For (0: none, the socket's peer is the client).
+    TRUST_PROXY: { type: 'integer', minimum: 0, maximum: 10, default: 0 },
     METRICS_TOKEN: { type: 'string', pattern: '^[!-~]{32,}$', nullable: true },
     SESSION_SECRET: { type: 'string', minLength: 32 },
     DATA_KEY: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },

@@ -144,7 +144,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     publicUrl: trimSlash(e.PUBLIC_URL),
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY === '1',
+    trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN ?? null,
     wechat: {
       appId: e.WECHAT_APPID,

@@ -56,7 +56,7 @@ describe('config: loadConfig', () => {
       assert.equal(config.loginTicketTtlSeconds, 600);
       assert.equal(config.maxBindingsPerAccount, 3);
       assert.equal(config.portal.demo, true);
-      assert.equal(config.trustProxy, true);
+      assert.equal(config.trustProxy, 1);
       assert.equal(config.sandbox, true);
       assert.equal(config.logLevel, 'silent');
       // Trailing slashes are dropped so paths can be appended.
@@ -113,7 +113,7 @@ describe('config: loadConfig', () => {
       assert.equal(config.redisKeyPrefix, 'etax:');
       assert.deepEqual(config.portal.origins, []);
       assert.equal(config.portal.demo, false);
-      assert.equal(config.trustProxy, false);
+      assert.equal(config.trustProxy, 0);
       assert.equal(config.loginTicketTtlSeconds, 300);
       assert.equal(config.maxBindingsPerAccount, 1);
       assert.deepEqual(config.sms, { provider: 'console' });
