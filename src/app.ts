@@ -73,8 +73,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   });
 
   const router = new Router();
-  router.use(healthRoutes(deps).routes());
-  router.use(metricsRoutes({ metrics: deps.metrics, token: config.metricsToken }).routes());
+  router.use(healthRoutes({ db: deps.db, redis: deps.redis, metricsToken: config.metricsToken }).routes());
+  router.use(
+    metricsRoutes({
+      metrics: deps.metrics,
+      token: config.metricsToken,
+      production: config.nodeEnv === 'production',
+    }).routes(),
+  );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
   router.use(loginApiRoutes(deps.login, config.portal).routes());
