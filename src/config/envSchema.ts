@@ -80,7 +80,8 @@ export const envSchema: JSONSchemaType<Env> = {
     'DATA_KEY',
   ],
   properties: {
-    NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'development' },
+    // Unset means production: the safeguards must be switched off on purpose, never on.
+    NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'production' },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     PUBLIC_URL: httpUrl,
     LOG_LEVEL: {
