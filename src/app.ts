@@ -101,6 +101,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     ciphers: deps.ciphers,
     maxSkewSeconds: config.wechat.maxSkewSeconds,
     clock: deps.clock,
+    messageMode: config.wechat.messageMode,
+    nonces: deps.stores.pushNonces,
     router: new EventRouter({
       templates: deps.templates,
       scenes: deps.scenes,

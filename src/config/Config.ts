@@ -33,6 +33,8 @@ export interface Config {
     token: string;
     /** Current EncodingAESKey first, then the previous one kept during a rotation. */
     encodingAesKeys: string[];
+    /** WECHAT_MESSAGE_MODE: safe accepts only encrypted pushes. */
+    messageMode: 'plain' | 'compatible' | 'safe';
     apiBase: string;
     openBase: string;
     mpBase: string;

@@ -11,6 +11,7 @@ export interface Env {
   WECHAT_TOKEN: string;
   WECHAT_ENCODING_AES_KEY?: string;
   WECHAT_ENCODING_AES_KEY_PREVIOUS?: string;
+  WECHAT_MESSAGE_MODE?: 'plain' | 'compatible' | 'safe';
   WECHAT_API_BASE: string;
   WECHAT_OPEN_BASE: string;
   WECHAT_MP_BASE: string;
@@ -95,6 +96,8 @@ export const envSchema: JSONSchemaType<Env> = {
     WECHAT_TOKEN: { type: 'string', pattern: '^[0-9a-zA-Z]{3,32}$' },
     WECHAT_ENCODING_AES_KEY: { type: 'string', pattern: '^[0-9a-zA-Z]{43}$', nullable: true },
     WECHAT_ENCODING_AES_KEY_PREVIOUS: { type: 'string', pattern: '^[0-9a-zA-Z]{43}$', nullable: true },
+    // Default (in loadConfig): compatible with an EncodingAESKey, else plain.
+    WECHAT_MESSAGE_MODE: { type: 'string', enum: ['plain', 'compatible', 'safe'], nullable: true },
     WECHAT_API_BASE: { ...httpUrl, default: 'https://api.weixin.qq.com' },
     WECHAT_OPEN_BASE: { ...httpUrl, default: 'https://open.weixin.qq.com' },
     WECHAT_MP_BASE: { ...httpUrl, default: 'https://mp.weixin.qq.com' },

@@ -79,6 +79,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (e.NODE_ENV === 'production' && e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://')) {
     problems.push('PUBLIC_URL must use https when NODE_ENV=production (session cookies are Secure)');
   }
+  if (e.WECHAT_MESSAGE_MODE && e.WECHAT_MESSAGE_MODE !== 'plain' && !e.WECHAT_ENCODING_AES_KEY) {
+    problems.push(`WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=${e.WECHAT_MESSAGE_MODE}`);
+  }
   if (e.LOGIN_QR_QUIET_SECONDS !== undefined && e.LOGIN_QR_QUIET_SECONDS < e.LOGIN_TICKET_TTL_SECONDS) {
     problems.push('LOGIN_QR_QUIET_SECONDS must be at least LOGIN_TICKET_TTL_SECONDS');
   }
@@ -158,6 +161,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       encodingAesKeys: [e.WECHAT_ENCODING_AES_KEY, e.WECHAT_ENCODING_AES_KEY_PREVIOUS].filter(
         (k): k is string => typeof k === 'string',
       ),
+      messageMode: e.WECHAT_MESSAGE_MODE ?? (e.WECHAT_ENCODING_AES_KEY ? 'compatible' : 'plain'),
       apiBase: trimSlash(e.WECHAT_API_BASE),
       openBase: trimSlash(e.WECHAT_OPEN_BASE),
       mpBase: trimSlash(e.WECHAT_MP_BASE),

@@ -132,6 +132,16 @@ describe('config: loadConfig', () => {
       assert.deepEqual(config.portal.origins, ['https://portal.example.test', 'http://127.0.0.1:8080']);
     });
 
+    it('reads WECHAT_MESSAGE_MODE: compatible by default with an EncodingAESKey, plain without; compatible and safe need the key', () => {
+      assert.equal(loadConfig(testEnvironment()).wechat.messageMode, 'compatible');
+      assert.equal(loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: '' })).wechat.messageMode, 'plain');
+      assert.equal(loadConfig(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe' })).wechat.messageMode, 'safe');
+      assert.deepEqual(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems, [
+        'WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe',
+      ]);
+      assert.deepEqual(named(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'secure' }))), ['WECHAT_MESSAGE_MODE']);
+    });
+
     it('decodes DATA_KEY to 32 bytes', () => {
       const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1));
       const config = loadConfig(testEnvironment({ DATA_KEY: key.toString('base64') }));
