@@ -47,6 +47,7 @@ export interface Config {
   redisReplicaAcks: { replicas: number; timeoutMs: number };
   redisKeyPrefix: string;
   portal: { apiKeys: string[]; origins: string[]; demo: boolean };
+  /** SESSION_SECRET: signs the OpenID Connect provider's cookies (H5 and portal sessions are random ids). */
   sessionSecret: string;
   dataKey: Buffer;
   loginTicketTtlSeconds: number;

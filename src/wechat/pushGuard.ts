@@ -42,7 +42,8 @@ const unauthorized = (message: string) => createHttpError(401, message, { code: 
 /**
  * Runs before co-wechat and closes its gaps: it checks the timestamp window, compares signatures in
  * constant time, limits the body, decrypts safe-mode pushes with the current or previous key and
- * refuses a foreign AppID inside them. co-wechat then receives a verified plaintext push.
+ * refuses a foreign AppID inside them; in safe mode it refuses plaintext pushes, and it refuses a
+ * (timestamp, nonce) already seen with another body. co-wechat then receives a verified plaintext push.
  */
 export function pushGuard(options: PushGuardOptions): Middleware {
   return async (ctx, next) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
@@ -81,8 +81,13 @@ describe('config: production rules unless NODE_ENV says development or test', ()
   });
 
   it('keeps the demo and the test environment working: they say development and test', () => {
-    const demo = loadConfig(demoEnvironment(path.join(os.tmpdir(), `etax-demo-${process.pid}`), {}));
-    assert.equal(demo.nodeEnv, 'development');
-    assert.equal(demo.portal.demo, true);
+    const dataDir = path.join(os.tmpdir(), `etax-demo-${process.pid}`);
+    try {
+      const demo = loadConfig(demoEnvironment(dataDir, {}));
+      assert.equal(demo.nodeEnv, 'development');
+      assert.equal(demo.portal.demo, true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
