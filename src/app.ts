@@ -37,7 +37,9 @@ export interface AppOptions {
 /** Wires the capabilities onto one Koa app; holds no logic of its own. */
 export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   const { config } = deps;
-  const app = new Koa({ proxy: config.trustProxy });
+  // maxIpsCount keeps only the entries our own proxies appended: Koa's ctx.ip is then the first of
+  // them, the address the outermost trusted proxy saw, whatever the client wrote to the left.
+  const app = new Koa({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy });
   app.use(requestContext(deps.logger, deps.metrics));
   // Before anything that answers, so every answer (errors and 404s too) carries them.
   app.use(securityHeaders({ publicUrl: config.publicUrl }));
@@ -71,8 +73,14 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   });
 
   const router = new Router();
-  router.use(healthRoutes(deps).routes());
-  router.use(metricsRoutes({ metrics: deps.metrics, token: config.metricsToken }).routes());
+  router.use(healthRoutes({ db: deps.db, redis: deps.redis, metricsToken: config.metricsToken }).routes());
+  router.use(
+    metricsRoutes({
+      metrics: deps.metrics,
+      token: config.metricsToken,
+      production: config.nodeEnv === 'production',
+    }).routes(),
+  );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
   router.use(loginApiRoutes(deps.login, config.portal).routes());
@@ -93,6 +101,8 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     ciphers: deps.ciphers,
     maxSkewSeconds: config.wechat.maxSkewSeconds,
     clock: deps.clock,
+    messageMode: config.wechat.messageMode,
+    nonces: deps.stores.pushNonces,
     router: new EventRouter({
       templates: deps.templates,
       scenes: deps.scenes,

@@ -259,7 +259,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
         jwksFile: config.oidc.jwksFile,
         cookieSecret: config.sessionSecret,
         dataKey: config.dataKey,
-        trustProxy: config.trustProxy,
+        trustProxy: config.trustProxy > 0,
         store: redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock),
         accounts: deps.accounts,
         clock,

@@ -20,8 +20,11 @@ export interface Config {
   /** Public base URL without a trailing slash, used in links sent to WeChat users. */
   publicUrl: string;
   logLevel: string;
-  /** Trust X-Forwarded-For/-Proto from the load balancer in front (client IPs shown on the confirm page). */
-  trustProxy: boolean;
+  /**
+   * How many proxies in front append to X-Forwarded-For (0: none). The client IP is the address the
+   * outermost of them saw; entries left of it are the client's own writing and never believed.
+   */
+  trustProxy: number;
   /** Bearer token required on /metrics; null: /metrics answers only direct loopback connections. */
   metricsToken: string | null;
   wechat: {
@@ -30,6 +33,8 @@ export interface Config {
     token: string;
     /** Current EncodingAESKey first, then the previous one kept during a rotation. */
     encodingAesKeys: string[];
+    /** WECHAT_MESSAGE_MODE: safe accepts only encrypted pushes. */
+    messageMode: 'plain' | 'compatible' | 'safe';
     apiBase: string;
     openBase: string;
     mpBase: string;
@@ -42,6 +47,7 @@ export interface Config {
   redisReplicaAcks: { replicas: number; timeoutMs: number };
   redisKeyPrefix: string;
   portal: { apiKeys: string[]; origins: string[]; demo: boolean };
+  /** SESSION_SECRET: signs the OpenID Connect provider's cookies (H5 and portal sessions are random ids). */
   sessionSecret: string;
   dataKey: Buffer;
   loginTicketTtlSeconds: number;

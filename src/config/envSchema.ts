@@ -11,6 +11,7 @@ export interface Env {
   WECHAT_TOKEN: string;
   WECHAT_ENCODING_AES_KEY?: string;
   WECHAT_ENCODING_AES_KEY_PREVIOUS?: string;
+  WECHAT_MESSAGE_MODE?: 'plain' | 'compatible' | 'safe';
   WECHAT_API_BASE: string;
   WECHAT_OPEN_BASE: string;
   WECHAT_MP_BASE: string;
@@ -31,7 +32,7 @@ export interface Env {
   PORTAL_API_KEYS: string;
   PORTAL_ORIGINS: string;
   PORTAL_DEMO: '0' | '1';
-  TRUST_PROXY: '0' | '1';
+  TRUST_PROXY: number;
   METRICS_TOKEN?: string;
   SESSION_SECRET: string;
   DATA_KEY: string;
@@ -80,7 +81,8 @@ export const envSchema: JSONSchemaType<Env> = {
     'DATA_KEY',
   ],
   properties: {
-    NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'development' },
+    // Unset means production: the safeguards must be switched off on purpose, never on.
+    NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'production' },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     PUBLIC_URL: httpUrl,
     LOG_LEVEL: {
@@ -94,6 +96,8 @@ export const envSchema: JSONSchemaType<Env> = {
     WECHAT_TOKEN: { type: 'string', pattern: '^[0-9a-zA-Z]{3,32}$' },
     WECHAT_ENCODING_AES_KEY: { type: 'string', pattern: '^[0-9a-zA-Z]{43}$', nullable: true },
     WECHAT_ENCODING_AES_KEY_PREVIOUS: { type: 'string', pattern: '^[0-9a-zA-Z]{43}$', nullable: true },
+    // Default (in loadConfig): compatible with an EncodingAESKey, else plain.
+    WECHAT_MESSAGE_MODE: { type: 'string', enum: ['plain', 'compatible', 'safe'], nullable: true },
     WECHAT_API_BASE: { ...httpUrl, default: 'https://api.weixin.qq.com' },
     WECHAT_OPEN_BASE: { ...httpUrl, default: 'https://open.weixin.qq.com' },
     WECHAT_MP_BASE: { ...httpUrl, default: 'https://mp.weixin.qq.com' },
@@ -119,7 +123,8 @@ export const envSchema: JSONSchemaType<Env> = {
     PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}( *, *[!-+--~]{32,})*$' },
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
     PORTAL_DEMO: flag,
-    TRUST_PROXY: flag,
+    // Proxy hops in front that append to X-Forwarded-For (0: none, the socket's peer is the client).
+    TRUST_PROXY: { type: 'integer', minimum: 0, maximum: 10, default: 0 },
     METRICS_TOKEN: { type: 'string', pattern: '^[!-~]{32,}$', nullable: true },
     SESSION_SECRET: { type: 'string', minLength: 32 },
     DATA_KEY: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' },

@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import type { Config, RedisTopology } from './Config';
 import { envSchema, FORMAT_HINTS, type Env } from './envSchema';
+import { weakSecretReason } from './weakSecrets';
 
 /** Every problem found in the environment, listed at once; never carries a configured value. */
 export class ConfigError extends Error {
@@ -52,6 +53,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     }
   }
   const e = env as unknown as Env;
+  if (e.NODE_ENV === 'production') problems.push(...productionSecretProblems(e, problems));
+  if (e.PORTAL_DEMO === '1' && e.NODE_ENV === 'production') {
+    problems.push('PORTAL_DEMO=1 is refused when NODE_ENV=production (the reference portal is a demo)');
+  }
   if (e.SANDBOX === '1' && e.NODE_ENV === 'production') {
     problems.push('SANDBOX=1 is refused when NODE_ENV=production (the sandbox exposes test aids)');
   }
@@ -73,6 +78,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   }
   if (e.NODE_ENV === 'production' && e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://')) {
     problems.push('PUBLIC_URL must use https when NODE_ENV=production (session cookies are Secure)');
+  }
+  if (e.WECHAT_MESSAGE_MODE && e.WECHAT_MESSAGE_MODE !== 'plain' && !e.WECHAT_ENCODING_AES_KEY) {
+    problems.push(`WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=${e.WECHAT_MESSAGE_MODE}`);
   }
   if (e.LOGIN_QR_QUIET_SECONDS !== undefined && e.LOGIN_QR_QUIET_SECONDS < e.LOGIN_TICKET_TTL_SECONDS) {
     problems.push('LOGIN_QR_QUIET_SECONDS must be at least LOGIN_TICKET_TTL_SECONDS');
@@ -144,7 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     port: e.PORT,
     publicUrl: trimSlash(e.PUBLIC_URL),
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY === '1',
+    trustProxy: e.TRUST_PROXY,
     metricsToken: e.METRICS_TOKEN ?? null,
     wechat: {
       appId: e.WECHAT_APPID,
@@ -153,6 +161,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       encodingAesKeys: [e.WECHAT_ENCODING_AES_KEY, e.WECHAT_ENCODING_AES_KEY_PREVIOUS].filter(
         (k): k is string => typeof k === 'string',
       ),
+      messageMode: e.WECHAT_MESSAGE_MODE ?? (e.WECHAT_ENCODING_AES_KEY ? 'compatible' : 'plain'),
       apiBase: trimSlash(e.WECHAT_API_BASE),
       openBase: trimSlash(e.WECHAT_OPEN_BASE),
       mpBase: trimSlash(e.WECHAT_MP_BASE),
@@ -185,6 +194,34 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     oidc: e.OIDC_CLIENTS_FILE ? { clientsFile: e.OIDC_CLIENTS_FILE, jwksFile: e.OIDC_JWKS_FILE ?? null } : null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+/** The secrets and the least entropy each needs; WeChat caps the Token at 32 letters and digits. */
+const PRODUCTION_SECRETS: { name: keyof Env; minBits: number; advice: string }[] = [
+  { name: 'WECHAT_APPSECRET', minBits: 80, advice: 'the AppSecret 微信公众平台 issued' },
+  { name: 'WECHAT_TOKEN', minBits: 80, advice: '32 random letters and digits, e.g. openssl rand -hex 16' },
+  { name: 'WECHAT_ENCODING_AES_KEY', minBits: 128, advice: 'the EncodingAESKey 微信公众平台 generates' },
+  { name: 'WECHAT_ENCODING_AES_KEY_PREVIOUS', minBits: 128, advice: 'the EncodingAESKey 微信公众平台 generated' },
+  { name: 'PORTAL_API_KEYS', minBits: 128, advice: 'random keys, e.g. openssl rand -base64 32 each' },
+  { name: 'SESSION_SECRET', minBits: 128, advice: 'e.g. openssl rand -base64 32' },
+  { name: 'DATA_KEY', minBits: 128, advice: 'openssl rand -base64 32' },
+  { name: 'METRICS_TOKEN', minBits: 128, advice: 'e.g. openssl rand -base64 32' },
+  { name: 'TENCENTCLOUD_SECRET_KEY', minBits: 80, advice: 'the SecretKey of a CAM API key' },
+];
+
+/** One line per placeholder or guessable secret, skipping those already refused for their format. */
+function productionSecretProblems(e: Env, already: string[]): string[] {
+  const problems: string[] = [];
+  for (const { name, minBits, advice } of PRODUCTION_SECRETS) {
+    const value = e[name];
+    if (typeof value !== 'string' || already.some((p) => p.startsWith(`${name} `))) continue;
+    const values = name === 'PORTAL_API_KEYS' ? list(value) : [value];
+    const reason = values
+      .map((v) => weakSecretReason(v, minBits, name === 'DATA_KEY' ? Buffer.from(v, 'base64') : undefined))
+      .find((r) => r !== null);
+    if (reason) problems.push(`${name} ${reason}; when NODE_ENV=production use ${advice}`);
+  }
+  return problems;
 }
 
 function redisTopology(e: Env): RedisTopology {

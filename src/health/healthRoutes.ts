@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { DataSource } from 'typeorm';
+import { bearerMatches, fromLoopbackDirectly } from '../observability/metricsRoutes';
 import type { Redis } from '../store/createRedis';
 import { isCluster } from '../store/RedisSubscription';
 
@@ -33,10 +34,13 @@ async function check(probe: () => Promise<unknown>): Promise<'ok' | 'down'> {
  * `/healthz`: the process answers. `/readyz`: MySQL and Redis answer too (every Redis primary: one
  * node, the Sentinel's current primary, or each Cluster primary), so it may take traffic.
  * Without Redis (REDIS_URL=memory, `redis: null`) the stores live in this process: `redis` reads
- * `memory`, which is ready.
+ * `memory`, which is ready. Which dependency is down tells an attacker what to hit next: the checks
+ * are shown only to a direct loopback connection or a request with METRICS_TOKEN; anyone else
+ * (a load balancer's health check included) gets the bare status and the status code.
  */
-export function healthRoutes(deps: { db: DataSource; redis: Redis | null }): Router {
+export function healthRoutes(deps: { db: DataSource; redis: Redis | null; metricsToken: string | null }): Router {
   const router = new Router();
+  const tokenMatches = deps.metricsToken === null ? null : bearerMatches(deps.metricsToken);
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -48,7 +52,9 @@ export function healthRoutes(deps: { db: DataSource; redis: Redis | null }): Rou
     ]);
     const ready = mysql === 'ok' && redis !== 'down';
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'unavailable', checks: { mysql, redis } };
+    const status = ready ? 'ready' : 'unavailable';
+    const operator = fromLoopbackDirectly(ctx) || (tokenMatches !== null && tokenMatches(ctx));
+    ctx.body = operator ? { status, checks: { mysql, redis } } : { status };
   });
   return router;
 }

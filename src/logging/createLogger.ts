@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { serializeError } from './errorSerializer';
 
 export type { Logger };
 
@@ -11,6 +12,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'etax-wechat' },
+      // Errors are logged as `{ err }` everywhere; this keeps SQL and its bound values out of the lines.
+      serializers: { err: serializeError },
       redact: {
         paths: [
           '*.password',

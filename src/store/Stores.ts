@@ -10,6 +10,7 @@ import type { RateLimiter } from '../security/RateLimiter';
 import type { SmsCodeStore } from '../sms/SmsCodeStore';
 import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
 import type { PushDedupeStore } from '../wechat/PushDedupeStore';
+import type { PushNonceStore } from '../wechat/PushNonceStore';
 
 /**
  * Every piece of short-lived shared state: in Redis for production, so any number of
@@ -18,6 +19,8 @@ import type { PushDedupeStore } from '../wechat/PushDedupeStore';
  */
 export interface Stores {
   dedupe: PushDedupeStore;
+  /** The (timestamp, nonce) of recent pushes and their bodies: a seen pair carries no other body. */
+  pushNonces: PushNonceStore;
   accessTokens: AccessTokenStore;
   sessions: H5SessionStore;
   portalSessions: PortalSessionStore;

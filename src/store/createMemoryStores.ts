@@ -10,6 +10,7 @@ import { MemoryRateLimiter } from '../security/MemoryRateLimiter';
 import { MemorySmsCodeStore } from '../sms/MemorySmsCodeStore';
 import { MemoryAccessTokenStore } from '../wechat/api/MemoryAccessTokenStore';
 import { MemoryPushDedupeStore } from '../wechat/MemoryPushDedupeStore';
+import { MemoryPushNonceStore } from '../wechat/MemoryPushNonceStore';
 import type { Stores } from './Stores';
 
 /**
@@ -20,6 +21,7 @@ export function createMemoryStores(clock: Clock): Stores {
   const ticketChanges = new MemoryTicketChangeFeed();
   return {
     dedupe: new MemoryPushDedupeStore(clock),
+    pushNonces: new MemoryPushNonceStore(clock),
     accessTokens: new MemoryAccessTokenStore(clock),
     sessions: new MemorySessionStore(clock),
     portalSessions: new MemorySessionStore(clock),

@@ -12,6 +12,7 @@ import { RedisRateLimiter } from '../security/RedisRateLimiter';
 import { RedisSmsCodeStore } from '../sms/RedisSmsCodeStore';
 import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
 import { RedisPushDedupeStore } from '../wechat/RedisPushDedupeStore';
+import { RedisPushNonceStore } from '../wechat/RedisPushNonceStore';
 import type { Redis } from './createRedis';
 import type { RedisKeys } from './RedisKeys';
 import type { ReplicaAcks } from './ReplicaAcks';
@@ -25,6 +26,7 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, a
   const loginTickets = new RedisLoginTicketStore(redis, keys, acks);
   return {
     dedupe: new RedisPushDedupeStore(redis, keys),
+    pushNonces: new RedisPushNonceStore(redis, keys),
     accessTokens: new RedisAccessTokenStore(redis, keys),
     sessions: new RedisSessionStore(redis, keys, H5_SESSIONS.namespace),
     portalSessions: new RedisSessionStore(redis, keys, PORTAL_SESSIONS.namespace),

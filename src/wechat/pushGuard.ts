@@ -1,12 +1,18 @@
+import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import createHttpError from 'http-errors';
 import getRawBody from 'raw-body';
 import { parseStringPromise } from 'xml2js';
 import type { Clock } from '../clock/Clock';
 import { CipherError, type MessageCipher } from './MessageCipher';
+import type { NonceSighting, PushNonceStore } from './PushNonceStore';
+import type { Logger } from '../logging/createLogger';
 import { signaturesEqual, wechatSignature } from './signature';
 
 export const MAX_PUSH_BYTES = 64 * 1024;
+
+/** WeChat's 消息加解密方式: 明文 (plain), 兼容 (plaintext and encrypted both) or 安全 (encrypted only). */
+export type MessageMode = 'plain' | 'compatible' | 'safe';
 
 export interface PushGuardOptions {
   token: string;
@@ -15,6 +21,9 @@ export interface PushGuardOptions {
   ciphers: MessageCipher[];
   maxSkewSeconds: number;
   clock: Clock;
+  /** In safe mode a push must be encrypted and carry a valid msg_signature. */
+  messageMode: MessageMode;
+  nonces: PushNonceStore;
 }
 
 declare module 'koa' {
@@ -33,7 +42,8 @@ const unauthorized = (message: string) => createHttpError(401, message, { code: 
 /**
  * Runs before co-wechat and closes its gaps: it checks the timestamp window, compares signatures in
  * constant time, limits the body, decrypts safe-mode pushes with the current or previous key and
- * refuses a foreign AppID inside them. co-wechat then receives a verified plaintext push.
+ * refuses a foreign AppID inside them; in safe mode it refuses plaintext pushes, and it refuses a
+ * (timestamp, nonce) already seen with another body. co-wechat then receives a verified plaintext push.
  */
 export function pushGuard(options: PushGuardOptions): Middleware {
   return async (ctx, next) => {
@@ -71,6 +81,9 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     if (encrypted && options.ciphers.length === 0) {
       throw createHttpError(400, 'encrypted push but no EncodingAESKey is configured', { code: 'aes_not_configured' });
     }
+    if (options.messageMode === 'safe' && !encrypted) {
+      throw unauthorized('safe mode: only encrypted pushes (encrypt_type=aes with msg_signature) are accepted');
+    }
     const msgSignature = ctx.query.msg_signature;
     if (encrypted && typeof msgSignature !== 'string') throw unauthorized('msg_signature is required');
 
@@ -89,6 +102,7 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     }
     if (!body.trimStart().startsWith('<')) throw createHttpError(400, 'body is not XML', { code: 'invalid_xml' });
 
+    const raw = body;
     if (encrypted) {
       const envelope = await parseEnvelope(body);
       if (!signaturesEqual(wechatSignature(options.token, timestamp, nonce, envelope), msgSignature)) {
@@ -98,11 +112,37 @@ export function pushGuard(options: PushGuardOptions): Middleware {
       ctx.state.pushCipher = cipher;
       body = message;
     }
+    // Last, so a push refused above leaves no trace; the raw body is what a replay would change.
+    if ((await sightNonce(options, timestamp, nonce, raw, ctx.state.logger)) === 'different') {
+      throw unauthorized('timestamp and nonce were already used with another body');
+    }
     // co-wechat reads a string body when one is present; it then sees a verified plaintext push.
     ctx.request.body = body;
     ctx.query = { signature, timestamp, nonce };
     return next();
   };
+}
+
+/**
+ * Records the push's (timestamp, nonce) with a digest of its body. A pair stays usable while its
+ * timestamp is within ±maxSkew, so it is kept for twice that. Without the store the check is
+ * skipped: the push dedupe, on the same Redis, then answers the apology and handles nothing.
+ */
+async function sightNonce(
+  options: PushGuardOptions,
+  timestamp: string,
+  nonce: string,
+  body: string,
+  logger: Logger,
+): Promise<NonceSighting | 'unknown'> {
+  const pair = createHash('sha256').update(`${timestamp}\u0000${nonce}`, 'utf8').digest('hex').slice(0, 32);
+  const digest = createHash('sha256').update(body, 'utf8').digest('base64');
+  try {
+    return await options.nonces.sight(pair, digest, 2 * options.maxSkewSeconds);
+  } catch (error) {
+    logger.error({ err: error }, 'push nonce store unavailable');
+    return 'unknown';
+  }
 }
 
 async function parseEnvelope(body: string): Promise<string> {

@@ -8,7 +8,8 @@ import type { EventRouter } from './EventRouter';
 import type { MessageCipher } from './MessageCipher';
 import type { PushDedupeStore } from './PushDedupeStore';
 import { pushDedupeKey } from './pushDedupeKey';
-import { pushGuard } from './pushGuard';
+import { pushGuard, type MessageMode } from './pushGuard';
+import type { PushNonceStore } from './PushNonceStore';
 import { toPushMessage, type PushMessage } from './PushMessage';
 import { text } from './Reply';
 import type { ReplyTemplates } from './ReplyTemplates';
@@ -23,6 +24,8 @@ export interface WechatEndpointOptions {
   ciphers: MessageCipher[];
   maxSkewSeconds: number;
   clock: Clock;
+  messageMode: MessageMode;
+  nonces: PushNonceStore;
   router: EventRouter;
   dedupe: PushDedupeStore;
   templates: ReplyTemplates;

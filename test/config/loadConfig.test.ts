@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config/loadConfig';
 import { envSchema } from '../../src/config/envSchema';
-import { testEnvironment } from '../support/testEnv';
+import { productionEnvironment, testEnvironment } from '../support/testEnv';
 
 const schemaNames = Object.keys(envSchema.properties).sort();
 const envExamplePath = path.resolve(__dirname, '../../.env.example');
@@ -56,7 +56,7 @@ describe('config: loadConfig', () => {
       assert.equal(config.loginTicketTtlSeconds, 600);
       assert.equal(config.maxBindingsPerAccount, 3);
       assert.equal(config.portal.demo, true);
-      assert.equal(config.trustProxy, true);
+      assert.equal(config.trustProxy, 1);
       assert.equal(config.sandbox, true);
       assert.equal(config.logLevel, 'silent');
       // Trailing slashes are dropped so paths can be appended.
@@ -83,7 +83,6 @@ describe('config: loadConfig', () => {
     it('applies the defaults', () => {
       const env = without(
         testEnvironment(),
-        'NODE_ENV',
         'PORT',
         'LOG_LEVEL',
         'WECHAT_API_BASE',
@@ -102,7 +101,6 @@ describe('config: loadConfig', () => {
         'WECHAT_ENCODING_AES_KEY',
       );
       const config = loadConfig(env);
-      assert.equal(config.nodeEnv, 'development');
       assert.equal(config.port, 3000);
       assert.equal(config.logLevel, 'info');
       assert.equal(config.wechat.apiBase, 'https://api.weixin.qq.com');
@@ -113,7 +111,7 @@ describe('config: loadConfig', () => {
       assert.equal(config.redisKeyPrefix, 'etax:');
       assert.deepEqual(config.portal.origins, []);
       assert.equal(config.portal.demo, false);
-      assert.equal(config.trustProxy, false);
+      assert.equal(config.trustProxy, 0);
       assert.equal(config.loginTicketTtlSeconds, 300);
       assert.equal(config.maxBindingsPerAccount, 1);
       assert.deepEqual(config.sms, { provider: 'console' });
@@ -132,6 +130,16 @@ describe('config: loadConfig', () => {
       );
       assert.deepEqual(config.portal.apiKeys, [keyA, keyB]);
       assert.deepEqual(config.portal.origins, ['https://portal.example.test', 'http://127.0.0.1:8080']);
+    });
+
+    it('reads WECHAT_MESSAGE_MODE: compatible by default with an EncodingAESKey, plain without; compatible and safe need the key', () => {
+      assert.equal(loadConfig(testEnvironment()).wechat.messageMode, 'compatible');
+      assert.equal(loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: '' })).wechat.messageMode, 'plain');
+      assert.equal(loadConfig(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe' })).wechat.messageMode, 'safe');
+      assert.deepEqual(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems, [
+        'WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe',
+      ]);
+      assert.deepEqual(named(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'secure' }))), ['WECHAT_MESSAGE_MODE']);
     });
 
     it('decodes DATA_KEY to 32 bytes', () => {
@@ -253,7 +261,8 @@ describe('config: loadConfig', () => {
     });
 
     it('names every missing required variable', () => {
-      const error = configError({});
+      // Outside production, so only the missing variables are listed.
+      const error = configError({ NODE_ENV: 'test' });
       // REDIS_URL is required unless a Sentinel or Cluster setting stands in for it.
       assert.deepEqual([...named(error)].sort(), [...envSchema.required, 'REDIS_URL'].sort());
       for (const problem of error.problems) assert.match(problem, /^[A-Z_]+ is required$/);
@@ -281,34 +290,27 @@ describe('config: loadConfig', () => {
     });
 
     it('refuses SANDBOX=1 with NODE_ENV=production', () => {
-      const production = {
-        NODE_ENV: 'production',
-        PUBLIC_URL: 'https://wx.example.test',
-        SMS_PROVIDER: 'tencentcloud',
-        TENCENTCLOUD_SECRET_ID: 'AKIDexample',
-        TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
-        TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
-        TENCENTCLOUD_SMS_SIGN_NAME: 'sign',
-        TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
-        IDENTITY_VERIFIER: 'tencentcloud',
-      };
-      const error = configError(testEnvironment({ ...production, SANDBOX: '1' }));
+      const error = configError(productionEnvironment({ SANDBOX: '1' }));
       assert.equal(error.problems.length, 1, error.message);
       assert.match(error.problems[0]!, /SANDBOX=1/);
       assert.match(error.problems[0]!, /NODE_ENV=production/);
       // The same production environment without the sandbox loads.
-      assert.equal(loadConfig(testEnvironment({ ...production, SANDBOX: '0' })).sandbox, false);
+      assert.equal(loadConfig(productionEnvironment()).sandbox, false);
     });
 
     it('refuses the console SMS sender and a plain-http PUBLIC_URL in production', () => {
       const error = configError(
-        testEnvironment({ NODE_ENV: 'production', SANDBOX: '0', PUBLIC_URL: 'http://wx.example.test' }),
+        productionEnvironment({
+          PUBLIC_URL: 'http://wx.example.test',
+          SMS_PROVIDER: 'console',
+          IDENTITY_VERIFIER: 'format-only',
+        }),
       );
       assert.deepEqual([...named(error)].sort(), ['IDENTITY_VERIFIER', 'PUBLIC_URL', 'SMS_PROVIDER']);
     });
 
     it('refuses the format-only identity verifier in production, saying why', () => {
-      const error = configError(testEnvironment({ NODE_ENV: 'production', SANDBOX: '0' }));
+      const error = configError(productionEnvironment({ IDENTITY_VERIFIER: 'format-only' }));
       const problem = error.problems.find((p) => p.startsWith('IDENTITY_VERIFIER'));
       assert.equal(
         problem,

@@ -107,7 +107,7 @@ describe('observability: /metrics (prom-client)', () => {
           Object.defineProperty(ctx.req.socket, 'remoteAddress', { value: peer, configurable: true });
           await next();
         });
-        app.use(metricsRoutes({ metrics, token: null }).routes());
+        app.use(metricsRoutes({ metrics, token: null, production: false }).routes());
         assert.equal((await request(app.callback()).get('/metrics')).status, status, peer);
       }
     });

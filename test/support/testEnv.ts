@@ -40,3 +40,30 @@ export function testEnvironment(overrides: Record<string, string | undefined> = 
     ...overrides,
   };
 }
+
+/**
+ * A complete environment production accepts: https, the real SMS and identity services (never
+ * called by config tests), no sandbox, and secrets as random as production demands.
+ */
+export function productionEnvironment(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const random = (bytes: number) => randomBytes(bytes).toString('base64url');
+  return testEnvironment({
+    NODE_ENV: 'production',
+    SANDBOX: '0',
+    PUBLIC_URL: 'https://wx.example.test',
+    WECHAT_APPSECRET: randomBytes(16).toString('hex'),
+    WECHAT_TOKEN: randomBytes(16).toString('hex'),
+    WECHAT_ENCODING_AES_KEY: randomBytes(40).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 43).padEnd(43, 'Q'),
+    PORTAL_API_KEYS: random(32),
+    SESSION_SECRET: random(32),
+    DATA_KEY: randomBytes(32).toString('base64'),
+    SMS_PROVIDER: 'tencentcloud',
+    TENCENTCLOUD_SECRET_ID: 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA',
+    TENCENTCLOUD_SECRET_KEY: random(24),
+    TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
+    TENCENTCLOUD_SMS_SIGN_NAME: 'sign',
+    TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+    IDENTITY_VERIFIER: 'tencentcloud',
+    ...overrides,
+  });
+}

@@ -272,10 +272,13 @@ describe('wechat endpoint: GET|POST /wechat', () => {
         return text('scanned once');
       };
       const push = d.sign(d.event(openid(), 'SCAN', 'test_concurrent'));
+      const retriesCounted = () => retriesCountedBy(t);
+      const retriesBefore = await retriesCounted();
       // supertest sends on then(); start all three deliveries now.
       const pending = [post(push), post(push), post(push)].map((test) => test.then((res) => res));
-      // The handler holds until all three deliveries are in flight.
+      // The handler holds until all three deliveries are in flight: one handling, two told it is pending.
       await waitFor(() => scanCalls.length === 1);
+      await waitFor(async () => (await retriesCounted()) === retriesBefore + 2);
       release();
       const replies = await Promise.all(pending);
       assert.deepEqual(scanCalls, ['test_concurrent']);
@@ -442,6 +445,12 @@ describe('wechat endpoint: GET|POST /wechat', () => {
     });
   });
 });
+
+/** Pushes the endpoint counted as retries of a claimed one, over every MsgType (its metric). */
+async function retriesCountedBy(t: TestApp): Promise<number> {
+  const { values } = await t.deps.metrics.registry.getSingleMetric('etax_wechat_push_events_total')!.get();
+  return values.filter((v) => v.labels.outcome === 'retry').reduce((sum, v) => sum + v.value, 0);
+}
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;
