@@ -89,7 +89,12 @@ describe('registration: RegistrationService (one transaction for account, audit 
     const result = await service().register(req);
     assert.deepEqual(result, { ok: false, reason: 'wechat_already_bound' });
     assert.equal(await accountRows(), 1, 'only the account that was there');
-    assert.equal(await t.deps.db.getRepository(AccountEntity).countBy({ idNumberIndex: t.deps.protector.index('id_number', req.idNumber) }), 0);
+    assert.equal(
+      await t.deps.db
+        .getRepository(AccountEntity)
+        .countBy({ idNumberIndex: t.deps.protector.index('id_number', req.idNumber) }),
+      0,
+    );
     assert.equal(await bindingRows(), 1);
     assert.equal(await registerEvents(), 0);
   });

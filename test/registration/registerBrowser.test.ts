@@ -93,7 +93,8 @@ describe('registration: 实名注册 in a phone-sized Chromium with a WeChat use
     await page.screenshot({ path: screenshotPath('register-5-success'), fullPage: true });
     const binding = await live.deps.bindings.findByOpenid(wechatUser.openid);
     const account = binding ? await live.deps.accounts.findById(binding.accountId) : null;
-    assert.equal(account?.loginName, idNumber);
+    assert.equal(account?.idNumberIndex, live.deps.protector.index('id_number', idNumber));
+    assert.equal(account?.loginName, null);
     assert.equal(account?.realName, '阿依古丽·买买提');
 
     await page.goto(`${live.url}/h5/register`);

@@ -235,7 +235,10 @@ describe('registration: 实名注册 at /h5/register', () => {
         const idNumber = given || withCheck(`350102${today}001`);
         const res = await registerFully(user, newForm({ idNumber }));
         assert.equal(res.status, 302, visibleText(res.text));
-        assert.equal(await accounts().countBy({ idNumberIndex: t.deps.protector.index('id_number', idNumber.toUpperCase()) }), 1);
+        assert.equal(
+          await accounts().countBy({ idNumberIndex: t.deps.protector.index('id_number', idNumber.toUpperCase()) }),
+          1,
+        );
       });
     }
   });
