@@ -26,10 +26,8 @@ describe('accounts/AccountService', () => {
   const stored = async (id: string) => await t.deps.db.getRepository(AccountEntity).findOneByOrFail({ id });
   const auditTypes = async () =>
     (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
-  const wrong = (subject: TestAccount) =>
-    t.deps.accounts.authenticate(subject.idNumber, 'wrong-password', from);
-  const right = (subject: TestAccount) =>
-    t.deps.accounts.authenticate(subject.idNumber, subject.password, from);
+  const wrong = (subject: TestAccount) => t.deps.accounts.authenticate(subject.idNumber, 'wrong-password', from);
+  const right = (subject: TestAccount) => t.deps.accounts.authenticate(subject.idNumber, subject.password, from);
   const reasonOf = (result: AuthenticationResult) => (result.ok ? 'ok' : result.reason);
 
   describe('authenticate', () => {

@@ -68,8 +68,7 @@ describe('accounts: POST /api/accounts/authenticate', () => {
         .set('User-Agent', 'portal-server/2.0')
         .send(body);
     assert.equal(
-      (await fromPortal({ loginName: idNumber, password, clientIp: '203.0.113.77', userAgent: browserUa }))
-        .status,
+      (await fromPortal({ loginName: idNumber, password, clientIp: '203.0.113.77', userAgent: browserUa })).status,
       200,
     );
     assert.equal(
@@ -107,8 +106,7 @@ describe('accounts: POST /api/accounts/authenticate', () => {
 
   it('answers 423 account_locked from the 5th failure on, saying until when in Asia/Shanghai time', async () => {
     const { account, password, idNumber } = await createTestAccount(t.deps);
-    for (let i = 0; i < 4; i++)
-      assert.equal((await post({ loginName: idNumber, password: 'wrong' })).status, 401);
+    for (let i = 0; i < 4; i++) assert.equal((await post({ loginName: idNumber, password: 'wrong' })).status, 401);
     const locked = await post({ loginName: idNumber, password: 'wrong' });
     assert.equal(locked.status, 423);
     assert.equal(locked.body.error.code, 'account_locked');

@@ -64,10 +64,8 @@ async function writePreviousSchemaRows(db: DataSource): Promise<void> {
 }
 
 async function loginNames(db: DataSource): Promise<Record<string, string | null>> {
-  const rows = (await db.query(`SELECT id, login_name FROM accounts ORDER BY id`)) as {
-    id: string;
-    login_name: string | null;
-  }[];
+  type Row = { id: string; login_name: string | null };
+  const rows = await db.query<Row[]>(`SELECT id, login_name FROM accounts ORDER BY id`);
   return Object.fromEntries(rows.map((r) => [r.id, r.login_name]));
 }
 
@@ -99,7 +97,7 @@ function behavesOn(name: string, engine: Engine): void {
           [OLD_ROWS[1]!.id]: 'zhangsan',
           [OLD_ROWS[2]!.id]: null,
         });
-        const bindings = (await db.query('SELECT account_id FROM wechat_bindings')) as { account_id: string }[];
+        const bindings = await db.query<{ account_id: string }[]>('SELECT account_id FROM wechat_bindings');
         assert.deepEqual(
           bindings.map((b) => b.account_id),
           [OLD_ROWS[0]!.id],
@@ -126,7 +124,7 @@ function behavesOn(name: string, engine: Engine): void {
           [OLD_ROWS[2]!.id]: OLD_ROWS[2]!.id,
         });
         await assert.rejects(db.query(`UPDATE accounts SET login_name = NULL WHERE id = ?`, [OLD_ROWS[1]!.id]));
-        const bindings = (await db.query('SELECT account_id FROM wechat_bindings')) as unknown[];
+        const bindings = await db.query<unknown[]>('SELECT account_id FROM wechat_bindings');
         assert.equal(bindings.length, 1);
       } finally {
         await db.destroy();

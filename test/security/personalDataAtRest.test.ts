@@ -35,7 +35,7 @@ function findings(dump: string, numbers: Record<string, string>): string[] {
 async function dumpTables(db: DataSource, tables: string[]): Promise<string> {
   const parts: string[] = [];
   for (const table of tables) {
-    const rows = (await db.query(`SELECT * FROM ${db.driver.escape(table)}`)) as Record<string, unknown>[];
+    const rows = await db.query<Record<string, unknown>[]>(`SELECT * FROM ${db.driver.escape(table)}`);
     for (const row of rows)
       for (const [column, value] of Object.entries(row)) {
         const text = Buffer.isBuffer(value)
@@ -122,9 +122,10 @@ describe('security: ID and mobile numbers at rest (ASVS V14.2.4)', () => {
       const numbers = await walkEveryFlow(w);
       const db = w.t.deps.db;
       const tables = (
-        (await db.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [
-          testRun.databaseName,
-        ])) as { t: string }[]
+        await db.query<{ t: string }[]>(
+          'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
+          [testRun.databaseName],
+        )
       ).map((r) => r.t);
       assert.ok(tables.includes('accounts') && tables.includes('audit_events') && tables.includes('wechat_bindings'));
       const dump = await dumpTables(db, tables);
@@ -149,9 +150,11 @@ describe('security: ID and mobile numbers at rest (ASVS V14.2.4)', () => {
       const numbers = await walkEveryFlow(w);
       const db = w.t.deps.db;
       const tables = (
-        (await db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")) as {
-          name: string;
-        }[]
+        await db.query<
+          {
+            name: string;
+          }[]
+        >("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
       ).map((r) => r.name);
       assert.ok(tables.includes('accounts'));
       assert.deepEqual(findings(await dumpTables(db, tables), numbers), []);
