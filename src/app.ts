@@ -9,7 +9,7 @@ import { BindingService } from './binding/BindingService';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { registerRoutes } from './registration/registerRoutes';
 import { RegistrationService } from './registration/RegistrationService';
-import { SIMULATOR_PATH, type Dependencies } from './dependencies';
+import { FACEID_SANDBOX_PATH, SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { H5Renderer } from './h5/H5Renderer';
 import { h5Pipeline } from './h5/h5Pipeline';
 import { confirmRoutes } from './login/confirmRoutes';
@@ -46,6 +46,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(errorHandler(deps.logger));
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
+  if (deps.faceid) app.use(mount(FACEID_SANDBOX_PATH, deps.faceid.app));
   if (deps.oidc) app.use(mount(OIDC_PATH, deps.oidc));
   // The sandbox phone: plays a WeChat user of the simulator against this app's /wechat.
   if (config.sandbox && deps.simulator) {

@@ -38,6 +38,8 @@ import { SCENE_PREFIX } from './login/ticketIdentifiers';
 import { TicketChangeHub } from './login/TicketChangeHub';
 import { CaptchaService } from './captcha/CaptchaService';
 import { SmsOutbox } from './sandbox/SmsOutbox';
+import { FaceidSandbox } from './sandbox/faceid/FaceidSandbox';
+import { SANDBOX_PEOPLE } from './sandbox/faceid/sandboxPeople';
 import type { RateLimiter } from './security/RateLimiter';
 import { IpRegionLookup } from './region/IpRegionLookup';
 import { createSmsSender } from './sms/createSmsSender';
@@ -53,6 +55,8 @@ import { RedisExpiringRecordStore } from './oidc/RedisExpiringRecordStore';
 
 /** Where the app serves the WeChat simulator when SANDBOX=1. */
 export const SIMULATOR_PATH = '/sandbox/wechat';
+/** Where the 实名核身 stand-in answers when SANDBOX=1 (TENCENTCLOUD_FACEID_URL may point here). */
+export const FACEID_SANDBOX_PATH = '/sandbox/faceid';
 
 /** Everything with state or I/O, built once here and passed to whoever needs it. */
 export interface Dependencies {
@@ -90,6 +94,8 @@ export interface Dependencies {
   captcha: CaptchaService;
   /** The SMS inbox served at /sandbox/sms when SANDBOX=1, else null. */
   smsOutbox: SmsOutbox | null;
+  /** The 实名核身 stand-in served at /sandbox/faceid when SANDBOX=1, else null. */
+  faceid: FaceidSandbox | null;
   smsSender: SmsSender;
   smsCodes: SmsCodeService;
   /** 实名注册's identity check, as IDENTITY_VERIFIER names it. */
@@ -198,6 +204,13 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     rateLimiter,
     captcha: new CaptchaService({ store: stores.captcha, clock }),
     smsOutbox,
+    faceid: config.sandbox
+      ? new FaceidSandbox({
+          people: SANDBOX_PEOPLE,
+          now: () => clock.now(),
+          ...(config.identity.tencentcloud ? { secretId: config.identity.tencentcloud.secretId } : {}),
+        })
+      : null,
     smsSender,
     smsCodes: new SmsCodeService({
       store: stores.smsCodes,

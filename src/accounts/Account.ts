@@ -1,9 +1,13 @@
 import { EntitySchema } from 'typeorm';
 
-/** A portal account. ID and phone numbers are stored encrypted; the *Index columns are keyed hashes. */
+/**
+ * A portal account. ID and phone numbers are stored only encrypted; the *Index columns are keyed
+ * hashes. The login name is one the taxpayer chose, never an ID or mobile number (those log in
+ * through their indexes), so most accounts have none.
+ */
 export interface Account {
   id: string;
-  loginName: string;
+  loginName: string | null;
   passwordHash: string;
   realName: string;
   idNumberEncrypted: string;
@@ -22,7 +26,7 @@ export const AccountEntity = new EntitySchema<Account>({
   tableName: 'accounts',
   columns: {
     id: { type: 'varchar', length: 36, primary: true },
-    loginName: { name: 'login_name', type: 'varchar', length: 64 },
+    loginName: { name: 'login_name', type: 'varchar', length: 64, nullable: true },
     passwordHash: { name: 'password_hash', type: 'varchar', length: 255 },
     realName: { name: 'real_name', type: 'varchar', length: 255 },
     idNumberEncrypted: { name: 'id_number', type: 'varchar', length: 255 },

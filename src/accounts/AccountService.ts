@@ -32,7 +32,7 @@ export type AuthenticationResult =
   | { ok: false; reason: 'account_locked'; lockedUntil: Date };
 
 export interface NewAccount {
-  /** Defaults to the ID number (upper-case). */
+  /** A chosen login name, at most 10 digits; without one the account logs in by ID or mobile number. */
   loginName?: string;
   realName: string;
   idNumber: string;
@@ -169,7 +169,7 @@ export class AccountService {
     const idNumber = normalizeIdNumber(input.idNumber);
     const phone = input.phone.trim();
     const unique = {
-      loginName: input.loginName?.trim() || idNumber,
+      loginName: input.loginName?.trim() || null,
       idNumberIndex: protector.index('id_number', idNumber),
       phoneIndex: protector.index('phone', phone),
     };
@@ -204,11 +204,13 @@ export class AccountService {
 
   toPublic(account: Account): PublicAccount {
     const { protector } = this.deps;
+    const idNumberMasked = maskIdNumber(protector.decrypt(account.idNumberEncrypted));
     return {
       id: account.id,
-      loginName: maskLoginName(account.loginName),
+      // Without a chosen login name the account logs in by its ID number, so that is what is shown.
+      loginName: account.loginName === null ? idNumberMasked : maskLoginName(account.loginName),
       realName: account.realName,
-      idNumberMasked: maskIdNumber(protector.decrypt(account.idNumberEncrypted)),
+      idNumberMasked,
       phoneMasked: maskPhone(protector.decrypt(account.phoneEncrypted)),
     };
   }

@@ -2,7 +2,8 @@ import { QueryFailedError, type DataSource, type EntityManager, type Repository 
 import type { PersonalDataProtector } from '../security/PersonalDataProtector';
 import { AccountEntity, type Account } from './Account';
 import { AccountConflictError, type AccountConflictField } from './AccountConflictError';
-import { looksLikeIdNumber, looksLikeMobileNumber, normalizeIdNumber } from './personalNumbers';
+import { LoginNameRefusedError } from './LoginNameRefusedError';
+import { isAllowedLoginName, looksLikeIdNumber, looksLikeMobileNumber, normalizeIdNumber } from './personalNumbers';
 
 /** The inputs of one failed-login count, decided by the caller (AccountService owns the policy). */
 export interface FailureCountRule {
@@ -45,12 +46,10 @@ export class AccountStore {
   }
 
   /**
-   * 登录账号 as typed: the login name first; failing that, an ID number (lower-case x accepted) or a
-   * mainland mobile number is looked up through its index.
+   * 登录账号 as typed: an ID number (lower-case x accepted) or a mainland mobile number is looked up
+   * through its index (no login name can look like one); anything else is a chosen login name.
    */
   async findByLoginIdentifier(identifier: string): Promise<Account | null> {
-    const byLoginName = await this.repository.findOneBy({ loginName: identifier });
-    if (byLoginName) return byLoginName;
     if (looksLikeIdNumber(identifier)) {
       return this.repository.findOneBy({
         idNumberIndex: this.protector.index('id_number', normalizeIdNumber(identifier)),
@@ -59,7 +58,8 @@ export class AccountStore {
     if (looksLikeMobileNumber(identifier)) {
       return this.repository.findOneBy({ phoneIndex: this.protector.index('phone', identifier) });
     }
-    return null;
+    if (!isAllowedLoginName(identifier)) return null;
+    return this.repository.findOneBy({ loginName: identifier });
   }
 
   /** The field another account already holds, ID number before phone before login name; null when all are free. */
@@ -69,7 +69,7 @@ export class AccountStore {
       where: [
         { idNumberIndex: values.idNumberIndex },
         { phoneIndex: values.phoneIndex },
-        { loginName: values.loginName },
+        ...(values.loginName === null ? [] : [{ loginName: values.loginName }]),
       ],
       take: 3,
     });
@@ -82,9 +82,11 @@ export class AccountStore {
 
   /**
    * Inserts the account; a unique index that refuses it (also when a concurrent insert won the race)
-   * becomes an AccountConflictError naming the field.
+   * becomes an AccountConflictError naming the field. A login name that could carry an ID or mobile
+   * number is refused before anything is written: it would sit in clear beside the encrypted copy.
    */
   async insert(account: Account, manager?: EntityManager): Promise<void> {
+    if (account.loginName !== null && !isAllowedLoginName(account.loginName)) throw new LoginNameRefusedError();
     try {
       await this.repositoryOf(manager).insert(account);
     } catch (error) {

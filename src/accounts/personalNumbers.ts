@@ -18,3 +18,14 @@ export function looksLikeMobileNumber(value: string): boolean {
 export function normalizeIdNumber(idNumber: string): string {
   return idNumber.trim().toUpperCase();
 }
+
+/** The most digits a chosen login name may hold: fewer than any mobile (11) or ID number (17+), however spaced. */
+const LOGIN_NAME_MAX_DIGITS = 10;
+
+/**
+ * Whether a chosen login name is acceptable at rest: login names are stored in clear, so one that
+ * could carry an ID or mobile number (with or without separators) is refused.
+ */
+export function isAllowedLoginName(value: string): boolean {
+  return (value.match(/\d/g)?.length ?? 0) <= LOGIN_NAME_MAX_DIGITS;
+}

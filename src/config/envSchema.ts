@@ -145,7 +145,7 @@ export const envSchema: JSONSchemaType<Env> = {
     IDENTITY_VERIFIER: { type: 'string', enum: ['format-only', 'tencentcloud'], default: 'format-only' },
     TENCENTCLOUD_FACEID_MODE: { type: 'string', enum: ['three-element', 'two-element'], default: 'three-element' },
     TENCENTCLOUD_FACEID_REGION: { type: 'string', minLength: 1, nullable: true },
-    TENCENTCLOUD_FACEID_URL: { type: 'string', pattern: '^https?://[^\\s/?#]+$', nullable: true },
+    TENCENTCLOUD_FACEID_URL: { type: 'string', pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', nullable: true },
     IDENTITY_VERIFIER_TIMEOUT_MS: { type: 'integer', minimum: 500, maximum: 10000, default: 3000 },
     IDENTITY_VERIFICATIONS_PER_OPENID_PER_DAY: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
     IDENTITY_VERIFICATIONS_PER_PHONE_PER_DAY: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
@@ -197,5 +197,5 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
   DATA_KEY: 'must be 32 bytes in base64 (44 characters ending in =; e.g. openssl rand -base64 32)',
   TENCENTCLOUD_SMS_SDK_APP_ID: 'must be digits',
   TENCENTCLOUD_SMS_TEMPLATE_ID: 'must be digits',
-  TENCENTCLOUD_FACEID_URL: 'must be an http(s) origin without path, like http://127.0.0.1:3000',
+  TENCENTCLOUD_FACEID_URL: 'must be an http(s) URL without query, like http://127.0.0.1:3000/sandbox/faceid',
 };

@@ -139,7 +139,8 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
             secretKey: e.TENCENTCLOUD_SECRET_KEY!,
             region: e.TENCENTCLOUD_FACEID_REGION ?? 'ap-guangzhou',
             mode: e.TENCENTCLOUD_FACEID_MODE,
-            ...(faceidUrl ? { endpoint: faceidUrl.host } : {}),
+            // The SDK appends "/" to its endpoint, so a path (the sandbox's /sandbox/faceid) rides along in it.
+            ...(faceidUrl ? { endpoint: `${faceidUrl.host}${faceidUrl.pathname.replace(/\/+$/, '')}` } : {}),
             protocol: faceidUrl?.protocol === 'http:' ? 'http://' : 'https://',
             timeoutMs: e.IDENTITY_VERIFIER_TIMEOUT_MS,
           },

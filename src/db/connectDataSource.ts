@@ -7,9 +7,14 @@ import { AuditEventEntity } from '../audit/AuditEvent';
 import { WechatBindingEntity } from '../binding/WechatBinding';
 import { InitialSchema1764374400000 } from './migrations/1764374400000-InitialSchema';
 import { AccountLoginFailures1764460800000 } from './migrations/1764460800000-AccountLoginFailures';
+import { NoPersonalNumbersInLoginNames1764806400000 } from './migrations/1764806400000-NoPersonalNumbersInLoginNames';
 
 export const entities = [AccountEntity, WechatBindingEntity, AuditEventEntity];
-export const migrations = [InitialSchema1764374400000, AccountLoginFailures1764460800000];
+export const migrations = [
+  InitialSchema1764374400000,
+  AccountLoginFailures1764460800000,
+  NoPersonalNumbersInLoginNames1764806400000,
+];
 
 /**
  * Connects to `DATABASE_URL`: `mysql://…` for production (MariaDB, MySQL and TiDB all speak the

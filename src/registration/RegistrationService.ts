@@ -61,8 +61,8 @@ const isOpenidTaken = (error: unknown) =>
 const isDeadlock = (error: unknown) => driverCode(error) === 'ER_LOCK_DEADLOCK';
 
 /**
- * 实名注册: the identity check, then ONE transaction that creates the account (login name = the ID
- * number), records the 'register' audit event and binds the WeChat. Anything failing inside rolls
+ * 实名注册: the identity check, then ONE transaction that creates the account (it logs in by its ID
+ * number or phone), records the 'register' audit event and binds the WeChat. Anything failing inside rolls
  * all of it back: there is never an account without its binding, nor a binding or 'register' event
  * without its account.
  */
@@ -131,7 +131,7 @@ export class RegistrationService {
           openid: request.openid,
           ip: request.context.ip,
           userAgent: request.context.userAgent,
-          detail: { loginName: maskIdNumber(account.loginName), verification },
+          detail: { loginName: maskIdNumber(request.idNumber), verification },
         },
         manager,
       );

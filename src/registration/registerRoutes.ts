@@ -240,7 +240,7 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors: { [result.field]: result.message } }, 422);
       return;
     }
-    const loginName = maskIdNumber(result.account.loginName);
+    const loginName = maskIdNumber(registration.idNumber);
     sendCustomerNotice(deps, openid, deps.templates.render('registered', { loginName }), 'registration');
     ctx.redirect('/h5/register/done');
   });

@@ -26,10 +26,8 @@ describe('accounts/AccountService', () => {
   const stored = async (id: string) => await t.deps.db.getRepository(AccountEntity).findOneByOrFail({ id });
   const auditTypes = async () =>
     (await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } })).map((e) => e.type);
-  const wrong = (subject: TestAccount) =>
-    t.deps.accounts.authenticate(subject.account.loginName, 'wrong-password', from);
-  const right = (subject: TestAccount) =>
-    t.deps.accounts.authenticate(subject.account.loginName, subject.password, from);
+  const wrong = (subject: TestAccount) => t.deps.accounts.authenticate(subject.idNumber, 'wrong-password', from);
+  const right = (subject: TestAccount) => t.deps.accounts.authenticate(subject.idNumber, subject.password, from);
   const reasonOf = (result: AuthenticationResult) => (result.ok ? 'ok' : result.reason);
 
   describe('authenticate', () => {
@@ -157,10 +155,10 @@ describe('accounts/AccountService', () => {
   });
 
   describe('createAccount', () => {
-    it('defaults the login name to the ID number, stores the ID upper-case, and encrypts ID and phone', async () => {
+    it('leaves the login name empty by default, stores the ID upper-case, and encrypts ID and phone', async () => {
       const idNumber = uniqueIdNumber({ endsWithX: true });
       const { account, phone } = await createTestAccount(t.deps, { idNumber: idNumber.toLowerCase() });
-      assert.equal(account.loginName, idNumber);
+      assert.equal(account.loginName, null);
       assert.equal(t.deps.protector.decrypt(account.idNumberEncrypted), idNumber);
       assert.equal(t.deps.protector.decrypt(account.phoneEncrypted), phone);
       assert.equal(account.idNumberIndex, t.deps.protector.index('id_number', idNumber));

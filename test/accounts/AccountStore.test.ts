@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AccountConflictError } from '../../src/accounts/AccountConflictError';
+import { AccountEntity } from '../../src/accounts/Account';
 import { AccountStore } from '../../src/accounts/AccountStore';
+import { LoginNameRefusedError } from '../../src/accounts/LoginNameRefusedError';
 import { createTestAccount, uniqueIdNumber, uniquePhone } from '../support/accountFixtures';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 
@@ -34,11 +36,20 @@ describe('accounts/AccountStore', () => {
       assert.equal((await store.findByLoginIdentifier(phone))?.id, account.id);
     });
 
-    it('prefers an account whose login name is the identifier over one whose phone it is', async () => {
-      const { account: byPhone, phone } = await createTestAccount(t.deps, { loginName: 'zhaoliu' });
-      const { account: byName } = await createTestAccount(t.deps, { loginName: phone });
-      assert.notEqual(byName.id, byPhone.id);
-      assert.equal((await store.findByLoginIdentifier(phone))?.id, byName.id);
+    it('V14.2.4 refuses to store a login name that could carry an ID or mobile number, spaced or not', async () => {
+      const idNumber = uniqueIdNumber();
+      const phone = uniquePhone();
+      for (const loginName of [
+        idNumber,
+        phone,
+        `${phone.slice(0, 3)} ${phone.slice(3, 7)} ${phone.slice(7)}`,
+        `tax-${phone}`,
+      ]) {
+        await assert.rejects(createTestAccount(t.deps, { loginName }), LoginNameRefusedError, loginName);
+      }
+      assert.equal(await t.deps.db.getRepository(AccountEntity).count(), 0, 'nothing written');
+      const { account } = await createTestAccount(t.deps, { loginName: 'zhao-2025' });
+      assert.equal((await store.findByLoginIdentifier('zhao-2025'))?.id, account.id);
     });
 
     it('finds nothing for an unknown login name, ID number or phone', async () => {

@@ -59,7 +59,7 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   });
 
   it('audits a login with the browser the portal reports, and with the caller itself without a report', async () => {
-    const { account, password } = await createTestAccount(t.deps);
+    const { account, password, idNumber } = await createTestAccount(t.deps);
     const browserUa = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0';
     const fromPortal = (body: object) =>
       request(t.app.callback())
@@ -68,15 +68,14 @@ describe('accounts: POST /api/accounts/authenticate', () => {
         .set('User-Agent', 'portal-server/2.0')
         .send(body);
     assert.equal(
-      (await fromPortal({ loginName: account.loginName, password, clientIp: '203.0.113.77', userAgent: browserUa }))
-        .status,
+      (await fromPortal({ loginName: idNumber, password, clientIp: '203.0.113.77', userAgent: browserUa })).status,
       200,
     );
     assert.equal(
-      (await fromPortal({ loginName: account.loginName, password: 'wrong-password', clientIp: '2001:db8::7' })).status,
+      (await fromPortal({ loginName: idNumber, password: 'wrong-password', clientIp: '2001:db8::7' })).status,
       401,
     );
-    assert.equal((await fromPortal({ loginName: account.loginName, password })).status, 200);
+    assert.equal((await fromPortal({ loginName: idNumber, password })).status, 200);
     const rows = await t.deps.db
       .getRepository(AuditEventEntity)
       .find({ where: { accountId: account.id }, order: { id: 'ASC' } });
@@ -92,8 +91,8 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   });
 
   it('answers 401 invalid_credentials, identically, for a wrong password and an unknown account', async () => {
-    const { account } = await createTestAccount(t.deps);
-    const wrongPassword = await post({ loginName: account.loginName, password: 'wrong-password' });
+    const { account, idNumber } = await createTestAccount(t.deps);
+    const wrongPassword = await post({ loginName: idNumber, password: 'wrong-password' });
     const unknownAccount = await post({ loginName: 'nobody', password: 'wrong-password' });
     for (const res of [wrongPassword, unknownAccount]) {
       assert.equal(res.status, 401);
@@ -106,10 +105,9 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   });
 
   it('answers 423 account_locked from the 5th failure on, saying until when in Asia/Shanghai time', async () => {
-    const { account, password } = await createTestAccount(t.deps);
-    for (let i = 0; i < 4; i++)
-      assert.equal((await post({ loginName: account.loginName, password: 'wrong' })).status, 401);
-    const locked = await post({ loginName: account.loginName, password: 'wrong' });
+    const { account, password, idNumber } = await createTestAccount(t.deps);
+    for (let i = 0; i < 4; i++) assert.equal((await post({ loginName: idNumber, password: 'wrong' })).status, 401);
+    const locked = await post({ loginName: idNumber, password: 'wrong' });
     assert.equal(locked.status, 423);
     assert.equal(locked.body.error.code, 'account_locked');
     // 02:00 UTC + 15 minutes = 10:15 in Shanghai.
@@ -117,12 +115,12 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     assert.equal(locked.headers['retry-after'], '900');
 
     clock.advance(5 * 60_000);
-    const rightButLocked = await post({ loginName: account.loginName, password });
+    const rightButLocked = await post({ loginName: idNumber, password });
     assert.equal(rightButLocked.status, 423);
     assert.equal(rightButLocked.headers['retry-after'], '600');
 
     clock.advance(10 * 60_000);
-    assert.equal((await post({ loginName: account.loginName, password })).status, 200);
+    assert.equal((await post({ loginName: idNumber, password })).status, 200);
   });
 
   const badBodies: [string, unknown, RegExp][] = [
@@ -186,12 +184,12 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   });
 
   it('answers 401 invalid_api_key without the key or with a wrong one, before reading the body', async () => {
-    const { account, password } = await createTestAccount(t.deps);
-    const missing = await request(t.app.callback()).post(PATH).send({ loginName: account.loginName, password });
+    const { password, idNumber } = await createTestAccount(t.deps);
+    const missing = await request(t.app.callback()).post(PATH).send({ loginName: idNumber, password });
     const wrong = await request(t.app.callback())
       .post(PATH)
       .set('Authorization', `Bearer ${KEY}x`)
-      .send({ loginName: account.loginName, password });
+      .send({ loginName: idNumber, password });
     const notJson = await request(t.app.callback()).post(PATH).type('json').send('{');
     for (const res of [missing, wrong, notJson]) {
       assert.equal(res.status, 401);

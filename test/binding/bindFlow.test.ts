@@ -106,8 +106,8 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     assert.doesNotMatch(again.text, new RegExp(taxpayer.idNumber));
   });
 
-  it('accepts the login name, the ID number or the phone as 登录账号', async () => {
-    for (const name of [taxpayer.account.loginName, taxpayer.phone]) {
+  it('accepts the ID number or the phone as 登录账号', async () => {
+    for (const name of [taxpayer.idNumber, taxpayer.phone]) {
       const client = new H5Client(t.app, wechat.url, sim.createUser('x').openid);
       assert.equal((await login(client, name, taxpayer.password)).status, 302, name);
     }

@@ -331,7 +331,7 @@ describe('config: loadConfig', () => {
           TENCENTCLOUD_SECRET_ID: 'AKIDexample',
           TENCENTCLOUD_SECRET_KEY: 'secret-key-example',
           TENCENTCLOUD_FACEID_MODE: 'two-element',
-          TENCENTCLOUD_FACEID_URL: 'http://127.0.0.1:3000',
+          TENCENTCLOUD_FACEID_URL: 'http://127.0.0.1:3000/sandbox/faceid/',
           IDENTITY_VERIFIER_TIMEOUT_MS: '2000',
           IDENTITY_VERIFICATIONS_PER_PHONE_PER_DAY: '3',
         }),
@@ -344,7 +344,7 @@ describe('config: loadConfig', () => {
           secretKey: 'secret-key-example',
           region: 'ap-guangzhou',
           mode: 'two-element',
-          endpoint: '127.0.0.1:3000',
+          endpoint: '127.0.0.1:3000/sandbox/faceid',
           protocol: 'http://',
           timeoutMs: 2000,
         },
@@ -357,7 +357,7 @@ describe('config: loadConfig', () => {
           IDENTITY_VERIFIER: 'tencentcloud',
           TENCENTCLOUD_FACEID_MODE: 'face',
           IDENTITY_VERIFIER_TIMEOUT_MS: '60000',
-          TENCENTCLOUD_FACEID_URL: 'http://127.0.0.1:3000/path',
+          TENCENTCLOUD_FACEID_URL: 'http://127.0.0.1:3000/path?query',
         }),
       );
       assert.deepEqual(

@@ -23,7 +23,12 @@ const STACKS: Stack[] = [
   {
     title: 'the embedded demo stack (SQLite, in-memory stores)',
     shots: 'seed-demo',
-    env: (dataDir) => ({ DATABASE_URL: `sqlite:${path.join(dataDir, 'seed.sqlite')}`, REDIS_URL: 'memory' }),
+    // As `npm run demo`: 实名注册 verified by the sandbox's 实名核身 stand-in through the SDK.
+    env: (dataDir) => ({
+      DATABASE_URL: `sqlite:${path.join(dataDir, 'seed.sqlite')}`,
+      REDIS_URL: 'memory',
+      IDENTITY_VERIFIER: 'tencentcloud',
+    }),
   },
 ];
 

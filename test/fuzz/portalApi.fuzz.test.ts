@@ -235,7 +235,6 @@ describe(`fuzz: the portal API (fast-check seed ${FUZZ_SEED}, ${FUZZ_RUNS} cases
             taxpayer.idNumber,
             taxpayer.idNumber.toLowerCase(),
             taxpayer.phone,
-            taxpayer.account.loginName,
             ` ${taxpayer.phone} `,
           ),
         },

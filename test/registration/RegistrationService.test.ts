@@ -61,11 +61,11 @@ describe('registration: RegistrationService (one transaction for account, audit 
     ...overrides,
   });
 
-  it('creates the account with the ID number as login name, binds the WeChat and records register, all together', async () => {
+  it('creates the account without a login name (it logs in by ID number or phone), binds the WeChat and records register, all together', async () => {
     const req = request({ idNumber: uniqueIdNumber({ endsWithX: true }) });
     const result = await service().register(req);
     assert.ok(result.ok);
-    assert.equal(result.account.loginName, req.idNumber);
+    assert.equal(result.account.loginName, null);
     assert.equal(result.verification, 'format_only');
     const binding = await t.deps.bindings.findByOpenid(req.openid);
     assert.equal(binding?.accountId, result.account.id);
@@ -89,7 +89,12 @@ describe('registration: RegistrationService (one transaction for account, audit 
     const result = await service().register(req);
     assert.deepEqual(result, { ok: false, reason: 'wechat_already_bound' });
     assert.equal(await accountRows(), 1, 'only the account that was there');
-    assert.equal(await t.deps.db.getRepository(AccountEntity).countBy({ loginName: req.idNumber }), 0);
+    assert.equal(
+      await t.deps.db
+        .getRepository(AccountEntity)
+        .countBy({ idNumberIndex: t.deps.protector.index('id_number', req.idNumber) }),
+      0,
+    );
     assert.equal(await bindingRows(), 1);
     assert.equal(await registerEvents(), 0);
   });
@@ -159,7 +164,7 @@ describe('registration: RegistrationService (one transaction for account, audit 
     assert.equal(await bindingRows(), 0);
   });
 
-  it('names the field another account holds: ID number, phone, or the login name (= this ID number)', async () => {
+  it('names the field another account holds: ID number or phone', async () => {
     const existing = await createTestAccount(t.deps);
     assert.deepEqual(await service().register(request({ idNumber: existing.idNumber.toLowerCase() })), {
       ok: false,
@@ -171,14 +176,7 @@ describe('registration: RegistrationService (one transaction for account, audit 
       reason: 'taken',
       field: 'phone',
     });
-    const idNumber = uniqueIdNumber();
-    await createTestAccount(t.deps, { loginName: idNumber });
-    assert.deepEqual(await service().register(request({ idNumber })), {
-      ok: false,
-      reason: 'taken',
-      field: 'loginName',
-    });
-    assert.equal(await accountRows(), 2);
+    assert.equal(await accountRows(), 1);
     assert.equal(await bindingRows(), 0);
   });
 

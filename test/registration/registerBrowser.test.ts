@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
+import { AccountEntity } from '../../src/accounts/Account';
 import { SIMULATED_USER_COOKIE } from '../../src/sandbox/simulator/WeChatSimulator';
 import { gb11643CheckCharacter, uniqueIdNumber, uniquePhone } from '../support/accountFixtures';
 import { launchBrowser, phoneContext, screenshotPath } from '../support/browser';
@@ -93,12 +94,56 @@ describe('registration: 实名注册 in a phone-sized Chromium with a WeChat use
     await page.screenshot({ path: screenshotPath('register-5-success'), fullPage: true });
     const binding = await live.deps.bindings.findByOpenid(wechatUser.openid);
     const account = binding ? await live.deps.accounts.findById(binding.accountId) : null;
-    assert.equal(account?.loginName, idNumber);
+    assert.equal(account?.idNumberIndex, live.deps.protector.index('id_number', idNumber));
+    assert.equal(account?.loginName, null);
     assert.equal(account?.realName, '阿依古丽·买买提');
 
     await page.goto(`${live.url}/h5/register`);
     await page.getByRole('heading', { name: '您的微信已绑定实名账号' }).waitFor();
     await page.screenshot({ path: screenshotPath('register-6-already-bound'), fullPage: true });
     await context.close();
+  });
+
+  describe('with IDENTITY_VERIFIER=tencentcloud asking the sandbox 实名核身 stand-in (as the demo does)', () => {
+    let verified: TestApp & { url: string };
+    before(async () => {
+      verified = await startLiveApp({ env: { IDENTITY_VERIFIER: 'tencentcloud' } });
+    });
+    after(() => verified?.close());
+
+    it('refuses an identity the records do not confirm, next to 手机号码, and stores nothing', async () => {
+      const wechatUser = verified.deps.simulator!.createUser('冒名者的微信');
+      const context = await phoneContext(browser);
+      await context.addCookies([{ name: SIMULATED_USER_COOKIE, value: wechatUser.openid, url: verified.url }]);
+      const page = await context.newPage();
+      const phone = uniquePhone();
+      const accountCount = () => verified.deps.db.getRepository(AccountEntity).count();
+      const before = await accountCount();
+      const captcha = await captchaOf(page, () => page.goto(`${verified.url}/h5/register`));
+      await page.getByLabel('姓名', { exact: true }).fill('王新税');
+      await page.getByLabel('身份证号码', { exact: true }).fill(uniqueIdNumber());
+      await page.getByLabel('手机号码', { exact: true }).fill(phone);
+      await page.getByLabel('验证码', { exact: true }).fill(captcha);
+      await captchaOf(page, () => page.getByRole('button', { name: '获取验证码' }).click());
+      await page.getByText(/验证码已发送至 138\*\*\*\*\d{4}/).waitFor();
+      const inbox = (await (await fetch(`${verified.url}/sandbox/sms?phone=${phone}`)).json()) as {
+        messages: { code: string }[];
+      };
+      await page.getByLabel('短信验证码', { exact: true }).fill(inbox.messages.at(-1)!.code);
+      await page.getByLabel('登录密码', { exact: true }).fill('Fj-tax-2025!');
+      await page.getByLabel('确认密码', { exact: true }).fill('Fj-tax-2025!');
+      await page.getByRole('button', { name: '注册', exact: true }).click();
+      await page.getByText('运营商无此手机号码的实名记录').waitFor();
+      assert.equal(await messageOf(page, '手机号码'), '运营商无此手机号码的实名记录');
+      assert.equal(await page.getByLabel('姓名', { exact: true }).inputValue(), '王新税', 'the form keeps its values');
+      await page.screenshot({ path: screenshotPath('register-7-identity-refused'), fullPage: true });
+      assert.deepEqual(
+        verified.deps.faceid!.calls.map((c) => c.action),
+        ['PhoneVerification'],
+      );
+      assert.equal(await verified.deps.bindings.findByOpenid(wechatUser.openid), null);
+      assert.equal(await accountCount(), before, 'no account');
+      await context.close();
+    });
   });
 });

@@ -148,7 +148,9 @@ describe("reliability: MySQL unreachable or its connection killed (a relay and a
       const done = await retry();
       assert.equal(done.status, 302, visibleText(done.text));
       assert.equal(done.headers.location, '/h5/register/done');
-      const account = await accounts().findOneByOrFail({ loginName: form.idNumber });
+      const account = await accounts().findOneByOrFail({
+        idNumberIndex: rig.t.deps.protector.index('id_number', form.idNumber),
+      });
       assert.equal(await bindings().countBy({ accountId: account.id, openid: user.openid }), 1);
       assert.equal(await audits('register'), 1);
     });

@@ -43,7 +43,7 @@ export interface TestAccount {
 
 /**
  * Creates an account through AccountService (so it is stored exactly as production stores it) and
- * returns it with its plain password, ID number and phone. The login name defaults to the ID number.
+ * returns it with its plain password, ID number and phone. Without `loginName` it has none.
  */
 export async function createTestAccount(
   deps: Pick<Dependencies, 'accounts'>,

@@ -92,6 +92,14 @@ export async function startLiveApp(options: TestAppOptions = {}): Promise<TestAp
       WECHAT_API_BASE: simulator,
       WECHAT_OPEN_BASE: simulator,
       WECHAT_MP_BASE: simulator,
+      // IDENTITY_VERIFIER=tencentcloud asks this app's own 实名核身 stand-in, as the demo does.
+      ...(options.env?.IDENTITY_VERIFIER === 'tencentcloud'
+        ? {
+            TENCENTCLOUD_FACEID_URL: `${url}/sandbox/faceid`,
+            TENCENTCLOUD_SECRET_ID: 'AKIDlive',
+            TENCENTCLOUD_SECRET_KEY: 'live-faceid-secret',
+          }
+        : {}),
       ...options.env,
     },
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { FACEID_SANDBOX_PATH } from '../../dependencies';
 
 interface DemoSecrets {
   SESSION_SECRET: string;
@@ -10,7 +11,7 @@ interface DemoSecrets {
 
 /**
  * The embedded demo's configuration: SQLite under data/, in-memory stores, the WeChat simulator,
- * the reference portal. Secrets are made once and kept in data/demo-secrets.json, because the
+ * the 实名核身 stand-in, the reference portal. Secrets are made once and kept in data/demo-secrets.json, because the
  * SQLite file's ID and phone numbers stay readable only with the same DATA_KEY. Variables already
  * set in the environment win (PORT in particular).
  */
@@ -47,6 +48,11 @@ export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv): NodeJS
     PORTAL_DEMO: '1',
     SANDBOX: '1',
     SMS_PROVIDER: 'console',
+    // 实名注册 asks the sandbox's 实名核身 stand-in through the real SDK client: the demo's people verify.
+    IDENTITY_VERIFIER: 'tencentcloud',
+    TENCENTCLOUD_SECRET_ID: 'AKIDdemo0000000000000000000000000000',
+    TENCENTCLOUD_SECRET_KEY: 'demo-faceid-secret-key',
+    TENCENTCLOUD_FACEID_URL: `${publicUrl}${FACEID_SANDBOX_PATH}`,
     ...secrets,
     ...env,
     PORT: port,

@@ -117,7 +117,7 @@ export class World {
     const phone = uniquePhone();
     const account: Account = {
       id: randomUUID(),
-      loginName: idNumber,
+      loginName: null,
       passwordHash: await this.passwordHash,
       realName,
       idNumberEncrypted: protector.encrypt(idNumber),
