@@ -270,7 +270,7 @@ for (const stack of STACKS)
       const reply = accountMessages('点击这里核对并确认登录').last();
       await reply.getByRole('link', { name: '点击这里核对并确认登录' }).click();
       await h5().getByRole('heading', { name: '福建省网上税务局登录确认' }).waitFor();
-      const details = await h5().locator('.weui-cells').innerText();
+      const details = await h5().locator('.weui-cells').first().innerText();
       // The account is shown masked: 张* for 张三.
       assert.ok(details.includes(`${expectedName.slice(0, 1)}*`), details);
       assert.ok(details.includes('Windows'), `the PC's browser is shown: ${details}`);
