@@ -10,12 +10,14 @@ import { RedisRateLimiter } from '../../src/security/RedisRateLimiter';
 import { RedisSmsCodeStore } from '../../src/sms/RedisSmsCodeStore';
 import { RedisAccessTokenStore } from '../../src/wechat/api/RedisAccessTokenStore';
 import { RedisPushDedupeStore } from '../../src/wechat/RedisPushDedupeStore';
+import { RedisPushNonceStore } from '../../src/wechat/RedisPushNonceStore';
 import { ClusterSetup, SentinelSetup, type TestTopology } from '../support/redisTopologies';
 import { describeAccessTokenStoreContract } from './accessTokenStore.contract';
 import { describeCaptchaStoreContract } from './captchaStore.contract';
 import { describeLoginTicketStoreContract } from './loginTicketStore.contract';
 import { describeOAuthCallbackClaimsContract } from './oauthCallbackClaims.contract';
 import { describePushDedupeStoreContract } from './pushDedupeStore.contract';
+import { describePushNonceStoreContract } from './pushNonceStore.contract';
 import { describeQrSceneStoreContract } from './qrSceneStore.contract';
 import { describeRateLimiterContract } from './rateLimiter.contract';
 import { describeSessionStoreContract } from './sessionStore.contract';
@@ -55,6 +57,10 @@ for (const [name, start] of topologies) {
     describePushDedupeStoreContract(
       'RedisPushDedupeStore',
       redis.open((client, keys) => new RedisPushDedupeStore(client, keys)),
+    );
+    describePushNonceStoreContract(
+      'RedisPushNonceStore',
+      redis.open((client, keys) => new RedisPushNonceStore(client, keys)),
     );
     describeAccessTokenStoreContract(
       'RedisAccessTokenStore',
