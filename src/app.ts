@@ -14,6 +14,8 @@ import { H5Renderer } from './h5/H5Renderer';
 import { h5Pipeline } from './h5/h5Pipeline';
 import { confirmRoutes } from './login/confirmRoutes';
 import { loginApiRoutes } from './login/loginApiRoutes';
+import { TicketCreationLimiter } from './login/TicketCreationLimiter';
+import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
 import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
@@ -71,6 +73,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     logger: deps.logger,
     maxBindingsPerAccount: config.maxBindingsPerAccount,
     changes: deps.boundAccounts,
+    logins: deps.login,
   });
 
   const router = new Router();
@@ -84,7 +87,12 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
-  router.use(loginApiRoutes(deps.login, config.portal).routes());
+  const ticketLimiter = new TicketCreationLimiter(
+    deps.rateLimiter,
+    new SmsSubjectDigest(config.dataKey),
+    config.portal.ticketLimits,
+  );
+  router.use(loginApiRoutes(deps.login, config.portal, ticketLimiter).routes());
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
@@ -93,7 +101,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       wechatApi: deps.wechatApi,
       templates: deps.templates,
       logger: deps.logger,
-      apiKeys: config.portal.apiKeys,
+      portalKeys: config.portal.keys,
     }).routes(),
   );
   const wechat = wechatEndpoint({

@@ -24,6 +24,8 @@ export interface AuthenticationContext {
   userAgent: string;
   /** The WeChat user behind the H5 bind form, when there is one; recorded in the audit log. */
   openid?: string | null;
+  /** The portal (key name) that asked, for POST /api/accounts/authenticate; recorded in the audit log. */
+  portal?: string | null;
 }
 
 export type AuthenticationResult =
@@ -64,6 +66,7 @@ interface AuditSubject {
   ip: string;
   userAgent: string;
   openid: string | null;
+  portal: string | null;
 }
 
 /**
@@ -96,7 +99,12 @@ export class AccountService {
     context: AuthenticationContext,
   ): Promise<AuthenticationResult> {
     const { store, audit, clock } = this.deps;
-    const origin = { ip: context.ip, userAgent: context.userAgent, openid: context.openid ?? null };
+    const origin = {
+      ip: context.ip,
+      userAgent: context.userAgent,
+      openid: context.openid ?? null,
+      portal: context.portal ?? null,
+    };
     const loginName = identifier.trim();
     const account = await store.findByLoginIdentifier(loginName);
     if (!account) {

@@ -24,10 +24,14 @@ const readAuthenticateBody = validateBody<{ loginName: string; password: string 
 export function accountRoutes(deps: { accounts: AccountService; config: Config; clock: Clock }): Router {
   const router = new Router();
 
-  router.post('/api/accounts/authenticate', requirePortalKey(deps.config.portal.apiKeys), jsonBody(), async (ctx) => {
+  const key = requirePortalKey(deps.config.portal.keys, 'authenticate');
+  router.post('/api/accounts/authenticate', key, jsonBody(), async (ctx) => {
     const { loginName, password, ...reported } = readAuthenticateBody(ctx);
     // Audited with the taxpayer's browser when the portal reports it (as it does for tickets).
-    const result = await deps.accounts.authenticate(loginName, password, reportedClient(ctx, reported));
+    const result = await deps.accounts.authenticate(loginName, password, {
+      ...reportedClient(ctx, reported),
+      portal: ctx.state.portalKey!.name,
+    });
     if (result.ok) {
       ctx.body = { account: deps.accounts.toPublic(result.account) };
       return;

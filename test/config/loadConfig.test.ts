@@ -128,7 +128,10 @@ describe('config: loadConfig', () => {
           PORTAL_ORIGINS: 'https://portal.example.test,http://127.0.0.1:8080',
         }),
       );
-      assert.deepEqual(config.portal.apiKeys, [keyA, keyB]);
+      assert.deepEqual(
+        config.portal.keys.map((key) => key.secret),
+        [keyA, keyB],
+      );
       assert.deepEqual(config.portal.origins, ['https://portal.example.test', 'http://127.0.0.1:8080']);
     });
 
@@ -136,9 +139,10 @@ describe('config: loadConfig', () => {
       assert.equal(loadConfig(testEnvironment()).wechat.messageMode, 'compatible');
       assert.equal(loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: '' })).wechat.messageMode, 'plain');
       assert.equal(loadConfig(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe' })).wechat.messageMode, 'safe');
-      assert.deepEqual(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems, [
-        'WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe',
-      ]);
+      assert.deepEqual(
+        configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems,
+        ['WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe'],
+      );
       assert.deepEqual(named(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'secure' }))), ['WECHAT_MESSAGE_MODE']);
     });
 
@@ -213,10 +217,10 @@ describe('config: loadConfig', () => {
 
     it('accepts spaces after the commas of PORTAL_API_KEYS', () => {
       const keys = `${'a'.repeat(32)}, ${'b'.repeat(32)}`;
-      assert.deepEqual(loadConfig(testEnvironment({ PORTAL_API_KEYS: keys })).portal.apiKeys, [
-        'a'.repeat(32),
-        'b'.repeat(32),
-      ]);
+      assert.deepEqual(
+        loadConfig(testEnvironment({ PORTAL_API_KEYS: keys })).portal.keys.map((key) => key.secret),
+        ['a'.repeat(32), 'b'.repeat(32)],
+      );
     });
 
     it('lists every problem at once, one per variable, each named', () => {

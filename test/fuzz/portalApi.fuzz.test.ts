@@ -26,8 +26,9 @@ import {
  * number, phone, openid, scene or confirm token. A refused request changes nothing in Redis and
  * writes nothing to MySQL but audit rows and, for a wrong password of a real account, its lockout
  * counters (failed_logins, last_failed_at, locked_until: what lockout is). A created ticket (201)
- * adds its one `login:{tag}` key (and may fetch the shared access token). The live ticket is never
- * changed, nor is any binding. After the run: table checksums as at the start; heap stable.
+ * adds its one `login:{tag}` key (and may fetch the shared access token, and moves the ticket
+ * limits' counters). The live ticket is never changed, nor is any binding. After the run: table
+ * checksums as at the start; heap stable.
  */
 describe(`fuzz: the portal API (fast-check seed ${FUZZ_SEED}, ${FUZZ_RUNS} cases)`, function () {
   this.timeout(FUZZ_TIMEOUT_MS);
@@ -368,8 +369,9 @@ describe(`fuzz: the portal API (fast-check seed ${FUZZ_SEED}, ${FUZZ_RUNS} cases
         }
         if (res.status === 201) {
           assert.equal(`${request.method} ${request.url}`, 'POST /api/login/tickets', label);
-          // A new ticket may also create and lease a QR scene of the pool.
-          const change = redisChange(before, after, [/^wechat:access-token/, /^qrpool:/]);
+          // A new ticket may also create and lease a QR scene of the pool, and counts against the
+          // portal's and the browser's ticket limits.
+          const change = redisChange(before, after, [/^wechat:access-token/, /^qrpool:/, /^rate:\{login-tickets:/]);
           assert.deepEqual([change.removed, change.changed], [[], []], label);
           assert.equal(change.added.length, 1, `${label}: one new ticket`);
           assert.match(change.added[0]!, /^login:\{[0-9a-f]{16}\}$/);

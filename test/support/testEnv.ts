@@ -37,6 +37,10 @@ export function testEnvironment(overrides: Record<string, string | undefined> = 
     SESSION_SECRET: 'test-session-secret-0123456789abcdef',
     DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
     SANDBOX: '1',
+    // Suites create tickets far faster than any browser; the limits themselves are tested with
+    // their production defaults (test/security/ticketCreationLimits.test.ts).
+    LOGIN_TICKETS_PER_IP_PER_MINUTE: '1000000',
+    LOGIN_TICKETS_PER_KEY_PER_MINUTE: '1000000',
     ...overrides,
   };
 }
@@ -53,7 +57,11 @@ export function productionEnvironment(overrides: Record<string, string | undefin
     PUBLIC_URL: 'https://wx.example.test',
     WECHAT_APPSECRET: randomBytes(16).toString('hex'),
     WECHAT_TOKEN: randomBytes(16).toString('hex'),
-    WECHAT_ENCODING_AES_KEY: randomBytes(40).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 43).padEnd(43, 'Q'),
+    WECHAT_ENCODING_AES_KEY: randomBytes(40)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 43)
+      .padEnd(43, 'Q'),
     PORTAL_API_KEYS: random(32),
     SESSION_SECRET: random(32),
     DATA_KEY: randomBytes(32).toString('base64'),

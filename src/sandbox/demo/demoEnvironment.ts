@@ -6,6 +6,7 @@ import { FACEID_SANDBOX_PATH } from '../../dependencies';
 interface DemoSecrets {
   SESSION_SECRET: string;
   DATA_KEY: string;
+  /** The secret of the reference portal's key (PORTAL_API_KEYS names it etax). */
   PORTAL_API_KEYS: string;
 }
 
@@ -54,6 +55,8 @@ export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv): NodeJS
     TENCENTCLOUD_SECRET_KEY: 'demo-faceid-secret-key',
     TENCENTCLOUD_FACEID_URL: `${publicUrl}${FACEID_SANDBOX_PATH}`,
     ...secrets,
+    // The demo's one portal, by name: the phone's confirm page says 福建省网上税务局 请求登录.
+    PORTAL_API_KEYS: `etax:login+bindings+authenticate+password:福建省网上税务局:${secrets.PORTAL_API_KEYS}`,
     ...env,
     PORT: port,
     PUBLIC_URL: publicUrl,
