@@ -159,7 +159,8 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
         qr: {
           ...qr,
           state,
-          message: qr.ticket || state === 'waiting' ? QR_MESSAGES[state] : '二维码获取失败，点击刷新',
+          // A waiting page's script says 正在获取二维码…; without script the panel's button and hint speak.
+          message: state === 'waiting' ? '' : qr.ticket ? QR_MESSAGES[state] : '二维码获取失败，点击刷新',
         },
         messages: JSON.stringify(QR_MESSAGES),
         apiBase: api.base,

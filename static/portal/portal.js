@@ -161,8 +161,10 @@
     });
 
     // A new visitor's page comes without a QR code: ask for it now.
-    if (panel.getAttribute('data-state') === 'waiting') refresh();
-    else if (status === 'confirmed') logIn();
+    if (panel.getAttribute('data-state') === 'waiting') {
+      statusText.textContent = messages.waiting || '';
+      refresh();
+    } else if (status === 'confirmed') logIn();
     else if (ticket && stateOf(status) !== 'expired') poll(generation);
   }
 
