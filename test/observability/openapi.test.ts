@@ -400,7 +400,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
     const cases: {
       operationId: string;
       needs: 'mysql' | 'redis';
-      call: (api: () => request.SuperTest<request.Test>) => request.Test;
+      call: (api: () => ReturnType<typeof request>) => request.Test;
       stub: () => [object, string];
     }[] = [
       {
