@@ -104,14 +104,14 @@ const side = (runs: MeasuredRun[], server: 'product' | 'baseline' | 'floor'): Th
 interface Checker {
   good: number;
   bad: string[];
-  onResponse(status: number, body: string): void;
+  onResponse: (status: number, body: string) => void;
 }
 
 function checker(ok: (status: number, body: string) => boolean): Checker {
   const c: Checker = {
     good: 0,
     bad: [],
-    onResponse(status, body) {
+    onResponse: (status, body) => {
       if (ok(status, body)) c.good += 1;
       else if (c.bad.length < 10) c.bad.push(`${status} ${body.slice(0, 160)}`);
     },
@@ -298,14 +298,12 @@ export async function pushScenario(
       if (variant === 'misses') await boundAccountCache(ctx.product, true);
       const answers = new ScanAnswers();
       let reused = 0;
-      let load: LoadResult | undefined;
       const run = await measured(ctx, { product: ctx.product.pid }, quiet, async () => {
         const sent = await scans.send(ctx.product, pushes, count, answers);
         reused = sent.reused;
-        load = sent.result;
         return sent.result;
       });
-      const runChecks = await scans.check(answers, load!, variant === 'misses');
+      const runChecks = await scans.check(answers, run, variant === 'misses');
       runChecks.reusedPushes = reused;
       if (variant === 'misses') {
         const misses = await boundAccountCache(ctx.product, false);
@@ -476,7 +474,7 @@ export async function ticketReadScenario(ctx: BenchContext): Promise<ThroughputO
         warmProduct: async (t) => {
           await load(t, settings.warmupS, profiled);
         },
-        prepareProduct: async () => reads,
+        prepareProduct: () => Promise.resolve(reads),
         loadProduct: async (t) => (await load(t, settings.durationS, profiled)).requests,
         warmBaseline: async (t) => {
           await load(t, settings.warmupS, profiled);
