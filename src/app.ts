@@ -84,7 +84,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
-  router.use(loginApiRoutes(deps.login, config.portal).routes());
+  router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices).routes());
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,

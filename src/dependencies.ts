@@ -42,6 +42,12 @@ import { FaceidSandbox } from './sandbox/faceid/FaceidSandbox';
 import { SANDBOX_PEOPLE } from './sandbox/faceid/sandboxPeople';
 import type { RateLimiter } from './security/RateLimiter';
 import { IpRegionLookup } from './region/IpRegionLookup';
+import { LoginNoticeSender } from './notice/LoginNoticeSender';
+import {
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_PER_RECIPIENT_PER_MINUTE,
+  TemplateSendLimiter,
+} from './notice/TemplateSendLimiter';
 import { createSmsSender } from './sms/createSmsSender';
 import { createIdentityVerifier } from './registration/createIdentityVerifier';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
@@ -112,8 +118,10 @@ export interface Dependencies {
   qrPool: QrScenePool;
   /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
   oidc: Koa | null;
-  /** Where an IP address is (offline database), for the confirm page. */
+  /** Where an IP address is (offline database), for the confirm page, notices and 登录记录. */
   regions: IpRegionLookup;
+  /** The template message after each login, or null when WECHAT_TEMPLATE_LOGIN_NOTICE is unset. */
+  loginNotices: LoginNoticeSender | null;
 }
 
 export interface DependencyOverrides {
@@ -165,6 +173,13 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
+  const regions = new IpRegionLookup();
+  const wechatApi = new WeChatApiClient({
+    http,
+    tokens: accessTokens,
+    apiBase: config.wechat.apiBase,
+    mpBase: config.wechat.mpBase,
+  });
   const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc'> = {
     config,
     clock,
@@ -176,12 +191,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     stores,
     ciphers: config.wechat.encodingAesKeys.map((key) => new MessageCipher(key, config.wechat.appId)),
     accessTokens,
-    wechatApi: new WeChatApiClient({
-      http,
-      tokens: accessTokens,
-      apiBase: config.wechat.apiBase,
-      mpBase: config.wechat.mpBase,
-    }),
+    wechatApi,
     templates: new ReplyTemplates(path.join(root, 'templates', 'replies'), {
       bindUrl: `${config.publicUrl}/h5/bind`,
       registerUrl: `${config.publicUrl}/h5/register`,
@@ -234,7 +244,24 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       metrics,
     ),
     oauthClaims: stores.oauthClaims,
-    regions: new IpRegionLookup(),
+    regions,
+    loginNotices: config.loginNotice
+      ? new LoginNoticeSender({
+          ...config.loginNotice,
+          historyUrl: `${config.publicUrl}/h5/logins`,
+          bindings,
+          wechatApi,
+          limiter: new TemplateSendLimiter(rateLimiter, clock, {
+            ...config.templateSends,
+            perRecipientPerMinute: DEFAULT_PER_RECIPIENT_PER_MINUTE,
+            maxWaitMs: DEFAULT_MAX_WAIT_MS,
+          }),
+          templates: new ReplyTemplates(path.join(root, 'templates', 'notices'), {}, { autoescape: false }),
+          regions,
+          metrics,
+          logger,
+        })
+      : null,
   };
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
