@@ -42,12 +42,12 @@ import { FaceidSandbox } from './sandbox/faceid/FaceidSandbox';
 import { SANDBOX_PEOPLE } from './sandbox/faceid/sandboxPeople';
 import type { RateLimiter } from './security/RateLimiter';
 import { IpRegionLookup } from './region/IpRegionLookup';
-import { LoginNoticeSender } from './notice/LoginNoticeSender';
+import { LoginNoticeSender } from './loginsafety/LoginNoticeSender';
 import {
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_PER_RECIPIENT_PER_MINUTE,
   TemplateSendLimiter,
-} from './notice/TemplateSendLimiter';
+} from './loginsafety/TemplateSendLimiter';
 import { createSmsSender } from './sms/createSmsSender';
 import { createIdentityVerifier } from './registration/createIdentityVerifier';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
@@ -195,6 +195,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     templates: new ReplyTemplates(path.join(root, 'templates', 'replies'), {
       bindUrl: `${config.publicUrl}/h5/bind`,
       registerUrl: `${config.publicUrl}/h5/register`,
+      loginsUrl: `${config.publicUrl}/h5/logins`,
     }),
     scenes: new SceneRegistry(),
     bindings,

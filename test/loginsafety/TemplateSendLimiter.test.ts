@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock/Clock';
-import { TemplateSendLimiter, type TemplateSendLimits } from '../../src/notice/TemplateSendLimiter';
+import { TemplateSendLimiter, type TemplateSendLimits } from '../../src/loginsafety/TemplateSendLimiter';
 import { MemoryRateLimiter } from '../../src/security/MemoryRateLimiter';
 import type { RateLimiter } from '../../src/security/RateLimiter';
 import { RedisRateLimiter } from '../../src/security/RedisRateLimiter';
