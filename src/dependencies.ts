@@ -19,6 +19,7 @@ import { Metrics } from './observability/Metrics';
 import { projectRoot } from './projectRoot';
 import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
+import { loginNoticeTemplate } from './sandbox/simulator/loginNoticeTemplate';
 import { closeRedis, connectRedis, createTopologyClient, type Redis } from './store/createRedis';
 import { createMemoryStores } from './store/createMemoryStores';
 import { createRedisStores } from './store/createRedisStores';
@@ -264,6 +265,9 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
         })
       : null,
   };
+  // The sandbox's WeChat has the login notice's template in 我的模板, as the real console would.
+  if (deps.simulator && config.loginNotice)
+    deps.simulator.addMessageTemplate(loginNoticeTemplate(config.loginNotice.templateId, config.loginNotice.fields));
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();
