@@ -188,16 +188,9 @@ for (const stack of STACKS)
       await notice().waitFor();
       const card = notice().locator('.card-template');
       assert.equal((await card.locator('.card-title').innerText()).trim(), '账号登录提醒');
-      const fields = Object.fromEntries(
-        await card
-          .locator('.card-fields dt')
-          .evaluateAll((labels) =>
-            labels.map((dt) => [
-              dt.textContent,
-              (dt as unknown as { nextElementSibling: { textContent: string } }).nextElementSibling.textContent,
-            ]),
-          ),
-      ) as Record<string, string>;
+      const labels = await card.locator('.card-fields dt').allInnerTexts();
+      const values = await card.locator('.card-fields dd').allInnerTexts();
+      const fields = Object.fromEntries(labels.map((label, i) => [label, values[i]])) as Record<string, string>;
       assert.equal(fields['登录方式'], '微信扫码');
       assert.equal(fields['登录平台'], '网上税务局');
       assert.match(fields['登录地点']!, /^广东 广州/);
@@ -208,12 +201,9 @@ for (const stack of STACKS)
       // 详情 opens 登录记录 in the in-app browser, through the simulated OAuth.
       await card.getByText('详情').click();
       await h5().getByRole('heading', { name: '登录记录' }).waitFor();
-      assert.deepEqual(
-        await h5()
-          .locator('.login-record')
-          .evaluateAll((items) => items.map((item) => item.getAttribute('data-kind'))),
-        ['qr', 'password', 'bind'],
-      );
+      const kinds = [];
+      for (const item of await h5().locator('.login-record').all()) kinds.push(await item.getAttribute('data-kind'));
+      assert.deepEqual(kinds, ['qr', 'password', 'bind']);
       const entry = await h5().locator('.login-record').first().innerText();
       assert.match(entry, /微信扫码登录 · 网上税务局/);
       assert.match(entry, /电脑所在地：广东 广州/);
