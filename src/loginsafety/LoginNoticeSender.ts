@@ -87,7 +87,7 @@ export class LoginNoticeSender {
   }
 
   /** The template's data for a login: each configured keyword with its fact, in the wording of templates/notices. */
-  data(login: LoginFacts): Record<string, { value: string }> {
+  private data(login: LoginFacts): Record<string, { value: string }> {
     const { fields, templates, regions } = this.options;
     const facts: Record<LoginNoticeFact, string> = {
       time: shanghaiMinute.format(login.at),

@@ -40,15 +40,14 @@ export class TemplateSendLimiter {
     if (!recipient.allowed) return { allowed: false, reason: 'recipient_limit' };
     const day = await this.rateLimiter.hit('template:day', dailyBudget, 86_400);
     if (!day.allowed) return { allowed: false, reason: 'daily_budget' };
-    const giveUpAt = this.clock.now() + maxWaitMs;
-    for (;;) {
+    for (let waited = 0; ;) {
       const second = await this.rateLimiter.hit('template:second', perSecond, 1);
       if (second.allowed) return { allowed: true };
       // The next one-second window starts on the next whole second of the shared clock.
-      const now = this.clock.now();
-      const untilNextSecond = 1000 - (now % 1000);
-      if (now + untilNextSecond > giveUpAt) return { allowed: false, reason: 'backlog' };
+      const untilNextSecond = 1000 - (this.clock.now() % 1000);
+      if (waited + untilNextSecond > maxWaitMs) return { allowed: false, reason: 'backlog' };
       await this.wait(untilNextSecond);
+      waited += untilNextSecond;
     }
   }
 }

@@ -1,4 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { WechatBindingEntity } from '../../src/binding/WechatBinding';
+import { createTestAccount } from '../support/accountFixtures';
+import { useSimulatedWeChat } from '../support/simulatedWeChat';
+import { SkippingClock } from '../support/skippingClock';
+import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { LogCapture } from '../security/support/logCapture';
 import { PC_BROWSER, World } from '../security/support/world';
 import type { TestAccount } from '../support/accountFixtures';
@@ -18,7 +25,7 @@ describe('login notice: a template message to every bound WeChat after each logi
       WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS: 'time=time1,method=thing2,portal=thing3,region=thing4,browser=thing5',
       MAX_BINDINGS_PER_ACCOUNT: '2',
       // A hanging send gives up quickly, so the tests do not wait on WeChat's 3 s.
-      WECHAT_API_TIMEOUT_MS: '300',
+      WECHAT_API_TIMEOUT_MS: '1000',
     },
   });
   let taxpayer: TestAccount;
@@ -46,16 +53,18 @@ describe('login notice: a template message to every bound WeChat after each logi
   });
   const outcome = async (name: string): Promise<number> => (await counted(name)) - (baseline[name] ?? 0);
 
-  /** A scan login of `phone`'s account up to its redeem, the PC at `clientIp`. */
-  async function scanLogin(clientIp = FUZHOU_TELECOM) {
+  /** A scan login of `phone`'s account, confirmed on the phone, the PC at `clientIp`: the ticket to redeem. */
+  async function confirmedTicket(clientIp = FUZHOU_TELECOM): Promise<string> {
     await w.insertBinding(phone.openid, taxpayer);
     const ticket = await w.createTicket({ clientIp, userAgent: PC_BROWSER });
     const link = w.confirmLink(await w.scan(phone.openid, w.sceneOf(ticket)));
     const page = await phone.open(link.path);
     const confirmed = await phone.post('/h5/login/confirm', { _csrf: phone.csrfToken(page.text), c: link.token });
     assert.equal(confirmed.status, 200);
-    return w.redeem(ticket.ticketId);
+    return ticket.ticketId;
   }
+
+  const scanLogin = async (clientIp = FUZHOU_TELECOM) => w.redeem(await confirmedTicket(clientIp));
 
   it('after a scan-login redeem, each bound WeChat gets the time, 微信扫码, the portal, the region and browser, and a link to 登录记录', async () => {
     const second = w.sim.createUser('林晓的另一个微信').openid;
@@ -138,12 +147,71 @@ describe('login notice: a template message to every bound WeChat after each logi
     assert.equal(templates().length, 0);
   });
 
-  it('never delays the login: the redeem is answered while WeChat still hangs on the notice', async () => {
-    w.sim.failNext('/cgi-bin/message/template/send', { hangMs: 1500 }, 2);
-    const redeemed = await scanLogin();
+  it('never delays the login: the redeem is answered before the notice, whose two tries time out after it', async () => {
+    // Each try hangs past WECHAT_API_TIMEOUT_MS (1 s): sending in the request would hold the answer ≥ 2 s.
+    w.sim.failNext('/cgi-bin/message/template/send', { hangMs: 2500 }, 2);
+    const ticketId = await confirmedTicket();
+    const started = Date.now();
+    const redeemed = await w.redeem(ticketId);
+    const answeredAfter = Date.now() - started;
     assert.equal(redeemed.status, 200);
-    assert.equal(templates().length, 0, 'the notice is not out when the login is answered');
     await notices().idle();
+    const settledAfter = Date.now() - started;
+    assert.ok(
+      settledAfter - answeredAfter >= 1500,
+      `answered after ${answeredAfter} ms, notice settled after ${settledAfter} ms`,
+    );
     assert.equal(await outcome('failed'), 1, 'both tries timed out');
+    assert.equal(templates().length, 0);
+  });
+});
+
+describe('login notice: a burst of logins stays within the template-message rate', function () {
+  this.timeout(30_000);
+  // Real time (the limiter waits for the next second of the shared clock), on the simulator's clock too.
+  const clock = new SkippingClock();
+  const wechat = useSimulatedWeChat(clock);
+  let t: TestApp;
+
+  before(async () => {
+    t = await createTestApp({
+      clock,
+      env: { ...wechat.env(), WECHAT_TEMPLATE_LOGIN_NOTICE: TEMPLATE_ID, WECHAT_TEMPLATE_SENDS_PER_SECOND: '2' },
+    });
+  });
+  after(() => t.close());
+
+  it('sends every notice of 5 logins at once, never more than WECHAT_TEMPLATE_SENDS_PER_SECOND in a second', async () => {
+    await resetState(t.deps);
+    const taxpayer = await createTestAccount(t.deps, { realName: '林晓' });
+    const openid = wechat.sim.createUser('林晓').openid;
+    await t.deps.db.getRepository(WechatBindingEntity).insert({
+      id: randomUUID(),
+      accountId: taxpayer.account.id,
+      openid,
+      unionid: null,
+      nickname: null,
+      subscribed: true,
+      boundAt: new Date(clock.now()),
+    });
+    const logins = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        request(t.app.callback())
+          .post('/api/accounts/authenticate')
+          .set('Authorization', `Bearer ${t.deps.config.portal.apiKeys[0]}`)
+          .send({ loginName: taxpayer.phone, password: taxpayer.password }),
+      ),
+    );
+    assert.deepEqual(
+      logins.map((res) => res.status),
+      [200, 200, 200, 200, 200],
+    );
+    await t.deps.loginNotices!.idle();
+    const sentAt = wechat.sim.outbox.filter((m) => m.kind === 'template').map((m) => Math.floor(m.at / 1000));
+    assert.equal(sentAt.length, 5, 'every notice is sent');
+    const perSecond = new Map<number, number>();
+    for (const second of sentAt) perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    assert.ok(Math.max(...perSecond.values()) <= 2, `sends per second: ${JSON.stringify([...perSecond])}`);
+    assert.ok(perSecond.size >= 3, 'spread over at least three seconds');
   });
 });
