@@ -9,7 +9,6 @@ import { createTestAccount, type TestAccount } from '../support/accountFixtures'
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
-import { waitFor } from '../support/waitFor';
 
 const env = testEnvironment();
 const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
@@ -145,3 +144,11 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
     assert.equal(await bindingsRepo().count(), 0);
   });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

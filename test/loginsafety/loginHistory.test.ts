@@ -3,7 +3,6 @@ import { maskOpenid } from '../../src/security/masking';
 import { PC_BROWSER, World } from '../security/support/world';
 import type { TestAccount } from '../support/accountFixtures';
 import { visibleText, type H5Client } from '../support/H5Client';
-import { waitFor } from '../support/waitFor';
 
 const FUZHOU_TELECOM = '218.85.157.99';
 const GUANGZHOU_TELECOM = '202.96.128.86';
@@ -115,8 +114,10 @@ describe("登录记录: the account's recent logins and binding changes, for a b
     const [unbind] = await w.audit('unbind');
     assert.equal(unbind?.openid, phone.openid);
     assert.equal(unbind?.accountId, taxpayer.account.id);
-    await waitFor(() =>
+    await w.sim.answered('/message/custom/send');
+    assert.ok(
       w.sim.outbox.some((m) => m.touser === phone.openid && JSON.stringify(m.body).includes('解除绑定')),
+      'the unbound WeChat is told',
     );
   });
 
