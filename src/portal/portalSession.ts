@@ -39,6 +39,9 @@ export const PORTAL_SESSIONS = {
 } as const satisfies CookieSessionUse;
 
 export type PortalSessionStore = SessionStore<PortalSessionData>;
+
+/** A portal session acts for the taxpayer logged in to it. */
+export const portalSessionAccount = (data: PortalSessionData): string | undefined => data.account?.id;
 export type PortalSession = CookieSession<PortalSessionData>;
 
 declare module 'koa' {

@@ -2,7 +2,9 @@ import { MemoryCaptchaStore } from '../captcha/MemoryCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { MemoryOAuthCallbackClaims } from '../h5/oauth/MemoryOAuthCallbackClaims';
 import { MemoryWebOAuthTokenStore } from '../h5/oauth/MemoryWebOAuthTokenStore';
+import { h5SessionAccount } from '../h5/session/h5Session';
 import { MemorySessionStore } from '../http/session/MemorySessionStore';
+import { portalSessionAccount } from '../portal/portalSession';
 import { MemoryLoginTicketStore } from '../login/MemoryLoginTicketStore';
 import { MemoryQrSceneStore } from '../login/MemoryQrSceneStore';
 import { MemoryTicketChangeFeed } from '../login/MemoryTicketChangeFeed';
@@ -23,8 +25,8 @@ export function createMemoryStores(clock: Clock): Stores {
     dedupe: new MemoryPushDedupeStore(clock),
     pushNonces: new MemoryPushNonceStore(clock),
     accessTokens: new MemoryAccessTokenStore(clock),
-    sessions: new MemorySessionStore(clock),
-    portalSessions: new MemorySessionStore(clock),
+    sessions: new MemorySessionStore(clock, h5SessionAccount),
+    portalSessions: new MemorySessionStore(clock, portalSessionAccount),
     captcha: new MemoryCaptchaStore(clock),
     smsCodes: new MemorySmsCodeStore(clock),
     rateLimiter: new MemoryRateLimiter(clock),

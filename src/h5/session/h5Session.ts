@@ -36,6 +36,9 @@ export const H5_SESSIONS = {
 } as const satisfies CookieSessionUse;
 
 export type H5SessionStore = SessionStore<H5SessionData>;
+
+/** An H5 session acts for the account that passed 实名绑定's 登录 step in it. */
+export const h5SessionAccount = (data: H5SessionData): string | undefined => data.bind?.accountId;
 export type H5Session = CookieSession<H5SessionData>;
 
 declare module 'koa' {
