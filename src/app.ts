@@ -8,6 +8,7 @@ import { bindRoutes } from './binding/bindRoutes';
 import { BindingService } from './binding/BindingService';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { registerRoutes } from './registration/registerRoutes';
+import { forgotPasswordRoutes } from './password/forgotPasswordRoutes';
 import { RegistrationService } from './registration/RegistrationService';
 import { FACEID_SANDBOX_PATH, SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { H5Renderer } from './h5/H5Renderer';
@@ -172,6 +173,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
           logger: deps.logger,
           attempts,
         }),
+        forgotPasswordRoutes({ renderer, passwords: deps.passwords, smsStep: deps.smsStep, attempts }),
       ],
     }),
   );

@@ -13,6 +13,7 @@ import { MemorySmsCodeStore } from '../sms/MemorySmsCodeStore';
 import { MemoryAccessTokenStore } from '../wechat/api/MemoryAccessTokenStore';
 import { MemoryPushDedupeStore } from '../wechat/MemoryPushDedupeStore';
 import { MemoryPushNonceStore } from '../wechat/MemoryPushNonceStore';
+import { MemoryExpiringRecordStore } from '../oidc/MemoryExpiringRecordStore';
 import type { Stores } from './Stores';
 
 /**
@@ -35,5 +36,6 @@ export function createMemoryStores(clock: Clock): Stores {
     qrScenes: new MemoryQrSceneStore(),
     oauthClaims: new MemoryOAuthCallbackClaims(clock),
     oauthTokens: new MemoryWebOAuthTokenStore(clock),
+    passwordResets: new MemoryExpiringRecordStore(clock),
   };
 }

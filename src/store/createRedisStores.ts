@@ -16,6 +16,7 @@ import { RedisPushNonceStore } from '../wechat/RedisPushNonceStore';
 import type { Redis } from './createRedis';
 import type { RedisKeys } from './RedisKeys';
 import type { ReplicaAcks } from './ReplicaAcks';
+import { RedisExpiringRecordStore } from '../oidc/RedisExpiringRecordStore';
 import type { Stores } from './Stores';
 
 /**
@@ -38,5 +39,6 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, a
     qrScenes: new RedisQrSceneStore(redis, keys),
     oauthClaims: new RedisOAuthCallbackClaims(redis, keys),
     oauthTokens: new RedisWebOAuthTokenStore(redis, keys),
+    passwordResets: new RedisExpiringRecordStore(redis, keys, 'password-reset'),
   };
 }

@@ -18,6 +18,8 @@ export interface H5SessionData extends SessionData {
   bind?: { accountId: string; at: number };
   /** The phone that the last SMS code was sent to, for the page after 获取验证码. */
   smsPhone?: string;
+  /** 忘记密码 in progress: the recovery's id and the masked number its code went to (none when nothing was sent). */
+  passwordReset?: { id: string; phoneMasked: string | null };
 }
 
 /**
