@@ -150,7 +150,7 @@ describe('password: 忘记密码 and 修改密码 in a browser', () => {
     const qr = live.deps.simulator!.qrByTicket(new URL(src!).searchParams.get('ticket')!);
     const pushed = await driver.post(
       `${live.url}/wechat`,
-      driver.sign(driver.event(wechatUser.openid, 'SCAN', qr!.sceneStr!)),
+      driver.sign(driver.event(wechatUser.openid, 'SCAN', qr!.sceneStr)),
     );
     const link = /href="([^"]+)"/.exec((await driver.readReply(pushed.body))?.Content ?? '')?.[1];
     assert.ok(link, 'the scan reply links to the confirm page');
