@@ -27,6 +27,10 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
   let taxpayer: TestAccount;
 
   const api = () => request(t.app.callback());
+  /** The API's error code and message of an answer. */
+  const errorOf = (res: request.Response) => (res.body as { error: { code: string; message: string } }).error;
+  const resetOf = (res: request.Response) =>
+    res.body as { resetId: string; phoneMasked: string | null; expiresIn: number };
   const post = (path: string, body: unknown) =>
     api()
       .post(path)
@@ -81,7 +85,7 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
     contract.check('changeAccountPassword', wrong);
     const weak = await post(path, { currentPassword: taxpayer.password, newPassword: 'abc' });
     assert.equal(weak.status, 422);
-    assert.equal(weak.body.error.message, '登录密码至少8位');
+    assert.equal(errorOf(weak).message, '登录密码至少8位');
     contract.check('changeAccountPassword', weak);
     const same = await post(path, { currentPassword: taxpayer.password, newPassword: taxpayer.password });
     assert.equal(same.status, 422);
@@ -127,17 +131,18 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
       ['李四', taxpayer.idNumber],
     ] as const) {
       const started = await post('/api/password-resets', { realName, idNumber });
+      const reset = resetOf(started);
       assert.equal(started.status, 202);
       contract.check('startPasswordReset', started);
-      const verify = await post(`/api/password-resets/${started.body.resetId}/verify`, { smsCode: '123456' });
+      const verify = await post(`/api/password-resets/${reset.resetId}/verify`, { smsCode: '123456' });
       contract.check('verifyPasswordReset', verify);
-      const complete = await post(`/api/password-resets/${started.body.resetId}/password`, {
+      const complete = await post(`/api/password-resets/${reset.resetId}/password`, {
         newPassword: 'Xin-mima-2026',
       });
       contract.check('completePasswordReset', complete);
       answers.push({
-        start: [started.status, Object.keys(started.body), started.body.phoneMasked, started.body.expiresIn],
-        verify: [verify.status, verify.body],
+        start: [started.status, Object.keys(reset), reset.phoneMasked, reset.expiresIn],
+        verify: [verify.status, verify.body as unknown],
         complete: [complete.status, complete.body],
       });
     }
@@ -152,22 +157,23 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
       realName: '林纳税',
       idNumber: taxpayer.idNumber.toLowerCase(),
     });
-    assert.equal(started.body.phoneMasked, `${taxpayer.phone.slice(0, 3)}****${taxpayer.phone.slice(-4)}`);
+    const reset = resetOf(started);
+    assert.equal(reset.phoneMasked, `${taxpayer.phone.slice(0, 3)}****${taxpayer.phone.slice(-4)}`);
     await t.deps.passwords.idle();
     const code = t.deps.smsOutbox!.forPhone(taxpayer.phone).at(-1)!.code;
-    const verified = await post(`/api/password-resets/${started.body.resetId}/verify`, { smsCode: code });
+    const verified = await post(`/api/password-resets/${reset.resetId}/verify`, { smsCode: code });
     assert.equal(verified.status, 204);
     contract.check('verifyPasswordReset', verified);
-    const weak = await post(`/api/password-resets/${started.body.resetId}/password`, {
+    const weak = await post(`/api/password-resets/${reset.resetId}/password`, {
       newPassword: `Ab-${taxpayer.phone}`,
     });
     assert.equal(weak.status, 422);
-    assert.equal(weak.body.error.message, '登录密码不能包含手机号码');
+    assert.equal(errorOf(weak).message, '登录密码不能包含手机号码');
     contract.check('completePasswordReset', weak);
-    const done = await post(`/api/password-resets/${started.body.resetId}/password`, { newPassword: 'Xin-mima-2026' });
+    const done = await post(`/api/password-resets/${reset.resetId}/password`, { newPassword: 'Xin-mima-2026' });
     assert.equal(done.status, 204);
     contract.check('completePasswordReset', done);
-    const spent = await post(`/api/password-resets/${started.body.resetId}/password`, { newPassword: 'Xin-mima-2027' });
+    const spent = await post(`/api/password-resets/${reset.resetId}/password`, { newPassword: 'Xin-mima-2027' });
     assert.equal(spent.status, 404);
     contract.check('completePasswordReset', spent);
     const [row] = await audit('password_reset');
@@ -179,14 +185,16 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
 
   it('V6.4.1 limits resets per identity (unknown ones too) with 429 and Retry-After', async () => {
     for (const idNumber of [taxpayer.idNumber, uniqueIdNumber()]) {
-      const statuses: number[] = [];
-      let last;
-      for (let i = 0; i < 6; i++) {
-        last = await post('/api/password-resets', { realName: '王五', idNumber, clientIp: `10.9.0.${i}` });
-        statuses.push(last.status);
-      }
-      assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429]);
-      contract.check('startPasswordReset', last!);
+      const answers: request.Response[] = [];
+      for (let i = 0; i < 6; i++)
+        answers.push(await post('/api/password-resets', { realName: '王五', idNumber, clientIp: `10.9.0.${i}` }));
+      assert.deepEqual(
+        answers.map((res) => res.status),
+        [202, 202, 202, 202, 202, 429],
+      );
+      const refused = answers.at(-1)!;
+      assert.match(refused.headers['retry-after'] as string, /^[1-9]\d*$/);
+      contract.check('startPasswordReset', refused);
     }
   });
 
@@ -205,7 +213,7 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
     });
     const refused = await request(app.callback()).post('/').set('x-scopes', 'login,bindings');
     assert.equal(refused.status, 403);
-    assert.equal(refused.body.error.code, 'insufficient_scope');
+    assert.equal(errorOf(refused).code, 'insufficient_scope');
     assert.equal((await request(app.callback()).post('/').set('x-scopes', 'login,password')).status, 204);
     assert.equal((await request(app.callback()).post('/').set('x-scopes', 'none')).status, 204);
   });

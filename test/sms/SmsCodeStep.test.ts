@@ -77,9 +77,7 @@ describe('sms: SmsCodeStep', () => {
     await withStub(
       t.deps.smsSender,
       'send',
-      async () => {
-        throw new SmsDeliveryError('LimitExceeded', 'provider refused');
-      },
+      () => Promise.reject(new SmsDeliveryError('LimitExceeded', 'provider refused')),
       async () => {
         const failed = await t.deps.smsStep.send({ phone: uniquePhone(), purpose: 'bind', ip: '10.0.0.1', audit });
         assert.ok(!failed.ok);
