@@ -61,7 +61,14 @@ export interface TicketRequester {
 export type DecisionOutcome = ConfirmOutcome | { result: 'unbound' };
 
 export type RedeemResult =
-  | { ok: true; account: PublicAccount; openid: string }
+  | {
+      ok: true;
+      account: PublicAccount;
+      openid: string;
+      /** The computer that asked for the ticket, as its portal reported it (IP, browser's short name). */
+      computer: { ip: string; browser: string };
+      redeemedAt: number;
+    }
   | { ok: false; reason: 'unknown' | 'not_confirmed' | 'already_redeemed' | 'expired' };
 
 /** 微信扫码登录: tickets for the portal, scans from WeChat, the phone's 确定登录 / 取消. */
@@ -176,7 +183,8 @@ export class LoginService {
       this.options.metrics?.ticketRejection('redeem', 'not_confirmed');
       return { ok: false, reason: 'not_confirmed' };
     }
-    const outcome = await store.redeem(ticketId, portal, clock.now());
+    const redeemedAt = clock.now();
+    const outcome = await store.redeem(ticketId, portal, redeemedAt);
     if (outcome.result !== 'redeemed') {
       this.options.metrics?.ticketRejection('redeem', outcome.result);
       return { ok: false, reason: outcome.result };
@@ -185,15 +193,18 @@ export class LoginService {
     if (before) await this.endLease(before);
     const account = prefetched?.id === outcome.accountId ? prefetched : await accounts.findById(outcome.accountId);
     // Spent now: a failing audit write must not withhold the login; the event then goes to the log.
+    // The row's IP is the portal's server; the computer that logs in is the one that asked for the QR.
+    const computer = { ip: before?.clientIp ?? '', browser: before?.browser ?? '' };
     await this.options.audit.recordOrLog({
       type: 'login_redeemed',
       accountId: outcome.accountId,
       openid: outcome.openid,
       ...client,
       portal,
+      detail: { computerIp: computer.ip, browser: computer.browser },
     });
     if (!account) return { ok: false, reason: 'unknown' };
-    return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid };
+    return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid, computer, redeemedAt };
   }
 
   /** The scene handler for `login_…`: a scan by SCAN or by subscribe with qrscene_. */

@@ -9,6 +9,9 @@ import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
 import type { PortalKey } from '../security/PortalKey';
+import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
+import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
+import { portalNameOf } from '../loginsafety/portalName';
 import { requirePortalKey } from '../security/requirePortalKey';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
 import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
@@ -69,6 +72,7 @@ export function loginApiRoutes(
   login: LoginService,
   portal: { keys: PortalKey[]; origins: string[] },
   limiter: TicketCreationLimiter,
+  notices: LoginNoticeSender | null,
 ): Router {
   const router = new Router({ prefix: '/api/login/tickets' });
   const readCreate = validateBody(createTicketSchema);
@@ -154,10 +158,18 @@ export function loginApiRoutes(
   });
 
   router.post('/:ticketId/redeem', key, async (ctx) => {
-    // Only the portal that asked for the ticket redeems it; to any other it does not exist.
-    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), ctx.state.portalKey!.name);
+    const portalName = portalNameOf(ctx);
+    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), portalName);
     if (result.ok) {
       ctx.body = { account: result.account, openid: result.openid };
+      noticeAfterAnswer(ctx, notices, {
+        accountId: result.account.id,
+        method: 'qr',
+        portal: portalName,
+        at: result.redeemedAt,
+        computerIp: result.computer.ip,
+        browser: result.computer.browser,
+      });
       return;
     }
     if (result.reason === 'unknown') throw notFound();
