@@ -175,7 +175,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
         }),
         loginHistoryRoutes({
           renderer,
-          history: new LoginHistory(deps.audit, deps.regions),
+          history: new LoginHistory(deps.audit, deps.regions, config.portal.keys),
           accounts: deps.accounts,
           bindings: deps.bindings,
           bindingService,

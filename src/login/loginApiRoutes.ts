@@ -11,7 +11,6 @@ import { validateBody } from '../http/validateBody';
 import type { PortalKey } from '../security/PortalKey';
 import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
 import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
-import { portalNameOf } from '../loginsafety/portalName';
 import { requirePortalKey } from '../security/requirePortalKey';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
 import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
@@ -158,14 +157,16 @@ export function loginApiRoutes(
   });
 
   router.post('/:ticketId/redeem', key, async (ctx) => {
-    const portalName = portalNameOf(ctx);
-    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), portalName);
+    // Only the portal that asked for the ticket redeems it; to any other it does not exist.
+    const portal = ctx.state.portalKey!;
+    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), portal.name);
     if (result.ok) {
       ctx.body = { account: result.account, openid: result.openid };
       noticeAfterAnswer(ctx, notices, {
         accountId: result.account.id,
         method: 'qr',
-        portal: portalName,
+        // The taxpayer reads the portal's display name; audit rows keep its key's name.
+        portal: portal.displayName,
         at: result.redeemedAt,
         computerIp: result.computer.ip,
         browser: result.computer.browser,
