@@ -131,8 +131,8 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
   };
 }
 
-/** What the reference portal calls: tickets, 微信解绑 and 实名用户登录. */
-const REFERENCE_PORTAL_SCOPES: readonly PortalScope[] = ['login', 'bindings', 'authenticate'];
+/** What the reference portal calls: tickets, 微信解绑, 实名用户登录, 修改密码 and 忘记密码. */
+const REFERENCE_PORTAL_SCOPES: readonly PortalScope[] = ['login', 'bindings', 'authenticate', 'password'];
 
 /**
  * The portal as app.ts mounts it when PORTAL_DEMO=1: its API is PUBLIC_URL, its key the first one
