@@ -41,7 +41,7 @@ export interface RegisterRoutesDependencies {
   templates: ReplyTemplates;
   clock: Clock;
   logger: Logger;
-  /** Caps 获取验证码 attempts (each spends an image captcha) per WeChat user and per IP (ASVS V6.3.1). */
+  /** Caps 获取验证码 (each spends an image captcha) and 注册 attempts per WeChat user and per IP (ASVS V6.3.1). */
   attempts: FormAttemptLimiter;
 }
 
@@ -155,7 +155,12 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
     }
     let sent;
     try {
-      sent = await deps.smsCodes.send({ phone: values.phone, purpose: 'register', ip: ctx.ip });
+      sent = await deps.smsCodes.send({
+        phone: values.phone,
+        purpose: 'register',
+        ip: ctx.ip,
+        requester: sessionOf(ctx).openid!,
+      });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       deps.logger.warn({ err: error }, 'register SMS not delivered');
@@ -174,6 +179,19 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
   router.post('/h5/register', async (ctx) => {
     if (await boundAccount(ctx)) {
       ctx.redirect('/h5/register');
+      return;
+    }
+    // Counted before anything is checked: each 注册 is a guess at an SMS code, so a flood of them
+    // (and of the audit rows and format checks they cost) stops here.
+    const attempt = await deps.attempts.attempt('register', { openid: sessionOf(ctx).openid!, ip: ctx.ip });
+    if (!attempt.allowed) {
+      if (attempt.firstRefusal) await fail(ctx, 'too_many_attempts');
+      ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+      renderForm(
+        ctx,
+        { values: { ...redisplay(ctx), smsCode: '' }, errors: { form: retryAfterText(attempt.retryAfterSeconds) } },
+        429,
+      );
       return;
     }
     const input = Object.fromEntries(
@@ -195,6 +213,7 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       phone: registration.phone,
       purpose: 'register',
       code: registration.smsCode,
+      requester: sessionOf(ctx).openid!,
     });
     if (verdict !== 'ok') {
       await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', { phone: maskPhone(registration.phone) });

@@ -1,8 +1,8 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { RateLimiter } from './RateLimiter';
 
-/** The H5 forms that spend an image captcha on each attempt. */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms';
+/** The H5 forms whose attempts are capped: those that spend an image captcha, and 实名注册's 注册 (an SMS-code guess). */
+export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'register';
 
 export interface AttemptLimit {
   limit: number;

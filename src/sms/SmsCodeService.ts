@@ -41,8 +41,10 @@ export interface SmsCodeServiceOptions {
 
 /**
  * SMS verification codes: 6 digits from a CSPRNG, valid 5 minutes, single use,
- * tied to phone + purpose, voided by the 5th wrong try; a new code for the same phone + purpose
- * after 60 s; at most 5 sends an hour and 10 a day per phone (any purpose); a daily cap per IP.
+ * tied to phone + purpose + requester (the WeChat user who asked for it: nobody else's tries can
+ * use, count against or void it), voided by the requester's 5th wrong try; a new code for the same
+ * phone + purpose after 60 s; at most 5 sends an hour and 10 a day per phone (any purpose); a daily
+ * cap per IP.
  *
  * The image captcha that must precede every send is checked by the caller (the H5 route), which
  * holds the session the captcha belongs to; this service does not see it.
@@ -59,7 +61,7 @@ export class SmsCodeService {
    * is not a mainland mobile number or an unknown purpose (the route validates both first), and
    * SmsDeliveryError when the provider fails, by which time the send has been counted.
    */
-  async send(request: { phone: string; purpose: SmsPurpose; ip: string }): Promise<SmsSendResult> {
+  async send(request: { phone: string; purpose: SmsPurpose; ip: string; requester: string }): Promise<SmsSendResult> {
     const { phone, purpose } = request;
     requireValid(phone, purpose);
     const { clock, store, rateLimiter, subjects, sender } = this.options;
@@ -73,6 +75,7 @@ export class SmsCodeService {
     const issued = await store.issue({
       phoneDigest: subjects.phone(phone),
       purpose,
+      ownerDigest: subjects.requester(request.requester),
       code,
       nowMs: clock.now(),
       sendId: randomUUID(),
@@ -95,15 +98,23 @@ export class SmsCodeService {
   }
 
   /**
-   * 'ok' once for the code last sent to this phone for this purpose; 'wrong' counts towards the 5
-   * tries; 'expired' when there is no live code (none sent, expired, used, or voided).
+   * 'ok' once for the code last sent to this phone for this purpose at this requester's request;
+   * 'wrong' counts towards its 5 tries; 'expired' when the requester has no live code for it (none
+   * asked for, expired, used, or voided), whoever else holds one.
    */
-  async verify(request: { phone: string; purpose: SmsPurpose; code: string }): Promise<SmsVerifyResult> {
+  async verify(request: {
+    phone: string;
+    purpose: SmsPurpose;
+    code: string;
+    requester: string;
+  }): Promise<SmsVerifyResult> {
     requireValid(request.phone, request.purpose);
     const candidate = request.code.trim();
+    const { subjects } = this.options;
     return this.options.store.check({
-      phoneDigest: this.options.subjects.phone(request.phone),
+      phoneDigest: subjects.phone(request.phone),
       purpose: request.purpose,
+      ownerDigest: subjects.requester(request.requester),
       // Anything but 6 digits is a wrong try too; it is sent as '' so the store compares fixed-size input.
       candidate: /^\d{6}$/.test(candidate) ? candidate : '',
       nowMs: this.options.clock.now(),

@@ -101,7 +101,12 @@ describe('sandbox/phone: the phone page in Chromium at desktop size', () => {
     await page.getByRole('textbox', { name: '本机号码' }).fill('13955556666');
     await page.getByRole('button', { name: '保存' }).click();
     await page.getByText('还没有收到短信', { exact: false }).waitFor();
-    await live.deps.smsCodes.send({ phone: '13955556666', purpose: 'bind', ip: '127.0.0.1' });
+    await live.deps.smsCodes.send({
+      phone: '13955556666',
+      purpose: 'bind',
+      ip: '127.0.0.1',
+      requester: 'o-sms-tester',
+    });
     const [sms] = live.deps.smsOutbox!.forPhone('13955556666');
     await page.locator('#sms-body .sms', { hasText: sms!.code }).waitFor();
     await page.screenshot({ path: screenshotPath('phone-10-sms') });
