@@ -65,9 +65,13 @@ const posted = (ctx: Context, name: string): string => {
  * 实名注册 (/h5/register): one form — 姓名, 身份证号码, 手机号码, 验证码 (image), 短信验证码 with
  * 获取验证码, 登录密码, 确认密码 and 注册 — working without JavaScript:
  *
- * - 获取验证码 submits the whole form to /h5/register/sms, which checks the phone (format, not yet
- *   registered) and spends the image captcha, sends the SMS code and shows the form again with the
- *   values kept (never the passwords) and a new image captcha. Every SMS costs an image captcha.
+ * - 获取验证码 submits the whole form to /h5/register/sms, which checks the phone's format, spends the
+ *   image captcha, sends the SMS code and shows the form again with the values kept (never the
+ *   passwords) and a new image captcha. Every SMS costs an image captcha. A phone that already has
+ *   an account is sent a notice saying so (实名绑定, 忘记密码) instead of a code, and the page answers
+ *   as for any phone: nothing here tells the form's holder whether a number is registered.
+ * - Nor is the ID number's: its uniqueness is told only after the SMS code (proof of the phone) and
+ *   the identity verifier, by the transaction.
  * - 注册 posts to /h5/register: every format check at once (each message next to its field); then
  *   the SMS code (single use, so checked after the formats, which therefore never burn it); then the
  *   identity verifier and one transaction creating the account and binding this WeChat. The image
@@ -148,11 +152,9 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors }, 400);
       return;
     }
-    if (await deps.registration.phoneTaken(values.phone)) {
-      await fail(ctx, 'phone_taken', { phone: maskPhone(values.phone) });
-      renderForm(ctx, { values, errors: { phone: TAKEN.phone.message } }, 409);
-      return;
-    }
+    // Whether the phone has an account is told only to the phone: it gets a notice instead of a
+    // code, through the same limits, and this page answers exactly as for any other phone.
+    const taken = await deps.registration.phoneTaken(values.phone);
     let sent;
     try {
       sent = await deps.smsCodes.send({
@@ -160,6 +162,7 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
         purpose: 'register',
         ip: ctx.ip,
         requester: sessionOf(ctx).openid!,
+        content: taken ? 'account_exists' : 'code',
       });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
@@ -172,6 +175,7 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors: { smsCode: smsRefusalText(sent.reason, sent.retryAfterSeconds) } }, 429);
       return;
     }
+    if (taken) await fail(ctx, 'phone_taken', { phone: maskPhone(values.phone), notified: true });
     renderForm(ctx, { values, notice: `验证码已发送至 ${maskPhone(values.phone)}，5分钟内有效。` });
   });
 

@@ -3,7 +3,7 @@ import { looksLikeMobileNumber } from '../accounts/personalNumbers';
 import type { Clock } from '../clock/Clock';
 import { fixedWindow, type RateLimiter } from '../security/RateLimiter';
 import type { SmsCodeStore, SmsSendCap } from './SmsCodeStore';
-import { smsCodeText } from './smsCodeText';
+import { accountExistsText, smsCodeText } from './smsCodeText';
 import type { SmsPurpose } from './SmsPurpose';
 import { isSmsPurpose } from './SmsPurpose';
 import type { SmsSender } from './SmsSender';
@@ -21,6 +21,12 @@ const PHONE_CAPS: SmsSendCap[] = [
   { reason: 'hourly_limit', limit: 5, windowMs: HOUR },
 ];
 const IP_WINDOW_SECONDS = 86400;
+/**
+ * Stored in place of the code when the account-exists notice went out instead: no candidate (6
+ * digits, or '' for anything else) equals it, and it is as long as a code, so 注册 answers every try
+ * as it answers a wrong code and the two phones cannot be told apart there either.
+ */
+const MATCHES_NOTHING = '------';
 const DEFAULT_IP_DAILY_LIMIT = 50;
 
 export type SmsSendRefusal = 'resend_too_soon' | 'hourly_limit' | 'daily_limit' | 'ip_daily_limit';
@@ -28,6 +34,8 @@ export type SmsSendResult =
   | { ok: true; resendAfterSeconds: typeof RESEND_AFTER_SECONDS }
   | { ok: false; reason: SmsSendRefusal; retryAfterSeconds: number };
 export type SmsVerifyResult = 'ok' | 'wrong' | 'expired';
+/** What the SMS says: the code, or (实名注册, to a phone that already has an account) that notice instead. */
+export type SmsContent = 'code' | 'account_exists';
 
 export interface SmsCodeServiceOptions {
   store: SmsCodeStore;
@@ -60,9 +68,19 @@ export class SmsCodeService {
    * Checks every limit first; a refused send changes no counter. Throws RangeError for a phone that
    * is not a mainland mobile number or an unknown purpose (the route validates both first), and
    * SmsDeliveryError when the provider fails, by which time the send has been counted.
+   *
+   * `content: 'account_exists'` sends the notice instead of a code through the very same limits,
+   * store writes and answers, so the requester cannot tell which of the two went out.
    */
-  async send(request: { phone: string; purpose: SmsPurpose; ip: string; requester: string }): Promise<SmsSendResult> {
+  async send(request: {
+    phone: string;
+    purpose: SmsPurpose;
+    ip: string;
+    requester: string;
+    content?: SmsContent;
+  }): Promise<SmsSendResult> {
     const { phone, purpose } = request;
+    const content = request.content ?? 'code';
     requireValid(phone, purpose);
     const { clock, store, rateLimiter, subjects, sender } = this.options;
     const ipKey = `sms-ip:${subjects.ip(request.ip)}`;
@@ -76,7 +94,7 @@ export class SmsCodeService {
       phoneDigest: subjects.phone(phone),
       purpose,
       ownerDigest: subjects.requester(request.requester),
-      code,
+      code: content === 'code' ? code : MATCHES_NOTHING,
       nowMs: clock.now(),
       sendId: randomUUID(),
       codeTtlMs: CODE_TTL_MS,
@@ -93,7 +111,11 @@ export class SmsCodeService {
     // peek above can take the IP over its cap by as many as are in flight; the per-phone limits,
     // which protect the recipient, are exact.
     await rateLimiter.hit(ipKey, this.ipDailyLimit, IP_WINDOW_SECONDS);
-    await sender.send({ phone, code, purpose, text: smsCodeText(code, purpose) });
+    await sender.send(
+      content === 'code'
+        ? { kind: 'code', phone, code, purpose, text: smsCodeText(code, purpose) }
+        : { kind: 'account_exists', phone, purpose, text: accountExistsText() },
+    );
     return { ok: true, resendAfterSeconds: RESEND_AFTER_SECONDS };
   }
 

@@ -136,9 +136,10 @@ describe('config: loadConfig', () => {
       assert.equal(loadConfig(testEnvironment()).wechat.messageMode, 'compatible');
       assert.equal(loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: '' })).wechat.messageMode, 'plain');
       assert.equal(loadConfig(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe' })).wechat.messageMode, 'safe');
-      assert.deepEqual(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems, [
-        'WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe',
-      ]);
+      assert.deepEqual(
+        configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems,
+        ['WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe'],
+      );
       assert.deepEqual(named(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'secure' }))), ['WECHAT_MESSAGE_MODE']);
     });
 
@@ -170,6 +171,7 @@ describe('config: loadConfig', () => {
           TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
           TENCENTCLOUD_SMS_SIGN_NAME: '福建税务',
           TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+          TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: '123457',
         }),
       );
       assert.deepEqual(config.sms, {
@@ -181,6 +183,7 @@ describe('config: loadConfig', () => {
           sdkAppId: '1400000000',
           signName: '福建税务',
           templateId: '123456',
+          accountExistsTemplateId: '123457',
         },
       });
     });
@@ -382,6 +385,7 @@ describe('config: loadConfig', () => {
         'TENCENTCLOUD_SMS_SDK_APP_ID',
         'TENCENTCLOUD_SMS_SIGN_NAME',
         'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
       ];
       assert.deepEqual([...named(error)].sort(), [...required].sort(), error.message);
       for (const name of required) assert.ok(error.problems.includes(`${name} is required`), error.message);
@@ -398,7 +402,11 @@ describe('config: loadConfig', () => {
           TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
         }),
       );
-      assert.deepEqual([...named(error)].sort(), ['TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID']);
+      assert.deepEqual([...named(error)].sort(), [
+        'TENCENTCLOUD_SMS_SIGN_NAME',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
+      ]);
     });
 
     it('counts empty variables as unset', () => {

@@ -29,7 +29,7 @@ class RecordingSender implements SmsSender {
   }
   lastCodeTo(phone: string): string {
     const message = this.sent.filter((m) => m.phone === phone).at(-1);
-    assert.ok(message, `no SMS to ${phone}`);
+    assert.ok(message?.kind === 'code', `no code sent to ${phone}`);
     return message.code;
   }
 }
@@ -89,6 +89,24 @@ describe('sms/SmsCodeService', () => {
         message!.text,
         `【福建税务】您的验证码为${code}，用于实名注册，5分钟内有效。如非本人操作，请忽略本短信。`,
       );
+    });
+
+    it('sends the account-exists notice instead of a code through the same limits, and no candidate verifies', async () => {
+      const phone = PHONE;
+      assert.deepEqual(
+        await codes.send({ phone, purpose: 'register', ip: IP, requester: REQUESTER, content: 'account_exists' }),
+        { ok: true, resendAfterSeconds: 60 },
+      );
+      const [notice] = sender.sent;
+      assert.equal(notice!.kind, 'account_exists');
+      assert.ok(!/\d{6}/.test(notice!.text), 'no code in the notice');
+      const again = await codes.send({ phone, purpose: 'register', ip: IP, requester: REQUESTER });
+      assert.equal(!again.ok && again.reason, 'resend_too_soon', 'the resend gate counts it as any send');
+      for (const candidate of ['000000', '123456', '------', ''])
+        assert.equal(
+          await codes.verify({ phone, purpose: 'register', code: candidate, requester: REQUESTER }),
+          'wrong',
+        );
     });
 
     it('draws codes at random', async () => {

@@ -108,7 +108,7 @@ describe('sandbox/phone: the phone page in Chromium at desktop size', () => {
       requester: 'o-sms-tester',
     });
     const [sms] = live.deps.smsOutbox!.forPhone('13955556666');
-    await page.locator('#sms-body .sms', { hasText: sms!.code }).waitFor();
+    await page.locator('#sms-body .sms', { hasText: sms!.code! }).waitFor();
     await page.screenshot({ path: screenshotPath('phone-10-sms') });
   });
 });
