@@ -175,7 +175,9 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors: { smsCode: smsRefusalText(sent.reason, sent.retryAfterSeconds) } }, 429);
       return;
     }
-    if (taken) await fail(ctx, 'phone_taken', { phone: maskPhone(values.phone), notified: true });
+    // Logged, not audited: a row written on this path alone would make it measurably slower.
+    if (taken)
+      deps.logger.info({ phone: maskPhone(values.phone) }, 'register: account-exists SMS sent instead of a code');
     renderForm(ctx, { values, notice: `验证码已发送至 ${maskPhone(values.phone)}，5分钟内有效。` });
   });
 

@@ -54,8 +54,7 @@ describeOnBothStacks('security: 实名注册 tells nobody whether a phone is reg
       assert.equal(sms.code, null);
       assert.match(sms.text, /该手机号码已注册实名账号.*实名绑定.*忘记密码/);
     }
-    const reasons = (await w.audit('register_failed')).map((e) => (e.detail as { reason: string }).reason);
-    assert.deepEqual(reasons, Array<string>(4).fill('phone_taken'), 'the audit log tells them apart');
+    assert.deepEqual(await w.audit('register_failed'), [], 'no row on either path: a write would take time');
   });
 
   it('V6.3.8: 注册 with a registered phone answers any code as a wrong code, and the 5th try voids it, as for any phone', async () => {
