@@ -250,7 +250,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     }
     let sent;
     try {
-      sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip });
+      sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip, requester: session.openid! });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       deps.logger.warn({ err: error }, 'bind SMS not delivered');
@@ -287,7 +287,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       await renderPhoneStep(ctx, { values, errors }, 400);
       return;
     }
-    const verdict = await deps.smsCodes.verify({ phone, purpose: 'bind', code: smsCode });
+    const verdict = await deps.smsCodes.verify({ phone, purpose: 'bind', code: smsCode, requester: session.openid! });
     if (verdict !== 'ok') {
       await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', account.id);
       await renderPhoneStep(

@@ -78,7 +78,10 @@ export interface Config {
       region: string;
       sdkAppId: string;
       signName: string;
+      /** The verification-code template. */
       templateId: string;
+      /** The template sent instead of a 实名注册 code to a phone that already has an account. */
+      accountExistsTemplateId: string;
     };
   };
   /** 实名注册's identity check (IDENTITY_VERIFIER); see docs/registration.md. */

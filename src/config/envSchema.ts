@@ -54,6 +54,7 @@ export interface Env {
   TENCENTCLOUD_SMS_SDK_APP_ID?: string;
   TENCENTCLOUD_SMS_SIGN_NAME?: string;
   TENCENTCLOUD_SMS_TEMPLATE_ID?: string;
+  TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS?: string;
   IDENTITY_VERIFIER: 'format-only' | 'tencentcloud';
   TENCENTCLOUD_FACEID_MODE: 'three-element' | 'two-element';
   TENCENTCLOUD_FACEID_REGION?: string;
@@ -159,6 +160,7 @@ export const envSchema: JSONSchemaType<Env> = {
     TENCENTCLOUD_SMS_SDK_APP_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
     TENCENTCLOUD_SMS_SIGN_NAME: { type: 'string', minLength: 1, nullable: true },
     TENCENTCLOUD_SMS_TEMPLATE_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
+    TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: { type: 'string', pattern: '^[0-9]+$', nullable: true },
     IDENTITY_VERIFIER: { type: 'string', enum: ['format-only', 'tencentcloud'], default: 'format-only' },
     TENCENTCLOUD_FACEID_MODE: { type: 'string', enum: ['three-element', 'two-element'], default: 'three-element' },
     TENCENTCLOUD_FACEID_REGION: { type: 'string', minLength: 1, nullable: true },
@@ -179,6 +181,7 @@ export const envSchema: JSONSchemaType<Env> = {
       'TENCENTCLOUD_SMS_SDK_APP_ID',
       'TENCENTCLOUD_SMS_SIGN_NAME',
       'TENCENTCLOUD_SMS_TEMPLATE_ID',
+      'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
     ],
   },
   dependencies: {
@@ -217,5 +220,6 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
     'must be comma-separated fact=keyword pairs, facts from time, method, portal, region, browser (e.g. time=time1,method=thing2)',
   TENCENTCLOUD_SMS_SDK_APP_ID: 'must be digits',
   TENCENTCLOUD_SMS_TEMPLATE_ID: 'must be digits',
+  TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: 'must be digits',
   TENCENTCLOUD_FACEID_URL: 'must be an http(s) URL without query, like http://127.0.0.1:3000/sandbox/faceid',
 };

@@ -121,6 +121,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
           sdkAppId: e.TENCENTCLOUD_SMS_SDK_APP_ID!,
           signName: e.TENCENTCLOUD_SMS_SIGN_NAME!,
           templateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID!,
+          accountExistsTemplateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS!,
         }
       : undefined;
 

@@ -1,8 +1,8 @@
-import { createHmac, hkdfSync } from 'node:crypto';
 import type { RateLimiter } from './RateLimiter';
+import { SubjectDigest } from './SubjectDigest';
 
-/** The H5 forms that spend an image captcha on each attempt. */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'password-forgot' | 'password-code';
+/** The H5 forms whose attempts are capped: those that spend an image captcha, and 实名注册's 注册 (an SMS-code guess). */
+export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'register' | 'password-forgot' | 'password-code';
 
 export interface AttemptLimit {
   limit: number;
@@ -27,9 +27,6 @@ export type AttemptVerdict =
   /** `firstRefusal`: the first refused attempt of its window (audited once, not on every try of a flood). */
   | { allowed: false; retryAfterSeconds: number; firstRefusal: boolean };
 
-// Fixed, public HKDF salt and label: they only separate this subkey from DATA_KEY's other uses.
-const HKDF_SALT = Buffer.from('etax-wechat/form-attempts');
-
 /**
  * Caps the attempts at the H5 forms that take a password or an image captcha (ASVS V6.3.1): the
  * account lockout stops guessing one account's password, the captcha costs each try something, and
@@ -38,14 +35,14 @@ const HKDF_SALT = Buffer.from('etax-wechat/form-attempts');
  * keys only as keyed digests.
  */
 export class FormAttemptLimiter {
-  private readonly key: Buffer;
+  private readonly subjects: SubjectDigest;
 
   constructor(
     private readonly rateLimiter: RateLimiter,
     dataKey: Buffer,
     private readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS,
   ) {
-    this.key = Buffer.from(hkdfSync('sha256', dataKey, HKDF_SALT, 'v1 attempt subjects', 32));
+    this.subjects = new SubjectDigest(dataKey, 'etax-wechat/form-attempts', 'v1 attempt subjects');
   }
 
   /** Counts one attempt at `form` by this WeChat user from this IP and says whether it may go on. */
@@ -53,11 +50,11 @@ export class FormAttemptLimiter {
     const { perUser, perIp } = this.limits;
     const [user, ip] = await Promise.all([
       this.rateLimiter.hit(
-        `attempts:${form}:wx:${this.digest('openid', who.openid)}`,
+        `attempts:${form}:wx:${this.subjects.of('openid', who.openid)}`,
         perUser.limit,
         perUser.windowSeconds,
       ),
-      this.rateLimiter.hit(`attempts:${form}:ip:${this.digest('ip', who.ip)}`, perIp.limit, perIp.windowSeconds),
+      this.rateLimiter.hit(`attempts:${form}:ip:${this.subjects.of('ip', who.ip)}`, perIp.limit, perIp.windowSeconds),
     ]);
     if (user.allowed && ip.allowed) return { allowed: true };
     return {
@@ -65,11 +62,6 @@ export class FormAttemptLimiter {
       retryAfterSeconds: Math.max(user.retryAfterSeconds, ip.retryAfterSeconds),
       firstRefusal: user.count === perUser.limit + 1 || ip.count === perIp.limit + 1,
     };
-  }
-
-  // 128 bits: collisions are out of reach and the keys stay short.
-  private digest(kind: string, value: string): string {
-    return createHmac('sha256', this.key).update(`${kind}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
   }
 }
 
