@@ -1,8 +1,11 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { RateLimiter } from './RateLimiter';
 
-/** The H5 forms that spend an image captcha on each attempt. */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms';
+/**
+ * What is counted: the H5 forms that spend an image captcha on each attempt, and 实名绑定's phone
+ * mismatches after 登录 (each one a guess at the digits behind the masked phone).
+ */
+export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'bind-phone';
 
 export interface AttemptLimit {
   limit: number;
@@ -21,6 +24,19 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
   perUser: { limit: 10, windowSeconds: 15 * 60 },
   perIp: { limit: 200, windowSeconds: 3600 },
 };
+
+/**
+ * Phone mismatches of 实名绑定 after 登录: 3 per WeChat user per 15 minutes and 30 per IP per hour.
+ * The masked phone leaves 4 digits (10,000 numbers) to guess, so a few wrong numbers are a typo and
+ * more are a search; on a refusal the bind session's 登录 step is cleared.
+ */
+export const PHONE_MISMATCH_LIMITS: AttemptLimits = {
+  perUser: { limit: 3, windowSeconds: 15 * 60 },
+  perIp: { limit: 30, windowSeconds: 3600 },
+};
+
+/** Forms whose limits differ from the default ones. */
+export const FORM_ATTEMPT_LIMITS: Partial<Record<AttemptForm, AttemptLimits>> = { 'bind-phone': PHONE_MISMATCH_LIMITS };
 
 export type AttemptVerdict =
   | { allowed: true }
@@ -44,13 +60,14 @@ export class FormAttemptLimiter {
     private readonly rateLimiter: RateLimiter,
     dataKey: Buffer,
     private readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS,
+    private readonly formLimits: Partial<Record<AttemptForm, AttemptLimits>> = FORM_ATTEMPT_LIMITS,
   ) {
     this.key = Buffer.from(hkdfSync('sha256', dataKey, HKDF_SALT, 'v1 attempt subjects', 32));
   }
 
   /** Counts one attempt at `form` by this WeChat user from this IP and says whether it may go on. */
   async attempt(form: AttemptForm, who: { openid: string; ip: string }): Promise<AttemptVerdict> {
-    const { perUser, perIp } = this.limits;
+    const { perUser, perIp } = this.formLimits[form] ?? this.limits;
     const [user, ip] = await Promise.all([
       this.rateLimiter.hit(
         `attempts:${form}:wx:${this.digest('openid', who.openid)}`,
