@@ -14,6 +14,7 @@ import { H5Renderer } from './h5/H5Renderer';
 import { h5Pipeline } from './h5/h5Pipeline';
 import { confirmRoutes } from './login/confirmRoutes';
 import { loginApiRoutes } from './login/loginApiRoutes';
+import { LongPollGate } from './login/LongPollGate';
 import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
@@ -84,7 +85,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
-  router.use(loginApiRoutes(deps.login, config.portal).routes());
+  router.use(loginApiRoutes(deps.login, config.portal, new LongPollGate(config.longPoll)).routes());
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
