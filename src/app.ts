@@ -135,6 +135,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(
     h5Pipeline({
       publicUrl: config.publicUrl,
+      sessionSecret: config.sessionSecret,
       sandbox: config.sandbox,
       projectRoot: deps.projectRoot,
       clock: deps.clock,

@@ -24,6 +24,11 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
     this.sessions.set(sessionIdHash(id), JSON.stringify(data), Math.max(1, Math.ceil(ttlSeconds)) * 1000);
   }
 
+  /** Sessions held now (expired ones count until they are swept). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
   async destroy(id: string): Promise<void> {
     this.sessions.delete(sessionIdHash(id));
   }
