@@ -83,7 +83,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       production: config.nodeEnv === 'production',
     }).routes(),
   );
-  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
+  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox, config.publicUrl).routes());
   router.use(accountRoutes(deps).routes());
   router.use(loginApiRoutes(deps.login, config.portal, new LongPollGate(config.longPoll)).routes());
   router.use(
