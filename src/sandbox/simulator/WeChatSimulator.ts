@@ -51,7 +51,7 @@ export interface OutboxMessage {
   msgid?: number;
 }
 
-/** The newest requests and messages kept in `calls` and `outbox`; older ones are dropped. */
+/** The newest requests, answers and messages kept (`calls`, `outbox`); older ones are dropped. */
 export const MAX_RECORDED = 1000;
 
 /** One request the simulator received (faulted ones included). */
@@ -104,6 +104,8 @@ export class WeChatSimulator {
   private qrCodeDailyQuota: number;
   private readonly qrCreatesByDay = new Map<string, number>();
   private readonly redirectBase: URL | null;
+  private readonly answeredPaths: string[] = [];
+  private readonly answerWaiters = new Set<() => void>();
 
   constructor(options: WeChatSimulatorOptions) {
     this.appId = options.appId;
@@ -119,6 +121,16 @@ export class WeChatSimulator {
   }
 
   // ---- inspection -------------------------------------------------------------------------------
+
+  /**
+   * Resolves once `count` calls whose path ends with `pathSuffix` have been answered since the last
+   * reset (what they changed, the outbox for one, is then settled): the event a test awaits. Counted
+   * among the newest MAX_RECORDED answered calls.
+   */
+  async answered(pathSuffix: string, count = 1): Promise<void> {
+    while (this.answeredPaths.filter((p) => p.endsWith(pathSuffix)).length < count)
+      await new Promise<void>((resolve) => this.answerWaiters.add(resolve));
+  }
 
   /** Successful /cgi-bin/token plus /cgi-bin/stable_token requests. */
   tokenFetches(): number {
@@ -205,6 +217,7 @@ export class WeChatSimulator {
 
   reset(): void {
     this.calls.length = 0;
+    this.answeredPaths.length = 0;
     this.outbox.length = 0;
     this.currentMenu = null;
     this.knownUsers.clear();
@@ -222,7 +235,13 @@ export class WeChatSimulator {
     const app = new Koa();
     app.use(async (ctx, next) => {
       record(this.calls, { method: ctx.method, path: ctx.path, at: this.clock.now() });
-      await next();
+      try {
+        await next();
+      } finally {
+        record(this.answeredPaths, ctx.path);
+        for (const wake of this.answerWaiters) wake();
+        this.answerWaiters.clear();
+      }
     });
     app.use(async (ctx, next) => {
       try {
