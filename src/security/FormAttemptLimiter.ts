@@ -5,7 +5,8 @@ import type { RateLimiter } from './RateLimiter';
  * What is counted: the H5 forms that spend an image captcha on each attempt, and 实名绑定's phone
  * mismatches after 登录 (each one a guess at the digits behind the masked phone).
  */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'bind-phone';
+export type AttemptForm =
+  'bind-login' | 'bind-sms' | 'register-sms' | 'password-forgot' | 'password-code' | 'bind-phone';
 
 export interface AttemptLimit {
   limit: number;
