@@ -219,6 +219,8 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
           appSecret: config.wechat.appSecret,
           clock,
           publicBase: `${config.publicUrl}${SIMULATOR_PATH}`,
+          // Codes of the simulated WeChat users go to this service only, never to another site.
+          redirectBase: config.publicUrl,
         })
       : null,
     rateLimiter,

@@ -20,6 +20,12 @@ export type RedisTopology =
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
+  /** Address to listen on; null: every interface. With SANDBOX=1 it is 127.0.0.1 unless HOST says otherwise. */
+  host: string | null;
+  /** Most HTTP connections one process holds open; more are closed at once. */
+  httpMaxConnections: number;
+  /** Long-polls held at once per ticket and per client IP (in each process); more are answered at once. */
+  longPoll: { maxPerTicket: number; maxPerIp: number };
   /** Public base URL without a trailing slash, used in links sent to WeChat users. */
   publicUrl: string;
   logLevel: string;

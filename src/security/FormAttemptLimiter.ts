@@ -1,8 +1,12 @@
 import type { RateLimiter } from './RateLimiter';
 import { SubjectDigest } from './SubjectDigest';
 
-/** The H5 forms whose attempts are capped: those that spend an image captcha, and 实名注册's 注册 (an SMS-code guess). */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'register' | 'password-forgot' | 'password-code';
+/**
+ * What is counted: the H5 forms that spend an image captcha on each attempt, 实名注册's 注册 (an SMS-code
+ * guess), and 实名绑定's phone mismatches after 登录 (each one a guess at the digits behind the masked phone).
+ */
+export type AttemptForm =
+  'bind-login' | 'bind-sms' | 'register-sms' | 'register' | 'password-forgot' | 'password-code' | 'bind-phone';
 
 export interface AttemptLimit {
   limit: number;
@@ -21,6 +25,19 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
   perUser: { limit: 10, windowSeconds: 15 * 60 },
   perIp: { limit: 200, windowSeconds: 3600 },
 };
+
+/**
+ * Phone mismatches of 实名绑定 after 登录: 3 per WeChat user per 15 minutes and 30 per IP per hour.
+ * The masked phone leaves 4 digits (10,000 numbers) to guess, so a few wrong numbers are a typo and
+ * more are a search; on a refusal the bind session's 登录 step is cleared.
+ */
+export const PHONE_MISMATCH_LIMITS: AttemptLimits = {
+  perUser: { limit: 3, windowSeconds: 15 * 60 },
+  perIp: { limit: 30, windowSeconds: 3600 },
+};
+
+/** Forms whose limits differ from the default ones. */
+export const FORM_ATTEMPT_LIMITS: Partial<Record<AttemptForm, AttemptLimits>> = { 'bind-phone': PHONE_MISMATCH_LIMITS };
 
 export type AttemptVerdict =
   | { allowed: true }
@@ -41,13 +58,14 @@ export class FormAttemptLimiter {
     private readonly rateLimiter: RateLimiter,
     dataKey: Buffer,
     private readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS,
+    private readonly formLimits: Partial<Record<AttemptForm, AttemptLimits>> = FORM_ATTEMPT_LIMITS,
   ) {
     this.subjects = new SubjectDigest(dataKey, 'etax-wechat/form-attempts', 'v1 attempt subjects');
   }
 
   /** Counts one attempt at `form` by this WeChat user from this IP and says whether it may go on. */
   async attempt(form: AttemptForm, who: { openid: string; ip: string }): Promise<AttemptVerdict> {
-    const { perUser, perIp } = this.limits;
+    const { perUser, perIp } = this.formLimits[form] ?? this.limits;
     const [user, ip] = await Promise.all([
       this.rateLimiter.hit(
         `attempts:${form}:wx:${this.subjects.of('openid', who.openid)}`,
