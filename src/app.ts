@@ -18,6 +18,7 @@ import { confirmRoutes } from './login/confirmRoutes';
 import { loginApiRoutes } from './login/loginApiRoutes';
 import { TicketCreationLimiter } from './login/TicketCreationLimiter';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
+import { LongPollGate } from './login/LongPollGate';
 import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
@@ -89,7 +90,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       production: config.nodeEnv === 'production',
     }).routes(),
   );
-  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
+  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox, config.publicUrl).routes());
   router.use(accountRoutes(deps).routes());
   const ticketLimiter = new TicketCreationLimiter(
     deps.rateLimiter,
@@ -99,7 +100,15 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   router.use(
     passwordApiRoutes({ passwords: deps.passwords, portalKeys: config.portal.keys, clock: deps.clock }).routes(),
   );
-  router.use(loginApiRoutes(deps.login, config.portal, ticketLimiter, deps.loginNotices).routes());
+  router.use(
+    loginApiRoutes(
+      deps.login,
+      config.portal,
+      ticketLimiter,
+      deps.loginNotices,
+      new LongPollGate(config.longPoll),
+    ).routes(),
+  );
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
@@ -149,6 +158,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(
     h5Pipeline({
       publicUrl: config.publicUrl,
+      sessionSecret: config.sessionSecret,
       sandbox: config.sandbox,
       projectRoot: deps.projectRoot,
       clock: deps.clock,

@@ -71,6 +71,7 @@ export function productionEnvironment(overrides: Record<string, string | undefin
     TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
     TENCENTCLOUD_SMS_SIGN_NAME: 'sign',
     TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+    TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: '123457',
     IDENTITY_VERIFIER: 'tencentcloud',
     ...overrides,
   });
