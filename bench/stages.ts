@@ -18,6 +18,7 @@ import { describeBrowser } from '../src/login/describeBrowser';
 import type { LoginTicket } from '../src/login/LoginTicket';
 import { newTicketIdentifiers } from '../src/login/ticketIdentifiers';
 import { randomOpenId } from '../src/sandbox/simulator/randomStrings';
+import { UNNAMED_PORTAL } from '../src/security/PortalKey';
 import { text } from '../src/wechat/Reply';
 import { ReplyWriter } from '../src/wechat/ReplyWriter';
 import { pushDedupeKey } from '../src/wechat/pushDedupeKey';
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
         expiresAt: now + 300_000,
         clientIp: PC_IP,
         browser: describeBrowser(PC_USER_AGENT),
+        portal: UNNAMED_PORTAL.name,
+        portalDisplayName: UNNAMED_PORTAL.displayName,
       };
     };
     const writer = new ReplyWriter(WECHAT.token);

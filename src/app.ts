@@ -16,6 +16,8 @@ import { H5Renderer } from './h5/H5Renderer';
 import { h5Pipeline } from './h5/h5Pipeline';
 import { confirmRoutes } from './login/confirmRoutes';
 import { loginApiRoutes } from './login/loginApiRoutes';
+import { TicketCreationLimiter } from './login/TicketCreationLimiter';
+import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
 import { LongPollGate } from './login/LongPollGate';
 import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
@@ -76,6 +78,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     logger: deps.logger,
     maxBindingsPerAccount: config.maxBindingsPerAccount,
     changes: deps.boundAccounts,
+    logins: deps.login,
   });
 
   const router = new Router();
@@ -89,10 +92,23 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox, config.publicUrl).routes());
   router.use(accountRoutes(deps).routes());
-  router.use(
-    passwordApiRoutes({ passwords: deps.passwords, apiKeys: config.portal.apiKeys, clock: deps.clock }).routes(),
+  const ticketLimiter = new TicketCreationLimiter(
+    deps.rateLimiter,
+    new SmsSubjectDigest(config.dataKey),
+    config.portal.ticketLimits,
   );
-  router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices, new LongPollGate(config.longPoll)).routes());
+  router.use(
+    passwordApiRoutes({ passwords: deps.passwords, portalKeys: config.portal.keys, clock: deps.clock }).routes(),
+  );
+  router.use(
+    loginApiRoutes(
+      deps.login,
+      config.portal,
+      ticketLimiter,
+      deps.loginNotices,
+      new LongPollGate(config.longPoll),
+    ).routes(),
+  );
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
@@ -101,7 +117,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       wechatApi: deps.wechatApi,
       templates: deps.templates,
       logger: deps.logger,
-      apiKeys: config.portal.apiKeys,
+      portalKeys: config.portal.keys,
     }).routes(),
   );
   const wechat = wechatEndpoint({
@@ -169,7 +185,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
         }),
         loginHistoryRoutes({
           renderer,
-          history: new LoginHistory(deps.audit, deps.regions),
+          history: new LoginHistory(deps.audit, deps.regions, config.portal.keys),
           accounts: deps.accounts,
           bindings: deps.bindings,
           bindingService,

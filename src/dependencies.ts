@@ -315,6 +315,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     qrPool,
     wechatApi: deps.wechatApi,
     boundAccounts,
+    bindings,
     accounts: deps.accounts,
     audit: deps.audit,
     templates: deps.templates,

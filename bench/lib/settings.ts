@@ -100,5 +100,8 @@ export function productEnvironment(
     TENCENTCLOUD_FACEID_REGION: 'ap-guangzhou',
     SANDBOX: '0',
     PORTAL_DEMO: '0',
+    // The scenarios create thousands of tickets a minute from one simulated browser.
+    LOGIN_TICKETS_PER_IP_PER_MINUTE: '1000000',
+    LOGIN_TICKETS_PER_KEY_PER_MINUTE: '1000000',
   };
 }

@@ -24,8 +24,8 @@ export interface AuthenticationContext {
   userAgent: string;
   /** The WeChat user behind the H5 bind form, when there is one; recorded in the audit log. */
   openid?: string | null;
-  /** The portal that asked (its API key's name), for a portal's login; recorded in the audit log. */
-  portal?: string;
+  /** The portal (key name) that asked, for POST /api/accounts/authenticate; recorded in the audit log. */
+  portal?: string | null;
 }
 
 export type AuthenticationResult =
@@ -66,6 +66,7 @@ interface AuditSubject {
   ip: string;
   userAgent: string;
   openid: string | null;
+  portal: string | null;
 }
 
 /**
@@ -122,7 +123,12 @@ export class AccountService {
     maskedLoginName: string,
   ): Promise<AuthenticationResult> {
     const { store, audit, clock } = this.deps;
-    const origin = { ip: context.ip, userAgent: context.userAgent, openid: context.openid ?? null };
+    const origin = {
+      ip: context.ip,
+      userAgent: context.userAgent,
+      openid: context.openid ?? null,
+      portal: context.portal ?? null,
+    };
     if (!account) {
       await verifyPasswordOfUnknownAccount(password);
       // The identifier is left out: a password typed into the wrong field must not reach the log.
@@ -152,7 +158,7 @@ export class AccountService {
       await audit.record({
         type: 'authenticate_succeeded',
         ...auditAccount,
-        detail: { loginName: maskedLoginName, ...(context.portal ? { portal: context.portal } : {}) },
+        detail: { loginName: maskedLoginName },
       });
       return { ok: true, account: { ...account, failedLogins: 0, lastFailedAt: null, lockedUntil: null } };
     }

@@ -8,7 +8,6 @@ import { validateBody } from '../http/validateBody';
 import { describeBrowser } from '../login/describeBrowser';
 import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
 import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
-import { portalNameOf } from '../loginsafety/portalName';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { AccountService } from './AccountService';
 import { formatShanghaiTime } from './formatShanghaiTime';
@@ -33,18 +32,20 @@ export function accountRoutes(deps: {
 }): Router {
   const router = new Router();
 
-  router.post('/api/accounts/authenticate', requirePortalKey(deps.config.portal.apiKeys), jsonBody(), async (ctx) => {
+  const key = requirePortalKey(deps.config.portal.keys, 'authenticate');
+  router.post('/api/accounts/authenticate', key, jsonBody(), async (ctx) => {
     const { loginName, password, ...reported } = readAuthenticateBody(ctx);
     // Audited with the taxpayer's browser when the portal reports it (as it does for tickets).
     const client = reportedClient(ctx, reported);
-    const portal = portalNameOf(ctx);
-    const result = await deps.accounts.authenticate(loginName, password, { ...client, portal });
+    const portal = ctx.state.portalKey!;
+    const result = await deps.accounts.authenticate(loginName, password, { ...client, portal: portal.name });
     if (result.ok) {
       ctx.body = { account: deps.accounts.toPublic(result.account) };
       noticeAfterAnswer(ctx, deps.loginNotices, {
         accountId: result.account.id,
         method: 'password',
-        portal,
+        // The taxpayer reads the portal's display name; audit rows keep its key's name.
+        portal: portal.displayName,
         at: deps.clock.now(),
         computerIp: client.ip,
         browser: describeBrowser(client.userAgent),

@@ -14,6 +14,14 @@ export interface AuditEntry {
   userAgent?: string | null;
   /** Already masked by the caller: never secrets or unmasked ID/phone numbers. */
   detail?: Record<string, unknown>;
+  /** The portal (its key's name) that asked for this, stored as detail.portal. */
+  portal?: string | null;
+}
+
+/** The row's detail: the caller's, plus the portal that asked when there was one. */
+function detailOf(entry: AuditEntry): Record<string, unknown> | null {
+  if (!entry.portal) return entry.detail ?? null;
+  return { ...entry.detail, portal: entry.portal };
 }
 
 const MAX_IP = 64;
@@ -66,7 +74,7 @@ export class AuditLog {
       openid: entry.openid ?? null,
       ip: entry.ip ? entry.ip.slice(0, MAX_IP) : null,
       userAgent: entry.userAgent ? entry.userAgent.slice(0, MAX_USER_AGENT) : null,
-      detail: entry.detail ?? null,
+      detail: detailOf(entry),
       createdAt: new Date(this.clock.now()),
     };
     if (!manager && isRefusalType(row.type)) {
@@ -105,7 +113,7 @@ export class AuditLog {
         accountId: entry.accountId ?? null,
         openid: entry.openid ?? null,
         ip: entry.ip ?? null,
-        detail: entry.detail ?? null,
+        detail: detailOf(entry),
       };
       // Not the error object itself: a failed INSERT carries its parameters (the unmasked row).
       const reason = {

@@ -32,6 +32,8 @@ export interface BindingServiceOptions {
    * openid. Leave it out only where no cache reads this database (tests building their own service).
    */
   changes?: BindingChangeAnnouncer;
+  /** Told of every committed unbind, so the logins that WeChat scanned end (LoginService). */
+  logins?: { endLoginsOf(openid: string, client?: { ip: string; userAgent: string }): Promise<void> };
 }
 
 const isDuplicateKey = (error: unknown) =>
@@ -85,7 +87,7 @@ export class BindingService {
   async unbind(
     accountId: string,
     bindingId: string,
-    context: { ip: string; userAgent: string },
+    context: { ip: string; userAgent: string; portal?: string | null },
   ): Promise<WechatBinding | null> {
     const removed = await this.options.db.transaction(async (manager) => {
       await this.lockAccount(manager, accountId);
@@ -96,8 +98,26 @@ export class BindingService {
       await this.options.audit.record({ type: 'unbind', accountId, openid: binding.openid, ...context }, manager);
       return binding;
     });
-    if (removed) await this.announceChange(removed.openid);
+    if (removed) {
+      await this.announceChange(removed.openid);
+      await this.endLogins(removed.openid, context);
+    }
     return removed;
+  }
+
+  /**
+   * Ends the logins the unbound WeChat has under way. The unbind has committed whatever happens
+   * here: a failure is logged, and 确定登录 and redeem still refuse (they check the binding).
+   */
+  private async endLogins(openid: string, context: { ip: string; userAgent: string }): Promise<void> {
+    try {
+      await this.options.logins?.endLoginsOf(openid, { ip: context.ip, userAgent: context.userAgent });
+    } catch (error) {
+      this.options.logger.error(
+        { err: error },
+        'unbound, but its open logins were not ended: confirm and redeem refuse them',
+      );
+    }
   }
 
   private async lockAccount(manager: EntityManager, accountId: string) {

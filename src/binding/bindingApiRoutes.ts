@@ -4,6 +4,7 @@ import type { AccountService } from '../accounts/AccountService';
 import { clientContext } from '../http/clientContext';
 import type { Logger } from '../logging/createLogger';
 import { maskOpenid } from '../security/masking';
+import type { PortalKey } from '../security/PortalKey';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
 import { sendCustomerNotice } from '../wechat/sendCustomerNotice';
@@ -18,7 +19,7 @@ export interface BindingApiDependencies {
   wechatApi: WeChatApiClient;
   templates: ReplyTemplates;
   logger: Logger;
-  apiKeys: string[];
+  portalKeys: PortalKey[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -26,7 +27,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** 微信解绑, the portal's side: list an account's WeChat bindings and remove one. */
 export function bindingApiRoutes(deps: BindingApiDependencies): Router {
   const router = new Router({ prefix: '/api/accounts/:accountId/wechat-bindings' });
-  router.use(requirePortalKey(deps.apiKeys));
+  router.use(requirePortalKey(deps.portalKeys, 'bindings'));
 
   const accountOf = async (accountId: string | undefined) => {
     const account = accountId && UUID.test(accountId) ? await deps.accounts.findById(accountId) : null;
@@ -53,7 +54,10 @@ export function bindingApiRoutes(deps: BindingApiDependencies): Router {
     const account = await accountOf(ctx.params.accountId);
     const bindingId = ctx.params.bindingId!;
     const removed = UUID.test(bindingId)
-      ? await deps.bindingService.unbind(account.id, bindingId, clientContext(ctx))
+      ? await deps.bindingService.unbind(account.id, bindingId, {
+          ...clientContext(ctx),
+          portal: ctx.state.portalKey!.name,
+        })
       : null;
     if (!removed) throw createHttpError(404, 'no such binding on this account', { code: 'binding_not_found' });
     const { loginName } = deps.accounts.toPublic(account);

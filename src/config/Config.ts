@@ -1,3 +1,4 @@
+import type { PortalKey } from '../security/PortalKey';
 /** The facts of a login a notice can show. */
 export type LoginNoticeFact = 'time' | 'method' | 'portal' | 'region' | 'browser';
 
@@ -55,7 +56,14 @@ export interface Config {
   /** Replicas that must hold a confirmation before it is acknowledged (WAIT), and how long to wait. */
   redisReplicaAcks: { replicas: number; timeoutMs: number };
   redisKeyPrefix: string;
-  portal: { apiKeys: string[]; origins: string[]; demo: boolean };
+  portal: {
+    /** PORTAL_API_KEYS: each portal's name, display name, scopes and secret. */
+    keys: PortalKey[];
+    origins: string[];
+    demo: boolean;
+    /** POST /api/login/tickets per reported browser IP and per portal (key name), each a minute. */
+    ticketLimits: { perIpPerMinute: number; perKeyPerMinute: number };
+  };
   /** SESSION_SECRET: signs the OpenID Connect provider's cookies (H5 and portal sessions are random ids). */
   sessionSecret: string;
   dataKey: Buffer;

@@ -34,6 +34,8 @@ export interface Env {
   REDIS_WAIT_TIMEOUT_MS: number;
   REDIS_KEY_PREFIX: string;
   PORTAL_API_KEYS: string;
+  LOGIN_TICKETS_PER_IP_PER_MINUTE: number;
+  LOGIN_TICKETS_PER_KEY_PER_MINUTE: number;
   PORTAL_ORIGINS: string;
   PORTAL_DEMO: '0' | '1';
   TRUST_PROXY: number;
@@ -138,7 +140,10 @@ export const envSchema: JSONSchemaType<Env> = {
     REDIS_WAIT_REPLICAS: { type: 'integer', minimum: 0, maximum: 5, nullable: true },
     REDIS_WAIT_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 2000, default: 200 },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[0-9A-Za-z_.:-]{0,64}$', default: 'etax:' },
-    PORTAL_API_KEYS: { type: 'string', pattern: '^[!-+--~]{32,}( *, *[!-+--~]{32,})*$' },
+    // Each entry is checked in loadConfig (parsePortalKeys): a bare key or name:scopes:display name:key.
+    PORTAL_API_KEYS: { type: 'string', pattern: '^[^\\s,]+( *, *[^\\s,]+)*$' },
+    LOGIN_TICKETS_PER_IP_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 1000000, default: 30 },
+    LOGIN_TICKETS_PER_KEY_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 1000000, default: 6000 },
     PORTAL_ORIGINS: { type: 'string', pattern: '^(https?://[^\\s,/]+(,https?://[^\\s,/]+)*)?$', default: '' },
     PORTAL_DEMO: flag,
     // Proxy hops in front that append to X-Forwarded-For (0: none, the socket's peer is the client).
@@ -221,7 +226,8 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
   REDIS_SENTINEL_MASTER: 'must be the master name the sentinels monitor (1-64 of A-Z a-z 0-9 _ . -)',
   REDIS_CLUSTER_NODES: 'must be comma-separated redis://host:port (rediss:// for TLS) of some cluster nodes',
   REDIS_KEY_PREFIX: 'must be at most 64 of A-Z a-z 0-9 _ . : -',
-  PORTAL_API_KEYS: 'must be comma-separated keys of at least 32 printable characters each, no spaces inside a key',
+  PORTAL_API_KEYS:
+    'must be comma-separated entries, each name:scope+scope:display name:key or a bare key, without spaces inside an entry',
   PORTAL_ORIGINS: 'must be comma-separated origins like https://etax.example.gov.cn (no path)',
   METRICS_TOKEN: 'must be at least 32 printable ASCII characters without spaces',
   DATA_KEY: 'must be 32 bytes in base64 (44 characters ending in =; e.g. openssl rand -base64 32)',

@@ -2,7 +2,9 @@ import { isIP } from 'node:net';
 import Ajv from 'ajv';
 import type { Config, LoginNoticeFact, RedisTopology } from './Config';
 import { envSchema, FORMAT_HINTS, type Env } from './envSchema';
+import { parsePortalKeys } from './portalKeysSetting';
 import { weakSecretReason } from './weakSecrets';
+import { UNNAMED_PORTAL, type PortalKey } from '../security/PortalKey';
 
 /** Every problem found in the environment, listed at once; never carries a configured value. */
 export class ConfigError extends Error {
@@ -57,7 +59,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   if (typeof e.HOST === 'string' && isIP(e.HOST) === 0 && !problems.some((p) => p.startsWith('HOST '))) {
     problems.push(`HOST ${FORMAT_HINTS.HOST!}`);
   }
-  if (e.NODE_ENV === 'production') problems.push(...productionSecretProblems(e, problems));
+  const portalKeys = portalKeysOf(e, problems);
+  problems.push(...portalKeys.problems);
+  if (e.NODE_ENV === 'production') problems.push(...productionSecretProblems(e, problems, portalKeys.keys));
   if (e.PORTAL_DEMO === '1' && e.NODE_ENV === 'production') {
     problems.push('PORTAL_DEMO=1 is refused when NODE_ENV=production (the reference portal is a demo)');
   }
@@ -186,7 +190,15 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       timeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
     },
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
-    portal: { apiKeys: list(e.PORTAL_API_KEYS), origins: list(e.PORTAL_ORIGINS), demo: e.PORTAL_DEMO === '1' },
+    portal: {
+      keys: portalKeys.keys,
+      origins: list(e.PORTAL_ORIGINS),
+      demo: e.PORTAL_DEMO === '1',
+      ticketLimits: {
+        perIpPerMinute: e.LOGIN_TICKETS_PER_IP_PER_MINUTE,
+        perKeyPerMinute: e.LOGIN_TICKETS_PER_KEY_PER_MINUTE,
+      },
+    },
     sessionSecret: e.SESSION_SECRET,
     dataKey: Buffer.from(e.DATA_KEY, 'base64'),
     loginTicketTtlSeconds: e.LOGIN_TICKET_TTL_SECONDS,
@@ -223,19 +235,35 @@ const PRODUCTION_SECRETS: { name: keyof Env; minBits: number; advice: string }[]
   { name: 'TENCENTCLOUD_SECRET_KEY', minBits: 80, advice: 'the SecretKey of a CAM API key' },
 ];
 
-/** One line per placeholder or guessable secret, skipping those already refused for their format. */
-function productionSecretProblems(e: Env, already: string[]): string[] {
+/** PORTAL_API_KEYS read into keys, once its overall shape passed the schema. */
+function portalKeysOf(e: Env, already: string[]): ReturnType<typeof parsePortalKeys> {
+  if (typeof e.PORTAL_API_KEYS !== 'string' || already.some((p) => p.startsWith('PORTAL_API_KEYS ')))
+    return { keys: [], problems: [] };
+  return parsePortalKeys(e.PORTAL_API_KEYS);
+}
+
+/**
+ * One line per placeholder or guessable secret, skipping those already refused for their format;
+ * each portal key is checked on its own, named when it has a name.
+ */
+function productionSecretProblems(e: Env, already: string[], portalKeys: PortalKey[]): string[] {
   const problems: string[] = [];
   for (const { name, minBits, advice } of PRODUCTION_SECRETS) {
     const value = e[name];
     if (typeof value !== 'string' || already.some((p) => p.startsWith(`${name} `))) continue;
-    const values = name === 'PORTAL_API_KEYS' ? list(value) : [value];
-    const reason = values
-      .map((v) => weakSecretReason(v, minBits, name === 'DATA_KEY' ? Buffer.from(v, 'base64') : undefined))
-      .find((r) => r !== null);
-    if (reason) problems.push(`${name} ${reason}; when NODE_ENV=production use ${advice}`);
+    const labelled =
+      name === 'PORTAL_API_KEYS'
+        ? portalKeys.map((key) => ({
+            label: key.name === UNNAMED_PORTAL.name ? name : `${name} key ${key.name}`,
+            value: key.secret,
+          }))
+        : [{ label: name, value }];
+    for (const { label, value: secret } of labelled) {
+      const reason = weakSecretReason(secret, minBits, name === 'DATA_KEY' ? Buffer.from(secret, 'base64') : undefined);
+      if (reason) problems.push(`${label} ${reason}; when NODE_ENV=production use ${advice}`);
+    }
   }
-  return problems;
+  return [...new Set(problems)];
 }
 
 /** `time=time1, method=thing2` → `{time: 'time1', method: 'thing2'}` (the schema checked the form). */

@@ -1,6 +1,7 @@
 import type { AccountService, PublicAccount } from '../accounts/AccountService';
 import type { AuditLog } from '../audit/AuditLog';
-import type { BoundAccountCache } from '../binding/BoundAccountCache';
+import type { BoundAccountCache, BoundAccountSource } from '../binding/BoundAccountCache';
+import { isDependencyFailure } from '../http/dependencyFailure';
 import type { Clock } from '../clock/Clock';
 import type { ClientContext } from '../http/clientContext';
 import type { Metrics } from '../observability/Metrics';
@@ -23,6 +24,8 @@ export interface LoginServiceOptions {
   wechatApi: WeChatApiClient;
   /** Which account a scanning openid is bound to (cached: this is the hot path of every scan). */
   boundAccounts: Pick<BoundAccountCache, 'accountIdFor'>;
+  /** The same, uncached (MySQL): 确定登录 and redeem check that the binding still stands. */
+  bindings: BoundAccountSource;
   accounts: AccountService;
   audit: AuditLog;
   templates: ReplyTemplates;
@@ -48,6 +51,15 @@ export interface TicketView {
   expiresAt: string;
 }
 
+/** The portal a ticket is made for: its key's name (it alone redeems) and what the phone calls it. */
+export interface TicketRequester {
+  name: string;
+  displayName: string;
+}
+
+/** The phone's 确定登录 / 取消; `unbound`: the WeChat that scanned is no longer bound to the account. */
+export type DecisionOutcome = ConfirmOutcome | { result: 'unbound' };
+
 export type RedeemResult =
   | {
       ok: true;
@@ -63,7 +75,10 @@ export type RedeemResult =
 export class LoginService {
   constructor(private readonly options: LoginServiceOptions) {}
 
-  async createTicket(client: { clientIp: string; userAgent: string }): Promise<CreatedTicket> {
+  async createTicket(
+    client: { clientIp: string; userAgent: string },
+    requester: TicketRequester,
+  ): Promise<CreatedTicket> {
     const { wechatApi, store, clock, ttlSeconds, qrPool } = this.options;
     const ids = newTicketIdentifiers();
     const createdAt = clock.now();
@@ -79,6 +94,8 @@ export class LoginService {
       expiresAt,
       clientIp: client.clientIp,
       browser: describeBrowser(client.userAgent),
+      portal: requester.name,
+      portalDisplayName: requester.displayName,
     };
     await store.create(ticket);
     this.options.metrics?.ticketTransition('pending');
@@ -157,18 +174,26 @@ export class LoginService {
     return { expected: view.status };
   }
 
-  /** `portal`: the name of the portal redeeming (its key's), for the audit log. */
+  /** Redeems for `portal` (the caller's key name): another portal's ticket is unknown to it. */
   async redeem(ticketId: string, client: ClientContext, portal: string): Promise<RedeemResult> {
     const { store, accounts, clock } = this.options;
-    // The account is read BEFORE the ticket is spent: with MySQL down the portal gets a 503 and the
-    // confirmed login stays redeemable (within its grace period) instead of being lost.
+    // The account and the binding are read BEFORE the ticket is spent: with MySQL down the portal
+    // gets a 503 and the confirmed login stays redeemable (within its grace period) instead of being lost.
     const before = await store.byTicketId(ticketId);
-    const prefetched =
-      before?.accountId && currentStatus(before, clock.now()) === 'confirmed'
-        ? await accounts.findById(before.accountId)
-        : null;
+    if (before && before.portal !== portal) {
+      this.options.metrics?.ticketRejection('redeem', 'unknown');
+      return { ok: false, reason: 'unknown' };
+    }
+    const confirmed = before?.accountId && currentStatus(before, clock.now()) === 'confirmed' ? before : null;
+    const prefetched = confirmed ? await accounts.findById(confirmed.accountId!) : null;
+    // Unbound since the scan (an unbind racing this redeem, or one whose cancellation was lost): the login ends here.
+    if (confirmed && (await this.options.bindings.accountIdFor(confirmed.openid!)) !== confirmed.accountId) {
+      await this.endLoginsOf(confirmed.openid!);
+      this.options.metrics?.ticketRejection('redeem', 'not_confirmed');
+      return { ok: false, reason: 'not_confirmed' };
+    }
     const redeemedAt = clock.now();
-    const outcome = await store.redeem(ticketId, redeemedAt);
+    const outcome = await store.redeem(ticketId, portal, redeemedAt);
     if (outcome.result !== 'redeemed') {
       this.options.metrics?.ticketRejection('redeem', outcome.result);
       return { ok: false, reason: outcome.result };
@@ -184,7 +209,8 @@ export class LoginService {
       accountId: outcome.accountId,
       openid: outcome.openid,
       ...client,
-      detail: { portal, computerIp: computer.ip, browser: computer.browser },
+      portal,
+      detail: { computerIp: computer.ip, browser: computer.browser },
     });
     if (!account) return { ok: false, reason: 'unknown' };
     return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid, computer, redeemedAt };
@@ -210,6 +236,7 @@ export class LoginService {
           accountId: accountId!,
           openid: scan.openid,
           detail: { viaSubscribe: scan.viaSubscribe },
+          portal: outcome.ticket.portal,
         });
         return text(templates.render('login-confirm', { confirmUrl: this.confirmUrl(outcome.ticket) }));
       case 'needs_binding':
@@ -241,12 +268,54 @@ export class LoginService {
     };
   }
 
-  async confirm(confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
+  /**
+   * 确定登录, once more checking that the WeChat is still bound to the ticket's account. With MySQL
+   * unreachable the ticket's own record stands (an acknowledged login must not be lost to an
+   * outage): an unbind that happened has already cancelled the ticket in the store (endLoginsOf),
+   * and the store's confirm then refuses it.
+   */
+  async confirm(confirmToken: string, openid: string, client: ClientContext): Promise<DecisionOutcome> {
+    const ticket = await this.options.store.byConfirmToken(confirmToken);
+    if (ticket?.openid === openid && ticket.accountId && !(await this.stillBound(openid, ticket.accountId))) {
+      await this.decide('cancel', confirmToken, openid, client, 'unbound');
+      return { result: 'unbound' };
+    }
     return this.decide('confirm', confirmToken, openid, client);
   }
 
-  async cancel(confirmToken: string, openid: string, client: ClientContext): Promise<ConfirmOutcome> {
+  async cancel(confirmToken: string, openid: string, client: ClientContext): Promise<DecisionOutcome> {
     return this.decide('cancel', confirmToken, openid, client);
+  }
+
+  /**
+   * The WeChat `openid` was unbound: every login it scanned and has not been redeemed ends now
+   * (cancelled; the portals' polls see it on every instance). A binding's removal is committed
+   * before this runs; a failure here is left to the checks at 确定登录 and redeem.
+   */
+  async endLoginsOf(openid: string, client?: ClientContext): Promise<void> {
+    const { store, audit, metrics } = this.options;
+    for (const ticket of await store.endOwnedBy(openid)) {
+      metrics?.ticketTransition('cancelled');
+      await this.endLease(ticket);
+      await audit.recordOrLog({
+        type: 'login_cancelled',
+        accountId: ticket.accountId ?? null,
+        openid,
+        ...client,
+        detail: { reason: 'unbound', portalIp: ticket.clientIp },
+        portal: ticket.portal,
+      });
+    }
+  }
+
+  /** Whether `openid` is still bound to `accountId`; true when MySQL cannot say (see confirm). */
+  private async stillBound(openid: string, accountId: string): Promise<boolean> {
+    try {
+      return (await this.options.bindings.accountIdFor(openid)) === accountId;
+    } catch (error) {
+      if (!isDependencyFailure(error)) throw error;
+      return true;
+    }
   }
 
   private async decide(
@@ -254,6 +323,7 @@ export class LoginService {
     confirmToken: string,
     openid: string,
     client: ClientContext,
+    reason?: 'unbound',
   ): Promise<ConfirmOutcome> {
     const { store, clock, audit } = this.options;
     const outcome = await store[decision](confirmToken, openid, clock.now());
@@ -269,7 +339,8 @@ export class LoginService {
         accountId: ticket?.accountId ?? null,
         openid,
         ...client,
-        detail: { portalIp: ticket?.clientIp ?? null },
+        detail: { portalIp: ticket?.clientIp ?? null, ...(reason ? { reason } : {}) },
+        portal: ticket?.portal ?? null,
       });
     }
     return outcome;

@@ -31,6 +31,10 @@ export interface LoginTicket {
    */
   clientIp: string;
   browser: string;
+  /** The portal (its key's name) that asked for the ticket: only a key of that portal redeems it. */
+  portal: string;
+  /** What the phone's confirm page calls that portal ("<portalDisplayName> 请求登录"). */
+  portalDisplayName: string;
   /** The bound WeChat user that scanned first (the ticket's owner), and its account. */
   openid?: string;
   accountId?: string;
@@ -46,6 +50,12 @@ export const CONFIRMED_GRACE_MS = 120_000;
 
 /** How long a store keeps a ticket past its expiry, so a late poll still learns "expired" rather than "unknown". */
 export const KEEP_AFTER_EXPIRY_MS = 10 * 60_000;
+
+/**
+ * How long a store remembers which tickets a WeChat user scanned (to end them when it is unbound):
+ * longer than any ticket stays open (LOGIN_TICKET_TTL_SECONDS ≤ 30 min, plus the confirmed grace).
+ */
+export const OWNED_TICKETS_TTL_MS = 60 * 60_000;
 
 /** The status as the portal and the phone see it now. */
 export function currentStatus(ticket: LoginTicket, now: number): TicketStatus {

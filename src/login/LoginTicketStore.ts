@@ -34,5 +34,11 @@ export interface LoginTicketStore {
   scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome>;
   confirm(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome>;
   cancel(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome>;
-  redeem(ticketId: string, now: number): Promise<RedeemOutcome>;
+  /** Redeems for `portal` (a key name): another portal's ticket answers unknown and stays as it is. */
+  redeem(ticketId: string, portal: string, now: number): Promise<RedeemOutcome>;
+  /**
+   * Cancels every ticket `openid` scanned that is still scanned or confirmed (its WeChat was
+   * unbound), announcing each; returns those it cancelled.
+   */
+  endOwnedBy(openid: string): Promise<LoginTicket[]>;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/Clock';
 import { ExpiringMap } from '../store/ExpiringMap';
-import { CONFIRMED_GRACE_MS, KEEP_AFTER_EXPIRY_MS, type LoginTicket } from './LoginTicket';
+import { CONFIRMED_GRACE_MS, KEEP_AFTER_EXPIRY_MS, OWNED_TICKETS_TTL_MS, type LoginTicket } from './LoginTicket';
 import type { ConfirmOutcome, LoginTicketStore, RedeemOutcome, ScanOutcome } from './LoginTicketStore';
 import type { MemoryTicketChangeFeed } from './MemoryTicketChangeFeed';
 import { ticketChangeId } from './TicketChangeFeed';
@@ -13,12 +13,15 @@ import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
  */
 export class MemoryLoginTicketStore implements LoginTicketStore {
   private readonly tickets: ExpiringMap<LoginTicket>;
+  /** The tags of the tickets each openid scanned, as RedisLoginTicketStore's `login:owned:` sets. */
+  private readonly owned: ExpiringMap<Set<string>>;
 
   constructor(
     clock: Clock,
     private readonly changes: MemoryTicketChangeFeed,
   ) {
     this.tickets = new ExpiringMap(clock);
+    this.owned = new ExpiringMap(clock);
   }
 
   async create(ticket: LoginTicket): Promise<void> {
@@ -40,7 +43,9 @@ export class MemoryLoginTicketStore implements LoginTicketStore {
   }
 
   async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
-    const ticket = this.byTag(tagOfScene(sceneStr));
+    const tag = tagOfScene(sceneStr);
+    if (tag && accountId) this.owned.set(openid, (this.owned.get(openid) ?? new Set()).add(tag), OWNED_TICKETS_TTL_MS);
+    const ticket = this.byTag(tag);
     if (!ticket || !sameIdentifier(ticket.sceneStr, sceneStr)) return { result: 'unknown' };
     if (ticket.status === 'pending' || ticket.status === 'needs_binding') {
       if (now > ticket.expiresAt) return { result: 'expired' };
@@ -75,15 +80,29 @@ export class MemoryLoginTicketStore implements LoginTicketStore {
     });
   }
 
-  async redeem(ticketId: string, now: number): Promise<RedeemOutcome> {
+  async redeem(ticketId: string, portal: string, now: number): Promise<RedeemOutcome> {
     const ticket = this.byTag(tagOf(ticketId));
     if (!ticket || !sameIdentifier(ticket.ticketId, ticketId)) return { result: 'unknown' };
+    if (ticket.portal !== portal) return { result: 'unknown' };
     if (ticket.status === 'redeemed') return { result: 'already_redeemed' };
     if (ticket.status !== 'confirmed') return { result: now > ticket.expiresAt ? 'expired' : 'not_confirmed' };
     if (now > Math.max(ticket.expiresAt, (ticket.confirmedAt ?? 0) + CONFIRMED_GRACE_MS)) return { result: 'expired' };
     ticket.status = 'redeemed';
     this.announce(ticket);
     return { result: 'redeemed', openid: ticket.openid!, accountId: ticket.accountId! };
+  }
+
+  async endOwnedBy(openid: string): Promise<LoginTicket[]> {
+    const ended: LoginTicket[] = [];
+    for (const tag of this.owned.take(openid) ?? []) {
+      const ticket = this.byTag(tag);
+      if (!ticket || ticket.openid !== openid || (ticket.status !== 'scanned' && ticket.status !== 'confirmed'))
+        continue;
+      ticket.status = 'cancelled';
+      this.announce(ticket);
+      ended.push({ ...ticket });
+    }
+    return ended;
   }
 
   /** The phone's 确定登录 / 取消: only the owner, only while scanned and live. */

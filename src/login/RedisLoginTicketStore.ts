@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
+import { UNNAMED_PORTAL } from '../security/PortalKey';
 import type { Redis } from '../store/createRedis';
 import type { RedisKeys } from '../store/RedisKeys';
 import { RedisScript } from '../store/RedisScript';
 import { ReplicaAcks } from '../store/ReplicaAcks';
-import { CONFIRMED_GRACE_MS, KEEP_AFTER_EXPIRY_MS, type LoginTicket, type StoredTicketStatus } from './LoginTicket';
+import {
+  CONFIRMED_GRACE_MS,
+  KEEP_AFTER_EXPIRY_MS,
+  OWNED_TICKETS_TTL_MS,
+  type LoginTicket,
+  type StoredTicketStatus,
+} from './LoginTicket';
 import type { ConfirmOutcome, LoginTicketStore, RedeemOutcome, ScanOutcome } from './LoginTicketStore';
 import { sameIdentifier, tagOf, tagOfScene } from './ticketIdentifiers';
 
@@ -50,9 +58,12 @@ redis.call('HSET', KEYS[1], 'st', 'cancelled')
 announce(ARGV[4])
 return {'done'}`);
 
+// Another portal's ticket is answered as unknown before anything about it is looked at. A ticket
+// stored before portals had names belongs to the unnamed portal (ARGV[6]).
 const REDEEM = new RedisScript(`${SAME}
-local h = redis.call('HMGET', KEYS[1], 'tid', 'st', 'ea', 'cfa', 'oid', 'aid')
+local h = redis.call('HMGET', KEYS[1], 'tid', 'st', 'ea', 'cfa', 'oid', 'aid', 'pk')
 if not same(h[1], ARGV[1]) then return {'unknown'} end
+if (h[7] or ARGV[6]) ~= ARGV[5] then return {'unknown'} end
 if h[2] == 'redeemed' then return {'already_redeemed'} end
 local now = tonumber(ARGV[2])
 if h[2] ~= 'confirmed' then
@@ -63,6 +74,14 @@ if now > math.max(tonumber(h[3]), tonumber(h[4]) + tonumber(ARGV[3])) then retur
 redis.call('HSET', KEYS[1], 'st', 'redeemed')
 announce(ARGV[4])
 return {'redeemed', h[5], h[6]}`);
+
+// The WeChat that scanned was unbound: its ticket ends, unless it is already over.
+const END_OWNED = new RedisScript(`${SAME}
+local h = redis.call('HMGET', KEYS[1], 'oid', 'st')
+if h[1] ~= ARGV[1] or (h[2] ~= 'scanned' and h[2] ~= 'confirmed') then return 0 end
+redis.call('HSET', KEYS[1], 'st', 'cancelled')
+announce(ARGV[2])
+return 1`);
 
 /** One Redis hash per ticket, `login:{<tag>}`: its three identifiers all lead to it (see ticketIdentifiers). */
 export class RedisLoginTicketStore implements LoginTicketStore {
@@ -80,6 +99,11 @@ export class RedisLoginTicketStore implements LoginTicketStore {
     return this.keys.key('login', `{${tag}}`);
   }
 
+  /** The tags of the tickets an openid scanned (a set), under the openid's SHA-1. */
+  private ownedKey(openid: string): string {
+    return this.keys.key('login', 'owned', createHash('sha1').update(openid).digest('hex'));
+  }
+
   async create(ticket: LoginTicket): Promise<void> {
     const key = this.key(tagOf(ticket.ticketId)!);
     await this.redis
@@ -93,6 +117,8 @@ export class RedisLoginTicketStore implements LoginTicketStore {
         ea: String(ticket.expiresAt),
         ip: ticket.clientIp,
         br: ticket.browser,
+        pk: ticket.portal,
+        pn: ticket.portalDisplayName,
         ...(ticket.qrScene ? { qs: ticket.qrScene } : {}),
       })
       .pExpire(key, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS)
@@ -114,6 +140,15 @@ export class RedisLoginTicketStore implements LoginTicketStore {
   async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
     const tag = tagOfScene(sceneStr);
     if (!tag) return { result: 'unknown' };
+    // Listed before the scan can make this openid the owner, so an unbind that follows finds the
+    // ticket (a tag listed for a scan that did not make it the owner is skipped by END_OWNED).
+    if (accountId !== null) {
+      await this.redis
+        .multi()
+        .sAdd(this.ownedKey(openid), tag)
+        .pExpire(this.ownedKey(openid), OWNED_TICKETS_TTL_MS)
+        .exec();
+    }
     const [result, fields] = (await SCAN.run(
       this.redis,
       [this.key(tag)],
@@ -137,18 +172,35 @@ export class RedisLoginTicketStore implements LoginTicketStore {
     return this.decide(CANCEL, confirmToken, openid, now);
   }
 
-  async redeem(ticketId: string, now: number): Promise<RedeemOutcome> {
+  async redeem(ticketId: string, portal: string, now: number): Promise<RedeemOutcome> {
     const tag = tagOf(ticketId);
     if (!tag) return { result: 'unknown' };
     const [result, openid, accountId] = (await REDEEM.run(
       this.redis,
       [this.key(tag)],
-      [ticketId, String(now), String(CONFIRMED_GRACE_MS), this.channel],
+      [ticketId, String(now), String(CONFIRMED_GRACE_MS), this.channel, portal, UNNAMED_PORTAL.name],
     )) as string[];
     // A redeem lost in a failover would make the ticket redeemable once more.
     if (result === 'redeemed') await this.acks.after(this.redis, this.key(tag));
     if (result === 'redeemed') return { result, openid: openid!, accountId: accountId! };
     return { result } as RedeemOutcome;
+  }
+
+  async endOwnedBy(openid: string): Promise<LoginTicket[]> {
+    const owned = this.ownedKey(openid);
+    const tags = await this.redis.sMembers(owned);
+    const ended: LoginTicket[] = [];
+    // One script per ticket: each ticket's hash lives in its own Cluster slot.
+    for (const tag of tags) {
+      if ((await END_OWNED.run(this.redis, [this.key(tag)], [openid, this.channel])) === 1) {
+        // An unbind a failover undid would let the login go on.
+        await this.acks.after(this.redis, this.key(tag));
+        const ticket = await this.read(tag);
+        if (ticket) ended.push(ticket);
+      }
+    }
+    if (tags.length > 0) await this.redis.sRem(owned, tags);
+    return ended;
   }
 
   private async decide(
@@ -186,6 +238,8 @@ function fromHash(h: Record<string, string | undefined>): LoginTicket | null {
     expiresAt: Number(h.ea),
     clientIp: h.ip ?? '',
     browser: h.br ?? '',
+    portal: h.pk ?? UNNAMED_PORTAL.name,
+    portalDisplayName: h.pn ?? UNNAMED_PORTAL.displayName,
   };
   if (h.qs) ticket.qrScene = h.qs;
   if (h.oid) ticket.openid = h.oid;

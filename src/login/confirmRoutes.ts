@@ -61,6 +61,7 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer, regions
       token: ticket.confirmToken,
       loginName: account?.loginName ?? '',
       realName: maskName(account?.realName ?? ''),
+      portalName: ticket.portalDisplayName,
       clientIp: ticket.clientIp || '未知',
       browser: ticket.browser,
       requestedAt: shanghaiTime.format(ticket.createdAt),
@@ -75,6 +76,8 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer, regions
       const token = tokenOf((ctx.request.body as Record<string, unknown> | undefined)?.c);
       if (!token) return show(ctx, null);
       const outcome = await login[decision](token, sessionOf(ctx).openid!, clientContext(ctx));
+      if (outcome.result === 'unbound')
+        return result(ctx, 'warn', '无法确认登录', ['该微信已解除与账号的绑定，本次登录已取消。'], 403);
       if (outcome.result === 'done') {
         return decision === 'confirm'
           ? result(ctx, 'success', '登录成功', ['您已确认在电脑上登录福建省网上税务局，请回到电脑继续办理业务。'])

@@ -8,13 +8,14 @@ import { errorAnswer } from '../http/errorHandler';
 import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
+import type { PortalKey } from '../security/PortalKey';
 import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
 import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
-import { portalNameOf } from '../loginsafety/portalName';
 import { requirePortalKey } from '../security/requirePortalKey';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
 import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
 import type { LoginService } from './LoginService';
+import type { TicketCreationLimiter } from './TicketCreationLimiter';
 import type { LongPollGate } from './LongPollGate';
 
 const MAX_WAIT_SECONDS = 30;
@@ -69,20 +70,33 @@ function portalCors(origins: string[]): Middleware {
  */
 export function loginApiRoutes(
   login: LoginService,
-  portal: { apiKeys: string[]; origins: string[] },
+  portal: { keys: PortalKey[]; origins: string[] },
+  limiter: TicketCreationLimiter,
   notices: LoginNoticeSender | null,
   polls: LongPollGate,
 ): Router {
   const router = new Router({ prefix: '/api/login/tickets' });
   const readCreate = validateBody(createTicketSchema);
-  const key = requirePortalKey(portal.apiKeys);
+  const key = requirePortalKey(portal.keys, 'login');
   const cors = portalCors(portal.origins);
 
   router.post('/', key, jsonBody(), async (ctx) => {
     const body = ctx.request.length ? readCreate(ctx) : {};
+    const { name, displayName } = ctx.state.portalKey!;
+    const retryAfter = await limiter.admit(name, body.clientIp ?? undefined);
+    if (retryAfter !== null) {
+      ctx.state.logger.warn({ portal: name }, 'login ticket refused: too many created');
+      throw createHttpError(429, 'too many login tickets were requested; try again later', {
+        code: 'too_many_requests',
+        headers: { 'Retry-After': String(retryAfter) },
+      });
+    }
     try {
       // The confirm page names the PC's browser only as the portal reports it, never the portal's own.
-      ctx.body = await login.createTicket({ clientIp: reportedClient(ctx, body).ip, userAgent: body.userAgent ?? '' });
+      ctx.body = await login.createTicket(
+        { clientIp: reportedClient(ctx, body).ip, userAgent: body.userAgent ?? '' },
+        { name, displayName },
+      );
     } catch (error) {
       // Reached only when the QR pool had no idle scene and WeChat refused a new QR code.
       if (error instanceof WeChatApiError && error.errcode === QRCODE_QUOTA_ERRCODE && error.api === 'qrcode/create') {
@@ -153,14 +167,16 @@ export function loginApiRoutes(
   });
 
   router.post('/:ticketId/redeem', key, async (ctx) => {
-    const portalName = portalNameOf(ctx);
-    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), portalName);
+    // Only the portal that asked for the ticket redeems it; to any other it does not exist.
+    const portal = ctx.state.portalKey!;
+    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), portal.name);
     if (result.ok) {
       ctx.body = { account: result.account, openid: result.openid };
       noticeAfterAnswer(ctx, notices, {
         accountId: result.account.id,
         method: 'qr',
-        portal: portalName,
+        // The taxpayer reads the portal's display name; audit rows keep its key's name.
+        portal: portal.displayName,
         at: result.redeemedAt,
         computerIp: result.computer.ip,
         browser: result.computer.browser,

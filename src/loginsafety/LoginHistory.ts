@@ -1,3 +1,4 @@
+import type { PortalKey } from '../security/PortalKey';
 import type { AuditEvent } from '../audit/AuditEvent';
 import type { AuditLog } from '../audit/AuditLog';
 import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
@@ -37,9 +38,14 @@ const KINDS: Partial<Record<AuditEvent['type'], LoginRecordKind>> = {
 
 /** 登录记录: the account's latest logins and binding changes, read from the audit log. */
 export class LoginHistory {
+  /**
+   * `portalKeys`: audit rows name a portal by its key's name; the taxpayer reads its display name
+   * (a name no longer configured is shown as it was recorded).
+   */
   constructor(
     private readonly audit: Pick<AuditLog, 'loginHistory'>,
     private readonly regions: IpRegionLookup,
+    private readonly portalKeys: readonly Pick<PortalKey, 'name' | 'displayName'>[] = [],
   ) {}
 
   /** The latest entries of `accountId`, newest first, as the WeChat `viewerOpenid` sees them. */
@@ -51,6 +57,10 @@ export class LoginHistory {
     });
   }
 
+  private displayNameOf(portal: string | null): string | null {
+    return portal === null ? null : (this.portalKeys.find((key) => key.name === portal)?.displayName ?? portal);
+  }
+
   private record(kind: LoginRecordKind, event: AuditEvent, viewerOpenid: string): LoginRecord {
     const detail = event.detail ?? {};
     const text = (name: string): string | null => (typeof detail[name] === 'string' ? detail[name] : null);
@@ -60,7 +70,7 @@ export class LoginHistory {
     return {
       kind,
       at: formatShanghaiTime(event.createdAt),
-      portal: text('portal') ?? (login ? DEFAULT_PORTAL_NAME : null),
+      portal: this.displayNameOf(text('portal')) ?? (login ? DEFAULT_PORTAL_NAME : null),
       region: login ? describeRegion(this.regions.regionOf(computerIp ?? '')) : null,
       browser: login
         ? (kind === 'qr' ? text('browser') : describeBrowser(event.userAgent ?? '')) || '未知浏览器'

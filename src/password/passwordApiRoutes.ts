@@ -7,7 +7,7 @@ import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
 import { requirePortalKey } from '../security/requirePortalKey';
-import { portalNameOf, requirePortalScope } from '../security/requirePortalScope';
+import type { PortalKey } from '../security/PortalKey';
 import { RESET_TTL_SECONDS, type PasswordChannel, type PasswordService } from './PasswordService';
 
 const PASSWORD = { type: 'string', minLength: 1, maxLength: 128 } as const;
@@ -52,10 +52,10 @@ const resetNotFound = () =>
  * `POST /api/accounts/:accountId/password` (修改密码) and the three steps of 忘记密码,
  * `POST /api/password-resets`, `…/:resetId/verify`, `…/:resetId/password`.
  */
-export function passwordApiRoutes(deps: { passwords: PasswordService; apiKeys: string[]; clock: Clock }): Router {
+export function passwordApiRoutes(deps: { passwords: PasswordService; portalKeys: PortalKey[]; clock: Clock }): Router {
   const router = new Router();
-  const guard = [requirePortalKey(deps.apiKeys), requirePortalScope('password')];
-  const portal = (ctx: Context): PasswordChannel => ({ via: 'portal', portal: portalNameOf(ctx.state) });
+  const guard = [requirePortalKey(deps.portalKeys, 'password')];
+  const portal = (ctx: Context): PasswordChannel => ({ via: 'portal', portal: ctx.state.portalKey!.name });
 
   router.post('/api/accounts/:accountId/password', ...guard, jsonBody(), async (ctx) => {
     const { currentPassword, newPassword, ...reported } = readChangeBody(ctx);

@@ -1,13 +1,17 @@
 import type { TicketStatus } from './PortalApiClient';
 
-/** What the QR panel shows; every ticket status falls into one of these. */
-export type QrState = 'pending' | 'scanned' | 'needs_binding' | 'expired' | 'confirmed';
+/**
+ * What the QR panel shows; every ticket status falls into one of these, and `waiting` is a new
+ * visitor's page before its script has asked for the QR code.
+ */
+export type QrState = 'waiting' | 'pending' | 'scanned' | 'needs_binding' | 'expired' | 'confirmed';
 
 /**
  * The four QR status messages of the portal's login page (plus the moment between the phone's 确定登录 and the redirect).
  * The page hands them to static/portal/portal.js, so the wording lives only here.
  */
 export const QR_MESSAGES: Record<QrState, string> = {
+  waiting: '正在获取二维码…',
   pending: '请使用微信扫一扫',
   scanned: '已扫码，请在手机上确认',
   needs_binding: '请先完成实名绑定',

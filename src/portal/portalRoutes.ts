@@ -101,21 +101,33 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     return session.ticket;
   };
 
+  /** The session's ticket while it can still be used (or, with keepFinished, what it has become but redeemed). */
+  const sessionTicket = async (session: PortalSessionData, keepFinished: boolean) => {
+    if (!session.ticket) return null;
+    const view = await api.ticketStatus(session.ticket.id);
+    const finished = !view || view.status === 'redeemed' || view.status === 'expired' || view.status === 'cancelled';
+    return view && (!finished || (keepFinished && view.status !== 'redeemed'))
+      ? { ticket: session.ticket, status: view.status }
+      : null;
+  };
+
   /**
    * The QR this page shows: the session's ticket while it can still be used (or, for 刷新状态,
-   * whatever it has become), else a new one. null when WeChat or the API cannot make one now.
+   * whatever it has become), else a new one. A browser that came without a session gets none yet:
+   * its script asks for one (POST /portal/login/qrcode), so a scripted flood of cookieless page
+   * loads makes no tickets. null when WeChat or the API cannot make one now.
    */
   const qrFor = async (ctx: Context, keepFinished: boolean) => {
+    const isNew = ctx.state.portalSession.data === null;
     const session = sessionFor(ctx);
+    if (isNew) return { ticket: null, status: null, waiting: true };
     try {
-      if (session.ticket) {
-        const view = await api.ticketStatus(session.ticket.id);
-        const finished =
-          !view || view.status === 'redeemed' || view.status === 'expired' || view.status === 'cancelled';
-        if (view && (!finished || (keepFinished && view.status !== 'redeemed')))
-          return { ticket: session.ticket, status: view.status };
-      }
-      return { ticket: await newTicket(ctx, session), status: 'pending' as TicketStatus };
+      return (
+        (await sessionTicket(session, keepFinished)) ?? {
+          ticket: await newTicket(ctx, session),
+          status: 'pending' as TicketStatus,
+        }
+      );
     } catch (error) {
       if (!(error instanceof PortalApiError || error instanceof PortalApiUnavailableError)) throw error;
       ctx.state.logger.warn({ err: error }, 'portal: no QR code for the login page');
@@ -134,7 +146,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     status = 200,
   ) => {
     const qr = await qrFor(ctx, view.keepFinished ?? false);
-    const state = qrState(qr.status);
+    const state = 'waiting' in qr ? 'waiting' : qrState(qr.status);
     // No QR code can be had today: the page opens on the password login and says why.
     const quotaUsedUp = 'quotaUsedUp' in qr && qr.quotaUsedUp;
     renderer.render(
@@ -145,7 +157,12 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
         nav: 'login',
         tab: quotaUsedUp ? 'password' : view.tab,
         notice: quotaUsedUp ? QUOTA_NOTICE : null,
-        qr: { ...qr, state, message: qr.ticket ? QR_MESSAGES[state] : '二维码获取失败，点击刷新' },
+        qr: {
+          ...qr,
+          state,
+          // A waiting page's script says 正在获取二维码…; without script the panel's button and hint speak.
+          message: state === 'waiting' ? '' : qr.ticket ? QR_MESSAGES[state] : '二维码获取失败，点击刷新',
+        },
         messages: JSON.stringify(QR_MESSAGES),
         apiBase: api.base,
         values: view.values ?? {},
@@ -169,14 +186,17 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     await renderLogin(ctx, { tab, keepFinished: ctx.query.check === '1' });
   });
 
-  // 点击刷新: a new QR code. The page's script asks for JSON; without script it is a form post.
+  // 点击刷新 (and a new visitor's first QR code): the session's ticket while it is live, else a new
+  // one, so a browser session holds one live ticket however often it asks. The page's script asks
+  // for JSON; without script it is a form post.
   router.post('/login/qrcode', async (ctx) => {
     const session = sessionFor(ctx);
     try {
-      const ticket = await newTicket(ctx, session);
+      const live = await sessionTicket(session, false);
+      const { ticket, status } = live ?? { ticket: await newTicket(ctx, session), status: 'pending' };
       if (wantsJson(ctx)) {
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = { ticketId: ticket.id, qrcodeUrl: ticket.qrcodeUrl, expiresAt: ticket.expiresAt, status: 'pending' };
+        ctx.body = { ticketId: ticket.id, qrcodeUrl: ticket.qrcodeUrl, expiresAt: ticket.expiresAt, status };
         return;
       }
     } catch (error) {

@@ -6,6 +6,7 @@ import compose from 'koa-compose';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
+import type { PortalScope } from '../security/PortalKey';
 import type { Stores } from '../store/Stores';
 import { PortalApiClient, PortalApiError } from './PortalApiClient';
 import { csrfProtection } from '../http/csrfProtection';
@@ -18,7 +19,7 @@ import { PORTAL_ASSETS } from './PortalRenderer';
 export interface ReferencePortalOptions {
   /** Where the portal API is (PUBLIC_URL); the portal calls it over HTTP like any external portal. */
   apiBase: string;
-  /** The portal's own key (the first of PORTAL_API_KEYS). */
+  /** The portal's own key (the first of PORTAL_API_KEYS with the scopes it uses). */
   apiKey: string;
   /** PUBLIC_URL: its origin is the portal's, for the CSRF Origin check and the cookie's Secure flag. */
   publicUrl: string;
@@ -130,9 +131,12 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
   };
 }
 
+/** What the reference portal calls: tickets, 微信解绑, 实名用户登录, 修改密码 and 忘记密码. */
+const REFERENCE_PORTAL_SCOPES: readonly PortalScope[] = ['login', 'bindings', 'authenticate', 'password'];
+
 /**
  * The portal as app.ts mounts it when PORTAL_DEMO=1: its API is PUBLIC_URL, its key the first one
- * configured, its sessions in the stores (Redis, or this process with REDIS_URL=memory).
+ * configured with the scopes it uses, its sessions in the stores (Redis, or this process with REDIS_URL=memory).
  */
 export function referencePortalFor(
   deps: {
@@ -145,11 +149,14 @@ export function referencePortalFor(
   sessions: PortalSessionStore = deps.stores.portalSessions,
 ): Middleware {
   const { config } = deps;
-  const apiKey = config.portal.apiKeys[0];
-  if (!apiKey) throw new Error('PORTAL_DEMO=1 needs a key in PORTAL_API_KEYS for the reference portal');
+  const key = config.portal.keys.find((candidate) => REFERENCE_PORTAL_SCOPES.every((s) => candidate.scopes.has(s)));
+  if (!key)
+    throw new Error(
+      `PORTAL_DEMO=1 needs a key in PORTAL_API_KEYS with the scopes ${REFERENCE_PORTAL_SCOPES.join(', ')} for the reference portal`,
+    );
   return referencePortal({
     apiBase: config.publicUrl,
-    apiKey,
+    apiKey: key.secret,
     publicUrl: config.publicUrl,
     sandbox: config.sandbox,
     projectRoot: deps.projectRoot,

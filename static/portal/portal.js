@@ -141,7 +141,7 @@
           if (gen !== generation) return;
           ticket = created.ticketId;
           status = created.status;
-          var img = document.getElementById('qr-image');
+          var img = document.getElementById('qr-image') || document.getElementById('qr-placeholder');
           if (img.tagName !== 'IMG') {
             var replacement = document.createElement('img');
             replacement.id = 'qr-image';
@@ -171,7 +171,11 @@
       if (panel.getAttribute('data-state') === 'expired') refresh();
     });
 
-    if (status === 'confirmed') logIn();
+    // A new visitor's page comes without a QR code: ask for it now.
+    if (panel.getAttribute('data-state') === 'waiting') {
+      statusText.textContent = messages.waiting || '';
+      refresh();
+    } else if (status === 'confirmed') logIn();
     else if (ticket && stateOf(status) !== 'expired') poll(generation);
   }
 

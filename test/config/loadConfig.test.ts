@@ -128,7 +128,10 @@ describe('config: loadConfig', () => {
           PORTAL_ORIGINS: 'https://portal.example.test,http://127.0.0.1:8080',
         }),
       );
-      assert.deepEqual(config.portal.apiKeys, [keyA, keyB]);
+      assert.deepEqual(
+        config.portal.keys.map((key) => key.secret),
+        [keyA, keyB],
+      );
       assert.deepEqual(config.portal.origins, ['https://portal.example.test', 'http://127.0.0.1:8080']);
     });
 
@@ -216,10 +219,10 @@ describe('config: loadConfig', () => {
 
     it('accepts spaces after the commas of PORTAL_API_KEYS', () => {
       const keys = `${'a'.repeat(32)}, ${'b'.repeat(32)}`;
-      assert.deepEqual(loadConfig(testEnvironment({ PORTAL_API_KEYS: keys })).portal.apiKeys, [
-        'a'.repeat(32),
-        'b'.repeat(32),
-      ]);
+      assert.deepEqual(
+        loadConfig(testEnvironment({ PORTAL_API_KEYS: keys })).portal.keys.map((key) => key.secret),
+        ['a'.repeat(32), 'b'.repeat(32)],
+      );
     });
 
     it('lists every problem at once, one per variable, each named', () => {

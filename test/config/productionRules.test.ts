@@ -43,7 +43,7 @@ describe('config: production rules unless NODE_ENV says development or test', ()
     assert.deepEqual(problems, ['PORTAL_DEMO=1 is refused when NODE_ENV=production (the reference portal is a demo)']);
   });
 
-  it("refuses every placeholder of .env.example in production, one line each, never echoing it", () => {
+  it('refuses every placeholder of .env.example in production, one line each, never echoing it', () => {
     const example = parseEnv(readFileSync(path.resolve(__dirname, '../../.env.example'), 'utf8'));
     const placeholders = Object.fromEntries(SECRET_NAMES.map((name) => [name, example[name]]));
     const problems = problemsOf(productionEnvironment(placeholders));
@@ -75,9 +75,23 @@ describe('config: production rules unless NODE_ENV says development or test', ()
 
   it('refuses one weak portal key among good ones', () => {
     const good = productionEnvironment().PORTAL_API_KEYS!;
-    const problems = problemsOf(productionEnvironment({ PORTAL_API_KEYS: `${good},change-me-portal-api-key-00000000000000` }));
+    const problems = problemsOf(
+      productionEnvironment({ PORTAL_API_KEYS: `${good},change-me-portal-api-key-00000000000000` }),
+    );
     assert.equal(problems.length, 1);
     assert.match(problems[0]!, /^PORTAL_API_KEYS is a placeholder/);
+  });
+
+  it('checks each named portal key on its own and names the weak one', () => {
+    const good = productionEnvironment().PORTAL_API_KEYS!;
+    const problems = problemsOf(
+      productionEnvironment({
+        PORTAL_API_KEYS: `etax:login+bindings:网上税务局:${good},mobile:login:掌上办税:${'ab'.repeat(20)}`,
+      }),
+    );
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0]!, /^PORTAL_API_KEYS key mobile is guessable/);
+    assert.ok(!problems[0]!.includes('abab'), 'the key is never echoed');
   });
 
   it('keeps the demo and the test environment working: they say development and test', () => {

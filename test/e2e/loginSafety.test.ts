@@ -139,7 +139,10 @@ for (const stack of STACKS)
       // An earlier password login of the account, from Xiamen, through the portal API (its notice comes first).
       const earlier = await fetch(`${live.url}/api/accounts/authenticate`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${live.deps.config.portal.apiKeys[0]}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${live.deps.config.portal.keys[0]!.secret}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({
           loginName: taxpayer.phone,
           password: taxpayer.password,

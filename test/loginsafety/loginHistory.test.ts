@@ -41,7 +41,7 @@ describe("登录记录: the account's recent logins and binding changes, for a b
     w
       .api()
       .post('/api/accounts/authenticate')
-      .set('Authorization', `Bearer ${w.t.deps.config.portal.apiKeys[0]}`)
+      .set('Authorization', `Bearer ${w.t.deps.config.portal.keys[0]!.secret}`)
       .send({ loginName: taxpayer.phone, password: taxpayer.password, clientIp, userAgent: FIREFOX_MAC })
       .then((res) => assert.equal(res.status, 200, res.text));
 

@@ -91,7 +91,7 @@ describe('login notice: a template message to every bound WeChat after each logi
     const res = await w
       .api()
       .post('/api/accounts/authenticate')
-      .set('Authorization', `Bearer ${w.t.deps.config.portal.apiKeys[0]}`)
+      .set('Authorization', `Bearer ${w.t.deps.config.portal.keys[0]!.secret}`)
       .send({ loginName: taxpayer.phone, password: taxpayer.password, clientIp: '8.8.8.8', userAgent: PC_BROWSER });
     assert.equal(res.status, 200, res.text);
     await notices().idle();
@@ -108,7 +108,7 @@ describe('login notice: a template message to every bound WeChat after each logi
     const res = await w
       .api()
       .post('/api/accounts/authenticate')
-      .set('Authorization', `Bearer ${w.t.deps.config.portal.apiKeys[0]}`)
+      .set('Authorization', `Bearer ${w.t.deps.config.portal.keys[0]!.secret}`)
       .send({ loginName: taxpayer.phone, password: 'wrong-password-1' });
     assert.equal(res.status, 401);
     await notices().idle();
@@ -198,7 +198,7 @@ describe('login notice: a burst of logins stays within the template-message rate
       Array.from({ length: 5 }, () =>
         request(t.app.callback())
           .post('/api/accounts/authenticate')
-          .set('Authorization', `Bearer ${t.deps.config.portal.apiKeys[0]}`)
+          .set('Authorization', `Bearer ${t.deps.config.portal.keys[0]!.secret}`)
           .send({ loginName: taxpayer.phone, password: taxpayer.password }),
       ),
     );

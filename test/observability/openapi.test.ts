@@ -17,6 +17,20 @@ import { apiRoutesOf, OpenApiContract } from './support/openApiContract';
 
 const env = testEnvironment();
 const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
+const SCOPES = ['login', 'bindings', 'authenticate', 'password'] as const;
+/** Per scope: a key holding only it, and a key holding every other scope. */
+const scopedKeys = SCOPES.map((scope, i) => ({
+  scope,
+  only: `only-${scope}-secret-${String(i).repeat(24)}`,
+  allBut: `allbut-${scope}-secret-${String(i).repeat(24)}`,
+}));
+const PORTAL_API_KEYS = [
+  env.PORTAL_API_KEYS,
+  ...scopedKeys.flatMap(({ scope, only, allBut }) => [
+    `only-${scope}:${scope}:单项:${only}`,
+    `allbut-${scope}:${SCOPES.filter((other) => other !== scope).join('+')}:其余:${allBut}`,
+  ]),
+].join(',');
 const PORTAL_ORIGIN = 'http://portal.test';
 
 describe('openapi/portal.yaml: real answers of the portal API match the document', () => {
@@ -32,7 +46,10 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
   const api = () => request(t.app.callback());
 
   before(async () => {
-    t = await createTestApp({ clock, env: wechat.env() });
+    t = await createTestApp({
+      clock,
+      env: { ...wechat.env(), PORTAL_API_KEYS, LOGIN_TICKETS_PER_IP_PER_MINUTE: '30' },
+    });
   });
   after(async () => {
     await t.close();
@@ -486,6 +503,59 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         .set('Authorization', KEY);
       contract.check('deleteWechatBinding', removed);
       assert.equal(removed.status, 204);
+    });
+  });
+
+  describe('scopes', () => {
+    const calls: Record<string, (key: string) => request.Test> = {
+      createLoginTicket: (key) => api().post('/api/login/tickets').set('Authorization', key).send({}),
+      redeemLoginTicket: (key) =>
+        api()
+          .post(`/api/login/tickets/${'a'.repeat(48)}/redeem`)
+          .set('Authorization', key),
+      authenticateAccount: (key) =>
+        api().post('/api/accounts/authenticate').set('Authorization', key).send({ loginName: 'x', password: 'y' }),
+      listWechatBindings: (key) => api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', key),
+      deleteWechatBinding: (key) =>
+        api().delete(`/api/accounts/${randomUUID()}/wechat-bindings/${randomUUID()}`).set('Authorization', key),
+    };
+
+    it('answers 403 insufficient_scope to a key without the scope the document names, and lets a key with only that scope through', async () => {
+      const keyed = contract.operations().filter((op) => op.operationId in calls);
+      assert.deepEqual(keyed.map((op) => op.operationId).sort(), Object.keys(calls).sort(), 'every keyed operation');
+      for (const op of keyed) {
+        const security = (contract.at(['paths', op.path, op.method]) as { security: { portalKey: string[] }[] })
+          .security;
+        assert.equal(security.length, 1, op.operationId);
+        const [scope] = security[0]!.portalKey;
+        const keys = scopedKeys.find((k) => k.scope === scope);
+        assert.ok(keys && security[0]!.portalKey.length === 1, `${op.operationId} names one known scope`);
+        const refused = await calls[op.operationId]!(`Bearer ${keys.allBut}`);
+        contract.check(op.operationId, refused);
+        assert.equal(refused.status, 403, op.operationId);
+        assert.equal(refused.body.error.code, 'insufficient_scope');
+        assert.equal(
+          refused.headers['www-authenticate'],
+          `Bearer realm="etax-wechat", error="insufficient_scope", scope="${scope}"`,
+        );
+        const passed = await calls[op.operationId]!(`Bearer ${keys.only}`);
+        contract.check(op.operationId, passed);
+        assert.ok(
+          passed.status !== 403 && passed.body.error?.code !== 'invalid_api_key',
+          `${op.operationId} with only ${scope}: ${passed.status}`,
+        );
+      }
+    });
+
+    it('answers 429 too_many_requests with Retry-After once a browser IP has had its tickets for the minute', async () => {
+      const create = () =>
+        api().post('/api/login/tickets').set('Authorization', KEY).send({ clientIp: '198.51.100.23' });
+      for (let i = 0; i < 30; i++) assert.equal((await create()).status, 201);
+      const refused = await create();
+      contract.check('createLoginTicket', refused);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error.code, 'too_many_requests');
+      assert.ok(Number(refused.headers['retry-after']) > 0);
     });
   });
 

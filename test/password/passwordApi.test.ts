@@ -8,7 +8,8 @@ import { ManualClock } from '../../src/clock/Clock';
 import { errorHandler } from '../../src/http/errorHandler';
 import { createLogger } from '../../src/logging/createLogger';
 import type { PortalSessionData } from '../../src/portal/portalSession';
-import { requirePortalScope } from '../../src/security/requirePortalScope';
+import { parsePortalKeys } from '../../src/config/portalKeysSetting';
+import { requirePortalKey } from '../../src/security/requirePortalKey';
 import { createTestAccount, uniqueIdNumber, type TestAccount } from '../support/accountFixtures';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
@@ -198,23 +199,26 @@ describe('password: the portal API (修改密码, 忘记密码), answers as open
     }
   });
 
-  it('refuses a key without the password scope (403 insufficient_scope), lets one with it and a scope-less key through', async () => {
+  it('refuses a key without the password scope (403 insufficient_scope), lets one with it and a bare key through', async () => {
+    const secrets = [
+      'no-password-scope-000000000000000000',
+      'with-password-scope-11111111111111111',
+      `bare-key-${'2'.repeat(30)}`,
+    ];
+    const { keys } = parsePortalKeys(
+      `a:login+bindings:甲:${secrets[0]},b:login+password:乙:${secrets[1]},${secrets[2]}`,
+    );
     const app = new Koa();
     app.use(errorHandler(createLogger('silent')));
-    app.use(async (ctx, next) => {
-      const scopes = ctx.get('x-scopes');
-      (ctx.state as Record<string, unknown>).portalKey =
-        scopes === 'none' ? { name: 'old' } : { name: 'k', scopes: new Set(scopes.split(',')) };
-      await next();
-    });
-    app.use(requirePortalScope('password'));
+    app.use(requirePortalKey(keys, 'password'));
     app.use((ctx) => {
       ctx.status = 204;
     });
-    const refused = await request(app.callback()).post('/').set('x-scopes', 'login,bindings');
+    const call = (secret: string) => request(app.callback()).post('/').set('Authorization', `Bearer ${secret}`);
+    const refused = await call(secrets[0]!);
     assert.equal(refused.status, 403);
     assert.equal(errorOf(refused).code, 'insufficient_scope');
-    assert.equal((await request(app.callback()).post('/').set('x-scopes', 'login,password')).status, 204);
-    assert.equal((await request(app.callback()).post('/').set('x-scopes', 'none')).status, 204);
+    assert.equal((await call(secrets[1]!)).status, 204);
+    assert.equal((await call(secrets[2]!)).status, 204);
   });
 });

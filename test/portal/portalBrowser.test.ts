@@ -249,7 +249,12 @@ describe('portal: seed 2.3.1–2.3.2.2 in a desktop browser', () => {
     });
     const noScript = await plain.newPage();
     await noScript.goto(`${live.url}/portal/login`);
+    // A first visit has no session yet: no QR code until the browser asks for one (a form post).
+    await noScript.screenshot({ path: screenshotPath('portal-14a-no-script-first-visit'), fullPage: true });
+    await noScript.getByRole('button', { name: '点击获取二维码' }).click();
+    await noScript.waitForURL(/\/portal\/login\?tab=wechat$/);
     const src = await noScript.locator('#qr-image').getAttribute('src');
+    assert.ok(src?.includes('showqrcode'), 'the QR is shown');
     await noScript.getByRole('link', { name: '刷新状态' }).waitFor();
     await noScript.screenshot({ path: screenshotPath('portal-14-no-script-login'), fullPage: true });
     await noScript.getByRole('link', { name: '刷新状态' }).click();

@@ -44,6 +44,18 @@ class PortalBrowser {
     return res.headers['x-sandbox-captcha'] as string;
   }
 
+  /**
+   * The login page with its QR code, as a browser without script gets it: a first visit (no
+   * session yet) shows no QR code but a button that asks for one (a form post), then the page again.
+   */
+  async loginWithQr(): Promise<request.Response> {
+    const page = await this.get('/portal/login');
+    if (!page.text.includes('data-state="waiting"')) return page;
+    const asked = await this.post('/portal/login/qrcode', { _csrf: this.csrf(page.text) });
+    assert.equal(asked.status, 303);
+    return this.get(asked.headers.location!);
+  }
+
   async passwordLogin(loginName: string, password: string): Promise<request.Response> {
     const page = await this.get('/portal/login?tab=password');
     const answer = await this.captcha();
@@ -125,7 +137,7 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
 
   it("shows the QR from POST /api/login/tickets, created with the browser's IP and User-Agent, and a 刷新状态 link", async () => {
     const browser = new PortalBrowser(live.url);
-    const page = await browser.get('/portal/login');
+    const page = await browser.loginWithQr();
     assert.equal(page.status, 200);
     const src = qrSrc(page.text);
     assert.ok(src.startsWith(`${live.url}/sandbox/wechat/cgi-bin/showqrcode?ticket=`), src);
@@ -152,7 +164,7 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
   it('logs in by 微信扫码登录 without script: scan, 确定登录, 刷新状态, 进入网上税务局', async () => {
     const user = await bindWechat('林');
     const browser = new PortalBrowser(live.url);
-    const page = await browser.get('/portal/login');
+    const page = await browser.loginWithQr();
     const reply = await scan(user.openid, qrSrc(page.text));
     let status = await browser.get('/portal/login?tab=wechat&check=1');
     assert.ok(status.text.includes('已扫码，请在手机上确认'));
@@ -184,7 +196,7 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
   it('shows 请先完成实名绑定 for an unbound WeChat, and 点击刷新 after 取消 gives a new QR', async () => {
     const stranger = live.deps.simulator!.createUser('陌生人');
     const browser = new PortalBrowser(live.url);
-    const page = await browser.get('/portal/login');
+    const page = await browser.loginWithQr();
     const first = qrSrc(page.text);
     assert.match(await scan(stranger.openid, first), /尚未绑定/);
     let status = await browser.get('/portal/login?check=1');
@@ -202,7 +214,8 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     // A fresh visit of the login page gets a new QR by itself …
     const fresh = await browser.get('/portal/login');
     assert.notEqual(qrSrc(fresh.text), first);
-    // … and 点击刷新 makes one on demand: JSON for the page's script, a redirect without it.
+    // … and 点击刷新 answers with the session's QR while it is live (one live ticket per browser):
+    // JSON for the page's script, a redirect without it.
     const json = await browser.agent
       .post('/portal/login/qrcode')
       .set('Accept', 'application/json')
@@ -211,7 +224,7 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.equal(json.status, 200);
     assert.equal(json.body.status, 'pending');
     assert.match(json.body.ticketId, /^[0-9a-f]{48}$/);
-    assert.notEqual(json.body.qrcodeUrl, qrSrc(fresh.text));
+    assert.equal(json.body.qrcodeUrl, qrSrc(fresh.text));
     const form = await browser.post('/portal/login/qrcode', { _csrf: browser.csrf(fresh.text) });
     assert.equal(form.status, 303);
     assert.equal(form.headers.location, '/portal/login?tab=wechat');

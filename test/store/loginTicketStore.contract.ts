@@ -15,6 +15,7 @@ export interface TicketStoreAndFeed {
 const TTL_MS = 300_000;
 const OWNER = 'oOWNER00000000000000000000001';
 const STRANGER = 'oSTRANGER000000000000000000001';
+const PORTAL = 'etax';
 
 /**
  * What LoginService relies on: every transition one atomic compare-and-set, identifiers that lead
@@ -47,6 +48,8 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         expiresAt: now() + TTL_MS,
         clientIp: '203.0.113.7',
         browser: 'Windows 上的 Chrome 浏览器',
+        portal: PORTAL,
+        portalDisplayName: '福建省网上税务局',
       };
       await tickets().create(ticket);
       return ticket;
@@ -105,7 +108,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         assert.deepEqual(await tickets().scan('login_nonsense', OWNER, 'account-1', now()), { result: 'unknown' });
         assert.deepEqual(await tickets().confirm(ticket.ticketId, OWNER, now()), { result: 'unknown' });
         assert.deepEqual(await tickets().cancel('nonsense', OWNER, now()), { result: 'unknown' });
-        assert.deepEqual(await tickets().redeem(ticket.confirmToken, now()), { result: 'unknown' });
+        assert.deepEqual(await tickets().redeem(ticket.confirmToken, PORTAL, now()), { result: 'unknown' });
         assert.equal((await tickets().byTicketId(ticket.ticketId))!.status, 'pending');
       });
     });
@@ -202,7 +205,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
           result: 'wrong_status',
           status: 'cancelled',
         });
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'not_confirmed' });
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), { result: 'not_confirmed' });
         await announced(ticket, ticket);
       });
 
@@ -224,21 +227,21 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
     describe('redeem', () => {
       it('redeems a confirmed ticket exactly once, with its owner and account', async () => {
         const ticket = await confirmed();
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), {
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), {
           result: 'redeemed',
           openid: OWNER,
           accountId: 'account-1',
         });
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'already_redeemed' });
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), { result: 'already_redeemed' });
         assert.equal((await tickets().byTicketId(ticket.ticketId))!.status, 'redeemed');
         await announced(ticket, ticket, ticket);
       });
 
       it('refuses what is not confirmed, and answers expired once that is past its expiry', async () => {
         const ticket = await scanned();
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'not_confirmed' });
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), { result: 'not_confirmed' });
         t.clock.advance(TTL_MS + 1);
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'expired' });
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), { result: 'expired' });
       });
 
       it('keeps a confirmed login redeemable for the grace period past the expiry, and no longer', async () => {
@@ -248,17 +251,64 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         await tickets().confirm(late.confirmToken, OWNER, now());
         await tickets().confirm(later.confirmToken, OWNER, now());
         t.clock.advance(CONFIRMED_GRACE_MS);
-        assert.equal((await tickets().redeem(late.ticketId, now())).result, 'redeemed');
+        assert.equal((await tickets().redeem(late.ticketId, PORTAL, now())).result, 'redeemed');
         t.clock.advance(1);
-        assert.deepEqual(await tickets().redeem(later.ticketId, now()), { result: 'expired' });
+        assert.deepEqual(await tickets().redeem(later.ticketId, PORTAL, now()), { result: 'expired' });
+      });
+
+      it("answers unknown to another portal's redeem and leaves the ticket as it is", async () => {
+        const ticket = await confirmed();
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, 'other-portal', now()), { result: 'unknown' });
+        assert.equal((await tickets().byTicketId(ticket.ticketId))!.status, 'confirmed');
+        assert.equal((await tickets().redeem(ticket.ticketId, PORTAL, now())).result, 'redeemed');
+        await announced(ticket, ticket, ticket);
       });
 
       it('redeems exactly once when 10 redeems race', async () => {
         const ticket = await confirmed();
-        const outcomes = await Promise.all(Array.from({ length: 10 }, () => tickets().redeem(ticket.ticketId, now())));
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, () => tickets().redeem(ticket.ticketId, PORTAL, now())),
+        );
         assert.equal(outcomes.filter((o) => o.result === 'redeemed').length, 1);
         assert.equal(outcomes.filter((o) => o.result === 'already_redeemed').length, 9);
         await announced(ticket, ticket, ticket);
+      });
+    });
+
+    describe('endOwnedBy (the WeChat that scanned was unbound)', () => {
+      it("cancels that WeChat's scanned and confirmed tickets, announces each, and leaves everything else", async () => {
+        const open = await scanned();
+        const done = await confirmed();
+        const redeemed = await confirmed();
+        await tickets().redeem(redeemed.ticketId, PORTAL, now());
+        const pending = await created();
+        const others = await created();
+        assert.equal((await tickets().scan(others.sceneStr, STRANGER, 'account-2', now())).result, 'scanned');
+        const ended = await tickets().endOwnedBy(OWNER);
+        assert.deepEqual(ended.map((ticket) => ticket.ticketId).sort(), [open.ticketId, done.ticketId].sort());
+        assert.ok(ended.every((ticket) => ticket.status === 'cancelled' && ticket.portal === PORTAL));
+        for (const ticket of [open, done]) {
+          assert.equal((await tickets().byTicketId(ticket.ticketId))!.status, 'cancelled');
+          assert.deepEqual(await tickets().confirm(ticket.confirmToken, OWNER, now()), {
+            result: 'wrong_status',
+            status: 'cancelled',
+          });
+          assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), { result: 'not_confirmed' });
+        }
+        assert.equal((await tickets().byTicketId(redeemed.ticketId))!.status, 'redeemed');
+        assert.equal((await tickets().byTicketId(pending.ticketId))!.status, 'pending');
+        assert.equal((await tickets().byTicketId(others.ticketId))!.status, 'scanned');
+        assert.deepEqual(await tickets().endOwnedBy(OWNER), [], 'nothing is left to end');
+        await announced(open, open, done, done, done, redeemed, redeemed, redeemed, others);
+      });
+
+      it("ends nothing for a WeChat that scanned a ticket another WeChat owns, nor for an unbound WeChat's scan", async () => {
+        const owned = await scanned();
+        assert.equal((await tickets().scan(owned.sceneStr, STRANGER, 'account-2', now())).result, 'in_use');
+        const unbound = await created();
+        assert.equal((await tickets().scan(unbound.sceneStr, STRANGER, null, now())).result, 'needs_binding');
+        assert.deepEqual(await tickets().endOwnedBy(STRANGER), []);
+        assert.equal((await tickets().byTicketId(owned.ticketId))!.status, 'scanned');
       });
     });
 
@@ -269,7 +319,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
         assert.ok(await tickets().byTicketId(ticket.ticketId));
         await t.advance(1000);
         assert.equal(await tickets().byTicketId(ticket.ticketId), null);
-        assert.deepEqual(await tickets().redeem(ticket.ticketId, now()), { result: 'unknown' });
+        assert.deepEqual(await tickets().redeem(ticket.ticketId, PORTAL, now()), { result: 'unknown' });
       });
     });
 
@@ -277,7 +327,7 @@ export function describeLoginTicketStoreContract(name: string, open: OpenStore<T
       it('announces only changes: nothing for refused transitions, one for each change', async () => {
         const ticket = await created();
         await tickets().confirm(ticket.confirmToken, OWNER, now());
-        await tickets().redeem(ticket.ticketId, now());
+        await tickets().redeem(ticket.ticketId, PORTAL, now());
         await tickets().scan(ticket.sceneStr, OWNER, 'account-1', now());
         await tickets().scan(ticket.sceneStr, STRANGER, 'account-2', now());
         await tickets().scan(ticket.sceneStr, OWNER, 'account-1', now());

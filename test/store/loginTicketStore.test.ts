@@ -34,7 +34,8 @@ describe('store: login tickets and their change feed', () => {
     const store = new RedisLoginTicketStore(redis.client, keys);
     const ids = newTicketIdentifiers();
     const now = Date.now();
-    // The longest values a ticket can hold: an IPv6 address and a long desktop User-Agent.
+    // The longest values a ticket can hold: an IPv6 address, a long desktop User-Agent, the longest
+    // portal name (32 characters) and display name (20 CJK characters).
     const userAgent = `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0 ${'x'.repeat(300)}`;
     await store.create({
       ...ids,
@@ -43,6 +44,8 @@ describe('store: login tickets and their change feed', () => {
       expiresAt: now + 300_000,
       clientIp: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255',
       browser: describeBrowser(userAgent),
+      portal: `p${'x'.repeat(31)}`,
+      portalDisplayName: '福'.repeat(20),
     });
     assert.equal(
       (await store.scan(ids.sceneStr, `o${'x'.repeat(27)}`, '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', now)).result,

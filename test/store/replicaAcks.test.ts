@@ -30,6 +30,8 @@ describe('store: a confirmation is acknowledged only once a replica holds it (WA
       expiresAt: now + 300_000,
       clientIp: '',
       browser: '',
+      portal: 'portal',
+      portalDisplayName: '网上税务局',
     });
     assert.equal((await store.scan(ids.sceneStr, 'oPHONE', 'account-1', now)).result, 'scanned');
     return ids;
@@ -43,7 +45,7 @@ describe('store: a confirmation is acknowledged only once a replica holds it (WA
     );
     const ids = await scannedTicket(store);
     assert.deepEqual(await store.confirm(ids.confirmToken, 'oPHONE', Date.now()), { result: 'done' });
-    assert.equal((await store.redeem(ids.ticketId, Date.now())).result, 'redeemed');
+    assert.equal((await store.redeem(ids.ticketId, 'portal', Date.now())).result, 'redeemed');
   });
 
   it('refuses to acknowledge a confirmation no replica has taken (a 503, retried by the phone)', async () => {

@@ -37,6 +37,10 @@ export function testEnvironment(overrides: Record<string, string | undefined> = 
     SESSION_SECRET: 'test-session-secret-0123456789abcdef',
     DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
     SANDBOX: '1',
+    // Suites create tickets far faster than any browser; the limits themselves are tested with
+    // their production defaults (test/security/ticketCreationLimits.test.ts).
+    LOGIN_TICKETS_PER_IP_PER_MINUTE: '1000000',
+    LOGIN_TICKETS_PER_KEY_PER_MINUTE: '1000000',
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ export const DEMO_LOGIN_NOTICE_TEMPLATE = 'DemoLoginNoticeTemplate01';
 interface DemoSecrets {
   SESSION_SECRET: string;
   DATA_KEY: string;
+  /** The secret of the reference portal's key (PORTAL_API_KEYS names it etax). */
   PORTAL_API_KEYS: string;
 }
 
@@ -59,6 +60,8 @@ export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv): NodeJS
     // The phone shows a login notice after each login (the simulator has this template).
     WECHAT_TEMPLATE_LOGIN_NOTICE: DEMO_LOGIN_NOTICE_TEMPLATE,
     ...secrets,
+    // The demo's one portal, by name: the phone's confirm page says 福建省网上税务局 请求登录.
+    PORTAL_API_KEYS: `etax:login+bindings+authenticate+password:福建省网上税务局:${secrets.PORTAL_API_KEYS}`,
     ...env,
     PORT: port,
     PUBLIC_URL: publicUrl,
