@@ -25,7 +25,8 @@ import { smsOutboxRoutes } from './sandbox/smsOutboxRoutes';
 import { phoneSandbox } from './sandbox/phone/phoneSandbox';
 import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
-import { OIDC_PATH } from './oidc/oidcProvider';
+import { interactionRoutes } from './oidc/interactionRoutes';
+import { OIDC_PATH, providerCookies } from './oidc/oidcProvider';
 
 export interface AppOptions {
   /** Passed to the WeChat endpoint; tests shorten it. */
@@ -47,7 +48,22 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
   if (deps.faceid) app.use(mount(FACEID_SANDBOX_PATH, deps.faceid.app));
-  if (deps.oidc) app.use(mount(OIDC_PATH, deps.oidc));
+  if (deps.oidc) {
+    app.use(
+      interactionRoutes({
+        ...deps.oidc,
+        login: deps.login,
+        accounts: deps.accounts,
+        captcha: deps.captcha,
+        clock: deps.clock,
+        publicUrl: config.publicUrl,
+        sandbox: config.sandbox,
+        projectRoot: deps.projectRoot,
+      }),
+    );
+    app.use(mount(OIDC_PATH, providerCookies(deps.oidc.provider)));
+    app.use(mount(OIDC_PATH, deps.oidc.provider));
+  }
   // The sandbox phone: plays a WeChat user of the simulator against this app's /wechat.
   if (config.sandbox && deps.simulator) {
     app.use(

@@ -48,9 +48,10 @@ import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { SmsCodeService } from './sms/SmsCodeService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
-import type Koa from 'koa';
+import { InteractionStates } from './oidc/InteractionStates';
 import { MemoryExpiringRecordStore } from './oidc/MemoryExpiringRecordStore';
-import { createOidcProvider } from './oidc/oidcProvider';
+import { createOidcProvider, type OidcProvider } from './oidc/oidcProvider';
+import { OidcRenderer } from './oidc/OidcRenderer';
 import { RedisExpiringRecordStore } from './oidc/RedisExpiringRecordStore';
 
 /** Where the app serves the WeChat simulator when SANDBOX=1. */
@@ -110,8 +111,8 @@ export interface Dependencies {
   ticketChanges: TicketChangeHub;
   /** The leased, recycled login QR codes. */
   qrPool: QrScenePool;
-  /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
-  oidc: Koa | null;
+  /** The OpenID Connect provider (a Koa app mounted at /oidc) and its login page's state, or null without OIDC_CLIENTS_FILE. */
+  oidc: { provider: OidcProvider; states: InteractionStates; renderer: OidcRenderer } | null;
   /** Where an IP address is (offline database), for the confirm page. */
   regions: IpRegionLookup;
 }
@@ -265,19 +266,24 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
   qrPool.warmUp();
-  const oidc = config.oidc
-    ? await createOidcProvider({
-        publicUrl: config.publicUrl,
-        clientsFile: config.oidc.clientsFile,
-        jwksFile: config.oidc.jwksFile,
-        cookieSecret: config.sessionSecret,
-        dataKey: config.dataKey,
-        trustProxy: config.trustProxy > 0,
-        store: redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock),
-        accounts: deps.accounts,
-        clock,
-      })
-    : null;
+  async function buildOidc(settings: NonNullable<Config['oidc']>) {
+    const store = redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock);
+    const renderer = new OidcRenderer(path.join(root, 'templates'));
+    const provider = await createOidcProvider({
+      publicUrl: config.publicUrl,
+      clientsFile: settings.clientsFile,
+      jwksFile: settings.jwksFile,
+      cookieSecret: config.sessionSecret,
+      dataKey: config.dataKey,
+      trustProxy: config.trustProxy > 0,
+      store,
+      accounts: deps.accounts,
+      clock,
+      renderer,
+    });
+    return { provider, states: new InteractionStates(store), renderer };
+  }
+  const oidc = config.oidc ? await buildOidc(config.oidc) : null;
   return { ...deps, login, ticketChanges, qrPool, oidc };
 }
 

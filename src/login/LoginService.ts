@@ -56,7 +56,8 @@ export type RedeemResult =
 export class LoginService {
   constructor(private readonly options: LoginServiceOptions) {}
 
-  async createTicket(client: { clientIp: string; userAgent: string }): Promise<CreatedTicket> {
+  /** `portal`: the display name of the site asking (shown on the phone's confirm page). */
+  async createTicket(client: { clientIp: string; userAgent: string; portal?: string }): Promise<CreatedTicket> {
     const { wechatApi, store, clock, ttlSeconds, qrPool } = this.options;
     const ids = newTicketIdentifiers();
     const createdAt = clock.now();
@@ -72,6 +73,7 @@ export class LoginService {
       expiresAt,
       clientIp: client.clientIp,
       browser: describeBrowser(client.userAgent),
+      ...(client.portal ? { portal: client.portal } : {}),
     };
     await store.create(ticket);
     this.options.metrics?.ticketTransition('pending');

@@ -31,6 +31,8 @@ export interface LoginTicket {
    */
   clientIp: string;
   browser: string;
+  /** The display name of the site that asked for the login (a portal, or an OpenID Connect client), shown on the phone. */
+  portal?: string;
   /** The bound WeChat user that scanned first (the ticket's owner), and its account. */
   openid?: string;
   accountId?: string;

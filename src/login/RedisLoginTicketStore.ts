@@ -94,6 +94,7 @@ export class RedisLoginTicketStore implements LoginTicketStore {
         ip: ticket.clientIp,
         br: ticket.browser,
         ...(ticket.qrScene ? { qs: ticket.qrScene } : {}),
+        ...(ticket.portal ? { pn: ticket.portal } : {}),
       })
       .pExpire(key, ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS)
       .exec();
@@ -188,6 +189,7 @@ function fromHash(h: Record<string, string | undefined>): LoginTicket | null {
     browser: h.br ?? '',
   };
   if (h.qs) ticket.qrScene = h.qs;
+  if (h.pn) ticket.portal = h.pn;
   if (h.oid) ticket.openid = h.oid;
   if (h.aid) ticket.accountId = h.aid;
   if (h.sa) ticket.scannedAt = Number(h.sa);

@@ -63,6 +63,7 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer, regions
       realName: maskName(account?.realName ?? ''),
       clientIp: ticket.clientIp || '未知',
       browser: ticket.browser,
+      portal: ticket.portal ?? null,
       requestedAt: shanghaiTime.format(ticket.createdAt),
       origin: loginOrigin(regions, ticket.clientIp, ctx.ip),
     });
