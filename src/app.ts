@@ -15,6 +15,7 @@ import { h5Pipeline } from './h5/h5Pipeline';
 import { confirmRoutes } from './login/confirmRoutes';
 import { loginApiRoutes } from './login/loginApiRoutes';
 import { referencePortalFor } from './portal/referencePortal';
+import { referenceRelyingPartyFor } from './relyingParty/referenceRelyingParty';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
@@ -79,6 +80,9 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   }
   // The reference portal: only with PORTAL_DEMO=1; it calls the API below over HTTP.
   if (config.portal.demo) app.use(referencePortalFor(deps));
+  // The second reference site: logs in only through the OpenID Connect provider.
+  const relyingParty = config.portal.demo ? referenceRelyingPartyFor(deps) : null;
+  if (relyingParty) app.use(relyingParty);
 
   const bindingService = new BindingService({
     db: deps.db,

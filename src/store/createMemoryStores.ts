@@ -25,6 +25,7 @@ export function createMemoryStores(clock: Clock): Stores {
     accessTokens: new MemoryAccessTokenStore(clock),
     sessions: new MemorySessionStore(clock),
     portalSessions: new MemorySessionStore(clock),
+    relyingPartySessions: new MemorySessionStore(clock),
     captcha: new MemoryCaptchaStore(clock),
     smsCodes: new MemorySmsCodeStore(clock),
     rateLimiter: new MemoryRateLimiter(clock),
