@@ -53,6 +53,9 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     app.use(
       interactionRoutes({
         ...deps.oidc,
+        webOAuth: deps.webOAuth,
+        bindings: deps.bindings,
+        audit: deps.audit,
         login: deps.login,
         accounts: deps.accounts,
         captcha: deps.captcha,

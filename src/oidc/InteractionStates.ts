@@ -7,6 +7,8 @@ export interface InteractionState {
   csrfToken: string;
   /** The login ticket behind the QR shown; its id never reaches the browser. */
   ticket?: { id: string; qrcodeUrl: string };
+  /** The `state` of the snsapi_base authorization under way (WeChat's browser). */
+  oauthState?: string;
   /** The WeChat that snsapi_base identified in WeChat's browser (the silent path). */
   openid?: string;
 }

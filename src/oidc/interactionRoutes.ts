@@ -1,11 +1,15 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import createHttpError, { isHttpError } from 'http-errors';
 import type { Context, Middleware, Next } from 'koa';
 import compose from 'koa-compose';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AccountService } from '../accounts/AccountService';
+import type { AuditLog } from '../audit/AuditLog';
+import type { BindingStore } from '../binding/BindingStore';
+import type { WebOAuth } from '../h5/oauth/WebOAuth';
+import { maskName } from '../security/masking';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import { clientContext } from '../http/clientContext';
@@ -22,6 +26,10 @@ import { OIDC_ASSETS, type OidcRenderer } from './OidcRenderer';
 
 export interface InteractionRoutesOptions {
   provider: OidcProvider;
+  /** snsapi_base inside WeChat's browser, and which account a WeChat is bound to. */
+  webOAuth: WebOAuth;
+  bindings: Pick<BindingStore, 'accountIdFor'>;
+  audit: AuditLog;
   states: InteractionStates;
   login: LoginService;
   accounts: AccountService;
@@ -63,6 +71,10 @@ const field = (ctx: Context, name: string): string => {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
 };
+/** WeChat's in-app browser: there the QR code is the phone one is holding, so the page asks WeChat who it is. */
+const inWeChat = (ctx: Context) => /MicroMessenger/i.test(ctx.get('user-agent'));
+const sameText = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
 const originOf = (url: unknown): string | null => {
   try {
@@ -185,7 +197,93 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
   };
 
   router.get('/', async (ctx) => {
-    await renderLogin(ctx, { tab: ctx.query.tab === 'password' ? 'password' : 'wechat' });
+    const tab: Tab = ctx.query.tab === 'password' ? 'password' : 'wechat';
+    if (tab === 'wechat' && inWeChat(ctx)) {
+      const { state } = current(ctx);
+      if (!state.openid) {
+        state.oauthState = randomBytes(16).toString('hex');
+        await saveState(ctx);
+        ctx.redirect(
+          options.webOAuth.authorizeUrl(`${options.publicUrl}${pageUrl(ctx, '/wechat-oauth')}`, state.oauthState),
+        );
+        return;
+      }
+      await renderWeChatConfirm(ctx, state.openid);
+      return;
+    }
+    await renderLogin(ctx, { tab });
+  });
+
+  /** In WeChat's browser: the bound WeChat confirms on this page; an unbound one is told to bind or use the password. */
+  const renderWeChatConfirm = async (ctx: Context, openid: string, status = 200) => {
+    const interaction = current(ctx);
+    const accountId = await options.bindings.accountIdFor(openid);
+    const account = accountId ? await accounts.findById(accountId) : null;
+    if (!account) {
+      await renderLogin(
+        ctx,
+        {
+          tab: 'password',
+          notice: '您的微信尚未绑定实名账号：请在“福建税务”公众号 微办税 → 实名绑定 完成绑定，或使用实名用户登录。',
+        },
+        status,
+      );
+      return;
+    }
+    const view = accounts.toPublic(account);
+    renderer.render(
+      ctx,
+      'wechat-confirm',
+      {
+        title: '确认登录',
+        clientName: interaction.clientName,
+        base: pageUrl(ctx),
+        csrfToken: interaction.state.csrfToken,
+        loginName: view.loginName,
+        realName: maskName(view.realName),
+      },
+      { status, formTargets: interaction.redirectOrigin ? [interaction.redirectOrigin] : [] },
+    );
+  };
+
+  // snsapi_base's answer: the openid of the WeChat holding this page (the code is spent once, at WeChat).
+  router.get('/wechat-oauth', async (ctx) => {
+    const { state } = current(ctx);
+    const { code, state: given } = ctx.query;
+    const expected = state.oauthState;
+    delete state.oauthState;
+    await saveState(ctx);
+    if (typeof code !== 'string' || typeof given !== 'string' || !expected || !sameText(expected, given)) {
+      ctx.redirect(pageUrl(ctx, '?tab=password'));
+      return;
+    }
+    const identity = await options.webOAuth.exchange(code).catch(() => null);
+    if (identity && !identity.snapshotUser) {
+      state.openid = identity.openid;
+      await saveState(ctx);
+      ctx.redirect(pageUrl(ctx));
+      return;
+    }
+    ctx.redirect(pageUrl(ctx, '?tab=password'));
+  });
+
+  // 确定登录 on the phone's own page: the WeChat snsapi_base identified, if it is still bound.
+  router.post('/wechat-confirm', async (ctx) => {
+    const interaction = current(ctx);
+    const openid = interaction.state.openid;
+    const accountId = openid ? await options.bindings.accountIdFor(openid) : null;
+    if (!openid || !accountId) {
+      await renderLogin(ctx, { tab: 'password', notice: '您的微信尚未绑定实名账号，请使用实名用户登录。' }, 400);
+      return;
+    }
+    await options.audit.recordOrLog({
+      type: 'login_confirmed',
+      accountId,
+      openid,
+      ...clientContext(ctx),
+      detail: { via: 'oidc_wechat_oauth', client: interaction.clientName },
+    });
+    await finish(ctx, accountId, { acr: ACR.wechat, amr: AMR.wechatOAuth });
   });
 
   // 点击刷新: a new QR code (JSON for the page's script, a redirect without it).

@@ -241,6 +241,21 @@ for (const stack of STACKS) {
       await page.waitForURL(/\/oidc\/interaction\/[\w-]+$/);
     });
 
+    it("inside WeChat's browser: the bound WeChat confirms on the page itself (snsapi_base, no QR)", async () => {
+      const { url } = deployment;
+      const phone = await phoneContext(browser);
+      await phone.addCookies([{ name: SIMULATED_USER_COOKIE, value: openid, url }]);
+      const p = await phone.newPage();
+      await p.goto(`${url}/rp/login`);
+      await p.getByRole('heading', { name: '使用当前微信登录' }).waitFor();
+      assert.equal(await p.locator('#qr-image').count(), 0);
+      await shot(p, '8-wechat-browser-confirm');
+      await p.getByRole('button', { name: '确定登录' }).click();
+      await p.waitForURL(`${url}/rp/`);
+      assert.equal(await p.locator('[data-claim="amr"]').innerText(), 'wechat_oauth');
+      await phone.close();
+    });
+
     it('实名用户登录 on the page at phone size, with the captcha', async () => {
       const { url } = deployment;
       const small = await browser.newContext({
