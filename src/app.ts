@@ -87,6 +87,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   const relyingParty = config.portal.demo ? referenceRelyingPartyFor(deps) : null;
   if (relyingParty) app.use(relyingParty);
 
+  const oidc = deps.oidc;
   const bindingService = new BindingService({
     db: deps.db,
     audit: deps.audit,
@@ -94,6 +95,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     logger: deps.logger,
     maxBindingsPerAccount: config.maxBindingsPerAccount,
     changes: deps.boundAccounts,
+    ...(oidc ? { onUnbound: (accountId: string) => oidc.logout.logoutAccount(accountId) } : {}),
   });
 
   const router = new Router();

@@ -48,6 +48,7 @@ import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { SmsCodeService } from './sms/SmsCodeService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
+import type { AccountLogout } from './oidc/AccountLogout';
 import { InteractionStates } from './oidc/InteractionStates';
 import { MemoryExpiringRecordStore } from './oidc/MemoryExpiringRecordStore';
 import { createOidcProvider, type OidcProvider } from './oidc/oidcProvider';
@@ -112,7 +113,13 @@ export interface Dependencies {
   /** The leased, recycled login QR codes. */
   qrPool: QrScenePool;
   /** The OpenID Connect provider (a Koa app mounted at /oidc) and its login page's state, or null without OIDC_CLIENTS_FILE. */
-  oidc: { provider: OidcProvider; states: InteractionStates; renderer: OidcRenderer } | null;
+  oidc: {
+    provider: OidcProvider;
+    states: InteractionStates;
+    renderer: OidcRenderer;
+    /** Ends an account's sessions with back-channel logout (on unbind; for a password reset too). */
+    logout: AccountLogout;
+  } | null;
   /** Where an IP address is (offline database), for the confirm page. */
   regions: IpRegionLookup;
 }
@@ -269,7 +276,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   async function buildOidc(settings: NonNullable<Config['oidc']>) {
     const store = redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock);
     const renderer = new OidcRenderer(path.join(root, 'templates'));
-    const provider = await createOidcProvider({
+    const { provider, logout } = await createOidcProvider({
       publicUrl: config.publicUrl,
       clientsFile: settings.clientsFile,
       jwksFile: settings.jwksFile,
@@ -280,8 +287,9 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       accounts: deps.accounts,
       clock,
       renderer,
+      logger,
     });
-    return { provider, states: new InteractionStates(store), renderer };
+    return { provider, states: new InteractionStates(store), renderer, logout };
   }
   const oidc = config.oidc ? await buildOidc(config.oidc) : null;
   return { ...deps, login, ticketChanges, qrPool, oidc };

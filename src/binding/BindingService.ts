@@ -32,6 +32,11 @@ export interface BindingServiceOptions {
    * openid. Leave it out only where no cache reads this database (tests building their own service).
    */
   changes?: BindingChangeAnnouncer;
+  /**
+   * Told after a committed unbind (the OpenID Connect provider's sessions of the account end, with
+   * back-channel logout). The unbind stands whatever it does: a failure is logged.
+   */
+  onUnbound?: (accountId: string) => Promise<unknown>;
 }
 
 const isDuplicateKey = (error: unknown) =>
@@ -96,7 +101,12 @@ export class BindingService {
       await this.options.audit.record({ type: 'unbind', accountId, openid: binding.openid, ...context }, manager);
       return binding;
     });
-    if (removed) await this.announceChange(removed.openid);
+    if (removed) {
+      await this.announceChange(removed.openid);
+      await this.options.onUnbound?.(accountId).catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'after unbind: the sessions of the account were not ended');
+      });
+    }
     return removed;
   }
 

@@ -5,6 +5,8 @@ import type Provider from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { Middleware } from 'koa';
 import type { AccountService } from '../accounts/AccountService';
 import type { Clock } from '../clock/Clock';
+import type { Logger } from '../logging/createLogger';
+import { AccountLogout } from './AccountLogout';
 import type { ExpiringRecordStore } from './ExpiringRecordStore';
 import { OidcAdapter } from './OidcAdapter';
 import { ACR, accountClaims, OIDC_SCOPES, PairwiseSubjects, SCOPE_CLAIMS } from './oidcClaims';
@@ -57,6 +59,7 @@ export interface OidcProviderOptions {
   clock: Clock;
   /** The provider's own pages (logout, errors) in the portal's style. */
   renderer: OidcRenderer;
+  logger: Logger;
 }
 
 function signingKeys(jwksFile: string | null): JWK[] {
@@ -95,14 +98,28 @@ async function grantWithoutConsent(ctx: KoaContextWithOIDC) {
 }
 
 /** node-oidc-provider (a Koa app) configured for our clients, keys, storage, accounts and pages. */
-export async function createOidcProvider(options: OidcProviderOptions): Promise<OidcProvider> {
+export async function createOidcProvider(
+  options: OidcProviderOptions,
+): Promise<{ provider: OidcProvider; logout: AccountLogout }> {
   // oidc-provider is an ES module: loaded with import(), which this CommonJS build keeps as is.
   const { default: ProviderClass } = await import('oidc-provider');
   const { store, clock, accounts, renderer } = options;
   const pairwise = new PairwiseSubjects(options.dataKey);
+  const clients = readOidcClients(options.clientsFile);
+  const backchannelUris = new Set(
+    clients.flatMap((client) => (client.backchannel_logout_uri ? [new URL(client.backchannel_logout_uri).href] : [])),
+  );
   const configuration: Configuration = {
+    // oidc-provider refuses outgoing calls to private and loopback addresses (SSRF). A back-channel
+    // logout URI is the operator's own configuration, and sites of the administration sit on its
+    // intranet: those exact URIs are called wherever they are; every other call keeps the check.
+    fetch: (url, init) => {
+      const target = url instanceof URL ? url.href : typeof url === 'string' ? url : url.url;
+      if (!backchannelUris.has(target)) return fetch(url, init);
+      return fetch(url, { ...init, dispatcher: undefined });
+    },
     adapter: (name: string) => new OidcAdapter(name, store, clock),
-    clients: readOidcClients(options.clientsFile).map(providerMetadata),
+    clients: clients.map(providerMetadata),
     jwks: { keys: signingKeys(options.jwksFile) },
     cookies: { keys: [options.cookieSecret] },
     ttl: { ...OIDC_TTL },
@@ -160,5 +177,5 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
   };
   const provider = new ProviderClass(`${options.publicUrl}${OIDC_PATH}`, configuration);
   provider.proxy = options.trustProxy;
-  return provider;
+  return { provider, logout: new AccountLogout(provider, store, pairwise, options.logger) };
 }
