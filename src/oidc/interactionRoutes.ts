@@ -51,6 +51,8 @@ interface CurrentInteraction {
   clientName: string;
   /** The origin the finished login redirects to (the client's redirect_uri). */
   redirectOrigin: string | null;
+  /** `login`, or `consent` when the site asked for it (prompt=consent): granted without asking, as every site is configured. */
+  prompt: string;
 }
 
 declare module 'koa' {
@@ -107,7 +109,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       if ((error as { name?: string }).name !== 'SessionNotFound') throw error;
       throw createHttpError(400, EXPIRED_LINES.join(''), { title: '登录请求已过期' });
     }
-    if (details.uid !== uid || details.prompt.name !== 'login')
+    if (details.uid !== uid || !['login', 'consent'].includes(details.prompt.name))
       throw createHttpError(400, EXPIRED_LINES.join(''), { title: '登录请求已过期' });
     const ttl = Math.max(1, details.exp - Math.floor(clock.now() / 1000));
     const client = await provider.Client.find(String(details.params.client_id));
@@ -117,6 +119,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       state: await states.ensure(details.uid, ttl),
       clientName: client?.clientName ?? String(details.params.client_id),
       redirectOrigin: originOf(details.params.redirect_uri),
+      prompt: details.prompt.name,
     };
     await next();
   };
@@ -197,6 +200,17 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
   };
 
   router.get('/', async (ctx) => {
+    if (current(ctx).prompt === 'consent') {
+      const returnTo = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { consent: {} },
+        { mergeWithLastSubmission: true },
+      );
+      ctx.status = 303;
+      ctx.redirect(returnTo);
+      return;
+    }
     const tab: Tab = ctx.query.tab === 'password' ? 'password' : 'wechat';
     if (tab === 'wechat' && inWeChat(ctx)) {
       const { state } = current(ctx);
