@@ -28,6 +28,8 @@ import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
 import { interactionRoutes } from './oidc/interactionRoutes';
 import { OIDC_PATH, providerCookies } from './oidc/oidcProvider';
+import { LoginHistory } from './loginsafety/LoginHistory';
+import { loginHistoryRoutes } from './loginsafety/loginHistoryRoutes';
 
 export interface AppOptions {
   /** Passed to the WeChat endpoint; tests shorten it. */
@@ -109,7 +111,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
-  router.use(loginApiRoutes(deps.login, config.portal).routes());
+  router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices).routes());
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
@@ -182,6 +184,16 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
           clock: deps.clock,
           logger: deps.logger,
           attempts,
+        }),
+        loginHistoryRoutes({
+          renderer,
+          history: new LoginHistory(deps.audit, deps.regions),
+          accounts: deps.accounts,
+          bindings: deps.bindings,
+          bindingService,
+          wechatApi: deps.wechatApi,
+          templates: deps.templates,
+          logger: deps.logger,
         }),
         registerRoutes({
           renderer,

@@ -19,6 +19,7 @@ import { Metrics } from './observability/Metrics';
 import { projectRoot } from './projectRoot';
 import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
+import { loginNoticeTemplate } from './sandbox/simulator/loginNoticeTemplate';
 import { closeRedis, connectRedis, createTopologyClient, type Redis } from './store/createRedis';
 import { createMemoryStores } from './store/createMemoryStores';
 import { createRedisStores } from './store/createRedisStores';
@@ -42,6 +43,12 @@ import { FaceidSandbox } from './sandbox/faceid/FaceidSandbox';
 import { SANDBOX_PEOPLE } from './sandbox/faceid/sandboxPeople';
 import type { RateLimiter } from './security/RateLimiter';
 import { IpRegionLookup } from './region/IpRegionLookup';
+import { LoginNoticeSender } from './loginsafety/LoginNoticeSender';
+import {
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_PER_RECIPIENT_PER_MINUTE,
+  TemplateSendLimiter,
+} from './loginsafety/TemplateSendLimiter';
 import { createSmsSender } from './sms/createSmsSender';
 import { createIdentityVerifier } from './registration/createIdentityVerifier';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
@@ -120,8 +127,10 @@ export interface Dependencies {
     /** Ends an account's sessions with back-channel logout (on unbind; for a password reset too). */
     logout: AccountLogout;
   } | null;
-  /** Where an IP address is (offline database), for the confirm page. */
+  /** Where an IP address is (offline database), for the confirm page, notices and 登录记录. */
   regions: IpRegionLookup;
+  /** The template message after each login, or null when WECHAT_TEMPLATE_LOGIN_NOTICE is unset. */
+  loginNotices: LoginNoticeSender | null;
 }
 
 export interface DependencyOverrides {
@@ -173,6 +182,13 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
+  const regions = new IpRegionLookup();
+  const wechatApi = new WeChatApiClient({
+    http,
+    tokens: accessTokens,
+    apiBase: config.wechat.apiBase,
+    mpBase: config.wechat.mpBase,
+  });
   const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc'> = {
     config,
     clock,
@@ -184,15 +200,11 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     stores,
     ciphers: config.wechat.encodingAesKeys.map((key) => new MessageCipher(key, config.wechat.appId)),
     accessTokens,
-    wechatApi: new WeChatApiClient({
-      http,
-      tokens: accessTokens,
-      apiBase: config.wechat.apiBase,
-      mpBase: config.wechat.mpBase,
-    }),
+    wechatApi,
     templates: new ReplyTemplates(path.join(root, 'templates', 'replies'), {
       bindUrl: `${config.publicUrl}/h5/bind`,
       registerUrl: `${config.publicUrl}/h5/register`,
+      loginsUrl: `${config.publicUrl}/h5/logins`,
     }),
     scenes: new SceneRegistry(),
     bindings,
@@ -242,8 +254,28 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       metrics,
     ),
     oauthClaims: stores.oauthClaims,
-    regions: new IpRegionLookup(),
+    regions,
+    loginNotices: config.loginNotice
+      ? new LoginNoticeSender({
+          ...config.loginNotice,
+          historyUrl: `${config.publicUrl}/h5/logins`,
+          bindings,
+          wechatApi,
+          limiter: new TemplateSendLimiter(rateLimiter, clock, {
+            ...config.templateSends,
+            perRecipientPerMinute: DEFAULT_PER_RECIPIENT_PER_MINUTE,
+            maxWaitMs: DEFAULT_MAX_WAIT_MS,
+          }),
+          templates: new ReplyTemplates(path.join(root, 'templates', 'notices'), {}, { autoescape: false }),
+          regions,
+          metrics,
+          logger,
+        })
+      : null,
   };
+  // The sandbox's WeChat has the login notice's template in 我的模板, as the real console would.
+  if (deps.simulator && config.loginNotice)
+    deps.simulator.addMessageTemplate(loginNoticeTemplate(config.loginNotice.templateId, config.loginNotice.fields));
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();

@@ -24,6 +24,8 @@ export interface AuthenticationContext {
   userAgent: string;
   /** The WeChat user behind the H5 bind form, when there is one; recorded in the audit log. */
   openid?: string | null;
+  /** The portal that asked (its API key's name), for a portal's login; recorded in the audit log. */
+  portal?: string;
 }
 
 export type AuthenticationResult =
@@ -126,7 +128,11 @@ export class AccountService {
       // Time is read again: verification takes a while and a lock set meanwhile must not be missed.
       if (!(await store.clearFailures(account.id, new Date(clock.now()))))
         return this.lockedNow(account.id, auditAccount, maskedLoginName);
-      await audit.record({ type: 'authenticate_succeeded', ...auditAccount, detail: { loginName: maskedLoginName } });
+      await audit.record({
+        type: 'authenticate_succeeded',
+        ...auditAccount,
+        detail: { loginName: maskedLoginName, ...(context.portal ? { portal: context.portal } : {}) },
+      });
       return { ok: true, account: { ...account, failedLogins: 0, lastFailedAt: null, lockedUntil: null } };
     }
 

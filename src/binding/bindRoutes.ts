@@ -152,7 +152,11 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       renderer.render(ctx, 'bind-login', { values, errors }, 400);
       return;
     }
-    const result = await accounts.authenticate(values.loginName, password, clientContext(ctx));
+    // The WeChat user is recorded: this authentication binds, it logs no portal in (登录记录 tells them apart).
+    const result = await accounts.authenticate(values.loginName, password, {
+      ...clientContext(ctx),
+      openid: sessionOf(ctx).openid ?? null,
+    });
     if (!result.ok) {
       if (result.reason === 'account_locked') {
         await fail(ctx, 'account_locked');

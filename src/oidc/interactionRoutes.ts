@@ -48,6 +48,7 @@ interface CurrentInteraction {
   /** Seconds the interaction has left (its state lives as long). */
   ttl: number;
   state: InteractionState;
+  clientId: string;
   clientName: string;
   /** The origin the finished login redirects to (the client's redirect_uri). */
   redirectOrigin: string | null;
@@ -117,6 +118,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       uid: details.uid,
       ttl,
       state: await states.ensure(details.uid, ttl),
+      clientId: String(details.params.client_id),
       clientName: client?.clientName ?? String(details.params.client_id),
       redirectOrigin: originOf(details.params.redirect_uri),
       prompt: details.prompt.name,
@@ -341,7 +343,8 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       await renderLogin(ctx, { tab: 'wechat', notice: '二维码已过期，请重新扫码。' }, 400);
       return;
     }
-    const result = await login.redeem(state.ticket.id, clientContext(ctx));
+    // Audited as the API's redeem is, with the client in place of the portal key's name.
+    const result = await login.redeem(state.ticket.id, clientContext(ctx), `oidc:${current(ctx).clientId}`);
     if (result.ok) {
       delete state.ticket;
       await saveState(ctx);

@@ -8,6 +8,7 @@ import { authorizeErrorPage, openInWeChatPage } from './authorizePages';
 import { type Fault, FaultInjector } from './FaultInjector';
 import { type CustomMenu, menuForGet, validateMenu } from './menuRules';
 import { type AcceptedMessage, validateCustomMessage, validateTemplateMessage } from './messageRules';
+import type { MessageTemplate } from './MessageTemplates';
 import { type QrCode, QrCodeRegistry } from './QrCodeRegistry';
 import { parseQrCodeRequest } from './qrCodeRequest';
 import { randomOpenId } from './randomStrings';
@@ -90,11 +91,15 @@ export class WeChatSimulator {
   private readonly oauth: WebAuthorization;
   private readonly faults = new FaultInjector();
   private readonly knownUsers = new Map<string, SimulatedUser>();
+  /** 我的模板: the templates the account has added in the console; reset() keeps them, as a console would. */
+  private readonly messageTemplates = new Map<string, MessageTemplate>();
   private currentMenu: { menu: CustomMenu; menuid: number } | null = null;
   private successfulTokenFetches = 0;
   private nextTemplateMsgId = randomInt(1_000_000_000, 4_000_000_000);
   private qrCodeDailyQuota: number;
   private readonly qrCreatesByDay = new Map<string, number>();
+  private readonly answeredPaths: string[] = [];
+  private readonly answerWaiters = new Set<() => void>();
 
   constructor(options: WeChatSimulatorOptions) {
     this.appId = options.appId;
@@ -109,6 +114,15 @@ export class WeChatSimulator {
   }
 
   // ---- inspection -------------------------------------------------------------------------------
+
+  /**
+   * Resolves once `count` calls whose path ends with `pathSuffix` have been answered since the last
+   * reset (what they changed, the outbox for one, is then settled): the event a test awaits.
+   */
+  async answered(pathSuffix: string, count = 1): Promise<void> {
+    while (this.answeredPaths.filter((p) => p.endsWith(pathSuffix)).length < count)
+      await new Promise<void>((resolve) => this.answerWaiters.add(resolve));
+  }
 
   /** Successful /cgi-bin/token plus /cgi-bin/stable_token requests. */
   tokenFetches(): number {
@@ -157,6 +171,20 @@ export class WeChatSimulator {
     return [...this.knownUsers.values()].map((user) => ({ ...user }));
   }
 
+  // ---- template messages -------------------------------------------------------------------------
+
+  /**
+   * Adds a template to 我的模板, as an operator does in the console. A send naming a template the
+   * simulator was not given is still accepted (tests send made-up ids) and shown by its keys.
+   */
+  addMessageTemplate(template: MessageTemplate): void {
+    this.messageTemplates.set(template.template_id, { ...template });
+  }
+
+  messageTemplate(templateId: string): MessageTemplate | undefined {
+    return this.messageTemplates.get(templateId);
+  }
+
   // ---- faults and token control -----------------------------------------------------------------
 
   /** The next `times` requests whose path ends with `pathSuffix` misbehave as `fault` says. */
@@ -190,6 +218,7 @@ export class WeChatSimulator {
 
   reset(): void {
     this.calls.length = 0;
+    this.answeredPaths.length = 0;
     this.outbox.length = 0;
     this.currentMenu = null;
     this.knownUsers.clear();
@@ -207,7 +236,13 @@ export class WeChatSimulator {
     const app = new Koa();
     app.use(async (ctx, next) => {
       this.calls.push({ method: ctx.method, path: ctx.path, at: this.clock.now() });
-      await next();
+      try {
+        await next();
+      } finally {
+        this.answeredPaths.push(ctx.path);
+        for (const wake of this.answerWaiters) wake();
+        this.answerWaiters.clear();
+      }
     });
     app.use(async (ctx, next) => {
       try {
@@ -317,6 +352,16 @@ export class WeChatSimulator {
       this.nextTemplateMsgId += 1;
       this.deliver('template', message, msgid);
       ctx.body = { errcode: 0, errmsg: 'ok', msgid };
+    });
+
+    router.get('/cgi-bin/template/get_all_private_template', withToken, (ctx) => {
+      ctx.body = {
+        template_list: [...this.messageTemplates.values()].map((t) => ({
+          ...t,
+          primary_industry: '政府与公共事业',
+          deputy_industry: '政务民生',
+        })),
+      };
     });
 
     router.get('/connect/oauth2/authorize', (ctx) => this.authorize(ctx));
