@@ -197,7 +197,7 @@ for (const stack of STACKS) {
       // WeChat: the phone scans the QR the page shows (a SCAN push as WeChat sends it).
       const src = await page.locator('#qr-image').getAttribute('src');
       const qr = back.deps.simulator!.qrByTicket(new URL(src!).searchParams.get('ticket')!)!;
-      const pushed = await driver.post(`${url}/wechat`, driver.sign(driver.event(openid, 'SCAN', qr.sceneStr!)));
+      const pushed = await driver.post(`${url}/wechat`, driver.sign(driver.event(openid, 'SCAN', qr.sceneStr)));
       const reply = (await driver.readReply(pushed.body))?.Content ?? '';
       const link = /href="([^"]+)"/.exec(reply)?.[1];
       assert.ok(link, reply);

@@ -191,8 +191,8 @@ describe('security: the OpenID Connect provider (ASVS 5.0 V10, V3)', () => {
       const redirected = res.status === 303 && /[#?&]error=/.test(res.headers.location ?? '');
       assert.ok(redirected || (res.status >= 400 && res.status < 500), `${res.status} ${res.text.slice(0, 200)}`);
     }
-    assert.equal(answers[2]!.body.error, 'invalid_request');
-    assert.equal(answers[3]!.body.error, 'invalid_client');
-    assert.equal(answers[4]!.body.error, 'invalid_token');
+    assert.equal(answers[2].body.error, 'invalid_request');
+    assert.equal(answers[3].body.error, 'invalid_client');
+    assert.equal(answers[4].body.error, 'invalid_token');
   });
 });
