@@ -8,6 +8,8 @@ import { bindRoutes } from './binding/bindRoutes';
 import { BindingService } from './binding/BindingService';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { registerRoutes } from './registration/registerRoutes';
+import { forgotPasswordRoutes } from './password/forgotPasswordRoutes';
+import { passwordApiRoutes } from './password/passwordApiRoutes';
 import { RegistrationService } from './registration/RegistrationService';
 import { FACEID_SANDBOX_PATH, SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { H5Renderer } from './h5/H5Renderer';
@@ -111,6 +113,9 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
+  router.use(
+    passwordApiRoutes({ passwords: deps.passwords, apiKeys: config.portal.apiKeys, clock: deps.clock }).routes(),
+  );
   router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices).routes());
   router.use(
     bindingApiRoutes({
@@ -209,6 +214,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
           logger: deps.logger,
           attempts,
         }),
+        forgotPasswordRoutes({ renderer, passwords: deps.passwords, smsStep: deps.smsStep, attempts }),
       ],
     }),
   );

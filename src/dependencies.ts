@@ -53,6 +53,8 @@ import { createSmsSender } from './sms/createSmsSender';
 import { createIdentityVerifier } from './registration/createIdentityVerifier';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { SmsCodeService } from './sms/SmsCodeService';
+import { SmsCodeStep } from './sms/SmsCodeStep';
+import { PasswordService } from './password/PasswordService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
 import type { AccountLogout } from './oidc/AccountLogout';
@@ -107,6 +109,10 @@ export interface Dependencies {
   faceid: FaceidSandbox | null;
   smsSender: SmsSender;
   smsCodes: SmsCodeService;
+  /** The one 获取验证码 step of the H5 flows: captcha, quotas, delivery failure, refusal texts, audit. */
+  smsStep: SmsCodeStep;
+  /** 忘记密码 and 修改密码, with what a new password ends and tells. */
+  passwords: PasswordService;
   /** 实名注册's identity check, as IDENTITY_VERIFIER names it. */
   identityVerifier: IdentityVerifier;
   projectRoot: string;
@@ -189,7 +195,8 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     apiBase: config.wechat.apiBase,
     mpBase: config.wechat.mpBase,
   });
-  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc'> = {
+  const smsSubjects = new SmsSubjectDigest(config.dataKey);
+  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc' | 'smsStep' | 'passwords'> = {
     config,
     clock,
     logger,
@@ -237,7 +244,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       rateLimiter,
       sender: smsSender,
       clock,
-      subjects: new SmsSubjectDigest(config.dataKey),
+      subjects: smsSubjects,
     }),
     identityVerifier: createIdentityVerifier(config, { clock, rateLimiter, protector }),
     projectRoot: root,
@@ -276,6 +283,24 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   // The sandbox's WeChat has the login notice's template in 我的模板, as the real console would.
   if (deps.simulator && config.loginNotice)
     deps.simulator.addMessageTemplate(loginNoticeTemplate(config.loginNotice.templateId, config.loginNotice.fields));
+  const smsStep = new SmsCodeStep({ captcha: deps.captcha, smsCodes: deps.smsCodes, audit, logger });
+  const passwords = new PasswordService({
+    accounts: deps.accounts,
+    bindings,
+    resets: stores.passwordResets,
+    rateLimiter,
+    smsStep,
+    smsCodes: deps.smsCodes,
+    protector,
+    subjects: smsSubjects,
+    h5Sessions: stores.sessions,
+    portalSessions: stores.portalSessions,
+    audit,
+    wechatApi: deps.wechatApi,
+    templates: deps.templates,
+    clock,
+    logger,
+  });
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();
@@ -324,13 +349,14 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     return { provider, states: new InteractionStates(store), renderer, logout };
   }
   const oidc = config.oidc ? await buildOidc(config.oidc) : null;
-  return { ...deps, login, ticketChanges, qrPool, oidc };
+  return { ...deps, smsStep, passwords, login, ticketChanges, qrPool, oidc };
 }
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {
   await deps.ticketChanges.stop().catch(() => undefined);
   await deps.boundAccounts.stop().catch(() => undefined);
   await deps.qrPool.idle();
+  await deps.passwords.idle();
   // Audit rows already accepted are committed before the pool closes.
   await deps.audit.idle();
   await Promise.allSettled([

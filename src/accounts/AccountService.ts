@@ -97,10 +97,32 @@ export class AccountService {
     password: string,
     context: AuthenticationContext,
   ): Promise<AuthenticationResult> {
+    const loginName = identifier.trim();
+    const account = await this.deps.store.findByLoginIdentifier(loginName);
+    return this.checkPassword(account, password, context, maskLoginName(loginName));
+  }
+
+  /**
+   * The current password of a known account (修改密码 asks for it), under the same lockout and
+   * audit as a login: a wrong one counts as a failed login.
+   */
+  async authenticateById(
+    accountId: string,
+    password: string,
+    context: AuthenticationContext,
+  ): Promise<AuthenticationResult> {
+    const account = await this.deps.store.findById(accountId);
+    return this.checkPassword(account, password, context, account ? this.toPublic(account).loginName : '');
+  }
+
+  private async checkPassword(
+    account: Account | null,
+    password: string,
+    context: AuthenticationContext,
+    maskedLoginName: string,
+  ): Promise<AuthenticationResult> {
     const { store, audit, clock } = this.deps;
     const origin = { ip: context.ip, userAgent: context.userAgent, openid: context.openid ?? null };
-    const loginName = identifier.trim();
-    const account = await store.findByLoginIdentifier(loginName);
     if (!account) {
       await verifyPasswordOfUnknownAccount(password);
       // The identifier is left out: a password typed into the wrong field must not reach the log.
@@ -108,7 +130,6 @@ export class AccountService {
       return { ok: false, reason: 'invalid_credentials' };
     }
     const auditAccount: AuditSubject = { ...origin, accountId: account.id };
-    const maskedLoginName = maskLoginName(loginName);
 
     const now = new Date(clock.now());
     if (account.lockedUntil && account.lockedUntil > now) {
@@ -197,6 +218,21 @@ export class AccountService {
     return account;
   }
 
+  /** Sets a new password (hashed with argon2id); false for an unknown account. The policy is the caller's to check. */
+  async setPassword(accountId: string, password: string): Promise<boolean> {
+    return this.deps.store.setPasswordHash(accountId, await hashPassword(password));
+  }
+
+  /** Forgets the account's failed logins and lifts its lock: its owner has just set a new password. */
+  clearFailures(accountId: string): Promise<void> {
+    return this.deps.store.resetFailures(accountId);
+  }
+
+  /** The account an ID number, mobile number or login name names (忘记密码 looks one up by ID number). */
+  findByLoginIdentifier(identifier: string): Promise<Account | null> {
+    return this.deps.store.findByLoginIdentifier(identifier.trim());
+  }
+
   findById(id: string, manager?: EntityManager): Promise<Account | null> {
     return this.deps.store.findById(id, manager);
   }
@@ -219,6 +255,11 @@ export class AccountService {
       idNumberMasked,
       phoneMasked: maskPhone(protector.decrypt(account.phoneEncrypted)),
     };
+  }
+
+  /** The full mobile number, for sending it a code and for the password policy (never shown). */
+  phoneOf(account: Account): string {
+    return this.deps.protector.decrypt(account.phoneEncrypted);
   }
 
   /** The full ID number, for the few who may see it (an OIDC client allowed the `id_number` scope). */

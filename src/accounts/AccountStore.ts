@@ -145,6 +145,17 @@ export class AccountStore {
     return (result.affected ?? 0) > 0;
   }
 
+  /** Forgets every failed login and lifts any lock (after the owner proved who they are and set a new password). */
+  async resetFailures(id: string): Promise<void> {
+    await this.repository.update({ id }, { failedLogins: 0, lastFailedAt: null, lockedUntil: null });
+  }
+
+  /** Replaces the password hash; false for an unknown id. */
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    const result = await this.repository.update({ id }, { passwordHash });
+    return (result.affected ?? 0) > 0;
+  }
+
   private repositoryOf(manager?: EntityManager): Repository<Account> {
     return manager ? manager.getRepository(AccountEntity) : this.repository;
   }

@@ -13,6 +13,11 @@ export type AuditEventType =
   | 'authenticate_succeeded'
   | 'authenticate_failed'
   | 'account_locked'
+  | 'password_reset_started'
+  | 'password_reset'
+  | 'password_reset_failed'
+  | 'password_changed'
+  | 'password_change_failed'
   | 'subscribe'
   | 'unsubscribe';
 

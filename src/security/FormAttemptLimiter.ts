@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { RateLimiter } from './RateLimiter';
 
 /** The H5 forms that spend an image captcha on each attempt. */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms';
+export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'password-forgot' | 'password-code';
 
 export interface AttemptLimit {
   limit: number;
