@@ -20,6 +20,7 @@ import { TicketCreationLimiter } from './login/TicketCreationLimiter';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
 import { LongPollGate } from './login/LongPollGate';
 import { referencePortalFor } from './portal/referencePortal';
+import { referenceRelyingPartyFor } from './relyingParty/referenceRelyingParty';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
 import { requestContext } from './http/requestContext';
@@ -30,7 +31,8 @@ import { smsOutboxRoutes } from './sandbox/smsOutboxRoutes';
 import { phoneSandbox } from './sandbox/phone/phoneSandbox';
 import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
-import { OIDC_PATH } from './oidc/oidcProvider';
+import { interactionRoutes } from './oidc/interactionRoutes';
+import { OIDC_PATH, providerCookies } from './oidc/oidcProvider';
 import { LoginHistory } from './loginsafety/LoginHistory';
 import { loginHistoryRoutes } from './loginsafety/loginHistoryRoutes';
 
@@ -54,7 +56,25 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
 
   if (deps.simulator) app.use(mount(SIMULATOR_PATH, deps.simulator.app));
   if (deps.faceid) app.use(mount(FACEID_SANDBOX_PATH, deps.faceid.app));
-  if (deps.oidc) app.use(mount(OIDC_PATH, deps.oidc));
+  if (deps.oidc) {
+    app.use(
+      interactionRoutes({
+        ...deps.oidc,
+        webOAuth: deps.webOAuth,
+        bindings: deps.bindings,
+        audit: deps.audit,
+        login: deps.login,
+        accounts: deps.accounts,
+        captcha: deps.captcha,
+        clock: deps.clock,
+        publicUrl: config.publicUrl,
+        sandbox: config.sandbox,
+        projectRoot: deps.projectRoot,
+      }),
+    );
+    app.use(mount(OIDC_PATH, providerCookies(deps.oidc.provider)));
+    app.use(mount(OIDC_PATH, deps.oidc.provider));
+  }
   // The sandbox phone: plays a WeChat user of the simulator against this app's /wechat.
   if (config.sandbox && deps.simulator) {
     app.use(
@@ -70,7 +90,11 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   }
   // The reference portal: only with PORTAL_DEMO=1; it calls the API below over HTTP.
   if (config.portal.demo) app.use(referencePortalFor(deps));
+  // The second reference site: logs in only through the OpenID Connect provider.
+  const relyingParty = config.portal.demo ? referenceRelyingPartyFor(deps) : null;
+  if (relyingParty) app.use(relyingParty);
 
+  const oidc = deps.oidc;
   const bindingService = new BindingService({
     db: deps.db,
     audit: deps.audit,
@@ -79,6 +103,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
     maxBindingsPerAccount: config.maxBindingsPerAccount,
     changes: deps.boundAccounts,
     logins: deps.login,
+    ...(oidc ? { onUnbound: (accountId: string) => oidc.logout.logoutAccount(accountId) } : {}),
   });
 
   const router = new Router();

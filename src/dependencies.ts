@@ -58,9 +58,11 @@ import { SmsCodeStep } from './sms/SmsCodeStep';
 import { PasswordService } from './password/PasswordService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
-import type Koa from 'koa';
+import type { AccountLogout } from './oidc/AccountLogout';
+import { InteractionStates } from './oidc/InteractionStates';
 import { MemoryExpiringRecordStore } from './oidc/MemoryExpiringRecordStore';
-import { createOidcProvider } from './oidc/oidcProvider';
+import { createOidcProvider, type OidcProvider } from './oidc/oidcProvider';
+import { OidcRenderer } from './oidc/OidcRenderer';
 import { RedisExpiringRecordStore } from './oidc/RedisExpiringRecordStore';
 
 /** Where the app serves the WeChat simulator when SANDBOX=1. */
@@ -124,8 +126,14 @@ export interface Dependencies {
   ticketChanges: TicketChangeHub;
   /** The leased, recycled login QR codes. */
   qrPool: QrScenePool;
-  /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
-  oidc: Koa | null;
+  /** The OpenID Connect provider (a Koa app mounted at /oidc) and its login page's state, or null without OIDC_CLIENTS_FILE. */
+  oidc: {
+    provider: OidcProvider;
+    states: InteractionStates;
+    renderer: OidcRenderer;
+    /** Ends an account's sessions with back-channel logout (on unbind; for a password reset too). */
+    logout: AccountLogout;
+  } | null;
   /** Where an IP address is (offline database), for the confirm page, notices and 登录记录. */
   regions: IpRegionLookup;
   /** The template message after each login, or null when WECHAT_TEMPLATE_LOGIN_NOTICE is unset. */
@@ -326,19 +334,25 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   });
   deps.scenes.register(SCENE_PREFIX, (scan) => login.onScan(scan));
   qrPool.warmUp();
-  const oidc = config.oidc
-    ? await createOidcProvider({
-        publicUrl: config.publicUrl,
-        clientsFile: config.oidc.clientsFile,
-        jwksFile: config.oidc.jwksFile,
-        cookieSecret: config.sessionSecret,
-        dataKey: config.dataKey,
-        trustProxy: config.trustProxy > 0,
-        store: redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock),
-        accounts: deps.accounts,
-        clock,
-      })
-    : null;
+  async function buildOidc(settings: NonNullable<Config['oidc']>) {
+    const store = redis ? new RedisExpiringRecordStore(redis, keys, 'oidc') : new MemoryExpiringRecordStore(clock);
+    const renderer = new OidcRenderer(path.join(root, 'templates'));
+    const { provider, logout } = await createOidcProvider({
+      publicUrl: config.publicUrl,
+      clientsFile: settings.clientsFile,
+      jwksFile: settings.jwksFile,
+      cookieSecret: config.sessionSecret,
+      dataKey: config.dataKey,
+      trustProxy: config.trustProxy > 0,
+      store,
+      accounts: deps.accounts,
+      clock,
+      renderer,
+      logger,
+    });
+    return { provider, states: new InteractionStates(store), renderer, logout };
+  }
+  const oidc = config.oidc ? await buildOidc(config.oidc) : null;
   return { ...deps, smsStep, passwords, login, ticketChanges, qrPool, oidc };
 }
 

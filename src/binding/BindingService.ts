@@ -34,6 +34,11 @@ export interface BindingServiceOptions {
   changes?: BindingChangeAnnouncer;
   /** Told of every committed unbind, so the logins that WeChat scanned end (LoginService). */
   logins?: { endLoginsOf(openid: string, client?: { ip: string; userAgent: string }): Promise<void> };
+  /**
+   * Told after a committed unbind (the OpenID Connect provider's sessions of the account end, with
+   * back-channel logout). The unbind stands whatever it does: a failure is logged.
+   */
+  onUnbound?: (accountId: string) => Promise<unknown>;
 }
 
 const isDuplicateKey = (error: unknown) =>
@@ -101,6 +106,9 @@ export class BindingService {
     if (removed) {
       await this.announceChange(removed.openid);
       await this.endLogins(removed.openid, context);
+      await this.options.onUnbound?.(accountId).catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'after unbind: the sessions of the account were not ended');
+      });
     }
     return removed;
   }

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
           '',
           `  Portal (PC):      ${url}/portal/login`,
           `  Phone (WeChat):   ${url}/sandbox/phone`,
+          `  Site (OpenID Connect only): ${url}/rp/`,
           '',
           '  Demo taxpayer (not yet bound to any WeChat):',
           `    登录账号  ${DEMO_ACCOUNT.idNumber}  (or the phone ${DEMO_ACCOUNT.phone})`,

@@ -16,6 +16,8 @@ export interface ExpiringRecordStore {
   /** Marks a live record consumed at `atSeconds`; nothing when it is gone. */
   consume(id: string, atSeconds: number): Promise<void>;
   destroy(id: string): Promise<void>;
+  /** The ids of the live records upserted with this group. */
+  groupMembers(group: string): Promise<string[]>;
   /** Destroys every record upserted with this group. */
   destroyGroup(group: string): Promise<void>;
 }

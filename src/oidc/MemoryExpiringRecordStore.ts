@@ -48,6 +48,11 @@ export class MemoryExpiringRecordStore implements ExpiringRecordStore {
     return Promise.resolve();
   }
 
+  groupMembers(group: string): Promise<string[]> {
+    const members = [...(this.groups.get(group)?.members ?? [])];
+    return Promise.resolve(members.filter((id) => this.records.get(id) !== undefined));
+  }
+
   destroyGroup(group: string): Promise<void> {
     for (const id of this.groups.take(group)?.members ?? []) this.records.delete(id);
     return Promise.resolve();

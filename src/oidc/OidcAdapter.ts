@@ -1,5 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { Clock } from '../clock/Clock';
+import { accountSessionEntry, accountSessionsGroup } from './AccountLogout';
 import type { ExpiringRecordStore } from './ExpiringRecordStore';
 
 /**
@@ -21,6 +22,14 @@ export class OidcAdapter implements Adapter {
     if (payload.uid) await this.store.upsert(this.indexKey('uid', payload.uid), { id }, expiresIn, group);
     if (payload.userCode)
       await this.store.upsert(this.indexKey('userCode', payload.userCode), { id }, expiresIn, group);
+    // The sessions of an account are listed, so they can all be ended (AccountLogout).
+    if (this.model === 'Session' && typeof payload.accountId === 'string')
+      await this.store.upsert(
+        accountSessionEntry(id),
+        { sessionId: id },
+        expiresIn,
+        accountSessionsGroup(payload.accountId),
+      );
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

@@ -68,6 +68,13 @@ export class RedisExpiringRecordStore implements ExpiringRecordStore {
     await this.redis.del(this.pointerKey(id));
   }
 
+  async groupMembers(group: string): Promise<string[]> {
+    const prefix = `${this.membersKey(group)}:`;
+    const members = await this.redis.sMembers(this.membersKey(group));
+    const live = await Promise.all(members.map(async (key) => ((await this.redis.exists(key)) ? key : null)));
+    return live.filter((key): key is string => key !== null).map((key) => key.slice(prefix.length));
+  }
+
   async destroyGroup(group: string): Promise<void> {
     const members = await this.redis.sMembers(this.membersKey(group));
     await this.redis.del([...members, this.membersKey(group)]);

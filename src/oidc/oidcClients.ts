@@ -11,6 +11,10 @@ export interface OidcClientEntry {
   client_name?: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
+  /** Where OpenID Connect Back-Channel Logout posts a logout token when the account's sessions end. */
+  backchannel_logout_uri?: string;
+  /** The logout token then carries the session's `sid` too. */
+  backchannel_logout_session_required?: boolean;
   /** The scopes this client may ask for, space-separated; default `openid`. `id_number` only here. */
   scope?: string;
   /** `pairwise`: a `sub` of its own per sector (redirect host); default `public`, the same for every client. */
@@ -43,6 +47,8 @@ const clientsSchema: JSONSchemaType<{ clients: OidcClientEntry[] }> = {
           client_name: { type: 'string', minLength: 1, maxLength: 64, nullable: true },
           redirect_uris: { type: 'array', minItems: 1, items: exactUrl },
           post_logout_redirect_uris: { type: 'array', items: exactUrl, nullable: true },
+          backchannel_logout_uri: { ...exactUrl, nullable: true },
+          backchannel_logout_session_required: { type: 'boolean', nullable: true },
           scope: { type: 'string', pattern: `^openid( (${OIDC_SCOPES.join('|')}))*$`, nullable: true },
           subject_type: { type: 'string', enum: ['public', 'pairwise'], nullable: true },
           refresh_tokens: { type: 'boolean', nullable: true },

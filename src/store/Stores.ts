@@ -6,6 +6,7 @@ import type { LoginTicketStore } from '../login/LoginTicketStore';
 import type { QrSceneStore } from '../login/QrSceneStore';
 import type { TicketChangeFeed } from '../login/TicketChangeFeed';
 import type { PortalSessionStore } from '../portal/portalSession';
+import type { RelyingPartySessionStore } from '../relyingParty/relyingPartySession';
 import type { RateLimiter } from '../security/RateLimiter';
 import type { SmsCodeStore } from '../sms/SmsCodeStore';
 import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
@@ -25,6 +26,8 @@ export interface Stores {
   accessTokens: AccessTokenStore;
   sessions: H5SessionStore;
   portalSessions: PortalSessionStore;
+  /** The demo's reference OpenID Connect relying party (/rp/). */
+  relyingPartySessions: RelyingPartySessionStore;
   captcha: CaptchaStore;
   smsCodes: SmsCodeStore;
   rateLimiter: RateLimiter;

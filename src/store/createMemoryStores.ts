@@ -28,6 +28,7 @@ export function createMemoryStores(clock: Clock): Stores {
     accessTokens: new MemoryAccessTokenStore(clock),
     sessions: new MemorySessionStore(clock, h5SessionAccount),
     portalSessions: new MemorySessionStore(clock, portalSessionAccount),
+    relyingPartySessions: new MemorySessionStore(clock),
     captcha: new MemoryCaptchaStore(clock),
     smsCodes: new MemorySmsCodeStore(clock),
     rateLimiter: new MemoryRateLimiter(clock),

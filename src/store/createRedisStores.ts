@@ -8,6 +8,7 @@ import { RedisLoginTicketStore } from '../login/RedisLoginTicketStore';
 import { RedisQrSceneStore } from '../login/RedisQrSceneStore';
 import { RedisTicketChangeFeed } from '../login/RedisTicketChangeFeed';
 import { PORTAL_SESSIONS, portalSessionAccount } from '../portal/portalSession';
+import { RELYING_PARTY_SESSIONS } from '../relyingParty/relyingPartySession';
 import { RedisRateLimiter } from '../security/RedisRateLimiter';
 import { RedisSmsCodeStore } from '../sms/RedisSmsCodeStore';
 import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
@@ -31,6 +32,7 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, a
     accessTokens: new RedisAccessTokenStore(redis, keys),
     sessions: new RedisSessionStore(redis, keys, H5_SESSIONS.namespace, h5SessionAccount),
     portalSessions: new RedisSessionStore(redis, keys, PORTAL_SESSIONS.namespace, portalSessionAccount),
+    relyingPartySessions: new RedisSessionStore(redis, keys, RELYING_PARTY_SESSIONS.namespace),
     captcha: new RedisCaptchaStore(redis, keys),
     smsCodes: new RedisSmsCodeStore(redis, keys),
     rateLimiter: new RedisRateLimiter(redis, keys, clock),

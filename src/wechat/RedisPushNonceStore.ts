@@ -11,7 +11,10 @@ export class RedisPushNonceStore implements PushNonceStore {
 
   async sight(pair: string, bodyDigest: string, ttlSeconds: number): Promise<NonceSighting> {
     const key = this.keys.key('push-nonce', pair);
-    const set = await this.redis.set(key, bodyDigest, { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } });
+    const set = await this.redis.set(key, bodyDigest, {
+      condition: 'NX',
+      expiration: { type: 'EX', value: ttlSeconds },
+    });
     if (set === 'OK') return 'new';
     // Expired between the two commands: nothing is recorded any more, so this body is the first.
     const seen = await this.redis.get(key);

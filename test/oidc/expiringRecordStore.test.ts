@@ -64,6 +64,18 @@ function describeExpiringRecordStoreContract(name: string, open: OpenStore<Expir
       assert.ok(await t.store.get('Session:s'));
     });
 
+    it('lists the live members of a group, and only those', async () => {
+      await t.store.upsert('AccountSession:s1', { x: 1 }, 60, 'account:a');
+      await t.store.upsert('AccountSession:s2', { x: 2 }, 600, 'account:a');
+      await t.store.upsert('AccountSession:s3', { x: 3 }, 600, 'account:b');
+      assert.deepEqual((await t.store.groupMembers('account:a')).sort(), ['AccountSession:s1', 'AccountSession:s2']);
+      await t.advance(60_000);
+      assert.deepEqual(await t.store.groupMembers('account:a'), ['AccountSession:s2']);
+      await t.store.destroy('AccountSession:s2');
+      assert.deepEqual(await t.store.groupMembers('account:a'), []);
+      assert.deepEqual(await t.store.groupMembers('account:none'), []);
+    });
+
     it('keeps a group as long as its longest-lived member', async () => {
       await t.store.upsert('AccessToken:long', { x: 1 }, 3600, 'g');
       await t.store.upsert('AuthorizationCode:short', { x: 2 }, 60, 'g');

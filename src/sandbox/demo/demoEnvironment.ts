@@ -14,6 +14,25 @@ interface DemoSecrets {
 }
 
 /**
+ * The OpenID Connect client of the demo's second reference site (/rp/, 发票服务平台), written at
+ * each start for this PUBLIC_URL: its whole integration is this entry. The secret is new each time;
+ * the site reads it from the same file, and the demo's tokens die with the process anyway.
+ */
+function writeDemoOidcClients(dataDir: string, publicUrl: string): string {
+  const file = path.join(dataDir, 'oidc-clients.json');
+  const client = {
+    client_id: 'invoice-demo',
+    client_secret: randomBytes(32).toString('base64url'),
+    client_name: '发票服务平台（演示）',
+    redirect_uris: [`${publicUrl}/rp/callback`],
+    post_logout_redirect_uris: [`${publicUrl}/rp/`],
+    scope: 'openid profile masked_identity',
+  };
+  writeFileSync(file, `${JSON.stringify({ clients: [client] }, null, 2)}\n`, { mode: 0o600 });
+  return file;
+}
+
+/**
  * The embedded demo's configuration: SQLite under data/, in-memory stores, the WeChat simulator,
  * the 实名核身 stand-in, the reference portal. Secrets are made once and kept in data/demo-secrets.json, because the
  * SQLite file's ID and phone numbers stay readable only with the same DATA_KEY. Variables already
@@ -37,6 +56,7 @@ export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv): NodeJS
   const publicUrl = env.PUBLIC_URL ?? `http://127.0.0.1:${port}`;
   const simulator = `${publicUrl}/sandbox/wechat`;
   return {
+    OIDC_CLIENTS_FILE: writeDemoOidcClients(dataDir, publicUrl),
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
     WECHAT_APPID: 'wxd0e0000000000001',

@@ -1,0 +1,142 @@
+/*
+ * The login page's only script (served from /oidc/static, no inline code, CSP-friendly). The page
+ * works without it; it adds the tabs without reload, the captcha refresh, the live QR status by
+ * long-poll on this page's own /status, 点击刷新, and going on by itself once the phone confirmed.
+ */
+(function () {
+  'use strict';
+  document.documentElement.classList.add('js');
+
+  var tabs = document.querySelectorAll('.login-tab');
+  Array.prototype.forEach.call(tabs, function (tab) {
+    tab.addEventListener('click', function (event) {
+      event.preventDefault();
+      var name = tab.getAttribute('data-tab');
+      Array.prototype.forEach.call(tabs, function (other) {
+        var active = other === tab;
+        other.classList.toggle('active', active);
+        other.setAttribute('aria-selected', active ? 'true' : 'false');
+      });
+      Array.prototype.forEach.call(document.querySelectorAll('.login-panel'), function (panel) {
+        panel.hidden = panel.getAttribute('data-panel') !== name;
+      });
+    });
+  });
+
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (
+      target.classList &&
+      (target.classList.contains('captcha-img') || target.classList.contains('captcha-refresh'))
+    ) {
+      event.preventDefault();
+      var img = document.querySelector('.captcha-img');
+      if (img) img.src = img.getAttribute('data-src') + '?t=' + Date.now().toString(36);
+    }
+  });
+
+  var panel = document.getElementById('qr-panel');
+  if (!panel) return;
+  var messages = JSON.parse(panel.getAttribute('data-messages') || '{}');
+  var base = panel.getAttribute('data-base');
+  var status = panel.getAttribute('data-status') || 'expired';
+  var statusText = document.getElementById('qr-status-text');
+  var refreshForm = document.getElementById('qr-refresh-form');
+  var loginForm = document.getElementById('qr-login-form');
+  var generation = 0;
+  var failures = 0;
+  var submitted = false;
+
+  var stateOf = function (s) {
+    return s === 'pending' || s === 'scanned' || s === 'needs_binding' || s === 'confirmed' ? s : 'expired';
+  };
+  var show = function (s) {
+    var state = stateOf(s);
+    panel.setAttribute('data-state', state);
+    panel.setAttribute('data-status', s);
+    statusText.textContent = messages[state] || '';
+  };
+  var logIn = function () {
+    if (submitted) return;
+    submitted = true;
+    loginForm.submit();
+  };
+
+  var poll = function (gen) {
+    if (gen !== generation) return;
+    fetch(base + '/status?wait=25&status=' + encodeURIComponent(status), {
+      cache: 'no-store',
+      credentials: 'same-origin',
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      })
+      .then(function (view) {
+        if (gen !== generation) return;
+        failures = 0;
+        status = view.status;
+        show(status);
+        if (status === 'confirmed') logIn();
+        else if (stateOf(status) !== 'expired') poll(gen);
+      })
+      .catch(function () {
+        if (gen !== generation) return;
+        failures += 1;
+        setTimeout(
+          function () {
+            poll(gen);
+          },
+          Math.min(15000, 1000 * Math.pow(2, failures)),
+        );
+      });
+  };
+
+  var refresh = function () {
+    generation += 1;
+    var gen = generation;
+    fetch(refreshForm.action, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+      body: new URLSearchParams(new FormData(refreshForm)),
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      })
+      .then(function (created) {
+        if (gen !== generation) return;
+        status = created.status;
+        var img = document.getElementById('qr-image');
+        if (img.tagName !== 'IMG') {
+          var replacement = document.createElement('img');
+          replacement.id = 'qr-image';
+          replacement.className = 'qr-image';
+          replacement.alt = '微信扫码登录二维码';
+          replacement.width = 200;
+          replacement.height = 200;
+          img.parentNode.replaceChild(replacement, img);
+          img = replacement;
+        }
+        img.src = created.qrcodeUrl;
+        show(status);
+        poll(gen);
+      })
+      .catch(function () {
+        if (gen !== generation) return;
+        show('expired');
+      });
+  };
+
+  refreshForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    refresh();
+  });
+  statusText.addEventListener('click', function () {
+    if (panel.getAttribute('data-state') === 'expired') refresh();
+  });
+
+  if (status === 'confirmed') logIn();
+  else if (stateOf(status) !== 'expired') poll(generation);
+})();
