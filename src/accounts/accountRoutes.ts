@@ -1,13 +1,11 @@
 import Router from '@koa/router';
 import createHttpError from 'http-errors';
-import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { AccountService } from './AccountService';
-import { formatShanghaiTime } from './formatShanghaiTime';
 
 const readAuthenticateBody = validateBody<{ loginName: string; password: string } & ReportedClient>({
   type: 'object',
@@ -21,7 +19,7 @@ const readAuthenticateBody = validateBody<{ loginName: string; password: string 
 });
 
 /** Portal API for accounts: `POST /api/accounts/authenticate` (portal key). */
-export function accountRoutes(deps: { accounts: AccountService; config: Config; clock: Clock }): Router {
+export function accountRoutes(deps: { accounts: AccountService; config: Config }): Router {
   const router = new Router();
 
   router.post('/api/accounts/authenticate', requirePortalKey(deps.config.portal.apiKeys), jsonBody(), async (ctx) => {
@@ -32,16 +30,12 @@ export function accountRoutes(deps: { accounts: AccountService; config: Config; 
       ctx.body = { account: deps.accounts.toPublic(result.account) };
       return;
     }
-    if (result.reason === 'account_locked') {
-      const seconds = Math.max(1, Math.ceil((result.lockedUntil.getTime() - deps.clock.now()) / 1000));
-      throw createHttpError(
-        423,
-        `too many failed logins: the account is locked until ${formatShanghaiTime(result.lockedUntil)} (Asia/Shanghai)`,
-        {
-          code: 'account_locked',
-          headers: { 'Retry-After': String(seconds) },
-        },
-      );
+    if (result.reason === 'too_many_attempts') {
+      // Nothing was checked, and the same holds for an unknown login name: no account is named or locked.
+      throw createHttpError(429, 'too many failed logins from this client for this login name: try again later', {
+        code: 'too_many_attempts',
+        headers: { 'Retry-After': String(result.retryAfterSeconds) },
+      });
     }
     // One answer for an unknown account and a wrong password.
     throw createHttpError(401, 'login name or password is incorrect', { code: 'invalid_credentials' });

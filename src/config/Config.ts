@@ -1,3 +1,5 @@
+import type { LoginThrottleLimits } from '../accounts/LoginThrottle';
+
 /** Where the short-lived shared state lives: this process (the demo), one node, Sentinel or Cluster. */
 export type RedisTopology =
   | { kind: 'memory' }
@@ -60,6 +62,8 @@ export interface Config {
     dailyQuota: number;
   };
   maxBindingsPerAccount: number;
+  /** How failed logins are paced per typed identifier and client (docs/security.md). */
+  loginThrottle: LoginThrottleLimits;
   sms: {
     provider: 'console' | 'tencentcloud';
     tencentcloud?: {

@@ -43,6 +43,12 @@ export interface Env {
   LOGIN_QR_WARM_IDLE: number;
   WECHAT_QRCODE_DAILY_QUOTA: number;
   MAX_BINDINGS_PER_ACCOUNT: number;
+  LOGIN_FAILURES_FREE: number;
+  LOGIN_FAILURE_FIRST_DELAY_SECONDS: number;
+  LOGIN_FAILURE_MAX_DELAY_SECONDS: number;
+  LOGIN_FAILURES_PER_IDENTIFIER_CEILING: number;
+  LOGIN_FAILURE_CEILING_DELAY_SECONDS: number;
+  LOGIN_FAILURES_FORGET_SECONDS: number;
   SMS_PROVIDER: 'console' | 'tencentcloud';
   TENCENTCLOUD_SECRET_ID?: string;
   TENCENTCLOUD_SECRET_KEY?: string;
@@ -135,6 +141,12 @@ export const envSchema: JSONSchemaType<Env> = {
     LOGIN_QR_WARM_IDLE: { type: 'integer', minimum: 0, maximum: 1000, default: 0 },
     WECHAT_QRCODE_DAILY_QUOTA: { type: 'integer', minimum: 1, maximum: 100000000, default: 100000 },
     MAX_BINDINGS_PER_ACCOUNT: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+    LOGIN_FAILURES_FREE: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
+    LOGIN_FAILURE_FIRST_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 15 },
+    LOGIN_FAILURE_MAX_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 900 },
+    LOGIN_FAILURES_PER_IDENTIFIER_CEILING: { type: 'integer', minimum: 1, maximum: 100000, default: 50 },
+    LOGIN_FAILURE_CEILING_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    LOGIN_FAILURES_FORGET_SECONDS: { type: 'integer', minimum: 60, maximum: 2592000, default: 86400 },
     SMS_PROVIDER: { type: 'string', enum: ['console', 'tencentcloud'], default: 'console' },
     TENCENTCLOUD_SECRET_ID: { type: 'string', minLength: 1, nullable: true },
     TENCENTCLOUD_SECRET_KEY: { type: 'string', minLength: 1, nullable: true },

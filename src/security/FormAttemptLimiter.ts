@@ -1,8 +1,11 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { RateLimiter } from './RateLimiter';
 
-/** The H5 forms that spend an image captcha on each attempt. */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms';
+/** The H5 forms, and the reference portal's 实名用户登录, that spend an image captcha on each attempt. */
+export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'portal-login';
+
+/** Who is attempting: a WeChat user (H5 forms) or a reference-portal browser session, and the client IP. */
+export type AttemptSubject = { openid: string; ip: string } | { portalSession: string; ip: string };
 
 export interface AttemptLimit {
   limit: number;
@@ -10,7 +13,10 @@ export interface AttemptLimit {
 }
 
 export interface AttemptLimits {
-  /** Per WeChat user (openid): sessions are cheap to renew through OAuth, a WeChat account is not. */
+  /**
+   * Per WeChat user (openid): sessions are cheap to renew through OAuth, a WeChat account is not.
+   * On the portal, per browser session (the per-IP limit covers a client that keeps dropping it).
+   */
   perUser: AttemptLimit;
   /** Per client IP: generous, since mobile carriers put many users behind one address. */
   perIp: AttemptLimit;
@@ -31,11 +37,11 @@ export type AttemptVerdict =
 const HKDF_SALT = Buffer.from('etax-wechat/form-attempts');
 
 /**
- * Caps the attempts at the H5 forms that take a password or an image captcha (ASVS V6.3.1): the
- * account lockout stops guessing one account's password, the captcha costs each try something, and
- * this stops one WeChat user or one IP from trying many accounts (credential stuffing) or flooding a
- * form with captcha guesses. Attempts count whatever their outcome; openids and IPs appear in Redis
- * keys only as keyed digests.
+ * Caps the attempts at the forms that take a password or an image captcha (ASVS V6.3.1): the
+ * login throttle paces guessing one 登录账号's password, the captcha costs each try something, and
+ * this stops one user or one IP from trying many accounts (credential stuffing) or flooding a form
+ * with captcha guesses. Attempts count whatever their outcome; openids, portal sessions and IPs
+ * appear in Redis keys only as keyed digests.
  */
 export class FormAttemptLimiter {
   private readonly key: Buffer;
@@ -48,15 +54,13 @@ export class FormAttemptLimiter {
     this.key = Buffer.from(hkdfSync('sha256', dataKey, HKDF_SALT, 'v1 attempt subjects', 32));
   }
 
-  /** Counts one attempt at `form` by this WeChat user from this IP and says whether it may go on. */
-  async attempt(form: AttemptForm, who: { openid: string; ip: string }): Promise<AttemptVerdict> {
+  /** Counts one attempt at `form` by this user from this IP and says whether it may go on. */
+  async attempt(form: AttemptForm, who: AttemptSubject): Promise<AttemptVerdict> {
     const { perUser, perIp } = this.limits;
+    const subject =
+      'openid' in who ? `wx:${this.digest('openid', who.openid)}` : `ps:${this.digest('portal-session', who.portalSession)}`;
     const [user, ip] = await Promise.all([
-      this.rateLimiter.hit(
-        `attempts:${form}:wx:${this.digest('openid', who.openid)}`,
-        perUser.limit,
-        perUser.windowSeconds,
-      ),
+      this.rateLimiter.hit(`attempts:${form}:${subject}`, perUser.limit, perUser.windowSeconds),
       this.rateLimiter.hit(`attempts:${form}:ip:${this.digest('ip', who.ip)}`, perIp.limit, perIp.windowSeconds),
     ]);
     if (user.allowed && ip.allowed) return { allowed: true };
