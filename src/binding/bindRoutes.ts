@@ -151,7 +151,11 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       renderer.render(ctx, 'bind-login', { values, errors }, 400);
       return;
     }
-    const result = await accounts.authenticate(values.loginName, password, clientContext(ctx));
+    // The WeChat user is the client whose failures are paced: not the IP a carrier shares among many.
+    const result = await accounts.authenticate(values.loginName, password, {
+      ...clientContext(ctx),
+      openid: session.openid!,
+    });
     if (!result.ok) {
       if (result.reason === 'too_many_attempts') {
         // This WeChat user failed too often on this 登录账号; the same wait for one that does not exist.

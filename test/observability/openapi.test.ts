@@ -307,7 +307,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         .set('Authorization', key)
         .send(body as object);
 
-    it('answers authentication as documented: 200, 401, 400, 413, 415, then 423 once locked', async () => {
+    it('answers authentication as documented: 200, 401, 400, 413, 415, then 429 for a client that keeps failing', async () => {
       const ok = await authenticate({ loginName: taxpayer.idNumber, password: taxpayer.password });
       contract.check('authenticateAccount', ok);
       assert.equal(ok.status, 200);
@@ -346,8 +346,8 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       for (let attempt = 0; attempt < 6; attempt++)
         last = await authenticate({ loginName: taxpayer.idNumber, password: 'wrong-password' });
       contract.check('authenticateAccount', last!);
-      assert.equal(last!.status, 423);
-      assert.equal(last!.body.error.code, 'account_locked');
+      assert.equal(last!.status, 429);
+      assert.equal(last!.body.error.code, 'too_many_attempts');
     });
   });
 
