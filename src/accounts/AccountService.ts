@@ -74,8 +74,12 @@ export class AccountService {
     const origin = { ip: context.ip, userAgent: context.userAgent, openid: context.openid ?? null };
     const loginName = identifier.trim();
     const claim = await throttle.claim(loginName, context);
-    if (!claim.allowed) return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: Math.ceil(claim.retryAfterMs / 1000) };
-    const failureDetail = { failures: claim.clientFailures, waitSeconds: throttle.waitAfterSeconds(claim.clientFailures) };
+    if (!claim.allowed)
+      return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: Math.ceil(claim.retryAfterMs / 1000) };
+    const failureDetail = {
+      failures: claim.clientFailures,
+      waitSeconds: throttle.waitAfterSeconds(claim.clientFailures),
+    };
 
     const account = await store.findByLoginIdentifier(loginName);
     if (!account) {

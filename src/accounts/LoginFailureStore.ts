@@ -14,8 +14,7 @@ export interface FailurePacing {
 
 export type FailureClaim =
   /** The try may go on; it is already counted as a failure (`clientFailures` of this client, this one included). */
-  | { allowed: true; clientFailures: number }
-  | { allowed: false; retryAfterMs: number };
+  { allowed: true; clientFailures: number } | { allowed: false; retryAfterMs: number };
 
 /**
  * Failed logins per typed identifier (a keyed digest, never the identifier itself), per client and

@@ -20,7 +20,7 @@ export class MemoryLoginFailureStore implements LoginFailureStore {
     this.tallies = new ExpiringMap(clock);
   }
 
-  async claim(identifier: string, client: string, pacing: FailurePacing): Promise<FailureClaim> {
+  claim(identifier: string, client: string, pacing: FailurePacing): Promise<FailureClaim> {
     const now = this.clock.now();
     const tally = this.tallies.get(identifier) ?? { total: 0, clients: new Map<string, ClientTally>() };
     // Clients quiet for forgetMs are forgotten, so one identifier tried from many addresses stays small.
@@ -32,22 +32,25 @@ export class MemoryLoginFailureStore implements LoginFailureStore {
       { clientFailures: own.failures, lastFailureMs: own.lastFailureMs, totalFailures: tally.total },
       now,
     );
-    if (retryAfterMs > 0) return { allowed: false, retryAfterMs };
+    if (retryAfterMs > 0) return Promise.resolve({ allowed: false, retryAfterMs });
     const counted = { failures: own.failures + 1, lastFailureMs: now };
     tally.clients.set(client, counted);
     tally.total += 1;
     this.tallies.set(identifier, tally, pacing.forgetMs);
-    return { allowed: true, clientFailures: counted.failures };
+    return Promise.resolve({ allowed: true, clientFailures: counted.failures });
   }
 
-  async succeeded(identifier: string, client: string): Promise<void> {
+  succeeded(identifier: string, client: string): Promise<void> {
     const tally = this.tallies.get(identifier);
-    if (!tally) return;
-    tally.clients.delete(client);
-    tally.total = Math.max(0, tally.total - 1);
+    if (tally) {
+      tally.clients.delete(client);
+      tally.total = Math.max(0, tally.total - 1);
+    }
+    return Promise.resolve();
   }
 
-  async forget(identifier: string): Promise<void> {
+  forget(identifier: string): Promise<void> {
     this.tallies.delete(identifier);
+    return Promise.resolve();
   }
 }

@@ -5,4 +5,3 @@ const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
 export function formatShanghaiTime(instant: Date): string {
   return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
 }
-

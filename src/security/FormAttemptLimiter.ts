@@ -58,7 +58,9 @@ export class FormAttemptLimiter {
   async attempt(form: AttemptForm, who: AttemptSubject): Promise<AttemptVerdict> {
     const { perUser, perIp } = this.limits;
     const subject =
-      'openid' in who ? `wx:${this.digest('openid', who.openid)}` : `ps:${this.digest('portal-session', who.portalSession)}`;
+      'openid' in who
+        ? `wx:${this.digest('openid', who.openid)}`
+        : `ps:${this.digest('portal-session', who.portalSession)}`;
     const [user, ip] = await Promise.all([
       this.rateLimiter.hit(`attempts:${form}:${subject}`, perUser.limit, perUser.windowSeconds),
       this.rateLimiter.hit(`attempts:${form}:ip:${this.digest('ip', who.ip)}`, perIp.limit, perIp.windowSeconds),

@@ -112,7 +112,10 @@ describe('accounts/AccountService', () => {
       await t.deps.accounts.authenticate('nobody', 'typed-a-password-here', from);
 
       const events = await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } });
-      assert.deepEqual(events.map((e) => e.type), ['authenticate_succeeded', ...Array(6).fill('authenticate_failed')]);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['authenticate_succeeded', ...Array<string>(6).fill('authenticate_failed')],
+      );
       assert.equal(events[0]?.accountId, subject.account.id);
       assert.equal(events[0]?.openid, 'oAbCdE1234567890123456789wxyz');
       assert.deepEqual([events[0]?.ip, events[0]?.userAgent], [from.ip, from.userAgent]);

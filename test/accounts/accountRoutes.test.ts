@@ -119,7 +119,11 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     });
     assert.equal(waiting.headers['retry-after'], '15');
     assert.equal((await from('198.51.100.5', { loginName: idNumber, password })).status, 200, 'another client');
-    assert.equal((await post({ loginName: idNumber, password })).status, 200, 'the portal itself, reporting no browser');
+    assert.equal(
+      (await post({ loginName: idNumber, password })).status,
+      200,
+      'the portal itself, reporting no browser',
+    );
 
     clock.advance(10_000);
     assert.equal((await from('203.0.113.5', { loginName: idNumber, password })).headers['retry-after'], '5');

@@ -46,7 +46,11 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
         200,
         'the owner through the portal is not locked out',
       );
-      assert.equal((await loginAttempt(w.newUser(), taxpayer.idNumber, taxpayer.password)).status, 302, 'nor on another WeChat');
+      assert.equal(
+        (await loginAttempt(w.newUser(), taxpayer.idNumber, taxpayer.password)).status,
+        302,
+        'nor on another WeChat',
+      );
       w.clock.advance(15_000);
       assert.equal((await loginAttempt(user, taxpayer.idNumber, 'wrong-6')).status, 401);
       assert.equal(

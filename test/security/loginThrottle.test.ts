@@ -50,7 +50,7 @@ for (const stack of [
     /** The stranger's patient attack from one client: every wait sat out, `failures` wrong passwords checked. */
     async function hammer(identifier: string, failures: number): Promise<number[]> {
       const waits: number[] = [];
-      for (let checked = 0; checked < failures; ) {
+      for (let checked = 0; checked < failures;) {
         const res = await authenticate(identifier, `guess-${checked}`, STRANGER_IP);
         if (res.status === 429) {
           waits.push(Number(res.headers['retry-after']));
@@ -101,7 +101,7 @@ for (const stack of [
       for (const identifier of [victim.idNumber, victim.phone]) {
         const owner = await authenticate(identifier, victim.password, OWNER_IP);
         assert.equal(owner.status, 200, `API by ${identifier === victim.phone ? 'phone' : 'ID number'}`);
-        assert.equal(owner.body.account.id, victim.account.id);
+        assert.equal((owner.body as { account: { id: string } }).account.id, victim.account.id);
       }
       const portal = await portalLogin(victim.phone, victim.password);
       assert.equal(portal.status, 303, visibleText(portal.text));
@@ -177,10 +177,14 @@ for (const stack of [
           assert.ok(Number(res.headers['retry-after']) > 0);
         }
       }
-      assert.deepEqual(statuses, [...Array(10).fill(401), 429, 429]);
+      assert.deepEqual(statuses, [...Array<number>(10).fill(401), 429, 429]);
       const checked = await live.deps.db.getRepository(AuditEventEntity).countBy({ type: 'authenticate_failed' });
       assert.equal(checked, 10, 'the refused tries never reached the API');
-      assert.equal((await portalLogin(victim.idNumber, victim.password)).status, 303, 'another session is not affected');
+      assert.equal(
+        (await portalLogin(victim.idNumber, victim.password)).status,
+        303,
+        'another session is not affected',
+      );
     });
   });
 }
