@@ -2,6 +2,7 @@
 // bench passes (src/config/loadConfig validates it), served by a plain http server on 127.0.0.1.
 // Requests under /__bench/ never reach the app; they give the bench what a test harness needs
 // (seed bound users, call LoginService.confirm as the confirm page does, count held long-polls).
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,10 @@ import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
 import { createApp } from '../src/app';
 import { ManualClock } from '../src/clock/Clock';
+import { AccountEntity, type Account } from '../src/accounts/Account';
 import { BindingService } from '../src/binding/BindingService';
+import { WechatBindingEntity, type WechatBinding } from '../src/binding/WechatBinding';
+import { hashPassword } from '../src/security/passwords';
 import { loadConfig } from '../src/config/loadConfig';
 import { buildDependencies, closeDependencies, type Dependencies } from '../src/dependencies';
 import { randomOpenId } from '../src/sandbox/simulator/randomStrings';
@@ -66,6 +70,59 @@ async function control(
         openids.push(openid);
       }
       send(res, 200, { openids });
+      return;
+    }
+    case 'POST /__bench/seed-population': {
+      // Bound accounts in bulk, so that every scan of a run can be another taxpayer's (bound-account
+      // cache misses, the production case). Rows as createAccount and BindingService write them, but
+      // inserted 1,000 at a time with one shared password hash: argon2 per account would take minutes.
+      const count = Math.min(Number(url.searchParams.get('count') ?? 1), 100_000);
+      const passwordHash = await hashPassword('Fj-tax-2025!');
+      const now = new Date(deps.clock.now());
+      const openids: string[] = [];
+      for (let start = 0; start < count; start += 1000) {
+        const accounts: Account[] = [];
+        const bindings: WechatBinding[] = [];
+        for (let i = start; i < Math.min(count, start + 1000); i += 1) {
+          const idNumber = uniqueIdNumber();
+          const phone = uniquePhone();
+          const account: Account = {
+            id: randomUUID(),
+            loginName: null,
+            passwordHash,
+            realName: '张三',
+            idNumberEncrypted: deps.protector.encrypt(idNumber),
+            idNumberIndex: deps.protector.index('id_number', idNumber),
+            phoneEncrypted: deps.protector.encrypt(phone),
+            phoneIndex: deps.protector.index('phone', phone),
+            failedLogins: 0,
+            lastFailedAt: null,
+            lockedUntil: null,
+            createdAt: now,
+          };
+          const openid = randomOpenId(deps.config.wechat.appId);
+          accounts.push(account);
+          bindings.push({
+            id: randomUUID(),
+            accountId: account.id,
+            openid,
+            unionid: null,
+            nickname: `taxpayer${i}`,
+            subscribed: true,
+            boundAt: now,
+          });
+          openids.push(openid);
+        }
+        await deps.db.getRepository(AccountEntity).insert(accounts);
+        await deps.db.getRepository(WechatBindingEntity).insert(bindings);
+      }
+      send(res, 200, { openids });
+      return;
+    }
+    case 'POST /__bench/bound-account-cache': {
+      // Its size (every bound openid a scan looked up and stored), emptied first with ?clear=1.
+      if (url.searchParams.get('clear') === '1') deps.boundAccounts.clear();
+      send(res, 200, { size: deps.boundAccounts.size });
       return;
     }
     case 'POST /__bench/confirm': {

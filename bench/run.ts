@@ -3,7 +3,8 @@
 // Runs the benchmark scenarios (BENCHMARKS.md lists them) against the real MariaDB and Redis of this machine: a private
 // database (migrated) and Redis key prefix for the run, removed at the end; the WeChat simulator
 // and every product instance and baseline server as child processes on 127.0.0.1; autocannon as
-// the load generator in this process. Writes bench/results/<stamp>-<mode>/results.{json,md}.
+// the load generator in this process. Writes bench/kept/<stamp>-<mode>-<commit>/results.{json,md}
+// (committed) and the profiles and logs to bench/results/<stamp>-<mode>/ (ignored).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +15,8 @@ import { createConnection } from 'mysql2/promise';
 import { buildServers, removeBuild } from './lib/build';
 import { describeMachine } from './lib/machine';
 import { pidByName, startMeter } from './lib/meter';
-import { backgroundLine, machineLine, resultsTable, type Results } from './lib/report';
-import { benchRun } from './lib/settings';
+import { machineLine, resultsMarkdown, type Results } from './lib/report';
+import { benchRun, PRODUCT_CONFIGURATION } from './lib/settings';
 import { connectBenchRedis, createDatabase, deleteMatching, dropDatabase } from './lib/storage';
 import { createTickets, type CreatedTicket } from './lib/tickets';
 import { longPollScenario, ticketMemoryScenario } from './scenarios/memory';
@@ -89,8 +90,18 @@ async function main(): Promise<number> {
   const { settings, only } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const outDir = path.join(PROJECT_ROOT, 'bench', 'results', `${stamp}-${settings.quick ? 'quick' : 'full'}`);
+  const mode = settings.quick ? 'quick' : 'full';
+  // A kept result names the code it measured; a dirty tree is said, not hidden.
+  const commit = execFileSync('git', ['describe', '--always', '--dirty'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  }).trim();
+  // Profiles and logs (large) stay in the ignored bench/results/; results.json and results.md of
+  // every run go to bench/kept/, committed, so that every published figure can be traced to a run.
+  const outDir = path.join(PROJECT_ROOT, 'bench', 'results', `${stamp}-${mode}`);
+  const keptDir = path.join(PROJECT_ROOT, 'bench', 'kept', `${stamp}-${mode}-${commit}`);
   mkdirSync(path.join(outDir, 'logs'), { recursive: true });
+  mkdirSync(keptDir, { recursive: true });
   const log = (message: string) =>
     process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 
@@ -99,8 +110,9 @@ async function main(): Promise<number> {
     startedAt: new Date(started).toISOString(),
     settings,
     benchRunId: run.id,
-    // A kept result names the code it measured; a dirty tree is said, not hidden.
-    commit: execFileSync('git', ['describe', '--always', '--dirty'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim(),
+    commit,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    product: PRODUCT_CONFIGURATION,
     simulator:
       'separate child process (bench/simulatorServer.ts), shared by every product instance; SANDBOX=0 in the product',
     errors: [],
@@ -133,7 +145,7 @@ async function main(): Promise<number> {
     results.machine = await describeMachine(redis, run.serverUrl);
     log(`machine: ${machineLine(results.machine)}`);
     log(
-      `run ${run.id}: database ${run.databaseName}, Redis prefix ${run.redisPrefix}; results in ${path.relative(PROJECT_ROOT, outDir)}`,
+      `run ${run.id}: database ${run.databaseName}, Redis prefix ${run.redisPrefix}; results in ${path.relative(PROJECT_ROOT, keptDir)}, profiles and logs in ${path.relative(PROJECT_ROOT, outDir)}`,
     );
     buildServers(log);
     await createDatabase(run);
@@ -172,6 +184,7 @@ async function main(): Promise<number> {
         admin,
         redis,
       );
+    let population: Promise<string[]> | undefined;
     const ctx: BenchContext = {
       settings,
       run,
@@ -181,6 +194,18 @@ async function main(): Promise<number> {
       simulator,
       product,
       openids: seeded.openids,
+      // As many as the bound-account cache holds (50,000): a run's scans are each another's, and no
+      // entry of the run is dropped for space before the run ends.
+      population: () =>
+        (population ??= (async () => {
+          const openids: string[] = [];
+          while (openids.length < (settings.quick ? 5000 : 50_000)) {
+            const url = `${product.url}/__bench/seed-population?count=5000`;
+            openids.push(...(await callJson<{ openids: string[] }>('POST', url)).openids);
+          }
+          log(`seeded ${openids.length} bound users for the cache-miss scans`);
+          return openids;
+        })()),
       outDir,
       log,
       ...starters,
@@ -199,7 +224,7 @@ async function main(): Promise<number> {
         results.errors.push({ scenario: id, error: String((error as Error).message ?? error) });
         return undefined;
       } finally {
-        writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
+        writeFileSync(path.join(keptDir, 'results.json'), JSON.stringify(results, null, 2));
       }
     };
 
@@ -244,27 +269,13 @@ async function main(): Promise<number> {
     });
   } finally {
     results.finishedAt = new Date().toISOString();
-    writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2));
+    writeFileSync(path.join(keptDir, 'results.json'), JSON.stringify(results, null, 2));
     await cleanUp();
   }
 
-  const table = resultsTable(results);
-  const markdown = [
-    `# Bench ${settings.quick ? 'quick' : 'full'} run ${results.startedAt}, commit ${results.commit}`,
-    '',
-    `Machine: ${machineLine(results.machine)}`,
-    '',
-    ...(results.cluster ? [`P1C/P4C: ${results.cluster}.`, ''] : []),
-    `Settings: ${settings.connections} connections, ${settings.runs} run(s) of ${settings.durationS} s after ${settings.warmupS} s warm-up, median reported; LOG_LEVEL=${settings.logLevel}.`,
-    '',
-    table,
-    '',
-    backgroundLine(results),
-    '',
-    ...(results.errors.length ? ['Errors:', ...results.errors.map((e) => `- ${e.scenario}: ${e.error}`)] : []),
-  ].join('\n');
-  writeFileSync(path.join(outDir, 'results.md'), `${markdown}\n`);
-  process.stdout.write(`\n${markdown}\n\nresults: ${path.relative(PROJECT_ROOT, outDir)}/results.{md,json}\n`);
+  const markdown = resultsMarkdown(results);
+  writeFileSync(path.join(keptDir, 'results.md'), `${markdown}\n`);
+  process.stdout.write(`\n${markdown}\n\nresults: ${path.relative(PROJECT_ROOT, keptDir)}/results.{md,json}\n`);
   return results.errors.length > 0 ? 1 : 0;
 }
 

@@ -39,8 +39,10 @@ export interface BenchContext {
   simulator: ChildServer;
   /** The long-lived product instance ("A"); scenarios start others as they need them. */
   product: ChildServer;
-  /** Bound WeChat users (openids) seeded through instance A. */
+  /** Bound WeChat users (openids) seeded through instance A's services: the few whose scans hit the bound-account cache. */
   openids: string[];
+  /** A population of bound users large enough that every scan of a run is another's (seeded in bulk on first use). */
+  population(): Promise<string[]>;
   outDir: string;
   log(message: string): void;
   /** Starts measuring CPU per process (load generator, MariaDB, Redis, simulator + `servers`) and MariaDB/Redis work. */

@@ -13,6 +13,10 @@ export interface Results {
   machine?: Machine;
   benchRunId: string;
   commit: string;
+  /** The command line of the run. */
+  command: string;
+  /** How the product instances were configured, and what differs from a deployment. */
+  product: string;
   simulator: string;
   P1?: ThroughputOutcome;
   P2?: ThroughputOutcome;
@@ -45,6 +49,70 @@ function throughputRow(o: ThroughputOutcome, scenario: string): string {
   );
 }
 
+function cacheHitRow(o: ThroughputOutcome): string {
+  const h = o.cacheHit!;
+  return (
+    `| ${o.id} hits | the same, ${h.population} | ${h.product.reqPerSec} req/s, p50 ${h.product.p50} ms, p99 ${h.product.p99} ms; ${h.product.cpuMsPerRequest} ms CPU/req ` +
+    `| the same baseline runs | ${h.ratio.toFixed(2)} req/s; p99 ${h.p99Ratio.toFixed(2)}× | (comparison) | — |`
+  );
+}
+
+/** "12,345 answers, all good (12,345 confirm links, 12,345 users); misses per run 4,100, 4,050" */
+function checksLine(id: string, checks: ThroughputOutcome['checks']): string {
+  const parts = [`${checks.answers.toLocaleString('en')} answers checked, ${checks.good.toLocaleString('en')} good`];
+  if (checks.distinctLinks !== undefined)
+    parts.push(
+      `${checks.distinctLinks.toLocaleString('en')} distinct confirm links, ${checks.distinctUsers!.toLocaleString('en')} distinct users (per run, summed)`,
+    );
+  if (checks.cacheMissesPerRun)
+    parts.push(
+      `bound-account cache misses per run: ${checks.cacheMissesPerRun.map((n) => n.toLocaleString('en')).join(', ')}`,
+    );
+  if (checks.bad.length > 0) parts.push(`problems: ${checks.bad.join(' | ')}`);
+  return `- ${id}: ${parts.join('; ')}.`;
+}
+
+/** The CPU-per-request table of a profiled throughput scenario, from its profiles and request counts. */
+export function areaTable(o: ThroughputOutcome, baselineName: string): string {
+  if (!o.profiles) return '';
+  const { product, baseline, areas } = o.profiles;
+  return [
+    `${o.id}: CPU per request by area (µs), from the profiles of this run: product ${product.requests.toLocaleString('en')} requests in ${product.summary.wallMs} ms, ` +
+      `${baselineName} ${baseline.requests.toLocaleString('en')} in ${baseline.summary.wallMs} ms.`,
+    '',
+    `| area | product | ${baselineName} | difference |`,
+    '| --- | --- | --- | --- |',
+    ...areas.map(
+      (a) => `| ${a.area} | ${a.productUs} | ${a.baselineUs} | ${a.differenceUs >= 0 ? '+' : ''}${a.differenceUs} |`,
+    ),
+  ].join('\n');
+}
+
+const BASELINE_NAMES: Record<string, string> = {
+  P1: 'bare co-wechat',
+  P2: 'bare co-wechat (AES)',
+  P3: 'bare Koa',
+  P1C: 'bare co-wechat',
+};
+
+/** What results.md adds under the table: every answer's check, and the area tables of the profiled scenarios. */
+export function detailsSection(r: Results): string {
+  const throughput = (['P1', 'P2', 'P3', 'P1C'] as const).map((id) => r[id]).filter((o) => o !== undefined);
+  const lines: string[] = [];
+  if (throughput.length > 0) {
+    lines.push('Answers checked (every product answer of every measured run):', '');
+    for (const o of throughput) {
+      lines.push(checksLine(o.id, o.checks));
+      if (o.cacheHit) lines.push(checksLine(`${o.id} hits`, o.cacheHit.checks));
+    }
+  }
+  for (const o of throughput) {
+    const table = areaTable(o, BASELINE_NAMES[o.id]!);
+    if (table) lines.push('', table);
+  }
+  return lines.join('\n');
+}
+
 function wakeRow(o: WakeOutcome, id: string, scenario: string): string {
   const { same, across } = o;
   return (
@@ -58,8 +126,11 @@ export function resultsTable(r: Results): string {
     '| id | scenario | product (median of runs) | baseline, same run | ratio | target | result |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
-  if (r.P1) rows.push(throughputRow(r.P1, 'signed plain SCAN of a bound user, full path'));
-  if (r.P2) rows.push(throughputRow(r.P2, 'the same in safe (AES) mode'));
+  if (r.P1)
+    rows.push(throughputRow(r.P1, 'signed plain SCAN, full path, every scan by another bound user (cache misses)'));
+  if (r.P1?.cacheHit) rows.push(cacheHitRow(r.P1));
+  if (r.P2) rows.push(throughputRow(r.P2, 'the same in safe (AES) mode, every reply decrypted and checked'));
+  if (r.P2?.cacheHit) rows.push(cacheHitRow(r.P2));
   if (r.P3) rows.push(throughputRow(r.P3, '`GET /api/login/tickets/:id`'));
   if (r.P4) rows.push(wakeRow(r.P4, 'P4', 'long-poll wake, confirm → poll answered'));
   if (r.P5) {
@@ -110,6 +181,7 @@ export function resultsTable(r: Results): string {
     );
   }
   if (r.P1C) rows.push(throughputRow(r.P1C, 'P1 with every instance on the Redis Cluster'));
+  if (r.P1C?.cacheHit) rows.push(cacheHitRow(r.P1C));
   if (r.P4C) rows.push(wakeRow(r.P4C, 'P4C', 'P4 with both instances on the Redis Cluster'));
   if (r.P3?.floor) {
     const f = r.P3.floor;
@@ -144,4 +216,29 @@ export function backgroundLine(r: Results): string {
 export function machineLine(m: Machine | undefined): string {
   if (!m) return '';
   return `${m.cpuModel}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}; Node ${m.node}; Redis ${m.redis}; MariaDB ${m.mariadb}; autocannon ${m.autocannon}; open files ${m.fdLimit}`;
+}
+
+/** results.md of a run: what ran, where, how configured, the results table and every check. */
+export function resultsMarkdown(r: Results): string {
+  const { settings } = r;
+  return [
+    `# Bench ${settings.quick ? 'quick' : 'full'} run ${r.startedAt}, commit ${r.commit}`,
+    '',
+    `Command: \`${r.command}\``,
+    '',
+    `Machine: ${machineLine(r.machine)}`,
+    '',
+    `Product: ${r.product}`,
+    '',
+    ...(r.cluster ? [`P1C/P4C: ${r.cluster}.`, ''] : []),
+    `Settings: ${settings.connections} connections, ${settings.runs} run(s) of ${settings.durationS} s after ${settings.warmupS} s warm-up, median reported; LOG_LEVEL=${settings.logLevel}.`,
+    '',
+    resultsTable(r),
+    '',
+    backgroundLine(r),
+    '',
+    detailsSection(r),
+    '',
+    ...(r.errors.length ? ['Errors:', ...r.errors.map((e) => `- ${e.scenario}: ${e.error}`)] : []),
+  ].join('\n');
 }

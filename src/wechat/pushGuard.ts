@@ -43,7 +43,8 @@ const unauthorized = (message: string) => createHttpError(401, message, { code: 
  * Runs before co-wechat and closes its gaps: it checks the timestamp window, compares signatures in
  * constant time, limits the body, decrypts safe-mode pushes with the current or previous key and
  * refuses a foreign AppID inside them; in safe mode it refuses plaintext pushes, and it refuses a
- * (timestamp, nonce) already seen with another body. co-wechat then receives a verified plaintext push.
+ * (timestamp, nonce) already seen with another body. co-wechat then receives a verified plaintext push
+ * and only parses it: this guard's signature checks are the only ones on the path.
  */
 export function pushGuard(options: PushGuardOptions): Middleware {
   return async (ctx, next) => {
@@ -67,9 +68,7 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     if (ctx.method === 'GET') {
       if (typeof ctx.query.echostr !== 'string')
         throw createHttpError(400, 'echostr is required', { code: 'bad_request' });
-      // An Official Account's verification echostr is plaintext even in safe mode: keep co-wechat
-      // from treating it as WeCom's encrypted echostr.
-      ctx.query = { signature, timestamp, nonce, echostr: ctx.query.echostr };
+      // An Official Account's verification echostr is plaintext even in safe mode: answered as it came.
       return next();
     }
 
@@ -116,9 +115,10 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     if ((await sightNonce(options, timestamp, nonce, raw, ctx.state.logger)) === 'different') {
       throw unauthorized('timestamp and nonce were already used with another body');
     }
-    // co-wechat reads a string body when one is present; it then sees a verified plaintext push.
+    // co-wechat reads a string body when one is present; it then sees a verified plaintext push and,
+    // with no query, nothing to decrypt or verify again.
     ctx.request.body = body;
-    ctx.query = { signature, timestamp, nonce };
+    ctx.query = {};
     return next();
   };
 }

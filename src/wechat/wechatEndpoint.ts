@@ -104,8 +104,9 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
     }
   }
 
-  // The guard hands co-wechat verified plaintext, so it needs no AES key of its own.
-  const parse = coWechat({ token: options.token, appid: options.appId }).middleware(async (parsed, ctx) => {
+  // The guard hands co-wechat verified plaintext, so it needs no AES key of its own. Debug mode only
+  // drops co-wechat's own `!==` signature check on POST: the guard's constant-time check is the only one.
+  const parse = coWechat({ token: options.token, appid: options.appId }, true).middleware(async (parsed, ctx) => {
     ctx.state.pushParsed = true;
     ctx.state.pushDocument = await handle(toPushMessage(parsed), ctx);
     // An empty answer makes co-wechat write nothing; the reply is written below (see ReplyWriter).
@@ -113,6 +114,11 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
   });
 
   const respond: Middleware = async (ctx, next) => {
+    if (ctx.method === 'GET') {
+      // URL verification: the guard checked the signature and the echostr; co-wechat would check it again with `===`.
+      ctx.body = ctx.query.echostr;
+      return;
+    }
     try {
       await parse(ctx, next);
     } catch (error) {
@@ -121,7 +127,7 @@ export function wechatEndpoint(options: WechatEndpointOptions): Middleware {
       throw error;
     }
     const document = ctx.state.pushDocument;
-    if (ctx.method !== 'POST' || document === undefined) return;
+    if (document === undefined) return;
     const cipher = ctx.state.pushCipher;
     ctx.body = cipher ? writer.encrypt(document, cipher, nowSeconds()) : document;
     ctx.type = document === 'success' ? 'text/plain' : 'application/xml';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import Koa from 'koa';
 import request from 'supertest';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
@@ -14,6 +13,7 @@ import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 import { withStub } from '../support/withStub';
+import { waitUntil } from '../reliability/support/processes';
 import { parseExposition, valueOf, type Sample } from './support/exposition';
 
 const env = testEnvironment();
@@ -210,21 +210,25 @@ describe('observability: /metrics (prom-client)', () => {
 
       // App b answers `success` after 100 ms and finishes in the background.
       const lateBefore = pushes(await scrape(b), { outcome: 'late' });
-      let finished = false;
+      // The handling is held until the answer is in, then let go; the test awaits its end.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let finish!: () => void;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
       await withStub(
         b.deps.bindings,
         'setSubscribed',
         async () => {
-          await delay(400);
-          finished = true;
+          await released;
+          finish();
           return true;
         },
         async () => {
           clock.advance(1000);
           const res = await push(b, driver.event(openid, 'unsubscribe'));
           assert.equal(res.text, 'success');
-          assert.equal(finished, false);
-          while (!finished) await delay(20);
+          release();
+          await finished;
         },
       );
       assert.equal(
@@ -409,7 +413,7 @@ describe('observability: /metrics (prom-client)', () => {
       const held = request(a.app.callback())
         .get(`/api/login/tickets/${created.body.ticketId}?wait=1`)
         .then((res) => res);
-      await delay(200);
+      await waitUntil('the long-poll to be held', () => a.deps.ticketChanges.waiting === 1);
       assert.equal(await gauge(), 1);
       assert.equal((await held).status, 200);
       assert.equal(await gauge(), 0);

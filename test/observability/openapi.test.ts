@@ -10,14 +10,14 @@ import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import { testEnvironment } from '../support/testEnv';
 import { withStub } from '../support/withStub';
+import { assertServiceUnavailable } from '../reliability/support/assertions';
+import { FaultRig } from '../reliability/support/faultRig';
+import { waitUntil } from '../reliability/support/processes';
 import { apiRoutesOf, OpenApiContract } from './support/openApiContract';
 
 const env = testEnvironment();
 const KEY = `Bearer ${env.PORTAL_API_KEYS}`;
 const PORTAL_ORIGIN = 'http://portal.test';
-
-const dependencyDown = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
-const bug = () => new Error('an unexpected fault');
 
 describe('openapi/portal.yaml: real answers of the portal API match the document', () => {
   const contract = new OpenApiContract();
@@ -176,7 +176,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       // An unbound WeChat scans: needs_binding, seen through a long-poll from the known status.
       const held = api().get(`/api/login/tickets/${unbound.ticketId}?wait=5&status=pending`);
       const waiting = held.then((res) => res);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil('the long-poll to be held', () => t.deps.ticketChanges.waiting === 1);
       assert.equal(await scan(openid, unbound), undefined);
       const woken = await waiting;
       contract.check('getLoginTicket', woken);
@@ -396,22 +396,29 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
   });
 
   describe('faults behind every operation', () => {
-    // Each operation with the service method it calls first: made to fail as a MySQL/Redis outage
-    // (503 service_unavailable) and as a bug (500 internal_error), through the real error handler.
-    const cases: { operationId: string; call: () => request.Test; stub: () => [object, string] }[] = [
+    // Each operation, the dependency it needs first and the service method it calls first.
+    const cases: {
+      operationId: string;
+      needs: 'mysql' | 'redis';
+      call: (api: () => ReturnType<typeof request>) => request.Test;
+      stub: () => [object, string];
+    }[] = [
       {
         operationId: 'createLoginTicket',
-        call: () => api().post('/api/login/tickets').set('Authorization', KEY).send({}),
+        needs: 'redis',
+        call: (api) => api().post('/api/login/tickets').set('Authorization', KEY).send({}),
         stub: () => [t.deps.login, 'createTicket'],
       },
       {
         operationId: 'getLoginTicket',
-        call: () => api().get(`/api/login/tickets/${'a'.repeat(48)}`),
+        needs: 'redis',
+        call: (api) => api().get(`/api/login/tickets/${'a'.repeat(48)}`),
         stub: () => [t.deps.login, 'view'],
       },
       {
         operationId: 'redeemLoginTicket',
-        call: () =>
+        needs: 'redis',
+        call: (api) =>
           api()
             .post(`/api/login/tickets/${'a'.repeat(48)}/redeem`)
             .set('Authorization', KEY),
@@ -419,44 +426,71 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       },
       {
         operationId: 'authenticateAccount',
-        call: () =>
+        needs: 'mysql',
+        call: (api) =>
           api().post('/api/accounts/authenticate').set('Authorization', KEY).send({ loginName: 'a', password: 'b' }),
         stub: () => [t.deps.accounts, 'authenticate'],
       },
       {
         operationId: 'listWechatBindings',
-        call: () => api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', KEY),
+        needs: 'mysql',
+        call: (api) => api().get(`/api/accounts/${randomUUID()}/wechat-bindings`).set('Authorization', KEY),
         stub: () => [t.deps.accounts, 'findById'],
       },
       {
         operationId: 'deleteWechatBinding',
-        call: () =>
+        needs: 'mysql',
+        call: (api) =>
           api().delete(`/api/accounts/${randomUUID()}/wechat-bindings/${randomUUID()}`).set('Authorization', KEY),
         stub: () => [t.deps.accounts, 'findById'],
       },
     ];
+
+    describe('a real outage: MySQL behind a relay that is cut, a private redis-server that is stopped', () => {
+      let rig: FaultRig;
+      before(async () => {
+        rig = await FaultRig.start();
+      });
+      after(async () => {
+        await rig?.dispose();
+      });
+
+      for (const { operationId, needs, call } of cases) {
+        it(`${operationId}: 503 service_unavailable while ${needs === 'mysql' ? 'MySQL' : 'Redis'} is down`, async () => {
+          const api = () => rig.api();
+          if (needs === 'mysql') await rig.mysql.cut();
+          else await rig.redis.stop();
+          try {
+            const res = await call(api);
+            contract.check(operationId, res);
+            assertServiceUnavailable(res);
+            assert.doesNotMatch(res.text, /ECONNREFUSED|redis|mysql/i);
+          } finally {
+            if (needs === 'mysql') await rig.mysql.restore();
+            else await rig.redis.restart();
+            await waitUntil('/readyz to answer 200 again', async () => (await rig.api().get('/readyz')).status === 200);
+          }
+        });
+      }
+    });
+
     for (const { operationId, call, stub } of cases) {
-      it(`${operationId}: 503 service_unavailable when MySQL/Redis is down, 500 internal_error on a bug`, async () => {
+      it(`${operationId}: 500 internal_error on a bug (the service method made to throw)`, async () => {
         const [object, method] = stub();
-        for (const [failure, status, code] of [
-          [dependencyDown, 503, 'service_unavailable'],
-          [bug, 500, 'internal_error'],
-        ] as const) {
-          await withStub(
-            object,
-            method as never,
-            async () => {
-              throw failure();
-            },
-            async () => {
-              const res = await call();
-              contract.check(operationId, res);
-              assert.equal(res.status, status);
-              assert.equal(res.body.error.code, code);
-              assert.doesNotMatch(res.text, /ECONNREFUSED|unexpected fault/);
-            },
-          );
-        }
+        await withStub(
+          object,
+          method as never,
+          async () => {
+            throw new Error('an unexpected fault');
+          },
+          async () => {
+            const res = await call(api);
+            contract.check(operationId, res);
+            assert.equal(res.status, 500);
+            assert.equal(res.body.error.code, 'internal_error');
+            assert.doesNotMatch(res.text, /unexpected fault/);
+          },
+        );
       });
     }
   });

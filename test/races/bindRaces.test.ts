@@ -87,7 +87,7 @@ describe('races: 实名绑定 and 微信解绑', () => {
     assert.equal((await w.audit('bind')).length, 1);
   });
 
-  it('serialises 解绑 (portal API) racing 确定绑定 of another WeChat on the same account: either order, never two bindings, eight rounds', async () => {
+  it('serialises 解绑 (portal API) racing 确定绑定 of another WeChat on the same account: each round one of the two valid outcomes (whichever took the account lock first), never two bindings, eight rounds', async () => {
     for (let round = 0; round < 8; round++) {
       await w.reset();
       const taxpayer = await w.quickAccount();

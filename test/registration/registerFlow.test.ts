@@ -604,15 +604,26 @@ describe('registration: 实名注册 at /h5/register', () => {
   });
 
   it('registers even when WeChat refuses the customer-service message (best effort)', async () => {
+    // Accepted, the notice is seen in the outbox once WeChat has answered it...
+    const accepted = await registerFully(user, newForm());
+    assert.equal(accepted.status, 302);
+    await sim.answered('/message/custom/send', 1);
+    assert.ok(
+      sim.outbox.some((m) => m.touser === user.openid),
+      'an accepted notice reaches the outbox',
+    );
+
+    // ...so once the refused one has been answered, its absence there means it was refused.
+    const refusedUser = newUser();
     sim.failNext('/message/custom/send', {
       errcode: 45015,
       errmsg: 'response out of time limit or subscription is canceled',
     });
-    const res = await registerFully(user, newForm());
+    const res = await registerFully(refusedUser, newForm());
     assert.equal(res.status, 302);
-    assert.equal(await bindings().countBy({ openid: user.openid }), 1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.ok(!sim.outbox.some((m) => m.touser === user.openid), 'WeChat refused the message');
+    assert.equal(await bindings().countBy({ openid: refusedUser.openid }), 1);
+    await sim.answered('/message/custom/send', 2);
+    assert.ok(!sim.outbox.some((m) => m.touser === refusedUser.openid), 'WeChat refused the message');
   });
 
   describe('with a real identity verifier plugged in', () => {

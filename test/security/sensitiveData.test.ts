@@ -94,7 +94,9 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
         .delete(`/api/accounts/${taxpayer.account.id}/wechat-bindings/${list.body.bindings[0].id}`)
         .set('Authorization', API_KEY),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the best-effort notices
+    // The best-effort notices (bound, registered, unbound), sent without waiting: each answered by WeChat.
+    await w.sim.answered('/cgi-bin/message/custom/send', 3);
+    assert.equal(w.sim.outbox.length, 3, 'the three notices are read below');
     replies = [...replies, ...w.sim.outbox.map((m) => JSON.stringify(m.body))];
 
     const token = await redisOf(w.t.deps).get(w.t.deps.keys.key('wechat', 'access-token'));

@@ -95,6 +95,8 @@ export class WeChatSimulator {
   private nextTemplateMsgId = randomInt(1_000_000_000, 4_000_000_000);
   private qrCodeDailyQuota: number;
   private readonly qrCreatesByDay = new Map<string, number>();
+  private readonly answeredPaths: string[] = [];
+  private readonly answerWaiters = new Set<() => void>();
 
   constructor(options: WeChatSimulatorOptions) {
     this.appId = options.appId;
@@ -109,6 +111,15 @@ export class WeChatSimulator {
   }
 
   // ---- inspection -------------------------------------------------------------------------------
+
+  /**
+   * Resolves once `count` calls whose path ends with `pathSuffix` have been answered since the last
+   * reset (what they changed, the outbox for one, is then settled): the event a test awaits.
+   */
+  async answered(pathSuffix: string, count = 1): Promise<void> {
+    while (this.answeredPaths.filter((p) => p.endsWith(pathSuffix)).length < count)
+      await new Promise<void>((resolve) => this.answerWaiters.add(resolve));
+  }
 
   /** Successful /cgi-bin/token plus /cgi-bin/stable_token requests. */
   tokenFetches(): number {
@@ -190,6 +201,7 @@ export class WeChatSimulator {
 
   reset(): void {
     this.calls.length = 0;
+    this.answeredPaths.length = 0;
     this.outbox.length = 0;
     this.currentMenu = null;
     this.knownUsers.clear();
@@ -207,7 +219,13 @@ export class WeChatSimulator {
     const app = new Koa();
     app.use(async (ctx, next) => {
       this.calls.push({ method: ctx.method, path: ctx.path, at: this.clock.now() });
-      await next();
+      try {
+        await next();
+      } finally {
+        this.answeredPaths.push(ctx.path);
+        for (const wake of this.answerWaiters) wake();
+        this.answerWaiters.clear();
+      }
     });
     app.use(async (ctx, next) => {
       try {
