@@ -8,6 +8,8 @@ import { bindRoutes } from './binding/bindRoutes';
 import { BindingService } from './binding/BindingService';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { registerRoutes } from './registration/registerRoutes';
+import { forgotPasswordRoutes } from './password/forgotPasswordRoutes';
+import { passwordApiRoutes } from './password/passwordApiRoutes';
 import { RegistrationService } from './registration/RegistrationService';
 import { FACEID_SANDBOX_PATH, SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { H5Renderer } from './h5/H5Renderer';
@@ -26,6 +28,8 @@ import { phoneSandbox } from './sandbox/phone/phoneSandbox';
 import { EventRouter } from './wechat/EventRouter';
 import { wechatEndpoint } from './wechat/wechatEndpoint';
 import { OIDC_PATH } from './oidc/oidcProvider';
+import { LoginHistory } from './loginsafety/LoginHistory';
+import { loginHistoryRoutes } from './loginsafety/loginHistoryRoutes';
 
 export interface AppOptions {
   /** Passed to the WeChat endpoint; tests shorten it. */
@@ -84,7 +88,10 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   );
   if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
   router.use(accountRoutes(deps).routes());
-  router.use(loginApiRoutes(deps.login, config.portal).routes());
+  router.use(
+    passwordApiRoutes({ passwords: deps.passwords, apiKeys: config.portal.apiKeys, clock: deps.clock }).routes(),
+  );
+  router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices).routes());
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
@@ -158,6 +165,16 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
           logger: deps.logger,
           attempts,
         }),
+        loginHistoryRoutes({
+          renderer,
+          history: new LoginHistory(deps.audit, deps.regions),
+          accounts: deps.accounts,
+          bindings: deps.bindings,
+          bindingService,
+          wechatApi: deps.wechatApi,
+          templates: deps.templates,
+          logger: deps.logger,
+        }),
         registerRoutes({
           renderer,
           accounts: deps.accounts,
@@ -172,6 +189,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
           logger: deps.logger,
           attempts,
         }),
+        forgotPasswordRoutes({ renderer, passwords: deps.passwords, smsStep: deps.smsStep, attempts }),
       ],
     }),
   );

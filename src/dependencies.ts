@@ -20,6 +20,7 @@ import { Metrics } from './observability/Metrics';
 import { projectRoot } from './projectRoot';
 import { PersonalDataProtector } from './security/PersonalDataProtector';
 import { WeChatSimulator } from './sandbox/simulator/WeChatSimulator';
+import { loginNoticeTemplate } from './sandbox/simulator/loginNoticeTemplate';
 import { closeRedis, connectRedis, createTopologyClient, type Redis } from './store/createRedis';
 import { createMemoryStores } from './store/createMemoryStores';
 import { createRedisStores } from './store/createRedisStores';
@@ -43,10 +44,18 @@ import { FaceidSandbox } from './sandbox/faceid/FaceidSandbox';
 import { SANDBOX_PEOPLE } from './sandbox/faceid/sandboxPeople';
 import type { RateLimiter } from './security/RateLimiter';
 import { IpRegionLookup } from './region/IpRegionLookup';
+import { LoginNoticeSender } from './loginsafety/LoginNoticeSender';
+import {
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_PER_RECIPIENT_PER_MINUTE,
+  TemplateSendLimiter,
+} from './loginsafety/TemplateSendLimiter';
 import { createSmsSender } from './sms/createSmsSender';
 import { createIdentityVerifier } from './registration/createIdentityVerifier';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { SmsCodeService } from './sms/SmsCodeService';
+import { SmsCodeStep } from './sms/SmsCodeStep';
+import { PasswordService } from './password/PasswordService';
 import type { SmsSender } from './sms/SmsSender';
 import { SmsSubjectDigest } from './sms/SmsSubjectDigest';
 import type Koa from 'koa';
@@ -99,6 +108,10 @@ export interface Dependencies {
   faceid: FaceidSandbox | null;
   smsSender: SmsSender;
   smsCodes: SmsCodeService;
+  /** The one 获取验证码 step of the H5 flows: captcha, quotas, delivery failure, refusal texts, audit. */
+  smsStep: SmsCodeStep;
+  /** 忘记密码 and 修改密码, with what a new password ends and tells. */
+  passwords: PasswordService;
   /** 实名注册's identity check, as IDENTITY_VERIFIER names it. */
   identityVerifier: IdentityVerifier;
   projectRoot: string;
@@ -113,8 +126,10 @@ export interface Dependencies {
   qrPool: QrScenePool;
   /** The OpenID Connect provider (a Koa app mounted at /oidc), or null without OIDC_CLIENTS_FILE. */
   oidc: Koa | null;
-  /** Where an IP address is (offline database), for the confirm page. */
+  /** Where an IP address is (offline database), for the confirm page, notices and 登录记录. */
   regions: IpRegionLookup;
+  /** The template message after each login, or null when WECHAT_TEMPLATE_LOGIN_NOTICE is unset. */
+  loginNotices: LoginNoticeSender | null;
 }
 
 export interface DependencyOverrides {
@@ -166,7 +181,15 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     clock,
     logger,
   });
-  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc'> = {
+  const regions = new IpRegionLookup();
+  const wechatApi = new WeChatApiClient({
+    http,
+    tokens: accessTokens,
+    apiBase: config.wechat.apiBase,
+    mpBase: config.wechat.mpBase,
+  });
+  const smsSubjects = new SmsSubjectDigest(config.dataKey);
+  const deps: Omit<Dependencies, 'login' | 'ticketChanges' | 'qrPool' | 'oidc' | 'smsStep' | 'passwords'> = {
     config,
     clock,
     logger,
@@ -177,15 +200,11 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     stores,
     ciphers: config.wechat.encodingAesKeys.map((key) => new MessageCipher(key, config.wechat.appId)),
     accessTokens,
-    wechatApi: new WeChatApiClient({
-      http,
-      tokens: accessTokens,
-      apiBase: config.wechat.apiBase,
-      mpBase: config.wechat.mpBase,
-    }),
+    wechatApi,
     templates: new ReplyTemplates(path.join(root, 'templates', 'replies'), {
       bindUrl: `${config.publicUrl}/h5/bind`,
       registerUrl: `${config.publicUrl}/h5/register`,
+      loginsUrl: `${config.publicUrl}/h5/logins`,
     }),
     scenes: new SceneRegistry(),
     bindings,
@@ -224,7 +243,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       rateLimiter,
       sender: smsSender,
       clock,
-      subjects: new SmsSubjectDigest(config.dataKey),
+      subjects: smsSubjects,
     }),
     identityVerifier: createIdentityVerifier(config, { clock, rateLimiter, protector }),
     projectRoot: root,
@@ -241,8 +260,46 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
       metrics,
     ),
     oauthClaims: stores.oauthClaims,
-    regions: new IpRegionLookup(),
+    regions,
+    loginNotices: config.loginNotice
+      ? new LoginNoticeSender({
+          ...config.loginNotice,
+          historyUrl: `${config.publicUrl}/h5/logins`,
+          bindings,
+          wechatApi,
+          limiter: new TemplateSendLimiter(rateLimiter, clock, {
+            ...config.templateSends,
+            perRecipientPerMinute: DEFAULT_PER_RECIPIENT_PER_MINUTE,
+            maxWaitMs: DEFAULT_MAX_WAIT_MS,
+          }),
+          templates: new ReplyTemplates(path.join(root, 'templates', 'notices'), {}, { autoescape: false }),
+          regions,
+          metrics,
+          logger,
+        })
+      : null,
   };
+  // The sandbox's WeChat has the login notice's template in 我的模板, as the real console would.
+  if (deps.simulator && config.loginNotice)
+    deps.simulator.addMessageTemplate(loginNoticeTemplate(config.loginNotice.templateId, config.loginNotice.fields));
+  const smsStep = new SmsCodeStep({ captcha: deps.captcha, smsCodes: deps.smsCodes, audit, logger });
+  const passwords = new PasswordService({
+    accounts: deps.accounts,
+    bindings,
+    resets: stores.passwordResets,
+    rateLimiter,
+    smsStep,
+    smsCodes: deps.smsCodes,
+    protector,
+    subjects: smsSubjects,
+    h5Sessions: stores.sessions,
+    portalSessions: stores.portalSessions,
+    audit,
+    wechatApi: deps.wechatApi,
+    templates: deps.templates,
+    clock,
+    logger,
+  });
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();
@@ -285,13 +342,14 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
         clock,
       })
     : null;
-  return { ...deps, login, ticketChanges, qrPool, oidc };
+  return { ...deps, smsStep, passwords, login, ticketChanges, qrPool, oidc };
 }
 
 export async function closeDependencies(deps: Dependencies): Promise<void> {
   await deps.ticketChanges.stop().catch(() => undefined);
   await deps.boundAccounts.stop().catch(() => undefined);
   await deps.qrPool.idle();
+  await deps.passwords.idle();
   // Audit rows already accepted are committed before the pool closes.
   await deps.audit.idle();
   await Promise.allSettled([

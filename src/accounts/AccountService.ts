@@ -8,7 +8,7 @@ import type { PersonalDataProtector } from '../security/PersonalDataProtector';
 import type { Account } from './Account';
 import { AccountConflictError } from './AccountConflictError';
 import type { AccountStore } from './AccountStore';
-import type { LoginThrottle } from './LoginThrottle';
+import type { LoginSubject, LoginThrottle } from './LoginThrottle';
 import { normalizeIdNumber } from './personalNumbers';
 
 export interface AuthenticationContext {
@@ -16,6 +16,8 @@ export interface AuthenticationContext {
   userAgent: string;
   /** The WeChat user behind the H5 bind form, when there is one; recorded in the audit log. */
   openid?: string | null;
+  /** The portal that asked (its API key's name), for a portal's login; recorded in the audit log. */
+  portal?: string;
 }
 
 export type AuthenticationResult =
@@ -65,15 +67,41 @@ export class AccountService {
    * account and a wrong password give the same answer in about the same time (a dummy hash is
    * verified). No account is ever locked: the owner, from a client that has not been failing, gets in.
    */
-  async authenticate(
-    identifier: string,
+  authenticate(identifier: string, password: string, context: AuthenticationContext): Promise<AuthenticationResult> {
+    const loginName = identifier.trim();
+    return this.checkPassword(
+      { typed: loginName },
+      () => this.deps.store.findByLoginIdentifier(loginName),
+      password,
+      context,
+      () => maskLoginName(loginName),
+    );
+  }
+
+  /**
+   * The current password of a known account (修改密码 asks for it), paced and audited as a login:
+   * a wrong one counts as a failure of this client on this account.
+   */
+  authenticateById(accountId: string, password: string, context: AuthenticationContext): Promise<AuthenticationResult> {
+    return this.checkPassword(
+      { accountId },
+      () => this.deps.store.findById(accountId),
+      password,
+      context,
+      (account) => this.toPublic(account).loginName,
+    );
+  }
+
+  private async checkPassword(
+    subject: LoginSubject,
+    find: () => Promise<Account | null>,
     password: string,
     context: AuthenticationContext,
+    maskedLoginNameOf: (account: Account) => string,
   ): Promise<AuthenticationResult> {
-    const { store, audit, throttle } = this.deps;
+    const { audit, throttle } = this.deps;
     const origin = { ip: context.ip, userAgent: context.userAgent, openid: context.openid ?? null };
-    const loginName = identifier.trim();
-    const claim = await throttle.claim(loginName, context);
+    const claim = await throttle.claim(subject, context);
     if (!claim.allowed)
       return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: Math.ceil(claim.retryAfterMs / 1000) };
     const failureDetail = {
@@ -81,7 +109,7 @@ export class AccountService {
       waitSeconds: throttle.waitAfterSeconds(claim.clientFailures),
     };
 
-    const account = await store.findByLoginIdentifier(loginName);
+    const account = await find();
     if (!account) {
       await verifyPasswordOfUnknownAccount(password);
       // The identifier is left out: a password typed into the wrong field must not reach the log.
@@ -93,10 +121,14 @@ export class AccountService {
       return { ok: false, reason: 'invalid_credentials' };
     }
     const auditAccount = { ...origin, accountId: account.id };
-    const maskedLoginName = maskLoginName(loginName);
+    const maskedLoginName = maskedLoginNameOf(account);
     if (await verifyPassword(account.passwordHash, password)) {
-      await throttle.succeeded(loginName, context);
-      await audit.record({ type: 'authenticate_succeeded', ...auditAccount, detail: { loginName: maskedLoginName } });
+      await throttle.succeeded(subject, context);
+      await audit.record({
+        type: 'authenticate_succeeded',
+        ...auditAccount,
+        detail: { loginName: maskedLoginName, ...(context.portal ? { portal: context.portal } : {}) },
+      });
       return { ok: true, account };
     }
     await audit.record({
@@ -105,19 +137,6 @@ export class AccountService {
       detail: { reason: 'wrong_password', loginName: maskedLoginName, ...failureDetail },
     });
     return { ok: false, reason: 'invalid_credentials' };
-  }
-
-  /**
-   * Forgets the failed logins on every identifier of the account (ID number, phone, login name),
-   * from every client: after a password reset the owner starts afresh everywhere.
-   */
-  async clearFailures(accountId: string): Promise<void> {
-    const account = await this.deps.store.findById(accountId);
-    if (!account) return;
-    const { protector } = this.deps;
-    const identifiers = [protector.decrypt(account.idNumberEncrypted), protector.decrypt(account.phoneEncrypted)];
-    if (account.loginName !== null) identifiers.push(account.loginName);
-    await this.deps.throttle.forget(identifiers);
   }
 
   /**
@@ -150,6 +169,29 @@ export class AccountService {
     return account;
   }
 
+  /** Sets a new password (hashed with argon2id); false for an unknown account. The policy is the caller's to check. */
+  async setPassword(accountId: string, password: string): Promise<boolean> {
+    return this.deps.store.setPasswordHash(accountId, await hashPassword(password));
+  }
+
+  /**
+   * Forgets the failed logins on every identifier of the account (ID number, phone, login name, and
+   * the account itself for 修改密码), from every client: its owner has just set a new password.
+   */
+  async clearFailures(accountId: string): Promise<void> {
+    const account = await this.deps.store.findById(accountId);
+    if (!account) return;
+    const { protector } = this.deps;
+    const typed = [protector.decrypt(account.idNumberEncrypted), protector.decrypt(account.phoneEncrypted)];
+    if (account.loginName !== null) typed.push(account.loginName);
+    await this.deps.throttle.forget([{ accountId }, ...typed.map((value) => ({ typed: value }))]);
+  }
+
+  /** The account an ID number, mobile number or login name names (忘记密码 looks one up by ID number). */
+  findByLoginIdentifier(identifier: string): Promise<Account | null> {
+    return this.deps.store.findByLoginIdentifier(identifier.trim());
+  }
+
   findById(id: string, manager?: EntityManager): Promise<Account | null> {
     return this.deps.store.findById(id, manager);
   }
@@ -172,6 +214,11 @@ export class AccountService {
       idNumberMasked,
       phoneMasked: maskPhone(protector.decrypt(account.phoneEncrypted)),
     };
+  }
+
+  /** The full mobile number, for sending it a code and for the password policy (never shown). */
+  phoneOf(account: Account): string {
+    return this.deps.protector.decrypt(account.phoneEncrypted);
   }
 
   /** The full ID number, for the few who may see it (an OIDC client allowed the `id_number` scope). */

@@ -81,6 +81,12 @@ export class AccountStore {
     }
   }
 
+  /** Replaces the password hash; false for an unknown id. */
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    const result = await this.repository.update({ id }, { passwordHash });
+    return (result.affected ?? 0) > 0;
+  }
+
   private repositoryOf(manager?: EntityManager): Repository<Account> {
     return manager ? manager.getRepository(AccountEntity) : this.repository;
   }

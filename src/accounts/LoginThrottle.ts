@@ -33,6 +33,9 @@ export interface LoginClient {
   openid?: string | null;
 }
 
+/** Whose password is tried: a 登录账号 as typed (a login), or a known account (修改密码's current password). */
+export type LoginSubject = { typed: string } | { accountId: string };
+
 // Fixed, public HKDF salt and label: they only separate this subkey from DATA_KEY's other uses.
 const HKDF_SALT = Buffer.from('etax-wechat/login-failures');
 
@@ -57,17 +60,17 @@ export class LoginThrottle {
   }
 
   /** Refuses the try while this client must wait; else counts it as a failure until `succeeded` says otherwise. */
-  claim(identifier: string, client: LoginClient): Promise<FailureClaim> {
-    return this.store.claim(this.identifierDigest(identifier), this.clientDigest(client), this.pacing);
+  claim(subject: LoginSubject, client: LoginClient): Promise<FailureClaim> {
+    return this.store.claim(this.subjectDigest(subject), this.clientDigest(client), this.pacing);
   }
 
-  succeeded(identifier: string, client: LoginClient): Promise<void> {
-    return this.store.succeeded(this.identifierDigest(identifier), this.clientDigest(client));
+  succeeded(subject: LoginSubject, client: LoginClient): Promise<void> {
+    return this.store.succeeded(this.subjectDigest(subject), this.clientDigest(client));
   }
 
-  /** Forgets every failure on these identifiers, from every client. */
-  async forget(identifiers: string[]): Promise<void> {
-    await Promise.all(identifiers.map((identifier) => this.store.forget(this.identifierDigest(identifier))));
+  /** Forgets every failure on these subjects, from every client. */
+  async forget(subjects: LoginSubject[]): Promise<void> {
+    await Promise.all(subjects.map((subject) => this.store.forget(this.subjectDigest(subject))));
   }
 
   /** The wait that follows a client's `failures`-th failure, in seconds (0: the next try goes at once). */
@@ -78,8 +81,9 @@ export class LoginThrottle {
 
   // One identifier however it is typed: ID numbers upper-case (x or X), login names compared
   // case-insensitively as MySQL looks them up.
-  private identifierDigest(identifier: string): string {
-    const trimmed = identifier.trim();
+  private subjectDigest(subject: LoginSubject): string {
+    if ('accountId' in subject) return this.digest('account', subject.accountId);
+    const trimmed = subject.typed.trim();
     const normalised = looksLikeIdNumber(trimmed)
       ? normalizeIdNumber(trimmed)
       : looksLikeMobileNumber(trimmed)

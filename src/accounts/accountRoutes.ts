@@ -1,9 +1,14 @@
 import Router from '@koa/router';
 import createHttpError from 'http-errors';
+import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
+import { describeBrowser } from '../login/describeBrowser';
+import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
+import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
+import { portalNameOf } from '../loginsafety/portalName';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { AccountService } from './AccountService';
 
@@ -19,15 +24,30 @@ const readAuthenticateBody = validateBody<{ loginName: string; password: string 
 });
 
 /** Portal API for accounts: `POST /api/accounts/authenticate` (portal key). */
-export function accountRoutes(deps: { accounts: AccountService; config: Config }): Router {
+export function accountRoutes(deps: {
+  accounts: AccountService;
+  config: Config;
+  clock: Clock;
+  loginNotices: LoginNoticeSender | null;
+}): Router {
   const router = new Router();
 
   router.post('/api/accounts/authenticate', requirePortalKey(deps.config.portal.apiKeys), jsonBody(), async (ctx) => {
     const { loginName, password, ...reported } = readAuthenticateBody(ctx);
     // Audited with the taxpayer's browser when the portal reports it (as it does for tickets).
-    const result = await deps.accounts.authenticate(loginName, password, reportedClient(ctx, reported));
+    const client = reportedClient(ctx, reported);
+    const portal = portalNameOf(ctx);
+    const result = await deps.accounts.authenticate(loginName, password, { ...client, portal });
     if (result.ok) {
       ctx.body = { account: deps.accounts.toPublic(result.account) };
+      noticeAfterAnswer(ctx, deps.loginNotices, {
+        accountId: result.account.id,
+        method: 'password',
+        portal,
+        at: deps.clock.now(),
+        computerIp: client.ip,
+        browser: describeBrowser(client.userAgent),
+      });
       return;
     }
     if (result.reason === 'too_many_attempts') {

@@ -12,6 +12,11 @@ export type AuditEventType =
   | 'login_cancelled'
   | 'authenticate_succeeded'
   | 'authenticate_failed'
+  | 'password_reset_started'
+  | 'password_reset'
+  | 'password_reset_failed'
+  | 'password_changed'
+  | 'password_change_failed'
   | 'subscribe'
   | 'unsubscribe';
 

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager, QueryDeepPartialEntity } from 'typeorm';
+import { In, IsNull, type DataSource, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
 import type { Clock } from '../clock/Clock';
 import type { Logger } from '../logging/createLogger';
 import { maskOpenid } from '../security/masking';
@@ -26,11 +26,27 @@ export class AuditLog {
   private readonly writer: AuditRowWriter;
 
   constructor(
-    db: DataSource,
+    private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
     this.writer = new AuditRowWriter(db);
+  }
+
+  /**
+   * The account's latest logins and binding changes, newest first: redeemed scan logins, portal
+   * password logins (an `authenticate_succeeded` without a WeChat user; the 实名绑定 form's carry
+   * its openid), binds, registrations (which bind) and unbinds.
+   */
+  loginHistory(accountId: string, limit: number): Promise<AuditEvent[]> {
+    return this.db.getRepository(AuditEventEntity).find({
+      where: [
+        { accountId, type: In(['login_redeemed', 'bind', 'register', 'unbind']) },
+        { accountId, type: 'authenticate_succeeded', openid: IsNull() },
+      ],
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
   }
 
   /**

@@ -151,7 +151,8 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       renderer.render(ctx, 'bind-login', { values, errors }, 400);
       return;
     }
-    // The WeChat user is the client whose failures are paced: not the IP a carrier shares among many.
+    // The WeChat user is recorded (this authentication binds, it logs no portal in: 登录记录 tells them
+    // apart), and it is the client whose failures are paced, not the IP a carrier shares among many.
     const result = await accounts.authenticate(values.loginName, password, {
       ...clientContext(ctx),
       openid: session.openid!,

@@ -1,5 +1,8 @@
 import type { LoginThrottleLimits } from '../accounts/LoginThrottle';
 
+/** The facts of a login a notice can show. */
+export type LoginNoticeFact = 'time' | 'method' | 'portal' | 'region' | 'browser';
+
 /** Where the short-lived shared state lives: this process (the demo), one node, Sentinel or Cluster. */
 export type RedisTopology =
   | { kind: 'memory' }
@@ -61,6 +64,13 @@ export interface Config {
     warmIdle: number;
     dailyQuota: number;
   };
+  /**
+   * The template message sent to every WeChat bound to an account after each login; null: off.
+   * `fields` maps each fact shown to the template's keyword (`{time: 'time1', …}`).
+   */
+  loginNotice: { templateId: string; fields: Partial<Record<LoginNoticeFact, string>> } | null;
+  /** How fast template messages may go out, shared by every instance (WeChat's limits, docs/security.md). */
+  templateSends: { perSecond: number; dailyBudget: number };
   maxBindingsPerAccount: number;
   /** How failed logins are paced per typed identifier and client (docs/security.md). */
   loginThrottle: LoginThrottleLimits;

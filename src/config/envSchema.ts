@@ -42,6 +42,10 @@ export interface Env {
   LOGIN_QR_RETIRE_MARGIN_SECONDS: number;
   LOGIN_QR_WARM_IDLE: number;
   WECHAT_QRCODE_DAILY_QUOTA: number;
+  WECHAT_TEMPLATE_LOGIN_NOTICE?: string;
+  WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS: string;
+  WECHAT_TEMPLATE_SENDS_PER_SECOND: number;
+  WECHAT_TEMPLATE_DAILY_BUDGET: number;
   MAX_BINDINGS_PER_ACCOUNT: number;
   LOGIN_FAILURES_FREE: number;
   LOGIN_FAILURE_FIRST_DELAY_SECONDS: number;
@@ -68,6 +72,10 @@ export interface Env {
   OIDC_CLIENTS_FILE?: string;
   OIDC_JWKS_FILE?: string;
 }
+
+/** `fact=templateKey` pairs: which 模板 keyword (`thing3`, `time1`) shows which fact of a login. */
+const LOGIN_NOTICE_FIELDS_PATTERN =
+  '^(time|method|portal|region|browser)=[A-Za-z][A-Za-z0-9_]{0,31}( *, *(time|method|portal|region|browser)=[A-Za-z][A-Za-z0-9_]{0,31})*$';
 
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' } as const;
 const flag = { type: 'string', enum: ['0', '1'], default: '0' } as const;
@@ -140,6 +148,15 @@ export const envSchema: JSONSchemaType<Env> = {
     LOGIN_QR_RETIRE_MARGIN_SECONDS: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 },
     LOGIN_QR_WARM_IDLE: { type: 'integer', minimum: 0, maximum: 1000, default: 0 },
     WECHAT_QRCODE_DAILY_QUOTA: { type: 'integer', minimum: 1, maximum: 100000000, default: 100000 },
+    // The 模板ID of 我的模板 in 微信公众平台; unset: no login notices.
+    WECHAT_TEMPLATE_LOGIN_NOTICE: { type: 'string', pattern: '^[0-9A-Za-z_-]{1,64}$', nullable: true },
+    WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS: {
+      type: 'string',
+      pattern: LOGIN_NOTICE_FIELDS_PATTERN,
+      default: 'time=time1,method=thing2,portal=thing3,region=thing4,browser=thing5',
+    },
+    WECHAT_TEMPLATE_SENDS_PER_SECOND: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+    WECHAT_TEMPLATE_DAILY_BUDGET: { type: 'integer', minimum: 1, maximum: 100000000, default: 50000 },
     MAX_BINDINGS_PER_ACCOUNT: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
     LOGIN_FAILURES_FREE: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
     LOGIN_FAILURE_FIRST_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 15 },
@@ -207,6 +224,9 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
   PORTAL_ORIGINS: 'must be comma-separated origins like https://etax.example.gov.cn (no path)',
   METRICS_TOKEN: 'must be at least 32 printable ASCII characters without spaces',
   DATA_KEY: 'must be 32 bytes in base64 (44 characters ending in =; e.g. openssl rand -base64 32)',
+  WECHAT_TEMPLATE_LOGIN_NOTICE: 'must be the 模板ID of 微信公众平台 (letters, digits, _ and -)',
+  WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS:
+    'must be comma-separated fact=keyword pairs, facts from time, method, portal, region, browser (e.g. time=time1,method=thing2)',
   TENCENTCLOUD_SMS_SDK_APP_ID: 'must be digits',
   TENCENTCLOUD_SMS_TEMPLATE_ID: 'must be digits',
   TENCENTCLOUD_FACEID_URL: 'must be an http(s) URL without query, like http://127.0.0.1:3000/sandbox/faceid',

@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import type { Config, RedisTopology } from './Config';
+import type { Config, LoginNoticeFact, RedisTopology } from './Config';
 import { envSchema, FORMAT_HINTS, type Env } from './envSchema';
 import { weakSecretReason } from './weakSecrets';
 
@@ -188,6 +188,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
       warmIdle: e.LOGIN_QR_WARM_IDLE,
       dailyQuota: e.WECHAT_QRCODE_DAILY_QUOTA,
     },
+    loginNotice: e.WECHAT_TEMPLATE_LOGIN_NOTICE
+      ? { templateId: e.WECHAT_TEMPLATE_LOGIN_NOTICE, fields: loginNoticeFields(e.WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS) }
+      : null,
+    templateSends: { perSecond: e.WECHAT_TEMPLATE_SENDS_PER_SECOND, dailyBudget: e.WECHAT_TEMPLATE_DAILY_BUDGET },
     maxBindingsPerAccount: e.MAX_BINDINGS_PER_ACCOUNT,
     loginThrottle: {
       freeFailures: e.LOGIN_FAILURES_FREE,
@@ -231,6 +235,11 @@ function productionSecretProblems(e: Env, already: string[]): string[] {
     if (reason) problems.push(`${name} ${reason}; when NODE_ENV=production use ${advice}`);
   }
   return problems;
+}
+
+/** `time=time1, method=thing2` → `{time: 'time1', method: 'thing2'}` (the schema checked the form). */
+function loginNoticeFields(value: string): Partial<Record<LoginNoticeFact, string>> {
+  return Object.fromEntries(list(value).map((pair) => pair.split('=') as [LoginNoticeFact, string]));
 }
 
 function redisTopology(e: Env): RedisTopology {

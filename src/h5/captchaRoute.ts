@@ -4,7 +4,7 @@ import type { CaptchaService } from '../captcha/CaptchaService';
 import { sessionFingerprint } from './oauth/OAuthCallbackClaims';
 
 /** The forms that ask for an image captcha; each keeps its own answer in the session's scope. */
-export const CAPTCHA_PURPOSES = ['bind-login', 'bind-sms', 'register', 'register-sms'] as const;
+export const CAPTCHA_PURPOSES = ['bind-login', 'bind-sms', 'register', 'register-sms', 'password-forgot'] as const;
 export type CaptchaPurpose = (typeof CAPTCHA_PURPOSES)[number];
 
 export function captchaScope(ctx: Context, purpose: CaptchaPurpose): string {

@@ -49,7 +49,14 @@ export interface TicketView {
 }
 
 export type RedeemResult =
-  | { ok: true; account: PublicAccount; openid: string }
+  | {
+      ok: true;
+      account: PublicAccount;
+      openid: string;
+      /** The computer that asked for the ticket, as its portal reported it (IP, browser's short name). */
+      computer: { ip: string; browser: string };
+      redeemedAt: number;
+    }
   | { ok: false; reason: 'unknown' | 'not_confirmed' | 'already_redeemed' | 'expired' };
 
 /** 微信扫码登录: tickets for the portal, scans from WeChat, the phone's 确定登录 / 取消. */
@@ -141,7 +148,8 @@ export class LoginService {
     return { expected: view.status };
   }
 
-  async redeem(ticketId: string, client: ClientContext): Promise<RedeemResult> {
+  /** `portal`: the name of the portal redeeming (its key's), for the audit log. */
+  async redeem(ticketId: string, client: ClientContext, portal: string): Promise<RedeemResult> {
     const { store, accounts, clock } = this.options;
     // The account is read BEFORE the ticket is spent: with MySQL down the portal gets a 503 and the
     // confirmed login stays redeemable (within its grace period) instead of being lost.
@@ -150,7 +158,8 @@ export class LoginService {
       before?.accountId && currentStatus(before, clock.now()) === 'confirmed'
         ? await accounts.findById(before.accountId)
         : null;
-    const outcome = await store.redeem(ticketId, clock.now());
+    const redeemedAt = clock.now();
+    const outcome = await store.redeem(ticketId, redeemedAt);
     if (outcome.result !== 'redeemed') {
       this.options.metrics?.ticketRejection('redeem', outcome.result);
       return { ok: false, reason: outcome.result };
@@ -159,14 +168,17 @@ export class LoginService {
     if (before) await this.endLease(before);
     const account = prefetched?.id === outcome.accountId ? prefetched : await accounts.findById(outcome.accountId);
     // Spent now: a failing audit write must not withhold the login; the event then goes to the log.
+    // The row's IP is the portal's server; the computer that logs in is the one that asked for the QR.
+    const computer = { ip: before?.clientIp ?? '', browser: before?.browser ?? '' };
     await this.options.audit.recordOrLog({
       type: 'login_redeemed',
       accountId: outcome.accountId,
       openid: outcome.openid,
       ...client,
+      detail: { portal, computerIp: computer.ip, browser: computer.browser },
     });
     if (!account) return { ok: false, reason: 'unknown' };
-    return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid };
+    return { ok: true, account: this.options.accounts.toPublic(account), openid: outcome.openid, computer, redeemedAt };
   }
 
   /** The scene handler for `login_…`: a scan by SCAN or by subscribe with qrscene_. */

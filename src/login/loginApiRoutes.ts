@@ -8,6 +8,9 @@ import { errorAnswer } from '../http/errorHandler';
 import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
 import { validateBody } from '../http/validateBody';
+import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
+import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
+import { portalNameOf } from '../loginsafety/portalName';
 import { requirePortalKey } from '../security/requirePortalKey';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
 import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
@@ -63,7 +66,11 @@ function portalCors(origins: string[]): Middleware {
  * The portal's side of 微信扫码登录: create a ticket (QR), poll it (long-poll, CORS),
  * redeem it once.
  */
-export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[]; origins: string[] }): Router {
+export function loginApiRoutes(
+  login: LoginService,
+  portal: { apiKeys: string[]; origins: string[] },
+  notices: LoginNoticeSender | null,
+): Router {
   const router = new Router({ prefix: '/api/login/tickets' });
   const readCreate = validateBody(createTicketSchema);
   const key = requirePortalKey(portal.apiKeys);
@@ -136,9 +143,18 @@ export function loginApiRoutes(login: LoginService, portal: { apiKeys: string[];
   });
 
   router.post('/:ticketId/redeem', key, async (ctx) => {
-    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx));
+    const portalName = portalNameOf(ctx);
+    const result = await login.redeem(ctx.params.ticketId!, clientContext(ctx), portalName);
     if (result.ok) {
       ctx.body = { account: result.account, openid: result.openid };
+      noticeAfterAnswer(ctx, notices, {
+        accountId: result.account.id,
+        method: 'qr',
+        portal: portalName,
+        at: result.redeemedAt,
+        computerIp: result.computer.ip,
+        browser: result.computer.browser,
+      });
       return;
     }
     if (result.reason === 'unknown') throw notFound();

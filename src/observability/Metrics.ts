@@ -16,6 +16,10 @@ export type PushOutcome =
   /** Refused before parsing: bad signature or timestamp, foreign AppID, not XML, too large… */
   | 'refused';
 
+/** What became of one login notice to one WeChat user (see LoginNoticeSender). */
+export type LoginNoticeOutcome =
+  'sent' | 'retried' | 'failed' | 'dropped_daily_budget' | 'dropped_recipient_limit' | 'dropped_backlog';
+
 /** How a WeChat API call that did not answer errcode 0 failed at the transport level. */
 export type TransportFailure = 'timeout' | 'network' | 'http_4xx' | 'http_5xx' | 'not_json';
 
@@ -102,6 +106,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly loginNotices = new Counter({
+    name: 'etax_login_notices_total',
+    help: 'Login notices (template messages) by outcome: sent, retried (a first try failed), failed (after the retry, or at once for a final errcode), dropped_daily_budget, dropped_recipient_limit, dropped_backlog.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   private readonly longPolls = new Gauge({
     name: 'etax_login_long_polls',
     help: 'Login-ticket long-polls currently held open by this instance.',
@@ -163,6 +174,10 @@ export class Metrics {
 
   ticketTransition(to: 'pending' | 'needs_binding' | 'scanned' | 'confirmed' | 'cancelled' | 'redeemed'): void {
     this.ticketTransitions.inc({ to });
+  }
+
+  loginNotice(outcome: LoginNoticeOutcome): void {
+    this.loginNotices.inc({ outcome });
   }
 
   ticketRejection(action: 'scan' | 'confirm' | 'cancel' | 'redeem', reason: string): void {

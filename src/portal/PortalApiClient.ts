@@ -132,6 +132,43 @@ export class PortalApiClient {
     return this.call('POST', '/api/accounts/authenticate', { loginName, password, ...reported(browser) }, 200);
   }
 
+  /** `POST /api/accounts/:id/password` (修改密码); a PortalApiError says why it was refused. */
+  async changePassword(
+    accountId: string,
+    passwords: { currentPassword: string; newPassword: string },
+    browser: ReportedBrowser,
+  ): Promise<void> {
+    await this.call(
+      'POST',
+      `/api/accounts/${encodeURIComponent(accountId)}/password`,
+      { ...passwords, ...reported(browser) },
+      204,
+    );
+  }
+
+  /** `POST /api/password-resets` (忘记密码, step 1): the same answer whether or not the pair has an account. */
+  startPasswordReset(
+    identity: { realName: string; idNumber: string },
+    browser: ReportedBrowser,
+  ): Promise<{ resetId: string; phoneMasked: string | null; expiresIn: number }> {
+    return this.call('POST', '/api/password-resets', { ...identity, ...reported(browser) }, 202);
+  }
+
+  /** `POST /api/password-resets/:id/verify` (step 2). */
+  async verifyPasswordReset(resetId: string, smsCode: string): Promise<void> {
+    await this.call('POST', `/api/password-resets/${encodeURIComponent(resetId)}/verify`, { smsCode }, 204);
+  }
+
+  /** `POST /api/password-resets/:id/password` (step 3). */
+  async completePasswordReset(resetId: string, newPassword: string, browser: ReportedBrowser): Promise<void> {
+    await this.call(
+      'POST',
+      `/api/password-resets/${encodeURIComponent(resetId)}/password`,
+      { newPassword, ...reported(browser) },
+      204,
+    );
+  }
+
   async listBindings(accountId: string): Promise<BindingView[]> {
     const answer = await this.call<{ bindings: BindingView[] }>(
       'GET',

@@ -13,6 +13,7 @@ import {
   type PortalApiClient,
   type TicketStatus,
 } from './PortalApiClient';
+import { passwordPages } from './passwordPages';
 import type { PortalRenderer } from './PortalRenderer';
 import { sessionFor, type PortalSessionData } from './portalSession';
 
@@ -45,11 +46,11 @@ const field = (ctx: Context, name: string): string => {
 
 const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
 
-/** The captcha of the 实名用户登录 form, per portal session (the id is hashed, never stored). */
-const captchaScope = (ctx: Context) =>
+/** The captcha of a portal form (实名用户登录, 忘记密码), per portal session (the id is hashed, never stored). */
+const captchaScope = (ctx: Context, form: 'login' | 'forgot' = 'login') =>
   `portal:${createHash('sha256')
     .update(ctx.state.portalSession.id ?? '')
-    .digest('hex')}:login`;
+    .digest('hex')}:${form}`;
 
 const seeOther = (ctx: Context, location: string) => {
   ctx.status = 303;
@@ -271,7 +272,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
 
   router.get('/captcha', async (ctx) => {
     sessionFor(ctx);
-    const { svg, answer } = await captcha.issue(captchaScope(ctx));
+    const { svg, answer } = await captcha.issue(captchaScope(ctx, ctx.query.for === 'forgot' ? 'forgot' : 'login'));
     ctx.set('Cache-Control', 'no-store');
     if (options.sandbox) ctx.set('X-Sandbox-Captcha', answer);
     ctx.type = 'image/svg+xml';
@@ -354,6 +355,8 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     }
     seeOther(ctx, '/portal/settings/wechat');
   });
+
+  passwordPages(router, { api, renderer, captcha, clock, captchaScope, requireLogin, browserOf, accountOf });
 
   return router;
 }

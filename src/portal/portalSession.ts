@@ -18,6 +18,8 @@ export interface PortalSessionData extends SessionData {
   loggedInAt?: number;
   /** Where to go after logging in (a /portal/ path the guard sent away from). */
   returnTo?: string;
+  /** 忘记密码 in progress: the API's reset id, the masked number it named (if any), whether the code passed. */
+  passwordReset?: { id: string; phoneMasked: string | null; verified: boolean };
   /** One message for the next page (after a redirect). */
   flash?: { kind: 'success' | 'error'; text: string };
 }
@@ -39,6 +41,9 @@ export const PORTAL_SESSIONS = {
 } as const satisfies CookieSessionUse;
 
 export type PortalSessionStore = SessionStore<PortalSessionData>;
+
+/** A portal session acts for the taxpayer logged in to it. */
+export const portalSessionAccount = (data: PortalSessionData): string | undefined => data.account?.id;
 export type PortalSession = CookieSession<PortalSessionData>;
 
 declare module 'koa' {

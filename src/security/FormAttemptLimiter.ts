@@ -2,7 +2,8 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import type { RateLimiter } from './RateLimiter';
 
 /** The H5 forms, and the reference portal's 实名用户登录, that spend an image captcha on each attempt. */
-export type AttemptForm = 'bind-login' | 'bind-sms' | 'register-sms' | 'portal-login';
+export type AttemptForm =
+  'bind-login' | 'bind-sms' | 'register-sms' | 'password-forgot' | 'password-code' | 'portal-login';
 
 /** Who is attempting: a WeChat user (H5 forms) or a reference-portal browser session, and the client IP. */
 export type AttemptSubject = { openid: string; ip: string } | { portalSession: string; ip: string };

@@ -3,6 +3,7 @@ import type { SmsPurpose } from './SmsPurpose';
 const USE: Record<SmsPurpose, string> = {
   bind: '微信实名绑定',
   register: '实名注册',
+  password_reset: '重置登录密码',
 };
 
 /**

@@ -12,6 +12,7 @@ import type { SmsCodeStore } from '../sms/SmsCodeStore';
 import type { AccessTokenStore } from '../wechat/api/AccessTokenStore';
 import type { PushDedupeStore } from '../wechat/PushDedupeStore';
 import type { PushNonceStore } from '../wechat/PushNonceStore';
+import type { ExpiringRecordStore } from '../oidc/ExpiringRecordStore';
 
 /**
  * Every piece of short-lived shared state: in Redis for production, so any number of
@@ -37,4 +38,6 @@ export interface Stores {
   qrScenes: QrSceneStore;
   oauthClaims: OAuthCallbackClaims;
   oauthTokens: WebOAuthTokenStore;
+  /** 忘记密码 recoveries in progress, by their random id. */
+  passwordResets: ExpiringRecordStore;
 }

@@ -3,7 +3,9 @@ import { MemoryCaptchaStore } from '../captcha/MemoryCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { MemoryOAuthCallbackClaims } from '../h5/oauth/MemoryOAuthCallbackClaims';
 import { MemoryWebOAuthTokenStore } from '../h5/oauth/MemoryWebOAuthTokenStore';
+import { h5SessionAccount } from '../h5/session/h5Session';
 import { MemorySessionStore } from '../http/session/MemorySessionStore';
+import { portalSessionAccount } from '../portal/portalSession';
 import { MemoryLoginTicketStore } from '../login/MemoryLoginTicketStore';
 import { MemoryQrSceneStore } from '../login/MemoryQrSceneStore';
 import { MemoryTicketChangeFeed } from '../login/MemoryTicketChangeFeed';
@@ -12,6 +14,7 @@ import { MemorySmsCodeStore } from '../sms/MemorySmsCodeStore';
 import { MemoryAccessTokenStore } from '../wechat/api/MemoryAccessTokenStore';
 import { MemoryPushDedupeStore } from '../wechat/MemoryPushDedupeStore';
 import { MemoryPushNonceStore } from '../wechat/MemoryPushNonceStore';
+import { MemoryExpiringRecordStore } from '../oidc/MemoryExpiringRecordStore';
 import type { Stores } from './Stores';
 
 /**
@@ -24,8 +27,8 @@ export function createMemoryStores(clock: Clock): Stores {
     dedupe: new MemoryPushDedupeStore(clock),
     pushNonces: new MemoryPushNonceStore(clock),
     accessTokens: new MemoryAccessTokenStore(clock),
-    sessions: new MemorySessionStore(clock),
-    portalSessions: new MemorySessionStore(clock),
+    sessions: new MemorySessionStore(clock, h5SessionAccount),
+    portalSessions: new MemorySessionStore(clock, portalSessionAccount),
     captcha: new MemoryCaptchaStore(clock),
     smsCodes: new MemorySmsCodeStore(clock),
     rateLimiter: new MemoryRateLimiter(clock),
@@ -35,5 +38,6 @@ export function createMemoryStores(clock: Clock): Stores {
     qrScenes: new MemoryQrSceneStore(),
     oauthClaims: new MemoryOAuthCallbackClaims(clock),
     oauthTokens: new MemoryWebOAuthTokenStore(clock),
+    passwordResets: new MemoryExpiringRecordStore(clock),
   };
 }

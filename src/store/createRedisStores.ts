@@ -3,12 +3,12 @@ import { RedisCaptchaStore } from '../captcha/RedisCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { RedisOAuthCallbackClaims } from '../h5/oauth/RedisOAuthCallbackClaims';
 import { RedisWebOAuthTokenStore } from '../h5/oauth/RedisWebOAuthTokenStore';
-import { H5_SESSIONS } from '../h5/session/h5Session';
+import { H5_SESSIONS, h5SessionAccount } from '../h5/session/h5Session';
 import { RedisSessionStore } from '../http/session/RedisSessionStore';
 import { RedisLoginTicketStore } from '../login/RedisLoginTicketStore';
 import { RedisQrSceneStore } from '../login/RedisQrSceneStore';
 import { RedisTicketChangeFeed } from '../login/RedisTicketChangeFeed';
-import { PORTAL_SESSIONS } from '../portal/portalSession';
+import { PORTAL_SESSIONS, portalSessionAccount } from '../portal/portalSession';
 import { RedisRateLimiter } from '../security/RedisRateLimiter';
 import { RedisSmsCodeStore } from '../sms/RedisSmsCodeStore';
 import { RedisAccessTokenStore } from '../wechat/api/RedisAccessTokenStore';
@@ -17,6 +17,7 @@ import { RedisPushNonceStore } from '../wechat/RedisPushNonceStore';
 import type { Redis } from './createRedis';
 import type { RedisKeys } from './RedisKeys';
 import type { ReplicaAcks } from './ReplicaAcks';
+import { RedisExpiringRecordStore } from '../oidc/RedisExpiringRecordStore';
 import type { Stores } from './Stores';
 
 /**
@@ -29,8 +30,8 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, a
     dedupe: new RedisPushDedupeStore(redis, keys),
     pushNonces: new RedisPushNonceStore(redis, keys),
     accessTokens: new RedisAccessTokenStore(redis, keys),
-    sessions: new RedisSessionStore(redis, keys, H5_SESSIONS.namespace),
-    portalSessions: new RedisSessionStore(redis, keys, PORTAL_SESSIONS.namespace),
+    sessions: new RedisSessionStore(redis, keys, H5_SESSIONS.namespace, h5SessionAccount),
+    portalSessions: new RedisSessionStore(redis, keys, PORTAL_SESSIONS.namespace, portalSessionAccount),
     captcha: new RedisCaptchaStore(redis, keys),
     smsCodes: new RedisSmsCodeStore(redis, keys),
     rateLimiter: new RedisRateLimiter(redis, keys, clock),
@@ -40,5 +41,6 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, a
     qrScenes: new RedisQrSceneStore(redis, keys),
     oauthClaims: new RedisOAuthCallbackClaims(redis, keys),
     oauthTokens: new RedisWebOAuthTokenStore(redis, keys),
+    passwordResets: new RedisExpiringRecordStore(redis, keys, 'password-reset'),
   };
 }

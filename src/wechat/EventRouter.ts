@@ -7,8 +7,9 @@ import type { SceneRegistry, SceneScan } from './SceneRegistry';
 
 const SUBSCRIBE_SCENE_PREFIX = 'qrscene_';
 
-// Checked in order: 解绑 first, since "解除绑定" also contains 绑定.
+// Checked in order: 解绑 first, since "解除绑定" also contains 绑定; 登录记录 before 登录.
 const KEYWORDS: [RegExp, string][] = [
+  [/(登录|登陆)记录/, 'keyword-logins'],
   [/解绑|解除绑定/, 'keyword-unbind'],
   [/绑定/, 'keyword-bind'],
   [/注册/, 'keyword-register'],

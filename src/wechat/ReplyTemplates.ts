@@ -4,7 +4,8 @@ import nunjucks from 'nunjucks';
 
 /**
  * The wording of every reply, kept in templates/replies so operators change it without code.
- * Templates are nunjucks with auto-escaping on, since WeChat text may carry `<a href>` links.
+ * Templates are nunjucks with auto-escaping on, since WeChat text may carry `<a href>` links;
+ * off for plain values that are no markup (template messages' keywords, templates/notices).
  */
 export class ReplyTemplates {
   private readonly env: nunjucks.Environment;
@@ -13,9 +14,10 @@ export class ReplyTemplates {
   constructor(
     private readonly directory: string,
     private readonly common: Record<string, string>,
+    options: { autoescape: boolean } = { autoescape: true },
   ) {
     this.env = new nunjucks.Environment(new nunjucks.FileSystemLoader(directory), {
-      autoescape: true,
+      autoescape: options.autoescape,
       throwOnUndefined: true,
     });
     this.names = new Set(listTemplates(directory));

@@ -28,7 +28,9 @@
   // ---- captcha ------------------------------------------------------------------------------
   function refreshCaptcha() {
     var img = document.querySelector('.captcha-img');
-    if (img) img.src = img.getAttribute('data-src') + '?t=' + Date.now().toString(36);
+    if (!img) return;
+    var src = img.getAttribute('data-src');
+    img.src = src + (src.indexOf('?') < 0 ? '?' : '&') + 't=' + Date.now().toString(36);
   }
   document.addEventListener('click', function (event) {
     var target = event.target;

@@ -339,6 +339,19 @@
     node.className = 'card' + (source === 'template' ? ' card-template' : '');
     if (card.url) node.href = card.url;
     node.append(span('card-title', card.title));
+    if (card.fields && card.fields.length) {
+      // A template message as WeChat lists it: each keyword's label, then its value.
+      var fields = document.createElement('dl');
+      fields.className = 'card-fields';
+      card.fields.forEach(function (field) {
+        var label = document.createElement('dt');
+        label.textContent = field.label;
+        var value = document.createElement('dd');
+        value.textContent = field.value;
+        fields.append(label, value);
+      });
+      node.append(fields);
+    }
     if (card.description) node.append(span('card-desc', card.description));
     if (card.url) node.append(span('card-more', source === 'template' ? '详情' : '阅读全文'));
     return node;

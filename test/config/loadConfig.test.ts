@@ -136,9 +136,10 @@ describe('config: loadConfig', () => {
       assert.equal(loadConfig(testEnvironment()).wechat.messageMode, 'compatible');
       assert.equal(loadConfig(testEnvironment({ WECHAT_ENCODING_AES_KEY: '' })).wechat.messageMode, 'plain');
       assert.equal(loadConfig(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe' })).wechat.messageMode, 'safe');
-      assert.deepEqual(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems, [
-        'WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe',
-      ]);
+      assert.deepEqual(
+        configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'safe', WECHAT_ENCODING_AES_KEY: '' })).problems,
+        ['WECHAT_ENCODING_AES_KEY is required when WECHAT_MESSAGE_MODE=safe'],
+      );
       assert.deepEqual(named(configError(testEnvironment({ WECHAT_MESSAGE_MODE: 'secure' }))), ['WECHAT_MESSAGE_MODE']);
     });
 
@@ -399,6 +400,29 @@ describe('config: loadConfig', () => {
         }),
       );
       assert.deepEqual([...named(error)].sort(), ['TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID']);
+    });
+
+    it('reads the login notice: off without WECHAT_TEMPLATE_LOGIN_NOTICE, else its template and keyword of each fact', () => {
+      assert.equal(loadConfig(testEnvironment()).loginNotice, null);
+      const config = loadConfig(
+        testEnvironment({
+          WECHAT_TEMPLATE_LOGIN_NOTICE: 'Xy_Tpl-01',
+          WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS: 'time=time2, method=phrase1,region=thing9',
+          WECHAT_TEMPLATE_SENDS_PER_SECOND: '5',
+        }),
+      );
+      assert.deepEqual(config.loginNotice, {
+        templateId: 'Xy_Tpl-01',
+        fields: { time: 'time2', method: 'phrase1', region: 'thing9' },
+      });
+      assert.deepEqual(config.templateSends, { perSecond: 5, dailyBudget: 50000 });
+    });
+
+    it('refuses a login notice field mapping naming an unknown fact or a malformed keyword', () => {
+      for (const fields of ['time=time1,where=thing2', 'time=1time', 'time:time1', 'time=time1,']) {
+        const error = configError(testEnvironment({ WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS: fields }));
+        assert.deepEqual(named(error), ['WECHAT_TEMPLATE_LOGIN_NOTICE_FIELDS'], fields);
+      }
     });
 
     it('counts empty variables as unset', () => {

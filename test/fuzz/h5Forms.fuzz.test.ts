@@ -24,6 +24,9 @@ const FORMS = {
   '/h5/register/sms': ['realName', 'idNumber', 'phone', 'captcha', 'smsCode', 'password', 'confirmPassword'],
   '/h5/login/confirm': ['c'],
   '/h5/login/cancel': ['c'],
+  '/h5/password/forgot': ['realName', 'idNumber', 'captcha'],
+  '/h5/password/forgot/code': ['smsCode'],
+  '/h5/password/forgot/password': ['password', 'confirmPassword'],
 } as const;
 type FormPath = keyof typeof FORMS;
 const CAPTCHA_OF: Partial<Record<FormPath, string>> = {
@@ -31,6 +34,7 @@ const CAPTCHA_OF: Partial<Record<FormPath, string>> = {
   '/h5/bind/sms/send': 'bind-sms',
   '/h5/register': 'register',
   '/h5/register/sms': 'register',
+  '/h5/password/forgot': 'password-forgot',
 };
 
 /**
@@ -42,7 +46,7 @@ const CAPTCHA_OF: Partial<Record<FormPath, string>> = {
  * and now and then the right image captcha so the password and SMS paths are reached too. Three
  * sessions: one past 实名绑定's 登录 step with a live SMS code, one fresh, and the owner of a scanned
  * login ticket on its confirm page. No case carries a valid SMS code or the ticket's confirm
- * token, so none may bind, register, confirm or cancel anything.
+ * token, so none may bind, register, confirm, cancel or reset a password.
  *
  * Per case: never a 5xx; MySQL gets nothing but audit rows; Redis changes only in what a form
  * attempt legitimately touches: the session (`h5:session:*`), captchas (`captcha:*`, spent by each
@@ -251,7 +255,15 @@ describe(`fuzz: every H5 form (fast-check seed ${FUZZ_SEED}, ${FUZZ_RUNS} cases)
     const cases = arbitraries();
     const ticketKey = `login:{${ticket.ticketId.slice(0, 16)}}`;
     // OAuth callback claims (h5:oauth-code:*) live 5 minutes and may expire during a slow run.
-    const allowed = [/^h5:session:/, /^captcha:/, /^rate:/, /^login-failures:/, /^sms:/, /^h5:oauth-code:/];
+    const allowed = [
+      /^h5:session:/,
+      /^captcha:/,
+      /^rate:/,
+      /^login-failures:/,
+      /^sms:/,
+      /^h5:oauth-code:/,
+      /^password-reset:/,
+    ];
     const secrets = [taxpayer.idNumber, taxpayer.phone, owner.idNumber, owner.phone, confirmToken];
     const tablesBefore = await watch.tables();
 

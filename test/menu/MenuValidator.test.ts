@@ -473,7 +473,8 @@ describe('menu/MenuValidator', () => {
     it('points only at what this server answers: its H5 pages or click replies', () => {
       for (const button of shipped.button.flatMap((b) => b.sub_button ?? [b])) {
         assert.ok(button.type === 'view' || button.type === 'click', `${button.name}: ${button.type}`);
-        if (button.type === 'view') assert.match(button.url!, /^\$\{PUBLIC_URL\}\/h5\/(bind|register)$/, button.name);
+        if (button.type === 'view')
+          assert.match(button.url!, /^\$\{PUBLIC_URL\}\/h5\/(bind|register|logins)$/, button.name);
       }
     });
 

@@ -109,7 +109,7 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.equal(result.code, EXIT.ok, result.stderr);
       assert.match(
         result.stdout,
-        /^published menus\/menu\.json \(3 buttons, 10 sub-buttons\) to http:\/\/127\.0\.0\.1:\d+\./,
+        /^published menus\/menu\.json \(3 buttons, 11 sub-buttons\) to http:\/\/127\.0\.0\.1:\d+\./,
       );
       assert.deepEqual(sim.menu, SHIPPED);
       assert.equal(callsTo('/cgi-bin/menu/create'), 1);
@@ -150,7 +150,7 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.match(result.stdout, /"url":"https:\/\/wx\.etax\.example\.cn\/h5\/bind"/);
       assert.match(
         result.stderr,
-        /menus\/menu\.json is valid \(3 buttons, 10 sub-buttons\); --dry-run: .*POST http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/menu\/create\. Nothing was sent\./,
+        /menus\/menu\.json is valid \(3 buttons, 11 sub-buttons\); --dry-run: .*POST http:\/\/127\.0\.0\.1:\d+\/cgi-bin\/menu\/create\. Nothing was sent\./,
       );
       assert.equal(sim.calls.length, 0);
     });
@@ -259,7 +259,7 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       const result = await run(['get']);
       assert.equal(result.code, EXIT.ok, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), SHIPPED);
-      assert.match(result.stderr, /^live menu \(menuid \d+\): 3 buttons, 10 sub-buttons\n$/);
+      assert.match(result.stderr, /^live menu \(menuid \d+\): 3 buttons, 11 sub-buttons\n$/);
     });
 
     it('shows an errcode on get', async () => {
@@ -284,7 +284,7 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.equal(lines[3], '+ button[0].sub_button[0] "实名绑定": added (view https://wx.etax.example.cn/h5/bind)');
       assert.equal(
         lines.at(-1),
-        '13 differences: 13 added, 0 removed, 0 changed. `npm run menu -- publish` makes the live menu match the file.',
+        '14 differences: 14 added, 0 removed, 0 changed. `npm run menu -- publish` makes the live menu match the file.',
       );
     });
 
@@ -306,7 +306,7 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
       assert.deepEqual(result.stdout.trim().split('\n').slice(2), [
         '~ button[0].sub_button[1] "实名注册": url "https://wx.etax.example.cn/h5/register" → "https://wx.etax.example.cn/h5/register?from=menu"',
         '- button[1].sub_button[3] "纳税服务热线": removed (click HOTLINE_12366)',
-        '+ button[2].sub_button[3] "办税指南": added (click TAX_GUIDE)',
+        '+ button[2].sub_button[4] "办税指南": added (click TAX_GUIDE)',
         '3 differences: 1 added, 1 removed, 1 changed. `npm run menu -- publish` makes the live menu match the file.',
       ]);
       assert.equal(callsTo('/cgi-bin/menu/create'), 1, 'diff never publishes');
@@ -391,7 +391,7 @@ describe('menu CLI: npm run menu -- publish|get|diff|delete against the WeChat s
     it('publishes the shipped menu and exits 0', async () => {
       const result = await runChild(['publish']);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /^published menus\/menu\.json \(3 buttons, 10 sub-buttons\)/);
+      assert.match(result.stdout, /^published menus\/menu\.json \(3 buttons, 11 sub-buttons\)/);
       assert.equal(result.stderr, '');
       assert.deepEqual(sim.menu, SHIPPED);
     });

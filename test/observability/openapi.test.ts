@@ -4,7 +4,7 @@ import request from 'supertest';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { ManualClock } from '../../src/clock/Clock';
 import { PushDriver } from '../../src/sandbox/PushDriver';
-import { createTestAccount, type TestAccount } from '../support/accountFixtures';
+import { createTestAccount, uniqueIdNumber, type TestAccount } from '../support/accountFixtures';
 import { H5Client } from '../support/H5Client';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
@@ -351,6 +351,100 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
     });
   });
 
+  describe('passwords', () => {
+    const operations = (resetId: string) =>
+      ({
+        changeAccountPassword: {
+          path: `/api/accounts/${taxpayer.account.id}/password`,
+          body: { currentPassword: 'a', newPassword: 'b' },
+        },
+        startPasswordReset: { path: '/api/password-resets', body: { realName: '李四', idNumber: uniqueIdNumber() } },
+        verifyPasswordReset: { path: `/api/password-resets/${resetId}/verify`, body: { smsCode: '123456' } },
+        completePasswordReset: { path: `/api/password-resets/${resetId}/password`, body: { newPassword: 'b' } },
+      }) as const;
+    const send = (path: string, body: unknown) =>
+      api()
+        .post(path)
+        .set('Authorization', KEY)
+        .send(body as object);
+
+    it('answers every password operation as documented: 401, 400, 413, 415', async () => {
+      for (const [operationId, { path, body }] of Object.entries(operations('x'.repeat(43)))) {
+        const cases: [string, request.Test][] = [
+          ['invalid_api_key', api().post(path).send(body)],
+          ['invalid_request', send(path, { ...body, role: 'admin' })],
+          ['payload_too_large', send(path, { ...body, padding: 'p'.repeat(17 * 1024) })],
+          [
+            'unsupported_media_type',
+            api().post(path).set('Authorization', KEY).set('Content-Encoding', 'compress').type('json').send('{}'),
+          ],
+        ];
+        for (const [code, call] of cases) {
+          const res = await call;
+          contract.check(operationId, res);
+          assert.equal(res.body.error.code, code, `${operationId}: ${res.text}`);
+        }
+      }
+    });
+
+    it('walks 修改密码 and 忘记密码 as documented: 204, 202, 401, 422, 400, 404, 409, 429', async () => {
+      const change = (currentPassword: string, newPassword: string) =>
+        send(`/api/accounts/${taxpayer.account.id}/password`, { currentPassword, newPassword });
+      const weak = await change(taxpayer.password, 'short');
+      contract.check('changeAccountPassword', weak);
+      assert.equal(weak.status, 422);
+      const changed = await change(taxpayer.password, 'Gai-mima-2026');
+      contract.check('changeAccountPassword', changed);
+      assert.equal(changed.status, 204);
+      let wrong;
+      for (let attempt = 0; attempt < 6; attempt++) {
+        wrong = await change('Wrong-pass-1', 'Gai-mima-2027');
+        if (attempt === 0) {
+          contract.check('changeAccountPassword', wrong);
+          assert.equal(wrong.status, 401);
+        }
+      }
+      contract.check('changeAccountPassword', wrong!);
+      assert.equal(wrong!.status, 429);
+
+      const start = (idNumber: string) => send('/api/password-resets', { realName: '林纳税', idNumber });
+      const started = await start(taxpayer.idNumber);
+      contract.check('startPasswordReset', started);
+      assert.equal(started.status, 202);
+      const { resetId } = started.body as { resetId: string };
+      const early = await send(`/api/password-resets/${resetId}/password`, { newPassword: 'Xin-mima-2026' });
+      contract.check('completePasswordReset', early);
+      assert.equal(early.status, 409);
+      const wrongCode = await send(`/api/password-resets/${resetId}/verify`, { smsCode: '000000' });
+      contract.check('verifyPasswordReset', wrongCode);
+      assert.equal(wrongCode.status, 400);
+      await t.deps.passwords.idle();
+      const code = t.deps.smsOutbox!.forPhone(taxpayer.phone).at(-1)!.code;
+      const verified = await send(`/api/password-resets/${resetId}/verify`, { smsCode: code });
+      contract.check('verifyPasswordReset', verified);
+      assert.equal(verified.status, 204);
+      const weakReset = await send(`/api/password-resets/${resetId}/password`, { newPassword: 'short' });
+      contract.check('completePasswordReset', weakReset);
+      assert.equal(weakReset.status, 422);
+      const done = await send(`/api/password-resets/${resetId}/password`, { newPassword: 'Xin-mima-2026' });
+      contract.check('completePasswordReset', done);
+      assert.equal(done.status, 204);
+      for (const operationId of ['verifyPasswordReset', 'completePasswordReset'] as const) {
+        const { path, body } = operations(resetId)[operationId];
+        const gone = await send(path, body);
+        contract.check(operationId, gone);
+        assert.equal(gone.body.error.code, 'reset_not_found');
+      }
+      const malformed = await send('/api/password-resets', { realName: '林纳税', idNumber: '123' });
+      contract.check('startPasswordReset', malformed);
+      assert.equal(malformed.body.error.code, 'invalid_identity');
+      let limited;
+      for (let attempt = 0; attempt < 5; attempt++) limited = await start(taxpayer.idNumber);
+      contract.check('startPasswordReset', limited!);
+      assert.equal(limited!.status, 429);
+    });
+  });
+
   describe('WeChat bindings', () => {
     it('answers listing and unbinding as documented: 200, 204, 404, 401', async () => {
       const first = await bind(openid);
@@ -443,6 +537,46 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         call: (api) =>
           api().delete(`/api/accounts/${randomUUID()}/wechat-bindings/${randomUUID()}`).set('Authorization', KEY),
         stub: () => [t.deps.accounts, 'findById'],
+      },
+      {
+        operationId: 'changeAccountPassword',
+        needs: 'mysql',
+        call: (api) =>
+          api()
+            .post(`/api/accounts/${randomUUID()}/password`)
+            .set('Authorization', KEY)
+            .send({ currentPassword: 'a', newPassword: 'b' }),
+        stub: () => [t.deps.passwords, 'changePassword'],
+      },
+      {
+        operationId: 'startPasswordReset',
+        needs: 'redis',
+        call: (api) =>
+          api()
+            .post('/api/password-resets')
+            .set('Authorization', KEY)
+            .send({ realName: '李四', idNumber: uniqueIdNumber() }),
+        stub: () => [t.deps.passwords, 'startReset'],
+      },
+      {
+        operationId: 'verifyPasswordReset',
+        needs: 'redis',
+        call: (api) =>
+          api()
+            .post(`/api/password-resets/${'a'.repeat(43)}/verify`)
+            .set('Authorization', KEY)
+            .send({ smsCode: '123456' }),
+        stub: () => [t.deps.passwords, 'verifyCode'],
+      },
+      {
+        operationId: 'completePasswordReset',
+        needs: 'redis',
+        call: (api) =>
+          api()
+            .post(`/api/password-resets/${'a'.repeat(43)}/password`)
+            .set('Authorization', KEY)
+            .send({ newPassword: 'b' }),
+        stub: () => [t.deps.passwords, 'completeReset'],
       },
     ];
 

@@ -27,17 +27,25 @@ const sample = (clock: ManualClock): SampleSession => ({
   account: { id: 'a', realName: '张三' },
 });
 
+const actingFor = (clock: ManualClock, accountId: string): SampleSession => ({
+  ...sample(clock),
+  account: { id: accountId, realName: '张三' },
+});
+const accountOf = (data: SampleSession) => data.account?.id;
+
 describe("store: sessions (the H5 pages' and the portal's, one store per use)", () => {
   const redis = useTestRedis();
   describeSessionStoreContract(
     'RedisSessionStore',
-    redis.open((client, keys) => new RedisSessionStore<SampleSession>(client, keys, 'h5')),
+    redis.open((client, keys) => new RedisSessionStore<SampleSession>(client, keys, 'h5', accountOf)),
     sample,
+    actingFor,
   );
   describeSessionStoreContract(
     'MemorySessionStore',
-    inMemory((clock) => new MemorySessionStore<SampleSession>(clock)),
+    inMemory((clock) => new MemorySessionStore<SampleSession>(clock, accountOf)),
     sample,
+    actingFor,
   );
 
   it('keeps Redis sessions under <namespace>:session:<sha256(id)>, never the id itself (reading Redis yields no usable cookie), each use apart', async () => {

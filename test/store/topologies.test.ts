@@ -68,8 +68,12 @@ for (const [name, start] of topologies) {
     );
     describeSessionStoreContract(
       'RedisSessionStore',
-      redis.open((client, keys) => new RedisSessionStore<SessionData>(client, keys, 'h5')),
+      redis.open(
+        (client, keys) =>
+          new RedisSessionStore<SessionData & { accountId?: string }>(client, keys, 'h5', (data) => data.accountId),
+      ),
       (clock) => ({ csrfToken: 'token', createdAt: clock.now(), lastSeenAt: clock.now() }),
+      (clock, accountId) => ({ csrfToken: 'token', createdAt: clock.now(), lastSeenAt: clock.now(), accountId }),
     );
     describeCaptchaStoreContract(
       'RedisCaptchaStore',

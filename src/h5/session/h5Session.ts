@@ -18,6 +18,8 @@ export interface H5SessionData extends SessionData {
   bind?: { accountId: string; at: number };
   /** The phone that the last SMS code was sent to, for the page after 获取验证码. */
   smsPhone?: string;
+  /** 忘记密码 in progress: the recovery's id and the masked number its code went to (none when nothing was sent). */
+  passwordReset?: { id: string; phoneMasked: string | null };
 }
 
 /**
@@ -36,6 +38,9 @@ export const H5_SESSIONS = {
 } as const satisfies CookieSessionUse;
 
 export type H5SessionStore = SessionStore<H5SessionData>;
+
+/** An H5 session acts for the account that passed 实名绑定's 登录 step in it. */
+export const h5SessionAccount = (data: H5SessionData): string | undefined => data.bind?.accountId;
 export type H5Session = CookieSession<H5SessionData>;
 
 declare module 'koa' {

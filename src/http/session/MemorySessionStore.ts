@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock/Clock';
 import { ExpiringMap } from '../../store/ExpiringMap';
 import { sessionIdHash } from './sessionIdHash';
-import type { SessionData, SessionStore } from './SessionStore';
+import type { SessionAccount, SessionData, SessionStore } from './SessionStore';
 
 /**
  * Sessions in this process (REDIS_URL=memory, the embedded demo, and unit tests): one instance per
@@ -10,8 +10,13 @@ import type { SessionData, SessionStore } from './SessionStore';
  */
 export class MemorySessionStore<T extends SessionData> implements SessionStore<T> {
   private readonly sessions: ExpiringMap<string>;
+  /** Session hashes by the account they act for; members whose session is gone are pruned on the next write. */
+  private readonly byAccount = new Map<string, Set<string>>();
 
-  constructor(clock: Clock) {
+  constructor(
+    clock: Clock,
+    private readonly accountOf: SessionAccount<T> = () => undefined,
+  ) {
     this.sessions = new ExpiringMap(clock);
   }
 
@@ -21,10 +26,28 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
   }
 
   async set(id: string, data: T, ttlSeconds: number): Promise<void> {
-    this.sessions.set(sessionIdHash(id), JSON.stringify(data), Math.max(1, Math.ceil(ttlSeconds)) * 1000);
+    const hash = sessionIdHash(id);
+    this.sessions.set(hash, JSON.stringify(data), Math.max(1, Math.ceil(ttlSeconds)) * 1000);
+    const accountId = this.accountOf(data);
+    if (accountId === undefined) return;
+    const members = this.byAccount.get(accountId) ?? new Set<string>();
+    for (const member of members) if (this.sessions.get(member) === undefined) members.delete(member);
+    members.add(hash);
+    this.byAccount.set(accountId, members);
   }
 
   async destroy(id: string): Promise<void> {
     this.sessions.delete(sessionIdHash(id));
+  }
+
+  async destroyForAccount(accountId: string): Promise<number> {
+    const members = this.byAccount.get(accountId);
+    this.byAccount.delete(accountId);
+    let ended = 0;
+    for (const member of members ?? []) {
+      if (this.sessions.get(member) !== undefined) ended += 1;
+      this.sessions.delete(member);
+    }
+    return ended;
   }
 }

@@ -3,6 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FACEID_SANDBOX_PATH } from '../../dependencies';
 
+/** The 模板ID of the demo's login notice (any id: the sandbox's WeChat is given the template). */
+export const DEMO_LOGIN_NOTICE_TEMPLATE = 'DemoLoginNoticeTemplate01';
+
 interface DemoSecrets {
   SESSION_SECRET: string;
   DATA_KEY: string;
@@ -53,6 +56,8 @@ export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv): NodeJS
     TENCENTCLOUD_SECRET_ID: 'AKIDdemo0000000000000000000000000000',
     TENCENTCLOUD_SECRET_KEY: 'demo-faceid-secret-key',
     TENCENTCLOUD_FACEID_URL: `${publicUrl}${FACEID_SANDBOX_PATH}`,
+    // The phone shows a login notice after each login (the simulator has this template).
+    WECHAT_TEMPLATE_LOGIN_NOTICE: DEMO_LOGIN_NOTICE_TEMPLATE,
     ...secrets,
     ...env,
     PORT: port,

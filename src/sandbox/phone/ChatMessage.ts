@@ -10,6 +10,8 @@ export type ChatSource = 'text' | 'event' | 'reply' | 'custom' | 'template';
 export interface ChatCard {
   title: string;
   description: string;
+  /** A template message's keywords as WeChat lists them: the template's label, then the value. */
+  fields?: { label: string; value: string }[];
   url: string | null;
 }
 

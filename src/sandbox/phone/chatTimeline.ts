@@ -1,3 +1,4 @@
+import type { MessageTemplate } from '../simulator/MessageTemplates';
 import type { OutboxMessage } from '../simulator/WeChatSimulator';
 import type { ChatMessage } from './ChatMessage';
 import { outboxChatMessage } from './outboxChatMessage';
@@ -7,9 +8,14 @@ import { outboxChatMessage } from './outboxChatMessage';
  * merged with the 客服 and template messages the simulator's outbox holds for that openid. Equal
  * times keep the phone's lines first, since a push is sent before anything it causes.
  */
-export function chatTimeline(openid: string, phoneLog: ChatMessage[], outbox: readonly OutboxMessage[]): ChatMessage[] {
+export function chatTimeline(
+  openid: string,
+  phoneLog: ChatMessage[],
+  outbox: readonly OutboxMessage[],
+  templates: (templateId: string) => MessageTemplate | undefined = () => undefined,
+): ChatMessage[] {
   const sent = outbox.flatMap((message, index) =>
-    message.touser === openid ? [outboxChatMessage(message, index)] : [],
+    message.touser === openid ? [outboxChatMessage(message, index, templates)] : [],
   );
   const ordered = [
     ...phoneLog.map((message, order) => ({ message, order })),

@@ -151,7 +151,9 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
 
   router.get('/chat', (ctx) => {
     const user = findUser(singleQuery(ctx, 'openid'));
-    const messages = chatTimeline(user.openid, options.chat.messagesOf(user.openid), simulator.outbox);
+    const messages = chatTimeline(user.openid, options.chat.messagesOf(user.openid), simulator.outbox, (id) =>
+      simulator.messageTemplate(id),
+    );
     ctx.body = { user: userView(user), messages: messages.map(messageView) };
   });
 

@@ -8,6 +8,7 @@ import { authorizeErrorPage, openInWeChatPage } from './authorizePages';
 import { type Fault, FaultInjector } from './FaultInjector';
 import { type CustomMenu, menuForGet, validateMenu } from './menuRules';
 import { type AcceptedMessage, validateCustomMessage, validateTemplateMessage } from './messageRules';
+import type { MessageTemplate } from './MessageTemplates';
 import { type QrCode, QrCodeRegistry } from './QrCodeRegistry';
 import { parseQrCodeRequest } from './qrCodeRequest';
 import { randomOpenId } from './randomStrings';
@@ -90,6 +91,8 @@ export class WeChatSimulator {
   private readonly oauth: WebAuthorization;
   private readonly faults = new FaultInjector();
   private readonly knownUsers = new Map<string, SimulatedUser>();
+  /** 我的模板: the templates the account has added in the console; reset() keeps them, as a console would. */
+  private readonly messageTemplates = new Map<string, MessageTemplate>();
   private currentMenu: { menu: CustomMenu; menuid: number } | null = null;
   private successfulTokenFetches = 0;
   private nextTemplateMsgId = randomInt(1_000_000_000, 4_000_000_000);
@@ -166,6 +169,20 @@ export class WeChatSimulator {
 
   users(): SimulatedUser[] {
     return [...this.knownUsers.values()].map((user) => ({ ...user }));
+  }
+
+  // ---- template messages -------------------------------------------------------------------------
+
+  /**
+   * Adds a template to 我的模板, as an operator does in the console. A send naming a template the
+   * simulator was not given is still accepted (tests send made-up ids) and shown by its keys.
+   */
+  addMessageTemplate(template: MessageTemplate): void {
+    this.messageTemplates.set(template.template_id, { ...template });
+  }
+
+  messageTemplate(templateId: string): MessageTemplate | undefined {
+    return this.messageTemplates.get(templateId);
   }
 
   // ---- faults and token control -----------------------------------------------------------------
@@ -335,6 +352,16 @@ export class WeChatSimulator {
       this.nextTemplateMsgId += 1;
       this.deliver('template', message, msgid);
       ctx.body = { errcode: 0, errmsg: 'ok', msgid };
+    });
+
+    router.get('/cgi-bin/template/get_all_private_template', withToken, (ctx) => {
+      ctx.body = {
+        template_list: [...this.messageTemplates.values()].map((t) => ({
+          ...t,
+          primary_industry: '政府与公共事业',
+          deputy_industry: '政务民生',
+        })),
+      };
     });
 
     router.get('/connect/oauth2/authorize', (ctx) => this.authorize(ctx));

@@ -31,6 +31,7 @@ describe('http: cookieSession', () => {
         await store.set(id, data, ttl);
       },
       destroy: (id) => store.destroy(id),
+      destroyForAccount: (accountId) => store.destroyForAccount(accountId),
     };
     const app = new Koa();
     app.use(

@@ -6,6 +6,7 @@ import { outboxChatMessage } from '../../../src/sandbox/phone/outboxChatMessage'
 import { passiveReplyMessage } from '../../../src/sandbox/phone/passiveReplyMessage';
 import { scannableQrCodes } from '../../../src/sandbox/phone/scannableQrCodes';
 import { textSegments } from '../../../src/sandbox/phone/textSegments';
+import { loginNoticeTemplate } from '../../../src/sandbox/simulator/loginNoticeTemplate';
 import type { OutboxMessage, QrCode } from '../../../src/sandbox/simulator/WeChatSimulator';
 
 describe('sandbox/phone: how the chat is drawn', () => {
@@ -66,6 +67,36 @@ describe('sandbox/phone: how the chat is drawn', () => {
         source: 'template',
         segments: [],
         card: { title: '绑定成功', description: '张*\n谢谢', url: 'https://x.test/d' },
+      });
+    });
+
+    it('shows a template of 我的模板 as WeChat does: its title, each keyword with its label, values cut at 20 characters', () => {
+      const template = loginNoticeTemplate('LoginTpl', { time: 'time1', method: 'thing2', region: 'thing4' });
+      const message: OutboxMessage = {
+        kind: 'template',
+        touser: 'oMe',
+        at: 1,
+        body: {
+          template_id: 'LoginTpl',
+          url: 'https://x.test/h5/logins',
+          data: {
+            time1: { value: '2026年12月8日 10:15' },
+            thing2: { value: '微信扫码' },
+            thing4: { value: '一二三四五六七八九十一二三四五六七八九十多' },
+            unused: { value: '不在模板里' },
+          },
+        },
+      };
+      const known = (id: string) => (id === 'LoginTpl' ? template : undefined);
+      assert.deepEqual(outboxChatMessage(message, 0, known).card, {
+        title: '账号登录提醒',
+        description: '',
+        fields: [
+          { label: '登录时间', value: '2026年12月8日 10:15' },
+          { label: '登录方式', value: '微信扫码' },
+          { label: '登录地点', value: '一二三四五六七八九十一二三四五六七八九十…' },
+        ],
+        url: 'https://x.test/h5/logins',
       });
     });
 

@@ -605,6 +605,23 @@ describe('sandbox/simulator/WeChatSimulator', () => {
       });
       assert.equal(sim.outbox.length, 0);
     });
+
+    it('lists the templates of 我的模板 (get_all_private_template) as the console added them', async () => {
+      sim.addMessageTemplate({
+        template_id: 'TPL',
+        title: '账号登录提醒',
+        content: '登录时间：{{time1.DATA}}',
+        example: '',
+      });
+      const res = await http().get('/cgi-bin/template/get_all_private_template').query({ access_token: token });
+      const list = (res.body as { template_list: Record<string, unknown>[] }).template_list;
+      assert.equal(list.length, 1);
+      assert.equal(list[0]!.template_id, 'TPL');
+      assert.equal(list[0]!.title, '账号登录提醒');
+      assert.equal(list[0]!.content, '登录时间：{{time1.DATA}}');
+      assert.deepEqual(sim.messageTemplate('TPL')?.title, '账号登录提醒');
+      assert.equal(sim.messageTemplate('OTHER'), undefined);
+    });
   });
 
   describe('web OAuth', () => {
