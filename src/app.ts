@@ -16,6 +16,7 @@ import { H5Renderer } from './h5/H5Renderer';
 import { h5Pipeline } from './h5/h5Pipeline';
 import { confirmRoutes } from './login/confirmRoutes';
 import { loginApiRoutes } from './login/loginApiRoutes';
+import { LongPollGate } from './login/LongPollGate';
 import { referencePortalFor } from './portal/referencePortal';
 import { healthRoutes } from './health/healthRoutes';
 import { errorHandler } from './http/errorHandler';
@@ -86,12 +87,12 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
       production: config.nodeEnv === 'production',
     }).routes(),
   );
-  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox).routes());
+  if (config.sandbox && deps.smsOutbox) router.use(smsOutboxRoutes(deps.smsOutbox, config.publicUrl).routes());
   router.use(accountRoutes(deps).routes());
   router.use(
     passwordApiRoutes({ passwords: deps.passwords, apiKeys: config.portal.apiKeys, clock: deps.clock }).routes(),
   );
-  router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices).routes());
+  router.use(loginApiRoutes(deps.login, config.portal, deps.loginNotices, new LongPollGate(config.longPoll)).routes());
   router.use(
     bindingApiRoutes({
       accounts: deps.accounts,
@@ -141,6 +142,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
   app.use(
     h5Pipeline({
       publicUrl: config.publicUrl,
+      sessionSecret: config.sessionSecret,
       sandbox: config.sandbox,
       projectRoot: deps.projectRoot,
       clock: deps.clock,

@@ -4,6 +4,7 @@ import { AccountService } from './accounts/AccountService';
 import { AccountStore } from './accounts/AccountStore';
 import { LoginThrottle } from './accounts/LoginThrottle';
 import { AuditLog } from './audit/AuditLog';
+import { RefusalAuditCap } from './audit/RefusalAuditCap';
 import { BindingStore } from './binding/BindingStore';
 import { BoundAccountCache } from './binding/BoundAccountCache';
 import { MemoryBindingChangeFeed } from './binding/MemoryBindingChangeFeed';
@@ -170,7 +171,7 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     logger,
   });
   const protector = new PersonalDataProtector(config.dataKey);
-  const audit = new AuditLog(db, clock, logger);
+  const audit = new AuditLog(db, clock, logger, new RefusalAuditCap(stores.rateLimiter, config.dataKey));
   const rateLimiter = stores.rateLimiter;
   const smsOutbox = config.sandbox ? new SmsOutbox() : null;
   const smsSender = createSmsSender(config, { logger, clock, outbox: smsOutbox });
@@ -225,6 +226,8 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
           appSecret: config.wechat.appSecret,
           clock,
           publicBase: `${config.publicUrl}${SIMULATOR_PATH}`,
+          // Codes of the simulated WeChat users go to this service only, never to another site.
+          redirectBase: config.publicUrl,
         })
       : null,
     rateLimiter,

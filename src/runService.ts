@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApp, type AppOptions } from './app';
 import type { Config } from './config/Config';
 import { buildDependencies, closeDependencies, type Dependencies } from './dependencies';
+import { createHttpServer, HTTP_SERVER_LIMITS } from './http/httpServer';
 
 export interface RunHooks {
   /** After the dependencies are built, before the port opens (seeding, restoring state). */
@@ -22,9 +23,17 @@ export async function runService(config: Config, hooks: RunHooks = {}): Promise<
   const deps = await buildDependencies(config);
   await hooks.beforeListen?.(deps);
   const app = createApp(deps, hooks.appOptions);
-  const server = app.listen(config.port);
+  const server = createHttpServer(app.callback(), {
+    ...HTTP_SERVER_LIMITS,
+    maxConnections: config.httpMaxConnections,
+  });
+  if (config.host) server.listen(config.port, config.host);
+  else server.listen(config.port);
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  deps.logger.info({ port: config.port, publicUrl: config.publicUrl, sandbox: config.sandbox }, 'listening');
+  deps.logger.info(
+    { port: config.port, host: config.host ?? 'every interface', publicUrl: config.publicUrl, sandbox: config.sandbox },
+    'listening',
+  );
   hooks.afterListen?.(deps);
 
   let stopping = false;

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { SubjectDigest } from '../security/SubjectDigest';
 import type { FailureClaim, FailurePacing, LoginFailureStore } from './LoginFailureStore';
 import { looksLikeIdNumber, looksLikeMobileNumber, normalizeIdNumber } from './personalNumbers';
 
@@ -36,9 +36,6 @@ export interface LoginClient {
 /** Whose password is tried: a 登录账号 as typed (a login), or a known account (修改密码's current password). */
 export type LoginSubject = { typed: string } | { accountId: string };
 
-// Fixed, public HKDF salt and label: they only separate this subkey from DATA_KEY's other uses.
-const HKDF_SALT = Buffer.from('etax-wechat/login-failures');
-
 /**
  * Paces password guessing per (typed identifier, client) with waits that grow, and per identifier
  * with a ceiling that slows every client that has been failing, never one that has not: a stranger
@@ -47,7 +44,7 @@ const HKDF_SALT = Buffer.from('etax-wechat/login-failures');
  * keyed digests.
  */
 export class LoginThrottle {
-  private readonly key: Buffer;
+  private readonly subjects: SubjectDigest;
   private readonly pacing: FailurePacing;
 
   constructor(
@@ -55,7 +52,7 @@ export class LoginThrottle {
     dataKey: Buffer,
     limits: LoginThrottleLimits = DEFAULT_LOGIN_THROTTLE_LIMITS,
   ) {
-    this.key = Buffer.from(hkdfSync('sha256', dataKey, HKDF_SALT, 'v1 login failure subjects', 32));
+    this.subjects = new SubjectDigest(dataKey, 'etax-wechat/login-failures', 'v1 login failure subjects');
     this.pacing = pacingOf(limits);
   }
 
@@ -82,23 +79,18 @@ export class LoginThrottle {
   // One identifier however it is typed: ID numbers upper-case (x or X), login names compared
   // case-insensitively as MySQL looks them up.
   private subjectDigest(subject: LoginSubject): string {
-    if ('accountId' in subject) return this.digest('account', subject.accountId);
+    if ('accountId' in subject) return this.subjects.of('account', subject.accountId);
     const trimmed = subject.typed.trim();
     const normalised = looksLikeIdNumber(trimmed)
       ? normalizeIdNumber(trimmed)
       : looksLikeMobileNumber(trimmed)
         ? trimmed
         : trimmed.toLowerCase();
-    return this.digest('identifier', normalised);
+    return this.subjects.of('identifier', normalised);
   }
 
   private clientDigest(client: LoginClient): string {
-    return client.openid ? this.digest('openid', client.openid) : this.digest('ip', client.ip.toLowerCase());
-  }
-
-  // 128 bits: collisions are out of reach and the keys stay short.
-  private digest(kind: string, value: string): string {
-    return createHmac('sha256', this.key).update(`${kind}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
+    return client.openid ? this.subjects.of('openid', client.openid) : this.subjects.of('ip', client.ip.toLowerCase());
   }
 }
 

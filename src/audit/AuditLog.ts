@@ -4,6 +4,7 @@ import type { Logger } from '../logging/createLogger';
 import { maskOpenid } from '../security/masking';
 import { AuditEventEntity, type AuditEvent, type AuditEventType } from './AuditEvent';
 import { AuditRowWriter } from './AuditRowWriter';
+import { isRefusalType, type RefusalAuditCap } from './RefusalAuditCap';
 
 export interface AuditEntry {
   type: AuditEventType;
@@ -21,6 +22,10 @@ const MAX_USER_AGENT = 512;
 /**
  * Security-relevant events: one `audit_events` row and one info log line each (ASVS V16.3.1:
  * authentication events are logged). The log line carries the openid masked.
+ *
+ * Refusals (`*_failed`) pass `refusals` first, the one place that keeps a client's flood of them
+ * from filling the table: past its limit a client's refusals of a type are stored no more until
+ * the window ends (the first one over is stored, marked `capped`), and only logged at debug level.
  */
 export class AuditLog {
   private readonly writer: AuditRowWriter;
@@ -29,6 +34,7 @@ export class AuditLog {
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly refusals: RefusalAuditCap | null = null,
   ) {
     this.writer = new AuditRowWriter(db);
   }
@@ -63,6 +69,18 @@ export class AuditLog {
       detail: entry.detail ?? null,
       createdAt: new Date(this.clock.now()),
     };
+    if (!manager && isRefusalType(row.type)) {
+      const admission = await this.admitRefusal(row);
+      if (admission.store === 'no_row') {
+        this.logger.debug(
+          { audit: AuditLog.logged(row) },
+          `audit: ${row.type} (row not stored: client over its refusal cap)`,
+        );
+        return;
+      }
+      if (admission.store === 'last_row')
+        row.detail = { ...row.detail, capped: { until: admission.until.toISOString() } };
+    }
     if (manager) {
       // typeorm's deep-partial type cannot see into `Record<string, unknown>`; the row is a whole AuditEvent.
       await manager.getRepository(AuditEventEntity).insert(row as QueryDeepPartialEntity<AuditEvent>);
@@ -97,6 +115,17 @@ export class AuditLog {
       };
       this.logger.error({ reason, audit: AuditLog.logged(row) }, `audit: ${entry.type} (row not stored)`);
       return false;
+    }
+  }
+
+  /** Fails open: a refusal whose cap cannot be counted (Redis unreachable) is stored. */
+  private async admitRefusal(row: AuditEvent) {
+    if (!this.refusals) return { store: 'row' as const };
+    try {
+      return await this.refusals.admit(row.type, { openid: row.openid, ip: row.ip }, this.clock.now());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'audit: refusal cap not counted, row stored');
+      return { store: 'row' as const };
     }
   }
 

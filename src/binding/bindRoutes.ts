@@ -42,6 +42,8 @@ type Errors = Partial<Record<'loginName' | 'password' | 'captcha' | 'phone' | 's
 /** Step 1 (登录) is good for this long; after it the taxpayer must log in again. */
 const STEP_ONE_VALID_MS = 15 * 60_000;
 
+const PHONE_MISMATCH = '手机号码与账号预留的手机号码不一致';
+
 const field = (ctx: Context, name: string): string => {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value.trim() : '';
@@ -95,6 +97,37 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
         notice: extra.notice,
       },
       status,
+    );
+  };
+
+  /**
+   * A typed phone that is not the account's: each one is a guess at the digits the mask hides, so
+   * they are counted (FormAttemptLimiter, 'bind-phone'); past the limit the 登录 step is cleared and
+   * the taxpayer starts again from 登录.
+   */
+  const phoneMismatch = async (
+    ctx: Context,
+    accountId: string,
+    page: { values: Record<string, string>; errors: Errors },
+  ) => {
+    const session = sessionOf(ctx);
+    const verdict = await deps.attempts.attempt('bind-phone', { openid: session.openid!, ip: ctx.ip });
+    if (verdict.allowed) {
+      await fail(ctx, 'phone_mismatch', accountId);
+      await renderPhoneStep(ctx, page, 400);
+      return;
+    }
+    if (verdict.firstRefusal) await fail(ctx, 'too_many_attempts', accountId);
+    delete session.bind;
+    delete session.smsPhone;
+    ctx.state.session.touch();
+    ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+    const minutes = Math.max(1, Math.ceil(verdict.retryAfterSeconds / 60));
+    renderer.render(
+      ctx,
+      'bind-login',
+      { values: {}, errors: { form: `手机号码多次与账号预留的手机号码不一致，请 ${minutes} 分钟后重新登录并绑定。` } },
+      429,
     );
   };
 
@@ -192,8 +225,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     }
     const { phone } = mobile;
     if (!accounts.phoneMatches(account, phone)) {
-      await fail(ctx, 'phone_mismatch', account.id);
-      await renderPhoneStep(ctx, { values: { phone }, errors: { phone: '手机号码与账号预留的手机号码不一致' } }, 400);
+      await phoneMismatch(ctx, account.id, { values: { phone }, errors: { phone: PHONE_MISMATCH } });
       return;
     }
     session.smsPhone = phone;
@@ -242,7 +274,7 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     }
     let sent;
     try {
-      sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip });
+      sent = await deps.smsCodes.send({ phone, purpose: 'bind', ip: ctx.ip, requester: session.openid! });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       deps.logger.warn({ err: error }, 'bind SMS not delivered');
@@ -272,14 +304,17 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
     const mobile = checkMobileNumber(typed);
     const phone = mobile.ok ? mobile.phone : typed;
     if (!mobile.ok) errors.phone = mobile.message;
-    else if (!accounts.phoneMatches(account, phone)) errors.phone = '手机号码与账号预留的手机号码不一致';
+    else if (!accounts.phoneMatches(account, phone)) errors.phone = PHONE_MISMATCH;
     if (!/^\d{6}$/.test(smsCode)) errors.smsCode = '请输入6位短信验证码';
+    if (errors.phone === PHONE_MISMATCH) {
+      await phoneMismatch(ctx, account.id, { values, errors });
+      return;
+    }
     if (Object.keys(errors).length > 0) {
-      if (errors.phone === '手机号码与账号预留的手机号码不一致') await fail(ctx, 'phone_mismatch', account.id);
       await renderPhoneStep(ctx, { values, errors }, 400);
       return;
     }
-    const verdict = await deps.smsCodes.verify({ phone, purpose: 'bind', code: smsCode });
+    const verdict = await deps.smsCodes.verify({ phone, purpose: 'bind', code: smsCode, requester: session.openid! });
     if (verdict !== 'ok') {
       await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', account.id);
       await renderPhoneStep(

@@ -22,6 +22,12 @@ export type RedisTopology =
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
+  /** Address to listen on; null: every interface. With SANDBOX=1 it is 127.0.0.1 unless HOST says otherwise. */
+  host: string | null;
+  /** Most HTTP connections one process holds open; more are closed at once. */
+  httpMaxConnections: number;
+  /** Long-polls held at once per ticket and per client IP (in each process); more are answered at once. */
+  longPoll: { maxPerTicket: number; maxPerIp: number };
   /** Public base URL without a trailing slash, used in links sent to WeChat users. */
   publicUrl: string;
   logLevel: string;
@@ -82,7 +88,10 @@ export interface Config {
       region: string;
       sdkAppId: string;
       signName: string;
+      /** The verification-code template. */
       templateId: string;
+      /** The template sent instead of a 实名注册 code to a phone that already has an account. */
+      accountExistsTemplateId: string;
     };
   };
   /** 实名注册's identity check (IDENTITY_VERIFIER); see docs/registration.md. */

@@ -4,6 +4,7 @@ import type { JSONSchemaType } from 'ajv';
 export interface Env {
   NODE_ENV: 'development' | 'production' | 'test';
   PORT: number;
+  HOST?: string;
   PUBLIC_URL: string;
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   WECHAT_APPID: string;
@@ -18,6 +19,9 @@ export interface Env {
   WECHAT_MAX_SKEW_SECONDS: number;
   WECHAT_API_TIMEOUT_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
+  HTTP_MAX_CONNECTIONS: number;
+  LONG_POLL_MAX_PER_TICKET: number;
+  LONG_POLL_MAX_PER_IP: number;
   DATABASE_URL: string;
   REDIS_URL?: string;
   REDIS_SENTINELS?: string;
@@ -60,6 +64,7 @@ export interface Env {
   TENCENTCLOUD_SMS_SDK_APP_ID?: string;
   TENCENTCLOUD_SMS_SIGN_NAME?: string;
   TENCENTCLOUD_SMS_TEMPLATE_ID?: string;
+  TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS?: string;
   IDENTITY_VERIFIER: 'format-only' | 'tencentcloud';
   TENCENTCLOUD_FACEID_MODE: 'three-element' | 'two-element';
   TENCENTCLOUD_FACEID_REGION?: string;
@@ -98,6 +103,8 @@ export const envSchema: JSONSchemaType<Env> = {
     // Unset means production: the safeguards must be switched off on purpose, never on.
     NODE_ENV: { type: 'string', enum: ['development', 'production', 'test'], default: 'production' },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    // An IP address to listen on; default (in loadConfig) every interface, or 127.0.0.1 with SANDBOX=1.
+    HOST: { type: 'string', pattern: '^([0-9.]{7,15}|[0-9A-Fa-f:.]{2,45})$', nullable: true },
     PUBLIC_URL: httpUrl,
     LOG_LEVEL: {
       type: 'string',
@@ -118,6 +125,9 @@ export const envSchema: JSONSchemaType<Env> = {
     WECHAT_MAX_SKEW_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
     WECHAT_API_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 4000, default: 3000 },
     SHUTDOWN_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 600000, default: 10000 },
+    HTTP_MAX_CONNECTIONS: { type: 'integer', minimum: 16, maximum: 1000000, default: 15000 },
+    LONG_POLL_MAX_PER_TICKET: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
+    LONG_POLL_MAX_PER_IP: { type: 'integer', minimum: 1, maximum: 100000, default: 20 },
     DATABASE_URL: { type: 'string', pattern: '^(mysql://\\S+|sqlite:\\S+)$' },
     // Exactly one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES: checked in loadConfig.
     REDIS_URL: { type: 'string', pattern: '^(rediss?://\\S+|memory)$', nullable: true },
@@ -171,6 +181,7 @@ export const envSchema: JSONSchemaType<Env> = {
     TENCENTCLOUD_SMS_SDK_APP_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
     TENCENTCLOUD_SMS_SIGN_NAME: { type: 'string', minLength: 1, nullable: true },
     TENCENTCLOUD_SMS_TEMPLATE_ID: { type: 'string', pattern: '^[0-9]+$', nullable: true },
+    TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: { type: 'string', pattern: '^[0-9]+$', nullable: true },
     IDENTITY_VERIFIER: { type: 'string', enum: ['format-only', 'tencentcloud'], default: 'format-only' },
     TENCENTCLOUD_FACEID_MODE: { type: 'string', enum: ['three-element', 'two-element'], default: 'three-element' },
     TENCENTCLOUD_FACEID_REGION: { type: 'string', minLength: 1, nullable: true },
@@ -191,6 +202,7 @@ export const envSchema: JSONSchemaType<Env> = {
       'TENCENTCLOUD_SMS_SDK_APP_ID',
       'TENCENTCLOUD_SMS_SIGN_NAME',
       'TENCENTCLOUD_SMS_TEMPLATE_ID',
+      'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
     ],
   },
   dependencies: {
@@ -206,6 +218,7 @@ export const envSchema: JSONSchemaType<Env> = {
 /** What a variable that fails its pattern must look like, in words an operator can act on. */
 export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
   PUBLIC_URL: 'must be an http(s) URL without query or fragment',
+  HOST: 'must be an IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::',
   WECHAT_APPID: 'must be "wx" followed by 16 letters or digits',
   WECHAT_APPSECRET: 'must be 16 to 64 letters or digits',
   WECHAT_TOKEN: 'must be 3 to 32 letters or digits',
@@ -229,5 +242,6 @@ export const FORMAT_HINTS: Partial<Record<keyof Env, string>> = {
     'must be comma-separated fact=keyword pairs, facts from time, method, portal, region, browser (e.g. time=time1,method=thing2)',
   TENCENTCLOUD_SMS_SDK_APP_ID: 'must be digits',
   TENCENTCLOUD_SMS_TEMPLATE_ID: 'must be digits',
+  TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: 'must be digits',
   TENCENTCLOUD_FACEID_URL: 'must be an http(s) URL without query, like http://127.0.0.1:3000/sandbox/faceid',
 };

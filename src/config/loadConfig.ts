@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import Ajv from 'ajv';
 import type { Config, LoginNoticeFact, RedisTopology } from './Config';
 import { envSchema, FORMAT_HINTS, type Env } from './envSchema';
@@ -53,6 +54,9 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
     }
   }
   const e = env as unknown as Env;
+  if (typeof e.HOST === 'string' && isIP(e.HOST) === 0 && !problems.some((p) => p.startsWith('HOST '))) {
+    problems.push(`HOST ${FORMAT_HINTS.HOST!}`);
+  }
   if (e.NODE_ENV === 'production') problems.push(...productionSecretProblems(e, problems));
   if (e.PORTAL_DEMO === '1' && e.NODE_ENV === 'production') {
     problems.push('PORTAL_DEMO=1 is refused when NODE_ENV=production (the reference portal is a demo)');
@@ -121,6 +125,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
           sdkAppId: e.TENCENTCLOUD_SMS_SDK_APP_ID!,
           signName: e.TENCENTCLOUD_SMS_SIGN_NAME!,
           templateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID!,
+          accountExistsTemplateId: e.TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS!,
         }
       : undefined;
 
@@ -151,6 +156,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
+    // The sandbox serves SMS codes and drives simulated WeChat users: only this machine, unless HOST says so.
+    host: e.HOST ?? (e.SANDBOX === '1' ? '127.0.0.1' : null),
+    httpMaxConnections: e.HTTP_MAX_CONNECTIONS,
+    longPoll: { maxPerTicket: e.LONG_POLL_MAX_PER_TICKET, maxPerIp: e.LONG_POLL_MAX_PER_IP },
     publicUrl: trimSlash(e.PUBLIC_URL),
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

@@ -11,6 +11,7 @@ import { csrfProtection } from '../http/csrfProtection';
 import type { H5Renderer } from './H5Renderer';
 import { h5ErrorPages } from './h5ErrorPages';
 import { oauthCallback } from './oauth/oauthCallback';
+import { OAuthStateCookie } from './oauth/OAuthStateCookie';
 import type { OAuthCallbackClaims } from './oauth/OAuthCallbackClaims';
 import type { WebOAuth } from './oauth/WebOAuth';
 import { wechatUserGuard } from './oauth/wechatUserGuard';
@@ -19,6 +20,8 @@ import { staticFiles } from '../http/staticFiles';
 
 export interface H5PipelineOptions {
   publicUrl: string;
+  /** Signs the OAuth state cookie of visitors not yet identified. */
+  sessionSecret: string;
   sandbox: boolean;
   projectRoot: string;
   clock: Clock;
@@ -43,7 +46,12 @@ export function h5Pipeline(options: H5PipelineOptions): Middleware {
       throw createHttpError(400, '提交的内容无法识别，请返回重试。');
     },
   });
-  const open = new Router().get('/h5/oauth/callback', oauthCallback(options.webOAuth, options.oauthClaims));
+  const secure = options.publicUrl.startsWith('https://');
+  const stateCookie = new OAuthStateCookie({ secret: options.sessionSecret, clock: options.clock, secure });
+  const open = new Router().get(
+    '/h5/oauth/callback',
+    oauthCallback(options.webOAuth, options.oauthClaims, stateCookie),
+  );
   const captcha = new Router().get('/h5/captcha', captchaRoute(options.captcha, options.sandbox));
   const routed = (router: Router) => [router.routes() as Middleware, router.allowedMethods() as Middleware];
   const middlewares: Middleware[] = [
@@ -55,7 +63,7 @@ export function h5Pipeline(options: H5PipelineOptions): Middleware {
       cacheControl: 'public, max-age=3600',
     }),
     h5ErrorPages(options.renderer),
-    h5Session({ store: options.sessions, clock: options.clock, secure: options.publicUrl.startsWith('https://') }),
+    h5Session({ store: options.sessions, clock: options.clock, secure }),
     formBody as Middleware,
     csrfProtection({
       publicOrigin: new URL(options.publicUrl).origin,
@@ -65,6 +73,7 @@ export function h5Pipeline(options: H5PipelineOptions): Middleware {
     ...routed(open),
     wechatUserGuard({
       oauth: options.webOAuth,
+      stateCookie,
       renderer: options.renderer,
       callbackUrl: `${options.publicUrl}/h5/oauth/callback`,
       requireWechatBrowser: !options.sandbox,

@@ -98,21 +98,28 @@ export class LoginService {
 
   /**
    * Long-poll: answers as soon as the status differs from `baseline` (the current one when none is
-   * given), when the ticket expires, or after waitMs. Changes made on any instance wake it.
+   * given), when the ticket expires, or after waitMs. Changes made on any instance wake it. Once
+   * `abandoned` aborts (the client left) it stops waiting and answers null: nobody reads the answer.
    */
   async waitForChange(
     ticketId: string,
     baseline: TicketStatus | undefined,
     waitMs: number,
+    abandoned?: AbortSignal,
   ): Promise<TicketView | null> {
     const { hub } = this.options;
     const held = this.options.metrics?.longPollStarted();
     const giveUpAt = Date.now() + waitMs;
     let expected = baseline;
+    let stopListening: (() => void) | undefined;
+    const onAbandoned = () => stopListening?.();
+    abandoned?.addEventListener('abort', onAbandoned, { once: true });
     try {
       for (;;) {
+        if (abandoned?.aborted) return null;
         const remaining = giveUpAt - Date.now();
         const listening = hub.listen(ticketId, remaining);
+        stopListening = () => listening.cancel();
         const step = await this.answerOrWait(ticketId, expected, remaining, listening.cancel);
         if (step.answer !== undefined) {
           listening.cancel();
@@ -121,10 +128,12 @@ export class LoginService {
         expected = step.expected;
         // Only `expected` and `listening` are kept while the poll is held (10,000 polls may be held at once).
         await listening.changed;
+        if (abandoned?.aborted) return null;
         // At shutdown the hub releases every poll: answer with the current status, do not wait again.
         if (Date.now() >= giveUpAt || hub.draining) return await this.view(ticketId);
       }
     } finally {
+      abandoned?.removeEventListener('abort', onAbandoned);
       held?.();
     }
   }

@@ -15,6 +15,7 @@ import { requirePortalKey } from '../security/requirePortalKey';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
 import { TICKET_STATUSES, type TicketStatus } from './LoginTicket';
 import type { LoginService } from './LoginService';
+import type { LongPollGate } from './LongPollGate';
 
 const MAX_WAIT_SECONDS = 30;
 /** WeChat's "api freq out of limit": the day's qrcode/create calls are used up. */
@@ -70,6 +71,7 @@ export function loginApiRoutes(
   login: LoginService,
   portal: { apiKeys: string[]; origins: string[] },
   notices: LoginNoticeSender | null,
+  polls: LongPollGate,
 ): Router {
   const router = new Router({ prefix: '/api/login/tickets' });
   const readCreate = validateBody(createTicketSchema);
@@ -122,19 +124,27 @@ export function loginApiRoutes(
     }
     const ticketId = ctx.params.ticketId!;
     ctx.set('Cache-Control', 'no-store');
-    if (waitSeconds > 0) {
+    // Past the per-ticket or per-IP limit of held polls, a poll is answered at once, as without `wait`.
+    const slot = waitSeconds > 0 ? polls.admit(ticketId, ctx.ip) : null;
+    if (slot) {
       // Held outside the middleware chain: the route returns now and answers when the ticket changes
       // or the wait ends, so a held poll keeps no suspended middleware (10,000 may be held at once).
       ctx.respond = false;
       const logger = ctx.state.logger;
-      void login.waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000).then(
-        (view) =>
-          answerLater(
-            ctx.res,
-            view ? { status: 200, headers: {}, body: view } : { status: 404, headers: {}, body: notFoundBody },
-          ),
-        (error: unknown) => answerLater(ctx.res, errorAnswer(error, logger)),
-      );
+      // A client that leaves frees its waiter and its slot at once, not when the wait would end.
+      const left = new AbortController();
+      ctx.res.once('close', () => left.abort());
+      void login
+        .waitForChange(ticketId, status as TicketStatus | undefined, waitSeconds * 1000, left.signal)
+        .then(
+          (view) =>
+            answerLater(
+              ctx.res,
+              view ? { status: 200, headers: {}, body: view } : { status: 404, headers: {}, body: notFoundBody },
+            ),
+          (error: unknown) => answerLater(ctx.res, errorAnswer(error, logger)),
+        )
+        .finally(() => slot.release());
       return;
     }
     const view = await login.view(ticketId);

@@ -173,6 +173,8 @@ export class PasswordService {
         phone,
         purpose: 'password_reset',
         ip: request.context.ip,
+        // The code belongs to this recovery: another recovery of the same account cannot use or void it.
+        requester: resetId,
         audit: { type: 'password_reset_failed', ...audited, accountId: account.id },
       })
       .then(
@@ -197,7 +199,12 @@ export class PasswordService {
     if (record.tries >= MAX_CODE_TRIES) return 'invalid_code';
     const account = record.accountId ? await this.deps.accounts.findById(record.accountId) : null;
     const verdict = account
-      ? await this.deps.smsCodes.verify({ phone: this.deps.accounts.phoneOf(account), purpose: 'password_reset', code })
+      ? await this.deps.smsCodes.verify({
+          phone: this.deps.accounts.phoneOf(account),
+          purpose: 'password_reset',
+          code,
+          requester: resetId,
+        })
       : 'wrong';
     const next: ResetRecord = verdict === 'ok' ? { ...record, verified: true } : { ...record, tries: record.tries + 1 };
     await this.deps.resets.upsert(resetId, { ...next }, this.remainingSeconds(record));

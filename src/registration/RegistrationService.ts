@@ -101,7 +101,7 @@ export class RegistrationService {
 
   /**
    * Whether an account already has this (valid, normalised) mobile number: asked before an SMS code
-   * is sent, so no code goes to a phone that cannot register. The transaction checks again.
+   * is sent, so such a phone gets the account-exists notice instead. The transaction checks again.
    */
   async phoneTaken(phone: string): Promise<boolean> {
     return this.deps.db

@@ -50,6 +50,9 @@ export const PROVINCE_CODES: ReadonlySet<string> = new Set([
   '83',
 ]);
 
+/** The longest input looked at; longer is refused before any normalising. */
+const MAX_TYPED_ID_LENGTH = 64;
+
 /** Birth dates before this year are refused as typing mistakes. */
 export const EARLIEST_BIRTH_YEAR = 1900;
 
@@ -106,8 +109,10 @@ function isRealDate(yyyymmdd: string): boolean {
  * is returned normalised (X upper-case). Checks run in that order and the first problem is named.
  */
 export function checkIdNumber(input: string, today: string): IdNumberCheck {
-  const value = input.trim().toUpperCase();
   const fail = (problem: IdNumberProblem): IdNumberCheck => ({ ok: false, problem, message: MESSAGES[problem] });
+  // Before any normalising: room for surrounding spaces, and no more.
+  if (input.length > MAX_TYPED_ID_LENGTH) return fail('length');
+  const value = input.trim().toUpperCase();
   if (value.length === 0) return fail('empty');
   if (Array.from(value).length !== 18) return fail('length');
   if (!/^\d{17}[\dX]$/.test(value)) return fail('characters');

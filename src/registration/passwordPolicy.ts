@@ -26,9 +26,10 @@ export function characterClasses(password: string): number {
 export function checkNewPassword(password: string, personal: { phone: string; idNumber: string }): PasswordCheck {
   const fail = (problem: PasswordProblem, message: string): PasswordCheck => ({ ok: false, problem, message });
   if (password.length === 0) return fail('empty', '请设置登录密码');
+  // The length first: nothing below ever looks at more than MAX_PASSWORD_LENGTH characters.
+  if (password.length > MAX_PASSWORD_LENGTH) return fail('too_long', `登录密码不能超过${MAX_PASSWORD_LENGTH}位`);
   if (!/^[!-~]*$/.test(password)) return fail('characters', '登录密码只能包含英文字母、数字和英文符号，不能有空格');
   if (password.length < MIN_PASSWORD_LENGTH) return fail('too_short', `登录密码至少${MIN_PASSWORD_LENGTH}位`);
-  if (password.length > MAX_PASSWORD_LENGTH) return fail('too_long', `登录密码不能超过${MAX_PASSWORD_LENGTH}位`);
   if (characterClasses(password) < 3) return fail('classes', '登录密码须包含大写字母、小写字母、数字、符号中的至少3种');
   const upper = password.toUpperCase();
   if (personal.phone && password.includes(personal.phone)) return fail('contains_phone', '登录密码不能包含手机号码');

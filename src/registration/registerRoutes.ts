@@ -41,7 +41,7 @@ export interface RegisterRoutesDependencies {
   templates: ReplyTemplates;
   clock: Clock;
   logger: Logger;
-  /** Caps 获取验证码 attempts (each spends an image captcha) per WeChat user and per IP (ASVS V6.3.1). */
+  /** Caps 获取验证码 (each spends an image captcha) and 注册 attempts per WeChat user and per IP (ASVS V6.3.1). */
   attempts: FormAttemptLimiter;
 }
 
@@ -65,9 +65,13 @@ const posted = (ctx: Context, name: string): string => {
  * 实名注册 (/h5/register): one form — 姓名, 身份证号码, 手机号码, 验证码 (image), 短信验证码 with
  * 获取验证码, 登录密码, 确认密码 and 注册 — working without JavaScript:
  *
- * - 获取验证码 submits the whole form to /h5/register/sms, which checks the phone (format, not yet
- *   registered) and spends the image captcha, sends the SMS code and shows the form again with the
- *   values kept (never the passwords) and a new image captcha. Every SMS costs an image captcha.
+ * - 获取验证码 submits the whole form to /h5/register/sms, which checks the phone's format, spends the
+ *   image captcha, sends the SMS code and shows the form again with the values kept (never the
+ *   passwords) and a new image captcha. Every SMS costs an image captcha. A phone that already has
+ *   an account is sent a notice saying so (实名绑定, 忘记密码) instead of a code, and the page answers
+ *   as for any phone: nothing here tells the form's holder whether a number is registered.
+ * - Nor is the ID number's: its uniqueness is told only after the SMS code (proof of the phone) and
+ *   the identity verifier, by the transaction.
  * - 注册 posts to /h5/register: every format check at once (each message next to its field); then
  *   the SMS code (single use, so checked after the formats, which therefore never burn it); then the
  *   identity verifier and one transaction creating the account and binding this WeChat. The image
@@ -148,14 +152,18 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors }, 400);
       return;
     }
-    if (await deps.registration.phoneTaken(values.phone)) {
-      await fail(ctx, 'phone_taken', { phone: maskPhone(values.phone) });
-      renderForm(ctx, { values, errors: { phone: TAKEN.phone.message } }, 409);
-      return;
-    }
+    // Whether the phone has an account is told only to the phone: it gets a notice instead of a
+    // code, through the same limits, and this page answers exactly as for any other phone.
+    const taken = await deps.registration.phoneTaken(values.phone);
     let sent;
     try {
-      sent = await deps.smsCodes.send({ phone: values.phone, purpose: 'register', ip: ctx.ip });
+      sent = await deps.smsCodes.send({
+        phone: values.phone,
+        purpose: 'register',
+        ip: ctx.ip,
+        requester: sessionOf(ctx).openid!,
+        content: taken ? 'account_exists' : 'code',
+      });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       deps.logger.warn({ err: error }, 'register SMS not delivered');
@@ -167,6 +175,9 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       renderForm(ctx, { values, errors: { smsCode: smsRefusalText(sent.reason, sent.retryAfterSeconds) } }, 429);
       return;
     }
+    // Logged, not audited: a row written on this path alone would make it measurably slower.
+    if (taken)
+      deps.logger.info({ phone: maskPhone(values.phone) }, 'register: account-exists SMS sent instead of a code');
     renderForm(ctx, { values, notice: `验证码已发送至 ${maskPhone(values.phone)}，5分钟内有效。` });
   });
 
@@ -174,6 +185,19 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
   router.post('/h5/register', async (ctx) => {
     if (await boundAccount(ctx)) {
       ctx.redirect('/h5/register');
+      return;
+    }
+    // Counted before anything is checked: each 注册 is a guess at an SMS code, so a flood of them
+    // (and of the audit rows and format checks they cost) stops here.
+    const attempt = await deps.attempts.attempt('register', { openid: sessionOf(ctx).openid!, ip: ctx.ip });
+    if (!attempt.allowed) {
+      if (attempt.firstRefusal) await fail(ctx, 'too_many_attempts');
+      ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+      renderForm(
+        ctx,
+        { values: { ...redisplay(ctx), smsCode: '' }, errors: { form: retryAfterText(attempt.retryAfterSeconds) } },
+        429,
+      );
       return;
     }
     const input = Object.fromEntries(
@@ -195,6 +219,7 @@ export function registerRoutes(deps: RegisterRoutesDependencies): Router {
       phone: registration.phone,
       purpose: 'register',
       code: registration.smsCode,
+      requester: sessionOf(ctx).openid!,
     });
     if (verdict !== 'ok') {
       await fail(ctx, verdict === 'wrong' ? 'sms_wrong' : 'sms_expired', { phone: maskPhone(registration.phone) });

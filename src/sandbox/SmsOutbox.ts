@@ -1,7 +1,8 @@
 /** An SMS as the sandbox phone would receive it. */
 export interface OutboxSms {
   phone: string;
-  code: string;
+  /** The verification code it carries; null for a notice without one (the account-exists SMS). */
+  code: string | null;
   text: string;
   sentAt: Date;
 }

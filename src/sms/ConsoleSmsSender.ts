@@ -13,12 +13,12 @@ export class ConsoleSmsSender implements SmsSender {
 
   async send(message: SmsMessage): Promise<void> {
     this.options.logger.info(
-      { phone: maskPhone(message.phone), purpose: message.purpose },
-      'sms code not sent (console sender)',
+      { phone: maskPhone(message.phone), purpose: message.purpose, kind: message.kind },
+      'sms not sent (console sender)',
     );
     this.options.outbox?.add({
       phone: message.phone,
-      code: message.code,
+      code: message.kind === 'code' ? message.code : null,
       text: message.text,
       sentAt: new Date(this.options.clock.now()),
     });

@@ -20,7 +20,7 @@ interface Send {
  * (`nowMs`); the lifetimes of the entries, by the injected clock, only clean up behind them.
  */
 export class MemorySmsCodeStore implements SmsCodeStore {
-  /** By phone + purpose. */
+  /** By phone + purpose + owner. */
   private readonly codes: ExpiringMap<StoredCode>;
   /** By phone + purpose: the clock time (ms) of the next allowed send. */
   private readonly gates: ExpiringMap<number>;
@@ -35,8 +35,9 @@ export class MemorySmsCodeStore implements SmsCodeStore {
 
   async issue(request: SmsCodeIssue): Promise<SmsCodeIssueResult> {
     const now = request.nowMs;
-    const codeKey = `${request.phoneDigest}\n${request.purpose}`;
-    const gate = this.gates.get(codeKey) ?? 0;
+    const gateKey = `${request.phoneDigest}\n${request.purpose}`;
+    const codeKey = `${gateKey}\n${request.ownerDigest}`;
+    const gate = this.gates.get(gateKey) ?? 0;
     if (gate > now) return { ok: false, reason: 'resend_too_soon', retryAfterMs: gate - now };
     const keepSendsMs = Math.max(1, ...request.caps.map((cap) => cap.windowMs));
     const kept = (this.sends.get(request.phoneDigest) ?? []).filter((send) => send.at > now - keepSendsMs);
@@ -53,7 +54,7 @@ export class MemorySmsCodeStore implements SmsCodeStore {
       { code: request.code, expiresAt: now + request.codeTtlMs, wrongTries: 0 },
       request.codeTtlMs,
     );
-    this.gates.set(codeKey, now + request.resendAfterMs, request.resendAfterMs);
+    this.gates.set(gateKey, now + request.resendAfterMs, request.resendAfterMs);
     kept.push({ at: now, id: request.sendId });
     kept.sort((a, b) => a.at - b.at);
     this.sends.set(request.phoneDigest, kept, keepSendsMs);
@@ -61,7 +62,7 @@ export class MemorySmsCodeStore implements SmsCodeStore {
   }
 
   async check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'> {
-    const codeKey = `${request.phoneDigest}\n${request.purpose}`;
+    const codeKey = `${request.phoneDigest}\n${request.purpose}\n${request.ownerDigest}`;
     const stored = this.codes.get(codeKey);
     if (!stored) return 'expired';
     if (request.nowMs >= stored.expiresAt) {

@@ -4,7 +4,7 @@ import type { SmsCodeCheck, SmsCodeIssue, SmsCodeIssueResult, SmsCodeStore } fro
 
 /*
  * Keys, all under the phone's hash tag so each script touches one Cluster slot:
- *   sms:{phone}:code:<purpose>  hash code / expiresAt / wrongTries     TTL: the code's lifetime
+ *   sms:{phone}:code:<purpose>:<owner>  hash code / expiresAt / wrongTries  TTL: the code's lifetime
  *   sms:{phone}:gate:<purpose>  clock time (ms) of the next allowed send  TTL: the resend wait
  *   sms:{phone}:sends           sorted set of sends, scored by clock time TTL: the longest cap window
  * Times are the injected clock's, passed in; Redis TTLs only clean up behind them.
@@ -71,7 +71,7 @@ export class RedisSmsCodeStore implements SmsCodeStore {
     const keepSendsMs = Math.max(1, ...request.caps.map((cap) => cap.windowMs));
     const reply = (await this.redis.eval(ISSUE, {
       keys: [
-        this.codeKey(request.phoneDigest, request.purpose),
+        this.codeKey(request.phoneDigest, request.purpose, request.ownerDigest),
         this.gateKey(request.phoneDigest, request.purpose),
         this.sendsKey(request.phoneDigest),
       ],
@@ -96,14 +96,14 @@ export class RedisSmsCodeStore implements SmsCodeStore {
 
   async check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'> {
     return (await this.redis.eval(CHECK, {
-      keys: [this.codeKey(request.phoneDigest, request.purpose)],
+      keys: [this.codeKey(request.phoneDigest, request.purpose, request.ownerDigest)],
       arguments: [String(request.nowMs), request.candidate, String(request.maxWrongTries)],
     })) as 'ok' | 'wrong' | 'expired';
   }
 
   // `{digest}` is the Cluster hash tag shared by every key of one phone.
-  private codeKey(phoneDigest: string, purpose: string): string {
-    return this.keys.key('sms', `{${phoneDigest}}`, 'code', purpose);
+  private codeKey(phoneDigest: string, purpose: string, ownerDigest: string): string {
+    return this.keys.key('sms', `{${phoneDigest}}`, 'code', purpose, ownerDigest);
   }
 
   private gateKey(phoneDigest: string, purpose: string): string {

@@ -3,7 +3,7 @@ import { looksLikeMobileNumber } from '../accounts/personalNumbers';
 import type { Clock } from '../clock/Clock';
 import { fixedWindow, type RateLimiter } from '../security/RateLimiter';
 import type { SmsCodeStore, SmsSendCap } from './SmsCodeStore';
-import { smsCodeText } from './smsCodeText';
+import { accountExistsText, smsCodeText } from './smsCodeText';
 import type { SmsPurpose } from './SmsPurpose';
 import { isSmsPurpose } from './SmsPurpose';
 import type { SmsSender } from './SmsSender';
@@ -21,6 +21,12 @@ const PHONE_CAPS: SmsSendCap[] = [
   { reason: 'hourly_limit', limit: 5, windowMs: HOUR },
 ];
 const IP_WINDOW_SECONDS = 86400;
+/**
+ * Stored in place of the code when the account-exists notice went out instead: no candidate (6
+ * digits, or '' for anything else) equals it, and it is as long as a code, so 注册 answers every try
+ * as it answers a wrong code and the two phones cannot be told apart there either.
+ */
+const MATCHES_NOTHING = '------';
 const DEFAULT_IP_DAILY_LIMIT = 50;
 
 export type SmsSendRefusal = 'resend_too_soon' | 'hourly_limit' | 'daily_limit' | 'ip_daily_limit';
@@ -28,6 +34,8 @@ export type SmsSendResult =
   | { ok: true; resendAfterSeconds: typeof RESEND_AFTER_SECONDS }
   | { ok: false; reason: SmsSendRefusal; retryAfterSeconds: number };
 export type SmsVerifyResult = 'ok' | 'wrong' | 'expired';
+/** What the SMS says: the code, or (实名注册, to a phone that already has an account) that notice instead. */
+export type SmsContent = 'code' | 'account_exists';
 
 export interface SmsCodeServiceOptions {
   store: SmsCodeStore;
@@ -41,8 +49,10 @@ export interface SmsCodeServiceOptions {
 
 /**
  * SMS verification codes: 6 digits from a CSPRNG, valid 5 minutes, single use,
- * tied to phone + purpose, voided by the 5th wrong try; a new code for the same phone + purpose
- * after 60 s; at most 5 sends an hour and 10 a day per phone (any purpose); a daily cap per IP.
+ * tied to phone + purpose + requester (the WeChat user who asked for it: nobody else's tries can
+ * use, count against or void it), voided by the requester's 5th wrong try; a new code for the same
+ * phone + purpose after 60 s; at most 5 sends an hour and 10 a day per phone (any purpose); a daily
+ * cap per IP.
  *
  * The image captcha that must precede every send is checked by the caller (the H5 route), which
  * holds the session the captcha belongs to; this service does not see it.
@@ -58,9 +68,19 @@ export class SmsCodeService {
    * Checks every limit first; a refused send changes no counter. Throws RangeError for a phone that
    * is not a mainland mobile number or an unknown purpose (the route validates both first), and
    * SmsDeliveryError when the provider fails, by which time the send has been counted.
+   *
+   * `content: 'account_exists'` sends the notice instead of a code through the very same limits,
+   * store writes and answers, so the requester cannot tell which of the two went out.
    */
-  async send(request: { phone: string; purpose: SmsPurpose; ip: string }): Promise<SmsSendResult> {
+  async send(request: {
+    phone: string;
+    purpose: SmsPurpose;
+    ip: string;
+    requester: string;
+    content?: SmsContent;
+  }): Promise<SmsSendResult> {
     const { phone, purpose } = request;
+    const content = request.content ?? 'code';
     requireValid(phone, purpose);
     const { clock, store, rateLimiter, subjects, sender } = this.options;
     const ipKey = `sms-ip:${subjects.ip(request.ip)}`;
@@ -73,7 +93,8 @@ export class SmsCodeService {
     const issued = await store.issue({
       phoneDigest: subjects.phone(phone),
       purpose,
-      code,
+      ownerDigest: subjects.requester(request.requester),
+      code: content === 'code' ? code : MATCHES_NOTHING,
       nowMs: clock.now(),
       sendId: randomUUID(),
       codeTtlMs: CODE_TTL_MS,
@@ -90,20 +111,32 @@ export class SmsCodeService {
     // peek above can take the IP over its cap by as many as are in flight; the per-phone limits,
     // which protect the recipient, are exact.
     await rateLimiter.hit(ipKey, this.ipDailyLimit, IP_WINDOW_SECONDS);
-    await sender.send({ phone, code, purpose, text: smsCodeText(code, purpose) });
+    await sender.send(
+      content === 'code'
+        ? { kind: 'code', phone, code, purpose, text: smsCodeText(code, purpose) }
+        : { kind: 'account_exists', phone, purpose, text: accountExistsText() },
+    );
     return { ok: true, resendAfterSeconds: RESEND_AFTER_SECONDS };
   }
 
   /**
-   * 'ok' once for the code last sent to this phone for this purpose; 'wrong' counts towards the 5
-   * tries; 'expired' when there is no live code (none sent, expired, used, or voided).
+   * 'ok' once for the code last sent to this phone for this purpose at this requester's request;
+   * 'wrong' counts towards its 5 tries; 'expired' when the requester has no live code for it (none
+   * asked for, expired, used, or voided), whoever else holds one.
    */
-  async verify(request: { phone: string; purpose: SmsPurpose; code: string }): Promise<SmsVerifyResult> {
+  async verify(request: {
+    phone: string;
+    purpose: SmsPurpose;
+    code: string;
+    requester: string;
+  }): Promise<SmsVerifyResult> {
     requireValid(request.phone, request.purpose);
     const candidate = request.code.trim();
+    const { subjects } = this.options;
     return this.options.store.check({
-      phoneDigest: this.options.subjects.phone(request.phone),
+      phoneDigest: subjects.phone(request.phone),
       purpose: request.purpose,
+      ownerDigest: subjects.requester(request.requester),
       // Anything but 6 digits is a wrong try too; it is sent as '' so the store compares fixed-size input.
       candidate: /^\d{6}$/.test(candidate) ? candidate : '',
       nowMs: this.options.clock.now(),

@@ -56,12 +56,14 @@ export class SmsCodeStep {
     phone: string;
     purpose: SmsPurpose;
     ip: string;
+    /** Who may use the code (the WeChat user, or the recovery it belongs to): nobody else's tries reach it. */
+    requester: string;
     audit: SmsCodeStepAudit;
   }): Promise<SmsCodeStepResult> {
-    const { phone, purpose, ip, audit } = request;
+    const { phone, purpose, ip, requester, audit } = request;
     let sent;
     try {
-      sent = await this.deps.smsCodes.send({ phone, purpose, ip });
+      sent = await this.deps.smsCodes.send({ phone, purpose, ip, requester });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       this.deps.logger.warn({ err: error, purpose }, 'SMS code not delivered');

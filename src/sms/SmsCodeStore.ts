@@ -11,6 +11,8 @@ export interface SmsCodeIssue {
   /** Digest of the phone number (never the number itself; see SmsSubjectDigest). */
   phoneDigest: string;
   purpose: SmsPurpose;
+  /** Digest of who asked for the code (SmsSubjectDigest.requester): only their checks find it. */
+  ownerDigest: string;
   code: string;
   /** Clock time of this send, ms. */
   nowMs: number;
@@ -29,6 +31,8 @@ export type SmsCodeIssueResult =
 export interface SmsCodeCheck {
   phoneDigest: string;
   purpose: SmsPurpose;
+  /** Who is checking: only the code this owner asked for is compared and counted. */
+  ownerDigest: string;
   candidate: string;
   nowMs: number;
   /** The code is voided by this many wrong candidates. */
@@ -43,14 +47,16 @@ export interface SmsCodeCheck {
 export interface SmsCodeStore {
   /**
    * Refuses, changing nothing, while the resend gate of phone + purpose is closed or a cap is
-   * reached; otherwise stores the code (replacing the earlier one of this phone + purpose), closes
-   * the gate for resendAfterMs and records the send.
+   * reached; otherwise stores the code (replacing the earlier one of this phone + purpose + owner;
+   * other owners' codes stay as they are), closes the gate for resendAfterMs and records the send.
    */
   issue(request: SmsCodeIssue): Promise<SmsCodeIssueResult>;
   /**
-   * 'ok' once for the stored code, which is then gone; 'wrong' counts a try and the try that
-   * reaches maxWrongTries voids the code; 'expired' when there is no live code (never sent,
-   * expired, used or voided). The comparison must take the same time wherever the candidate differs.
+   * 'ok' once for the code stored for phone + purpose + owner, which is then gone; 'wrong' counts
+   * a try and the try that reaches maxWrongTries voids the code; 'expired' when this owner has no
+   * live code (never asked, expired, used or voided), whatever codes other owners hold: a stranger's
+   * candidates never reach, count against or void someone else's code. The comparison must take the
+   * same time wherever the candidate differs.
    */
   check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'>;
 }

@@ -4,7 +4,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 const HKDF_SALT = Buffer.from('etax-wechat/sms-subjects');
 
 /**
- * Phone numbers and client IPs appear in Redis keys only as keyed digests, so a Redis dump, MONITOR
+ * Phone numbers, client IPs and openids appear in Redis keys only as keyed digests, so a Redis dump, MONITOR
  * or slow log holds no personal data. Keyed (HMAC), because a plain hash of an 11-digit number is
  * reversed by trying them all.
  */
@@ -21,6 +21,11 @@ export class SmsSubjectDigest {
 
   ip(ip: string): string {
     return this.digest('ip', ip);
+  }
+
+  /** Who asked for an SMS code (the WeChat user's openid): the code's owner. */
+  requester(id: string): string {
+    return this.digest('requester', id);
   }
 
   // 128 bits: collisions are out of reach and the keys stay short.

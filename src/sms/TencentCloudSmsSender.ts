@@ -15,13 +15,17 @@ const VALID_MINUTES = '5';
 // Well under the SDK's 60 s default: a taxpayer is waiting on 获取验证码.
 const REQUEST_TIMEOUT_SECONDS = 10;
 
-/** The SendSms request for one code: template parameters [code, minutes], the number with +86. */
+/**
+ * The SendSms request for one message, the number with +86: a code goes out in the code template
+ * with parameters [code, minutes]; the account-exists notice in its own template, without parameters.
+ */
 export function sendSmsRequest(settings: TencentCloudSmsSettings, message: SmsMessage): SendSmsRequest {
   return {
     SmsSdkAppId: settings.sdkAppId,
     SignName: settings.signName,
-    TemplateId: settings.templateId,
-    TemplateParamSet: [message.code, VALID_MINUTES],
+    ...(message.kind === 'code'
+      ? { TemplateId: settings.templateId, TemplateParamSet: [message.code, VALID_MINUTES] }
+      : { TemplateId: settings.accountExistsTemplateId, TemplateParamSet: [] }),
     PhoneNumberSet: [`+86${message.phone}`],
   };
 }

@@ -11,13 +11,17 @@ const FIRST_SWEEP_AT = 1024;
 /**
  * A Map whose entries expire by the injected clock, the in-memory counterpart of Redis keys with a
  * TTL: an expired entry is never returned, and expired entries are swept out as the map grows
- * (amortised, no timer), so a long-running demo does not keep every key it ever wrote.
+ * (amortised, no timer), so a long-running demo does not keep every key it ever wrote. With
+ * `maxEntries`, the entries written longest ago make room once live ones reach it.
  */
 export class ExpiringMap<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private sweepAt = FIRST_SWEEP_AT;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxEntries = Number.POSITIVE_INFINITY,
+  ) {}
 
   get(key: string): V | undefined {
     return this.live(key)?.value;
@@ -25,8 +29,14 @@ export class ExpiringMap<V> {
 
   /** Stores `value` for ttlMs (SET … PX). */
   set(key: string, value: V, ttlMs: number): void {
+    // Deleted first, so the Map's order stays the order of writing (the eviction order).
+    this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
     if (this.entries.size >= this.sweepAt) this.sweep();
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) break;
+      this.entries.delete(oldest);
+    }
   }
 
   /** Stores `value` only when `key` is absent (SET NX); true when it did. */
@@ -54,6 +64,11 @@ export class ExpiringMap<V> {
     if (!entry) return undefined;
     this.entries.delete(key);
     return entry.value;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.sweepAt = FIRST_SWEEP_AT;
   }
 
   /** Entries held, counting expired ones not swept out yet. */

@@ -74,6 +74,8 @@
 
     var poll = function (gen) {
       if (gen !== generation || !ticket) return;
+      var sentAt = Date.now();
+      var asked = status;
       var controller = window.AbortController ? new AbortController() : null;
       var timer = controller
         ? setTimeout(function () {
@@ -100,7 +102,14 @@
           status = view.status;
           show(status);
           if (status === 'confirmed') logIn();
-          else if (stateOf(status) !== 'expired') poll(gen);
+          else if (stateOf(status) !== 'expired') {
+            // The service answers at once, unchanged, when it holds too many polls: ask again a little later.
+            if (status === asked && Date.now() - sentAt < 1000)
+              setTimeout(function () {
+                poll(gen);
+              }, 2000);
+            else poll(gen);
+          }
         })
         .catch(function () {
           if (timer) clearTimeout(timer);

@@ -65,4 +65,26 @@ describe('binding: 实名绑定 in a phone-sized Chromium with a WeChat user age
     assert.equal(binding?.accountId, taxpayer.account.id);
     await context.close();
   });
+
+  it("starts again at 登录, saying why, after the 4th phone that is not the account's", async () => {
+    const taxpayer = await createTestAccount(live.deps, { realName: '王小税' });
+    const wechatUser = live.deps.simulator!.createUser('王小税的微信');
+    const context = await phoneContext(browser);
+    await context.addCookies([{ name: SIMULATED_USER_COOKIE, value: wechatUser.openid, url: live.url }]);
+    const page = await context.newPage();
+    const captcha = await captchaOf(page, () => page.goto(`${live.url}/h5/bind`));
+    await page.getByLabel('登录账号').fill(taxpayer.idNumber);
+    await page.getByLabel('登录密码').fill(taxpayer.password);
+    await page.getByLabel('验证码').fill(captcha);
+    await page.getByRole('button', { name: '登录' }).click();
+    for (let i = 0; i < 4; i++) {
+      await page.getByLabel('手机号码').fill(`1390000000${i}`);
+      await page.getByRole('button', { name: '获取验证码' }).click();
+      await page.waitForLoadState();
+    }
+    await page.getByText(/手机号码多次与账号预留的手机号码不一致，请 \d+ 分钟后重新登录并绑定/).waitFor();
+    await assert.doesNotReject(page.getByLabel('登录密码').waitFor());
+    await page.screenshot({ path: screenshotPath('bind-5-phone-mismatches'), fullPage: true });
+    await context.close();
+  });
 });

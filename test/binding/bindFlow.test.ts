@@ -387,13 +387,28 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     });
     after(() => secure.close());
 
-    it('marks the session cookie Secure with the __Host- prefix', async () => {
-      const res = await request(secure.app.callback())
+    it('marks the session cookie (and the OAuth state cookie before it) Secure with the __Host- prefix', async () => {
+      const start = await request(secure.app.callback())
         .get('/h5/bind')
         .set('User-Agent', 'MicroMessenger/8.0')
         .set('X-Forwarded-Proto', 'https');
-      const cookie = String(res.headers['set-cookie']);
-      assert.match(cookie, /^__Host-etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; secure; httponly/i);
+      const stateCookie = String(start.headers['set-cookie']);
+      assert.match(
+        stateCookie,
+        /^__Host-etax_h5_oauth=[A-Za-z0-9_.-]+; path=\/; expires=[^;]+; samesite=lax; secure; httponly/i,
+      );
+      const authorize = await request(wechat.url)
+        .get(start.headers.location!.slice(wechat.url.length))
+        .set('X-Sim-Openid', user.openid);
+      const back = new URL(authorize.headers.location!);
+      const res = await request(secure.app.callback())
+        .get(back.pathname + back.search)
+        .set('User-Agent', 'MicroMessenger/8.0')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', stateCookie.split(';')[0]!);
+      assert.equal(res.status, 302);
+      const cookie = ([] as string[]).concat(res.headers['set-cookie'] as unknown as string[]).join('\n');
+      assert.match(cookie, /^__Host-etax_h5=[A-Za-z0-9_-]{43}; path=\/; samesite=lax; secure; httponly/im);
       assert.doesNotMatch(cookie, /domain=/i);
     });
   });

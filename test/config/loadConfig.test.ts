@@ -171,6 +171,7 @@ describe('config: loadConfig', () => {
           TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
           TENCENTCLOUD_SMS_SIGN_NAME: '福建税务',
           TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+          TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: '123457',
         }),
       );
       assert.deepEqual(config.sms, {
@@ -182,6 +183,7 @@ describe('config: loadConfig', () => {
           sdkAppId: '1400000000',
           signName: '福建税务',
           templateId: '123456',
+          accountExistsTemplateId: '123457',
         },
       });
     });
@@ -383,6 +385,7 @@ describe('config: loadConfig', () => {
         'TENCENTCLOUD_SMS_SDK_APP_ID',
         'TENCENTCLOUD_SMS_SIGN_NAME',
         'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
       ];
       assert.deepEqual([...named(error)].sort(), [...required].sort(), error.message);
       for (const name of required) assert.ok(error.problems.includes(`${name} is required`), error.message);
@@ -399,7 +402,11 @@ describe('config: loadConfig', () => {
           TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
         }),
       );
-      assert.deepEqual([...named(error)].sort(), ['TENCENTCLOUD_SMS_SIGN_NAME', 'TENCENTCLOUD_SMS_TEMPLATE_ID']);
+      assert.deepEqual([...named(error)].sort(), [
+        'TENCENTCLOUD_SMS_SIGN_NAME',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
+      ]);
     });
 
     it('reads the login notice: off without WECHAT_TEMPLATE_LOGIN_NOTICE, else its template and keyword of each fact', () => {

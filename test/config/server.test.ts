@@ -112,6 +112,7 @@ describe('server: start with a broken environment', () => {
         'TENCENTCLOUD_SMS_SDK_APP_ID',
         'TENCENTCLOUD_SMS_SIGN_NAME',
         'TENCENTCLOUD_SMS_TEMPLATE_ID',
+        'TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS',
         'WECHAT_APPSECRET',
         'WECHAT_TOKEN',
       ],

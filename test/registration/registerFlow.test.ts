@@ -420,12 +420,16 @@ describe('registration: 实名注册 at /h5/register', () => {
       assert.equal(t.deps.smsOutbox!.forPhone('1380013800').length, 0);
     });
 
-    it('refuses a phone that is already registered, sending nothing', async () => {
+    it('answers a phone that is already registered as any other, and sends it the account-exists notice instead of a code', async () => {
       const existing = await createTestAccount(t.deps);
       const res = await requestSms(user, { phone: existing.phone });
-      assert.equal(res.status, 409);
-      assert.match(fieldError(res.text, 'phone')!, /该手机号码已注册实名账号/);
-      assert.equal(t.deps.smsOutbox!.forPhone(existing.phone).length, 0);
+      assert.equal(res.status, 200);
+      assert.equal(fieldError(res.text, 'phone'), undefined);
+      assert.match(visibleText(res.text), /验证码已发送至/);
+      const inbox = t.deps.smsOutbox!.forPhone(existing.phone);
+      assert.equal(inbox.length, 1);
+      assert.equal(inbox[0]!.code, null);
+      assert.match(inbox[0]!.text, /该手机号码已注册实名账号.*实名绑定.*忘记密码/);
     });
 
     it('refuses a second code within 60 seconds and says when to retry', async () => {
@@ -660,7 +664,7 @@ describe('registration: 实名注册 at /h5/register', () => {
           _csrf: client.csrfToken(sent.text),
           ...form,
           captcha: '',
-          smsCode: verified.deps.smsOutbox!.forPhone(form.phone).at(-1)!.code,
+          smsCode: verified.deps.smsOutbox!.forPhone(form.phone).at(-1)!.code!,
           confirmPassword: PASSWORD,
         });
       };

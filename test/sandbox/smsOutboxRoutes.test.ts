@@ -16,8 +16,8 @@ describe('sandbox/smsOutboxRoutes: GET /sandbox/sms', () => {
 
     it('lists the codes sent to that phone through the SMS code service, and only those', async () => {
       const { smsCodes } = app.deps;
-      await smsCodes.send({ phone: '13812345678', purpose: 'bind', ip: '127.0.0.1' });
-      await smsCodes.send({ phone: '13912345678', purpose: 'register', ip: '127.0.0.1' });
+      await smsCodes.send({ phone: '13812345678', purpose: 'bind', ip: '127.0.0.1', requester: 'o-sms-tester' });
+      await smsCodes.send({ phone: '13912345678', purpose: 'register', ip: '127.0.0.1', requester: 'o-sms-tester' });
       const res = await request(app.app.callback()).get('/sandbox/sms').query({ phone: '13812345678' });
       assert.equal(res.status, 200);
       assert.equal(res.body.messages.length, 1);
@@ -26,7 +26,10 @@ describe('sandbox/smsOutboxRoutes: GET /sandbox/sms', () => {
       assert.match(message.code, /^\d{6}$/);
       assert.ok(message.text.includes(message.code));
       assert.equal(message.sentAt, '2031-05-01T08:30:00.000Z');
-      assert.equal(await smsCodes.verify({ phone: '13812345678', purpose: 'bind', code: message.code }), 'ok');
+      assert.equal(
+        await smsCodes.verify({ phone: '13812345678', purpose: 'bind', code: message.code, requester: 'o-sms-tester' }),
+        'ok',
+      );
     });
 
     it('answers an empty list for a phone that got nothing', async () => {

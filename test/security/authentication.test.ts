@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { ManualClock } from '../../src/clock/Clock';
 import { MemoryRateLimiter } from '../../src/security/MemoryRateLimiter';
-import { DEFAULT_ATTEMPT_LIMITS, FormAttemptLimiter } from '../../src/security/FormAttemptLimiter';
+import {
+  DEFAULT_ATTEMPT_LIMITS,
+  FormAttemptLimiter,
+  PHONE_MISMATCH_LIMITS,
+} from '../../src/security/FormAttemptLimiter';
 import { visibleText, type H5Client } from '../support/H5Client';
 import { LogCapture } from './support/logCapture';
 import { API_KEY, World } from './support/world';
@@ -151,6 +155,44 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
       assert.deepEqual(registerAnswers, [...Array(10).fill(400), 429, 429]);
       assert.equal(w.t.deps.smsOutbox!.forPhone(form.phone).length, 0);
     });
+  });
+
+  it(`V6.3.1: stops guessing the phone behind 实名绑定's mask: after ${PHONE_MISMATCH_LIMITS.perUser.limit} mismatches in 15 minutes the 登录 step is cleared and the taxpayer starts again`, async () => {
+    const taxpayer = await w.quickAccount();
+    const user = w.newUser();
+    assert.equal((await w.bindLogin(user, taxpayer.idNumber, taxpayer.password)).status, 302);
+    // The page shows 138****5678-style masks: an attacker holding the password walks the 4 hidden digits.
+    const guesses = Array.from(
+      { length: 8 },
+      (_, i) => `${taxpayer.phone.slice(0, 3)}${String(9000 + i)}${taxpayer.phone.slice(7)}`,
+    );
+    const page = await user.open('/h5/bind');
+    const csrf = user.csrfToken(page.text);
+    const answers: number[] = [];
+    for (const [i, phone] of guesses.entries()) {
+      const action = i % 2 === 0 ? '/h5/bind/sms' : '/h5/bind/confirm';
+      answers.push((await user.post(action, { _csrf: csrf, phone, smsCode: '123456' })).status);
+    }
+    assert.deepEqual(answers, [400, 400, 400, 429, 401, 401, 401, 401], '3 mismatches, then 登录 again');
+    assert.equal(await failures('phone_mismatch'), 3);
+    assert.equal(await failures('too_many_attempts'), 1);
+    const back = await user.open('/h5/bind');
+    assert.match(visibleText(back.text), /登录账号/, 'the 登录 step was cleared');
+    assert.doesNotMatch(visibleText(back.text), /获取验证码/);
+    // Logging in again within the window: the right phone still works, the next wrong one clears it at once.
+    assert.equal((await w.bindLogin(user, taxpayer.idNumber, taxpayer.password)).status, 302);
+    const again = user.csrfToken((await user.open('/h5/bind')).text);
+    const wrong = await user.post('/h5/bind/sms', { _csrf: again, phone: guesses[0]!, smsCode: '' });
+    assert.equal(wrong.status, 429);
+    assert.match(visibleText(wrong.text), /手机号码多次与账号预留的手机号码不一致，请 \d+ 分钟后重新登录并绑定/);
+    assert.ok(Number(wrong.headers['retry-after']) > 0);
+    assert.equal((await w.bindLogin(user, taxpayer.idNumber, taxpayer.password)).status, 302);
+    assert.equal((await w.requestBindSms(user, taxpayer.phone)).status, 302, 'the right phone is never counted');
+    // Another WeChat user has its own count.
+    const other = w.newUser();
+    assert.equal((await w.bindLogin(other, taxpayer.idNumber, taxpayer.password)).status, 302);
+    const otherCsrf = other.csrfToken((await other.open('/h5/bind')).text);
+    assert.equal((await other.post('/h5/bind/sms', { _csrf: otherCsrf, phone: guesses[1]!, smsCode: '' })).status, 400);
   });
 
   it('V6.6.3: gives an SMS code at most 5 guesses and a phone at most 5 codes an hour: 25 guesses of 10^6 (also SmsCodeService.test.ts, registerFlow "voids the code after 5 wrong tries")', async () => {

@@ -43,7 +43,11 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
     });
     after(() => secure.close());
 
-    /** Every session cookie the app sets on its first answers: the H5 one and the reference portal's. */
+    /**
+     * Every session cookie the app sets on its first answers: the H5 OAuth state cookie (the H5
+     * session itself comes only once OAuth names the user: test/binding/bindFlow.test.ts "behind
+     * HTTPS") and the reference portal's.
+     */
     async function sessionCookies() {
       const api = request(secure.app.callback());
       const h5 = cookiesOf(await api.get('/h5/bind').set(wechat));
@@ -53,7 +57,7 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
 
     it('V3.3.1: sets every session cookie Secure, under the __Host- prefix (also test/binding/bindFlow.test.ts "behind HTTPS")', async () => {
       const cookies = await sessionCookies();
-      assert.deepEqual(cookies.map((c) => c.name).sort(), ['__Host-etax_h5', '__Host-etax_portal']);
+      assert.deepEqual(cookies.map((c) => c.name).sort(), ['__Host-etax_h5_oauth', '__Host-etax_portal']);
       for (const cookie of cookies) assert.ok(cookie.attributes.has('secure'), `${cookie.name} is Secure`);
     });
 
@@ -137,11 +141,15 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
     it('V7.2.4: issues a new session id (and CSRF token) when OAuth identifies the WeChat user and again after 登录, and kills the old ones (also bindFlow "renews the session id after the login step")', async () => {
       const taxpayer = await w.quickAccount();
       const user = w.newUser();
-      const first = await user.agent.get('/h5/bind'); // before OAuth: an anonymous session holding the state
-      const anonymous = cookiesOf(first).find((c) => c.name === 'etax_h5')!.value;
+      // Before OAuth the state lives in a signed cookie only: no anonymous session to fixate.
+      const first = await user.agent.get('/h5/bind');
+      assert.deepEqual(
+        cookiesOf(first).map((c) => c.name),
+        ['etax_h5_oauth'],
+      );
+      const anonymous = cookiesOf(first)[0]!.value;
       await user.open('/h5/bind');
       const identified = user.sessionCookie()!.split('=')[1]!;
-      assert.notEqual(identified, anonymous, 'new id once OAuth told us who it is');
       const page = await user.open('/h5/bind');
       const csrfBefore = user.csrfToken(page.text);
       const login = await user.post('/h5/bind/login', {
@@ -154,8 +162,8 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
       const authenticated = user.sessionCookie()!.split('=')[1]!;
       assert.notEqual(authenticated, identified, 'new id after 登录');
       assert.notEqual(user.csrfToken((await user.open('/h5/bind')).text), csrfBefore, 'new CSRF token');
-      for (const old of [anonymous, identified]) {
-        const res = await request(w.t.app.callback()).get('/h5/bind').set('Cookie', `etax_h5=${old}`);
+      for (const old of [`etax_h5=${anonymous}`, `etax_h5_oauth=${anonymous}`, `etax_h5=${identified}`]) {
+        const res = await request(w.t.app.callback()).get('/h5/bind').set('Cookie', old);
         assert.equal(res.status, 302, 'an old id opens nothing: back to OAuth');
         assert.ok(res.headers.location!.startsWith(w.simUrl));
       }

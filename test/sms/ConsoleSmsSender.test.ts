@@ -16,7 +16,13 @@ describe('sms/ConsoleSmsSender', () => {
         lines.push(line);
       },
     });
-  const message = { phone: PHONE, code: CODE, purpose: 'bind' as const, text: `【福建税务】您的验证码为${CODE}` };
+  const message = {
+    kind: 'code' as const,
+    phone: PHONE,
+    code: CODE,
+    purpose: 'bind' as const,
+    text: `【福建税务】您的验证码为${CODE}`,
+  };
 
   beforeEach(() => {
     lines = [];
@@ -39,5 +45,20 @@ describe('sms/ConsoleSmsSender', () => {
       { phone: PHONE, code: CODE, text: message.text, sentAt: new Date(Date.UTC(2031, 4, 1, 8, 30)) },
     ]);
     assert.ok(!lines.join('').includes(CODE));
+  });
+
+  it('puts a notice without a code in the outbox with code null', async () => {
+    const outbox = new SmsOutbox();
+    const notice = {
+      kind: 'account_exists' as const,
+      phone: PHONE,
+      purpose: 'register' as const,
+      text: '该手机号码已注册',
+    };
+    await new ConsoleSmsSender({ logger: logger(), clock }).send(notice);
+    await new ConsoleSmsSender({ logger: logger(), clock, outbox }).send(notice);
+    assert.deepEqual(outbox.forPhone(PHONE), [
+      { phone: PHONE, code: null, text: notice.text, sentAt: new Date(Date.UTC(2031, 4, 1, 8, 30)) },
+    ]);
   });
 });

@@ -17,6 +17,8 @@ const HOUR = 60 * MINUTE;
 const PHONE = '13812345678';
 const OTHER_PHONE = '13912345678';
 const IP = '203.0.113.7';
+const REQUESTER = 'o-requester-openid';
+const STRANGER = 'o-stranger-openid';
 
 class RecordingSender implements SmsSender {
   readonly sent: SmsMessage[] = [];
@@ -27,7 +29,7 @@ class RecordingSender implements SmsSender {
   }
   lastCodeTo(phone: string): string {
     const message = this.sent.filter((m) => m.phone === phone).at(-1);
-    assert.ok(message, `no SMS to ${phone}`);
+    assert.ok(message?.kind === 'code', `no code sent to ${phone}`);
     return message.code;
   }
 }
@@ -52,7 +54,10 @@ describe('sms/SmsCodeService', () => {
 
   /** Sends and returns the code that went out. */
   async function sendCode(phone = PHONE, purpose: 'bind' | 'register' = 'bind', ip = IP): Promise<string> {
-    assert.deepEqual(await codes.send({ phone, purpose, ip }), { ok: true, resendAfterSeconds: 60 });
+    assert.deepEqual(await codes.send({ phone, purpose, ip, requester: REQUESTER }), {
+      ok: true,
+      resendAfterSeconds: 60,
+    });
     return sender.lastCodeTo(phone);
   }
 
@@ -86,6 +91,24 @@ describe('sms/SmsCodeService', () => {
       );
     });
 
+    it('sends the account-exists notice instead of a code through the same limits, and no candidate verifies', async () => {
+      const phone = PHONE;
+      assert.deepEqual(
+        await codes.send({ phone, purpose: 'register', ip: IP, requester: REQUESTER, content: 'account_exists' }),
+        { ok: true, resendAfterSeconds: 60 },
+      );
+      const [notice] = sender.sent;
+      assert.equal(notice!.kind, 'account_exists');
+      assert.ok(!/\d{6}/.test(notice!.text), 'no code in the notice');
+      const again = await codes.send({ phone, purpose: 'register', ip: IP, requester: REQUESTER });
+      assert.equal(!again.ok && again.reason, 'resend_too_soon', 'the resend gate counts it as any send');
+      for (const candidate of ['000000', '123456', '------', ''])
+        assert.equal(
+          await codes.verify({ phone, purpose: 'register', code: candidate, requester: REQUESTER }),
+          'wrong',
+        );
+    });
+
     it('draws codes at random', async () => {
       const drawn = new Set<string>();
       for (let i = 0; i < 30; i++) drawn.add(await sendCode(`1380000${String(i).padStart(4, '0')}`));
@@ -95,7 +118,7 @@ describe('sms/SmsCodeService', () => {
     it('refuses a second code for the same phone and purpose within 60 s, and sends nothing', async () => {
       await sendCode();
       clock.advance(59_500);
-      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), {
+      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP, requester: REQUESTER }), {
         ok: false,
         reason: 'resend_too_soon',
         retryAfterSeconds: 1,
@@ -111,8 +134,8 @@ describe('sms/SmsCodeService', () => {
         clock.advance(60 * SECOND);
         second = await sendCode();
       }
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: first }), 'wrong');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: second }), 'ok');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: first, requester: REQUESTER }), 'wrong');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: second, requester: REQUESTER }), 'ok');
     });
 
     it('allows 5 sends an hour per phone, counting any 60 minutes, and says when the next fits', async () => {
@@ -121,13 +144,13 @@ describe('sms/SmsCodeService', () => {
         clock.advance(61 * SECOND);
       }
       // The first send, 305 s ago, leaves the hour in 3295 s.
-      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'register', ip: IP }), {
+      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'register', ip: IP, requester: REQUESTER }), {
         ok: false,
         reason: 'hourly_limit',
         retryAfterSeconds: 3295,
       });
       clock.advance(3294 * SECOND);
-      assert.equal((await codes.send({ phone: PHONE, purpose: 'register', ip: IP })).ok, false);
+      assert.equal((await codes.send({ phone: PHONE, purpose: 'register', ip: IP, requester: REQUESTER })).ok, false);
       clock.advance(1 * SECOND);
       await sendCode(PHONE, 'register');
       assert.equal(sender.sent.length, 6);
@@ -139,7 +162,7 @@ describe('sms/SmsCodeService', () => {
         clock.advance(2 * HOUR);
       }
       // 20 h after the first send: 4 h until it leaves the day.
-      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), {
+      assert.deepEqual(await codes.send({ phone: PHONE, purpose: 'bind', ip: IP, requester: REQUESTER }), {
         ok: false,
         reason: 'daily_limit',
         retryAfterSeconds: 4 * 3600,
@@ -152,7 +175,7 @@ describe('sms/SmsCodeService', () => {
       for (let i = 0; i < 5; i++) {
         await sendCode();
         for (let j = 0; j < 3; j++)
-          assert.equal((await codes.send({ phone: PHONE, purpose: 'bind', ip: IP })).ok, false);
+          assert.equal((await codes.send({ phone: PHONE, purpose: 'bind', ip: IP, requester: REQUESTER })).ok, false);
         clock.advance(60 * SECOND);
       }
       assert.equal(sender.sent.length, 5);
@@ -161,9 +184,9 @@ describe('sms/SmsCodeService', () => {
     it('caps sends per IP a day, for any phones, and counts only sends that went out', async () => {
       codes = service(2);
       await sendCode(PHONE);
-      assert.equal((await codes.send({ phone: PHONE, purpose: 'bind', ip: IP })).ok, false); // too soon: not counted
+      assert.equal((await codes.send({ phone: PHONE, purpose: 'bind', ip: IP, requester: REQUESTER })).ok, false); // too soon: not counted
       await sendCode(OTHER_PHONE);
-      const refused = await codes.send({ phone: '13712345678', purpose: 'bind', ip: IP });
+      const refused = await codes.send({ phone: '13712345678', purpose: 'bind', ip: IP, requester: REQUESTER });
       assert.deepEqual(refused, { ok: false, reason: 'ip_daily_limit', retryAfterSeconds: 86400 });
       // The refused phone has used none of its own limits; another IP may send to it at once.
       await sendCode('13712345678', 'bind', '198.51.100.1');
@@ -173,15 +196,21 @@ describe('sms/SmsCodeService', () => {
 
     it('keeps purposes apart: a code for one purpose is not valid for the other, nor does it delay it', async () => {
       const bindCode = await sendCode(PHONE, 'bind');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'register', code: bindCode }), 'expired');
+      assert.equal(
+        await codes.verify({ phone: PHONE, purpose: 'register', code: bindCode, requester: REQUESTER }),
+        'expired',
+      );
       const registerCode = await sendCode(PHONE, 'register');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: bindCode }), 'ok');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'register', code: registerCode }), 'ok');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: bindCode, requester: REQUESTER }), 'ok');
+      assert.equal(
+        await codes.verify({ phone: PHONE, purpose: 'register', code: registerCode, requester: REQUESTER }),
+        'ok',
+      );
     });
 
     it('sends one code when ten requests race', async () => {
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => codes.send({ phone: PHONE, purpose: 'bind', ip: IP })),
+        Array.from({ length: 10 }, () => codes.send({ phone: PHONE, purpose: 'bind', ip: IP, requester: REQUESTER })),
       );
       assert.equal(results.filter((r) => r.ok).length, 1);
       assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'resend_too_soon'));
@@ -189,19 +218,28 @@ describe('sms/SmsCodeService', () => {
     });
 
     it('refuses a phone that is not a mainland mobile number before anything else', async () => {
-      await assert.rejects(codes.send({ phone: '12345678901', purpose: 'bind', ip: IP }), RangeError);
-      await assert.rejects(codes.send({ phone: '+8613812345678', purpose: 'bind', ip: IP }), RangeError);
+      await assert.rejects(
+        codes.send({ phone: '12345678901', purpose: 'bind', ip: IP, requester: REQUESTER }),
+        RangeError,
+      );
+      await assert.rejects(
+        codes.send({ phone: '+8613812345678', purpose: 'bind', ip: IP, requester: REQUESTER }),
+        RangeError,
+      );
       assert.equal(sender.sent.length, 0);
     });
 
     it('passes on a provider failure', async () => {
       sender.failWith = new SmsDeliveryError('LimitExceeded.PhoneNumberDailyLimit', 'refused');
-      await assert.rejects(codes.send({ phone: PHONE, purpose: 'bind', ip: IP }), SmsDeliveryError);
+      await assert.rejects(
+        codes.send({ phone: PHONE, purpose: 'bind', ip: IP, requester: REQUESTER }),
+        SmsDeliveryError,
+      );
     });
 
     it('keeps no phone number or IP in Redis, and gives every key a TTL', async () => {
       const code = await sendCode();
-      await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) });
+      await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code), requester: REQUESTER });
       const written = await redis.keys(`${keys.prefix}*`);
       assert.ok(written.length >= 4);
       for (const key of written) {
@@ -220,59 +258,92 @@ describe('sms/SmsCodeService', () => {
   describe('verifying', () => {
     it('accepts the code once', async () => {
       const code = await sendCode();
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: ` ${code} ` }), 'ok');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
+      assert.equal(
+        await codes.verify({ phone: PHONE, purpose: 'bind', code: ` ${code} `, requester: REQUESTER }),
+        'ok',
+      );
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'expired');
     });
 
     it('answers expired when no code was sent', async () => {
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: '123456' }), 'expired');
+      assert.equal(
+        await codes.verify({ phone: PHONE, purpose: 'bind', code: '123456', requester: REQUESTER }),
+        'expired',
+      );
     });
 
     it('accepts the code until 5 minutes have passed', async () => {
       const code = await sendCode();
       clock.advance(5 * MINUTE - 1);
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'ok');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'ok');
     });
 
     it('answers expired 5 minutes after sending', async () => {
       const code = await sendCode();
       clock.advance(5 * MINUTE);
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'expired');
     });
 
     it('accepts the right code after 4 wrong tries', async () => {
       const code = await sendCode();
       for (let i = 0; i < 4; i++)
-        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) }), 'wrong');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'ok');
+        assert.equal(
+          await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code), requester: REQUESTER }),
+          'wrong',
+        );
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'ok');
     });
 
     it('voids the code after 5 wrong tries, even when the 6th is right', async () => {
       const code = await sendCode();
       for (let i = 0; i < 5; i++)
-        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) }), 'wrong');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
+        assert.equal(
+          await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code), requester: REQUESTER }),
+          'wrong',
+        );
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'expired');
     });
 
     it('counts malformed input as a wrong try', async () => {
       const code = await sendCode();
       for (const bad of ['', '12345', '1234567', 'abcdef', `${code}0`])
-        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: bad }), 'wrong');
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
+        assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code: bad, requester: REQUESTER }), 'wrong');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'expired');
     });
 
     it('keeps phones apart', async () => {
       const code = await sendCode(PHONE);
       await sendCode(OTHER_PHONE);
       for (let i = 0; i < 5; i++)
-        await codes.verify({ phone: OTHER_PHONE, purpose: 'bind', code: wrongFor(sender.lastCodeTo(OTHER_PHONE)) });
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'ok');
+        await codes.verify({
+          phone: OTHER_PHONE,
+          purpose: 'bind',
+          code: wrongFor(sender.lastCodeTo(OTHER_PHONE)),
+          requester: REQUESTER,
+        });
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'ok');
+    });
+
+    it("V6.6.3: verifies a code only for the WeChat user who asked for it: a stranger's tries, right or wrong, neither use, count against nor void it", async () => {
+      const code = await sendCode();
+      for (let i = 0; i < 10; i++)
+        assert.equal(
+          await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code), requester: STRANGER }),
+          'expired',
+        );
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: STRANGER }), 'expired');
+      for (let i = 0; i < 4; i++)
+        assert.equal(
+          await codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code), requester: REQUESTER }),
+          'wrong',
+        );
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'ok');
     });
 
     it('accepts the right code exactly once when ten checks race', async () => {
       const code = await sendCode();
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code })),
+        Array.from({ length: 10 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER })),
       );
       assert.equal(results.filter((r) => r === 'ok').length, 1);
       assert.equal(results.filter((r) => r === 'expired').length, 9);
@@ -281,11 +352,13 @@ describe('sms/SmsCodeService', () => {
     it('counts every one of many racing wrong tries, so a burst of guesses gets 5 and no more', async () => {
       const code = await sendCode();
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code) })),
+        Array.from({ length: 20 }, () =>
+          codes.verify({ phone: PHONE, purpose: 'bind', code: wrongFor(code), requester: REQUESTER }),
+        ),
       );
       assert.equal(results.filter((r) => r === 'wrong').length, 5);
       assert.equal(results.filter((r) => r === 'expired').length, 15);
-      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code }), 'expired');
+      assert.equal(await codes.verify({ phone: PHONE, purpose: 'bind', code, requester: REQUESTER }), 'expired');
     });
   });
 });

@@ -57,13 +57,25 @@ describe('sms: SmsCodeStep', () => {
 
   it('sends, then refuses a resend within 60 s (429, the shared text), and audits the refusal', async () => {
     const phone = uniquePhone();
-    const sent = await t.deps.smsStep.send({ phone, purpose: 'password_reset', ip: '10.0.0.1', audit });
+    const sent = await t.deps.smsStep.send({
+      phone,
+      purpose: 'password_reset',
+      ip: '10.0.0.1',
+      requester: 'openid-of-the-asker',
+      audit,
+    });
     assert.deepEqual(sent, {
       ok: true,
       phoneMasked: `${phone.slice(0, 3)}****${phone.slice(-4)}`,
       notice: `验证码已发送至 ${phone.slice(0, 3)}****${phone.slice(-4)}，5分钟内有效。`,
     });
-    const again = await t.deps.smsStep.send({ phone, purpose: 'password_reset', ip: '10.0.0.1', audit });
+    const again = await t.deps.smsStep.send({
+      phone,
+      purpose: 'password_reset',
+      ip: '10.0.0.1',
+      requester: 'openid-of-the-asker',
+      audit,
+    });
     assert.equal(again.ok, false);
     assert.ok(!again.ok);
     assert.equal(again.reason, 'sms_resend_too_soon');
@@ -79,7 +91,13 @@ describe('sms: SmsCodeStep', () => {
       'send',
       () => Promise.reject(new SmsDeliveryError('LimitExceeded', 'provider refused')),
       async () => {
-        const failed = await t.deps.smsStep.send({ phone: uniquePhone(), purpose: 'bind', ip: '10.0.0.1', audit });
+        const failed = await t.deps.smsStep.send({
+          phone: uniquePhone(),
+          purpose: 'bind',
+          ip: '10.0.0.1',
+          requester: 'openid-of-the-asker',
+          audit,
+        });
         assert.ok(!failed.ok);
         assert.equal(failed.status, 502);
         assert.equal(failed.message, SMS_NOT_DELIVERED);

@@ -11,8 +11,15 @@ const SETTINGS: TencentCloudSmsSettings = {
   sdkAppId: '1400000001',
   signName: '福建税务',
   templateId: '2000002',
+  accountExistsTemplateId: '2000003',
 };
-const MESSAGE = { phone: '13812345678', code: '904417', purpose: 'bind' as const, text: 'ignored by Tencent Cloud' };
+const MESSAGE = {
+  kind: 'code' as const,
+  phone: '13812345678',
+  code: '904417',
+  purpose: 'bind' as const,
+  text: 'ignored by Tencent Cloud',
+};
 
 /** A stand-in for sms.tencentcloudapi.com: records requests and answers with the next canned body. */
 describe('sms/TencentCloudSmsSender', () => {
@@ -83,6 +90,18 @@ describe('sms/TencentCloudSmsSender', () => {
       SignName: '福建税务',
       TemplateId: '2000002',
       TemplateParamSet: ['904417', '5'],
+      PhoneNumberSet: ['+8613812345678'],
+    });
+  });
+
+  it('sends the account-exists notice in its own template, without parameters', async () => {
+    await sender().send({ kind: 'account_exists', phone: '13812345678', purpose: 'register', text: 'ignored' });
+    assert.equal(requests.length, 1);
+    assert.deepEqual(requests[0]!.body, {
+      SmsSdkAppId: '1400000001',
+      SignName: '福建税务',
+      TemplateId: '2000003',
+      TemplateParamSet: [],
       PhoneNumberSet: ['+8613812345678'],
     });
   });

@@ -25,6 +25,7 @@ describe('sms/createSmsSender', () => {
         TENCENTCLOUD_SMS_SDK_APP_ID: '1400000001',
         TENCENTCLOUD_SMS_SIGN_NAME: '福建税务',
         TENCENTCLOUD_SMS_TEMPLATE_ID: '2000002',
+        TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: '2000003',
       }),
     );
     assert.ok(createSmsSender(config, context) instanceof TencentCloudSmsSender);

@@ -54,4 +54,18 @@ describe('store/ExpiringMap (what the in-memory stores are built on)', () => {
     assert.ok(map.size < 200, `${map.size} entries held`);
     for (let i = 0; i < 100; i++) assert.equal(map.get(`new${i}`), 'y');
   });
+
+  it('holds at most maxEntries, the entries written longest ago making room', () => {
+    const capped = new ExpiringMap<string>(clock, 3);
+    for (const key of ['a', 'b', 'c']) capped.set(key, key, 60_000);
+    capped.set('a', 'a2', 60_000); // a rewrite counts as the newest
+    capped.set('d', 'd', 60_000);
+    assert.equal(capped.size, 3);
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd'].map((key) => capped.get(key)),
+      ['a2', undefined, 'c', 'd'],
+    );
+    capped.clear();
+    assert.equal(capped.size, 0);
+  });
 });

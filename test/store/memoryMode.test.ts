@@ -95,7 +95,7 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
       captcha: await phone.captcha('bind-sms'),
     });
     assert.equal(sent.headers.location, '/h5/bind?sent=1');
-    const code = t.deps.smsOutbox!.forPhone(taxpayer.phone).at(-1)!.code;
+    const code = t.deps.smsOutbox!.forPhone(taxpayer.phone).at(-1)!.code!;
     const bound = await phone.submit('/h5/bind?sent=1', '/h5/bind/confirm', { phone: taxpayer.phone, smsCode: code });
     assert.equal(bound.headers.location, '/h5/bind/done');
     assert.match(visibleText((await phone.open('/h5/bind/done')).text), /绑定成功/);

@@ -13,6 +13,8 @@ const CAPS: SmsSendCap[] = [
 ];
 const PHONE = 'digest-of-13812345678';
 const OTHER_PHONE = 'digest-of-13912345678';
+const OWNER = 'digest-of-the-requesting-openid';
+const STRANGER = 'digest-of-another-openid';
 
 /**
  * What SmsCodeService relies on: codes single use and voided by wrong tries, the resend gate, and
@@ -21,10 +23,11 @@ const OTHER_PHONE = 'digest-of-13912345678';
 export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCodeStore>): void {
   describe(`${name} (SmsCodeStore contract)`, () => {
     const t = useStore(open);
-    const issue = (code: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE, caps = CAPS) =>
+    const issue = (code: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE, caps = CAPS, ownerDigest = OWNER) =>
       t.store.issue({
         phoneDigest,
         purpose,
+        ownerDigest,
         code,
         nowMs: t.clock.now(),
         sendId: randomUUID(),
@@ -32,8 +35,8 @@ export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCo
         resendAfterMs: MINUTE,
         caps,
       } satisfies SmsCodeIssue);
-    const check = (candidate: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE) =>
-      t.store.check({ phoneDigest, purpose, candidate, nowMs: t.clock.now(), maxWrongTries: 5 });
+    const check = (candidate: string, purpose: SmsPurpose = 'bind', phoneDigest = PHONE, ownerDigest = OWNER) =>
+      t.store.check({ phoneDigest, purpose, ownerDigest, candidate, nowMs: t.clock.now(), maxWrongTries: 5 });
 
     describe('codes', () => {
       it('accepts the code once', async () => {
@@ -89,6 +92,23 @@ export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCo
         assert.equal(await check('222222', 'register', PHONE), 'ok');
       });
 
+      it("is checked only for its owner: another owner's candidates, right or wrong, find nothing and neither count nor void it", async () => {
+        await issue('123456');
+        for (let i = 0; i < 20; i++) assert.equal(await check('000000', 'bind', PHONE, STRANGER), 'expired');
+        assert.equal(await check('123456', 'bind', PHONE, STRANGER), 'expired');
+        for (let i = 0; i < 4; i++) assert.equal(await check('000000'), 'wrong');
+        assert.equal(await check('123456'), 'ok');
+      });
+
+      it("keeps an owner's code when another owner is sent one for the same phone and purpose", async () => {
+        await issue('111111');
+        await t.advance(MINUTE);
+        assert.deepEqual(await issue('222222', 'bind', PHONE, CAPS, STRANGER), { ok: true });
+        assert.equal(await check('222222'), 'wrong');
+        assert.equal(await check('111111'), 'ok');
+        assert.equal(await check('222222', 'bind', PHONE, STRANGER), 'ok');
+      });
+
       it('accepts the right code exactly once when 10 checks race', async () => {
         await issue('123456');
         const results = await Promise.all(Array.from({ length: 10 }, () => check('123456')));
@@ -123,6 +143,12 @@ export function describeSmsCodeStoreContract(name: string, open: OpenStore<SmsCo
       it('is per purpose: a code for one purpose does not hold back the other', async () => {
         await issue('111111', 'bind');
         assert.deepEqual(await issue('222222', 'register'), { ok: true });
+      });
+
+      it('is per phone and purpose, whoever asks: another owner waits too', async () => {
+        await issue('111111');
+        const refused = await issue('222222', 'bind', PHONE, CAPS, STRANGER);
+        assert.equal(!refused.ok && refused.reason, 'resend_too_soon');
       });
 
       it('lets exactly one of 10 racing sends through', async () => {

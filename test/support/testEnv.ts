@@ -53,7 +53,11 @@ export function productionEnvironment(overrides: Record<string, string | undefin
     PUBLIC_URL: 'https://wx.example.test',
     WECHAT_APPSECRET: randomBytes(16).toString('hex'),
     WECHAT_TOKEN: randomBytes(16).toString('hex'),
-    WECHAT_ENCODING_AES_KEY: randomBytes(40).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 43).padEnd(43, 'Q'),
+    WECHAT_ENCODING_AES_KEY: randomBytes(40)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 43)
+      .padEnd(43, 'Q'),
     PORTAL_API_KEYS: random(32),
     SESSION_SECRET: random(32),
     DATA_KEY: randomBytes(32).toString('base64'),
@@ -63,6 +67,7 @@ export function productionEnvironment(overrides: Record<string, string | undefin
     TENCENTCLOUD_SMS_SDK_APP_ID: '1400000000',
     TENCENTCLOUD_SMS_SIGN_NAME: 'sign',
     TENCENTCLOUD_SMS_TEMPLATE_ID: '123456',
+    TENCENTCLOUD_SMS_TEMPLATE_ID_ACCOUNT_EXISTS: '123457',
     IDENTITY_VERIFIER: 'tencentcloud',
     ...overrides,
   });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /** How a first OAuth callback ended, so a repeat of it (same code) ends on the same page. */
 export interface CallbackOutcome {
-  /** sha256 of the session id the first callback came with. */
+  /** sha256 of the browser the first callback came from: the `state` of its OAuth state cookie. */
   fromSession: string;
   /** The session it created (the session is renewed once the openid is known). */
   sessionId: string;

@@ -4,6 +4,7 @@ import createHttpError from 'http-errors';
 import type { Middleware } from 'koa';
 import type { OAuthCallbackClaims, CallbackOutcome } from './OAuthCallbackClaims';
 import { sessionFingerprint } from './OAuthCallbackClaims';
+import type { OAuthStateCookie } from './OAuthStateCookie';
 import { WebOAuthError, type WebOAuth } from './WebOAuth';
 import { maskOpenid } from '../../security/masking';
 
@@ -22,11 +23,12 @@ const safeReturn = (path: string | undefined) =>
   path && /^\/h5\/[^/\\]/.test(path) && !path.startsWith('/h5/oauth/') ? path : '/h5/bind';
 
 /**
- * `/h5/oauth/callback?code&state`: exchanges the code once, puts the openid in a renewed session and
- * returns to the page that asked. A repeated callback with the same code (WeChat sometimes opens it
- * twice; the second exchange would get 40163) follows the first one's outcome instead.
+ * `/h5/oauth/callback?code&state`: checks the state against the browser's OAuth state cookie,
+ * exchanges the code once, puts the openid in a new session and returns to the page that asked. A
+ * repeated callback with the same code (WeChat sometimes opens it twice; the second exchange would
+ * get 40163) from the same browser follows the first one's outcome instead.
  */
-export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Middleware {
+export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims, stateCookie: OAuthStateCookie): Middleware {
   return async (ctx) => {
     const { code, state } = ctx.query;
     if (
@@ -45,18 +47,20 @@ export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Mid
       return;
     }
 
+    const trip = stateCookie.read(ctx);
+    const fromSession = sessionFingerprint(trip?.state ?? null);
     const claim = await claims.claim(code);
     if (!claim.first) {
       const outcome = claim.outcome ?? (await waitForOutcome(claims, code));
-      if (!outcome || outcome.fromSession !== sessionFingerprint(session.id)) throw startAgain();
+      if (!trip || !outcome || outcome.fromSession !== fromSession) throw startAgain();
       session.adopt(outcome.sessionId);
       ctx.redirect(safeReturn(outcome.returnTo));
       return;
     }
 
-    if (!data?.oauthState || !sameText(data.oauthState, state)) {
+    if (!trip || !sameText(trip.state, state)) {
       await claims.release(code);
-      ctx.state.logger.warn({ reason: data?.oauthState ? 'state_mismatch' : 'no_state' }, 'oauth callback refused');
+      ctx.state.logger.warn({ reason: trip ? 'state_mismatch' : 'no_state' }, 'oauth callback refused');
       throw startAgain();
     }
     let identity;
@@ -74,12 +78,13 @@ export function oauthCallback(oauth: WebOAuth, claims: OAuthCallbackClaims): Mid
       ctx.state.logger.warn({ reason: 'snapshot_user' }, 'oauth callback refused');
       throw createHttpError(403, '请点击页面下方的"使用完整服务"后再办理。', { title: '请使用完整服务' });
     }
-    const fromSession = sessionFingerprint(session.id);
-    data.openid = identity.openid;
-    await session.regenerate();
+    // A new session (new id and CSRF token) for the user OAuth identified; any older one is gone.
+    const returnTo = safeReturn(trip.returnTo);
+    await session.destroy();
+    Object.assign(session.ensure(), { openid: identity.openid, oauthState: state, returnTo });
+    stateCookie.clear(ctx);
     // ASVS V16.3.1: the WeChat user is authenticated (snsapi_base); the openid is logged masked.
     ctx.state.logger.info({ openid: maskOpenid(identity.openid) }, 'oauth: wechat user identified');
-    const returnTo = safeReturn(data.returnTo);
     await claims.complete(code, { fromSession, sessionId: session.id!, returnTo });
     ctx.redirect(returnTo);
   };

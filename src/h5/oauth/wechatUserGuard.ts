@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import createHttpError from 'http-errors';
 import type { Middleware } from 'koa';
 import type { H5Renderer } from '../H5Renderer';
+import type { OAuthStateCookie } from './OAuthStateCookie';
 import type { WebOAuth } from './WebOAuth';
 
 export interface WechatUserGuardOptions {
   oauth: WebOAuth;
+  stateCookie: OAuthStateCookie;
   renderer: H5Renderer;
   callbackUrl: string;
   /** Outside the sandbox only WeChat's in-app browser may open the pages. */
@@ -14,8 +15,9 @@ export interface WechatUserGuardOptions {
 
 /**
  * Every /h5 page needs to know which WeChat user opens it: without an openid in the session a GET
- * is sent through WeChat's silent OAuth (snsapi_base) with a `state` tied to the session; a POST
- * without one means the session expired.
+ * is sent through WeChat's silent OAuth (snsapi_base) with a `state` kept in the browser's signed
+ * OAuth state cookie (no session is stored for a visitor not yet identified); a POST without one
+ * means the session expired.
  */
 export function wechatUserGuard(options: WechatUserGuardOptions): Middleware {
   return async (ctx, next) => {
@@ -37,10 +39,7 @@ export function wechatUserGuard(options: WechatUserGuardOptions): Middleware {
     if (ctx.method !== 'GET') {
       throw createHttpError(401, '页面已过期，请从"福建税务"公众号菜单重新进入。', { title: '页面已过期' });
     }
-    const data = session.ensure();
-    data.oauthState = randomBytes(16).toString('hex');
-    data.returnTo = ctx.originalUrl;
-    session.touch();
-    ctx.redirect(options.oauth.authorizeUrl(options.callbackUrl, data.oauthState));
+    const trip = options.stateCookie.start(ctx, ctx.originalUrl);
+    ctx.redirect(options.oauth.authorizeUrl(options.callbackUrl, trip.state));
   };
 }

@@ -11,7 +11,10 @@ import type { SessionData, SessionStore } from '../../http/session/SessionStore'
 export interface H5SessionData extends SessionData {
   /** The WeChat user, set once OAuth has told us who it is. */
   openid?: string;
-  /** OAuth `state` of the redirect in progress, and where to go back afterwards. */
+  /**
+   * The OAuth `state` and return page of the round trip that identified this session (kept so a
+   * callback WeChat repeats after the browser took the new cookie ends on the same page).
+   */
   oauthState?: string;
   returnTo?: string;
   /** 实名绑定 in progress: the account that passed step 1 (登录). */

@@ -36,6 +36,11 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
     this.byAccount.set(accountId, members);
   }
 
+  /** Sessions held now (expired ones count until they are swept). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
   async destroy(id: string): Promise<void> {
     this.sessions.delete(sessionIdHash(id));
   }

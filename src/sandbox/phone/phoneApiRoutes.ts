@@ -15,7 +15,7 @@ import type { PhoneMenu } from './PhoneMenu';
 import { PhoneRuleError } from './PhoneRuleError';
 import type { PhoneUserCookie } from './phoneUserCookie';
 import { PushFailedError } from './PushFailedError';
-import { sameOriginOnly } from './sameOriginOnly';
+import { publicHostOnly, sameOriginOnly } from './sameOriginOnly';
 import { scannableQrCodes, type ScannableQrCode } from './scannableQrCodes';
 import type { PushOutcome, SimulatedWeChatClient } from './SimulatedWeChatClient';
 
@@ -111,7 +111,12 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
   const readClick = validateBody(clickSchema);
   const readView = validateBody(viewSchema);
   const readScan = validateBody(scanSchema);
-  router.use(sameOriginOnly(options.publicOrigin), jsonBody() as Middleware, mapPhoneErrors);
+  router.use(
+    publicHostOnly(options.publicOrigin),
+    sameOriginOnly(options.publicOrigin),
+    jsonBody() as Middleware,
+    mapPhoneErrors,
+  );
 
   const userView = (user: SimulatedUser) => ({
     openid: user.openid,

@@ -9,6 +9,8 @@ const FORCED_REFRESHES_PER_DAY = 20;
 const FORCED_REFRESH_SPACING_MS = 30_000;
 const BEIJING_OFFSET_MS = 8 * 3600_000;
 const DAY_MS = 86_400_000;
+/** Tokens remembered (the newest): enough to tell every recent one's fate, bounded however many are asked for. */
+export const MAX_ISSUED_TOKENS = 1000;
 
 /** /cgi-bin/token and /cgi-bin/stable_token hand out tokens from separate spaces. */
 export type TokenSpace = 'token' | 'stable_token';
@@ -109,6 +111,10 @@ export class AccessTokens {
     // Real tokens are ~136 chars of [A-Za-z0-9_-]; clients must not assume a shorter length.
     const token: IssuedToken = { value: randomUrlSafe(136), space, expiresAt: now + LIFETIME_MS, revokedAt: null };
     this.issued.set(token.value, token);
+    for (const oldest of this.issued.keys()) {
+      if (this.issued.size <= MAX_ISSUED_TOKENS) break;
+      this.issued.delete(oldest);
+    }
     return token;
   }
 }

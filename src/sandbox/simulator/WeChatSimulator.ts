@@ -27,6 +27,11 @@ export interface WeChatSimulatorOptions {
   publicBase?: string;
   /** qrcode/create calls allowed a day (Beijing time) before 45009; WeChat's default is 100,000. */
   qrCodeDailyQuota?: number;
+  /**
+   * The 网页授权域名 of the console: OAuth authorize sends codes only to a redirect_uri under this
+   * base (same origin, path below it), as WeChat does; unset, any http(s) URL (tests of the simulator).
+   */
+  redirectBase?: string;
 }
 
 /** A WeChat user the simulator knows: the only openids the messaging and OAuth APIs accept. */
@@ -46,6 +51,9 @@ export interface OutboxMessage {
   /** Template messages only: the msgid answered, which a TEMPLATESENDJOBFINISH push would carry. */
   msgid?: number;
 }
+
+/** The newest requests, answers and messages kept (`calls`, `outbox`); older ones are dropped. */
+export const MAX_RECORDED = 1000;
 
 /** One request the simulator received (faulted ones included). */
 export interface SimulatorCall {
@@ -98,6 +106,7 @@ export class WeChatSimulator {
   private nextTemplateMsgId = randomInt(1_000_000_000, 4_000_000_000);
   private qrCodeDailyQuota: number;
   private readonly qrCreatesByDay = new Map<string, number>();
+  private readonly redirectBase: URL | null;
   private readonly answeredPaths: string[] = [];
   private readonly answerWaiters = new Set<() => void>();
 
@@ -107,6 +116,7 @@ export class WeChatSimulator {
     this.clock = options.clock ?? systemClock;
     this.publicBase = (options.publicBase ?? 'http://127.0.0.1').replace(/\/+$/, '');
     this.qrCodeDailyQuota = options.qrCodeDailyQuota ?? QR_DAILY_QUOTA;
+    this.redirectBase = options.redirectBase === undefined ? null : new URL(options.redirectBase);
     this.tokens = new AccessTokens(this.clock);
     this.qr = new QrCodeRegistry(this.clock);
     this.oauth = new WebAuthorization(this.clock);
@@ -117,7 +127,8 @@ export class WeChatSimulator {
 
   /**
    * Resolves once `count` calls whose path ends with `pathSuffix` have been answered since the last
-   * reset (what they changed, the outbox for one, is then settled): the event a test awaits.
+   * reset (what they changed, the outbox for one, is then settled): the event a test awaits. Counted
+   * among the newest MAX_RECORDED answered calls.
    */
   async answered(pathSuffix: string, count = 1): Promise<void> {
     while (this.answeredPaths.filter((p) => p.endsWith(pathSuffix)).length < count)
@@ -165,6 +176,11 @@ export class WeChatSimulator {
     let openid = randomOpenId(this.appId);
     while (this.knownUsers.has(openid)) openid = randomOpenId(this.appId);
     return this.addUser({ openid, nickname, ...(extra.unionid === undefined ? {} : { unionid: extra.unionid }) });
+  }
+
+  /** OAuth codes, web access tokens and refresh tokens held now (each kind bounded). */
+  get webAuthorizationsHeld(): { codes: number; accessTokens: number; refreshTokens: number } {
+    return this.oauth.held;
   }
 
   users(): SimulatedUser[] {
@@ -235,11 +251,11 @@ export class WeChatSimulator {
   private buildApp(): Koa {
     const app = new Koa();
     app.use(async (ctx, next) => {
-      this.calls.push({ method: ctx.method, path: ctx.path, at: this.clock.now() });
+      record(this.calls, { method: ctx.method, path: ctx.path, at: this.clock.now() });
       try {
         await next();
       } finally {
-        this.answeredPaths.push(ctx.path);
+        record(this.answeredPaths, ctx.path);
         for (const wake of this.answerWaiters) wake();
         this.answerWaiters.clear();
       }
@@ -419,7 +435,7 @@ export class WeChatSimulator {
       return;
     }
     const redirectUri = queryParam(ctx, 'redirect_uri');
-    if (redirectUri === undefined || !isAbsoluteHttpUrl(redirectUri)) {
+    if (redirectUri === undefined || !isAbsoluteHttpUrl(redirectUri) || !this.mayRedirectTo(redirectUri)) {
       ctx.body = authorizeErrorPage(10003, 'redirect_uri 参数错误');
       return;
     }
@@ -441,8 +457,19 @@ export class WeChatSimulator {
     ctx.redirect(withCodeAndState(redirectUri, code, queryParam(ctx, 'state') ?? ''));
   }
 
+  /** Under the 网页授权域名, when one is set: same origin, and the base's path or below it. */
+  private mayRedirectTo(redirectUri: string): boolean {
+    if (!this.redirectBase) return true;
+    const target = new URL(redirectUri);
+    const basePath = this.redirectBase.pathname.replace(/\/+$/, '');
+    return (
+      target.origin === this.redirectBase.origin &&
+      (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))
+    );
+  }
+
   private deliver(kind: OutboxMessage['kind'], message: AcceptedMessage, msgid?: number): void {
-    this.outbox.push({
+    record(this.outbox, {
       kind,
       touser: message.touser,
       body: message.body,
@@ -469,6 +496,12 @@ export class WeChatSimulator {
     if (secret === undefined || secret === '') throw commonErrors.appSecretMissing();
     if (secret !== this.appSecret) throw commonErrors.invalidAppSecret();
   }
+}
+
+/** Appends to a log that keeps only its newest MAX_RECORDED entries. */
+function record<T>(log: T[], entry: T): void {
+  log.push(entry);
+  if (log.length > MAX_RECORDED) log.splice(0, log.length - MAX_RECORDED);
 }
 
 function ok(): { errcode: 0; errmsg: 'ok' } {

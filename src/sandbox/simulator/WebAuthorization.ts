@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock/Clock';
+import { ExpiringMap } from '../../store/ExpiringMap';
 import { randomAlphanumeric, randomUrlSafe } from './randomStrings';
 import { WeChatApiError, commonErrors } from './WeChatApiError';
 
@@ -12,6 +13,10 @@ const CODE_LIFETIME_MS = 5 * 60_000;
 const ACCESS_TOKEN_LIFETIME_MS = 7200_000;
 /** 公众号 web-auth refresh tokens last 30 days (the 180 days of the App doc is another product). */
 const REFRESH_TOKEN_LIFETIME_MS = 30 * 86_400_000;
+/** Past its expiry an entry is kept this long more, to answer "expired" rather than "invalid". */
+const KEPT_AFTER_EXPIRY_MS = 86_400_000;
+/** Of each kind (codes, access tokens, refresh tokens), the newest kept: a sandbox serves a few people. */
+export const MAX_WEB_AUTHORIZATIONS = 10_000;
 
 interface AuthorizationCode {
   openid: string;
@@ -43,18 +48,35 @@ export interface WebTokenGrant {
   scope: OAuthScope;
 }
 
-/** The web OAuth (网页授权) state of one account: codes, web access tokens, refresh tokens. */
+/**
+ * The web OAuth (网页授权) state of one account: codes, web access tokens, refresh tokens. Each
+ * is dropped a day after it expires, and at most MAX_WEB_AUTHORIZATIONS of each are kept (the oldest go
+ * first), so however many authorizations are asked for, the memory they take is bounded.
+ */
 export class WebAuthorization {
-  private readonly codes = new Map<string, AuthorizationCode>();
-  private readonly accessTokens = new Map<string, WebAccessToken>();
-  private readonly refreshTokens = new Map<string, RefreshToken>();
+  private readonly codes: ExpiringMap<AuthorizationCode>;
+  private readonly accessTokens: ExpiringMap<WebAccessToken>;
+  private readonly refreshTokens: ExpiringMap<RefreshToken>;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {
+    this.codes = new ExpiringMap(clock, MAX_WEB_AUTHORIZATIONS);
+    this.accessTokens = new ExpiringMap(clock, MAX_WEB_AUTHORIZATIONS);
+    this.refreshTokens = new ExpiringMap(clock, MAX_WEB_AUTHORIZATIONS);
+  }
 
   issueCode(openid: string, appId: string, scope: OAuthScope): string {
     const code = randomAlphanumeric(32);
-    this.codes.set(code, { openid, appId, scope, expiresAt: this.clock.now() + CODE_LIFETIME_MS, used: false });
+    this.codes.set(
+      code,
+      { openid, appId, scope, expiresAt: this.clock.now() + CODE_LIFETIME_MS, used: false },
+      CODE_LIFETIME_MS + KEPT_AFTER_EXPIRY_MS,
+    );
     return code;
+  }
+
+  /** Codes, access tokens and refresh tokens held now. */
+  get held(): { codes: number; accessTokens: number; refreshTokens: number } {
+    return { codes: this.codes.size, accessTokens: this.accessTokens.size, refreshTokens: this.refreshTokens.size };
   }
 
   /** Codes are single use (40163 afterwards) and die unused after 5 minutes (40029). */
@@ -66,11 +88,11 @@ export class WebAuthorization {
     if (this.clock.now() >= issued.expiresAt) throw invalidCode();
     issued.used = true;
     const refreshToken = randomUrlSafe(110);
-    this.refreshTokens.set(refreshToken, {
-      openid: issued.openid,
-      scope: issued.scope,
-      expiresAt: this.clock.now() + REFRESH_TOKEN_LIFETIME_MS,
-    });
+    this.refreshTokens.set(
+      refreshToken,
+      { openid: issued.openid, scope: issued.scope, expiresAt: this.clock.now() + REFRESH_TOKEN_LIFETIME_MS },
+      REFRESH_TOKEN_LIFETIME_MS + KEPT_AFTER_EXPIRY_MS,
+    );
     return this.grant(issued.openid, issued.scope, refreshToken);
   }
 
@@ -98,7 +120,11 @@ export class WebAuthorization {
 
   private grant(openid: string, scope: OAuthScope, refreshToken: string): WebTokenGrant {
     const accessToken = randomUrlSafe(110);
-    this.accessTokens.set(accessToken, { openid, scope, expiresAt: this.clock.now() + ACCESS_TOKEN_LIFETIME_MS });
+    this.accessTokens.set(
+      accessToken,
+      { openid, scope, expiresAt: this.clock.now() + ACCESS_TOKEN_LIFETIME_MS },
+      ACCESS_TOKEN_LIFETIME_MS + KEPT_AFTER_EXPIRY_MS,
+    );
     return {
       access_token: accessToken,
       expires_in: ACCESS_TOKEN_LIFETIME_MS / 1000,

@@ -252,7 +252,12 @@ describe('sandbox/phone: the phone API (SANDBOX=1)', () => {
 
   describe('the SMS inbox', () => {
     it('shows the codes sent to the phone number', async () => {
-      await live.deps.smsCodes.send({ phone: '13911112222', purpose: 'bind', ip: '127.0.0.1' });
+      await live.deps.smsCodes.send({
+        phone: '13911112222',
+        purpose: 'bind',
+        ip: '127.0.0.1',
+        requester: 'o-sms-tester',
+      });
       const res = await phone.get(`${API}/sms`).query({ phone: '13911112222' });
       assert.equal(res.status, 200);
       assert.equal(res.body.messages.length, 1);

@@ -101,9 +101,25 @@ describe('sandbox/phone: the phone page in Chromium at desktop size', () => {
     await page.getByRole('textbox', { name: '本机号码' }).fill('13955556666');
     await page.getByRole('button', { name: '保存' }).click();
     await page.getByText('还没有收到短信', { exact: false }).waitFor();
-    await live.deps.smsCodes.send({ phone: '13955556666', purpose: 'bind', ip: '127.0.0.1' });
+    await live.deps.smsCodes.send({
+      phone: '13955556666',
+      purpose: 'bind',
+      ip: '127.0.0.1',
+      requester: 'o-sms-tester',
+    });
     const [sms] = live.deps.smsOutbox!.forPhone('13955556666');
-    await page.locator('#sms-body .sms', { hasText: sms!.code }).waitFor();
+    await page.locator('#sms-body .sms', { hasText: sms!.code! }).waitFor();
     await page.screenshot({ path: screenshotPath('phone-10-sms') });
+
+    // 实名注册 with a number that already has an account: the notice instead of a code.
+    await live.deps.smsCodes.send({
+      phone: '13955556666',
+      purpose: 'register',
+      ip: '127.0.0.1',
+      requester: 'o-sms-tester',
+      content: 'account_exists',
+    });
+    await page.locator('#sms-body .sms', { hasText: '该手机号码已注册实名账号' }).waitFor();
+    await page.screenshot({ path: screenshotPath('phone-11-sms-account-exists') });
   });
 });

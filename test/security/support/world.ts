@@ -131,7 +131,7 @@ export class World {
   }
 
   smsCodeFor(phone: string): string | undefined {
-    return this.t.deps.smsOutbox!.forPhone(phone).at(-1)?.code;
+    return this.t.deps.smsOutbox!.forPhone(phone).at(-1)?.code ?? undefined;
   }
 
   accounts() {
