@@ -95,9 +95,6 @@ async function control(
             idNumberIndex: deps.protector.index('id_number', idNumber),
             phoneEncrypted: deps.protector.encrypt(phone),
             phoneIndex: deps.protector.index('phone', phone),
-            failedLogins: 0,
-            lastFailedAt: null,
-            lockedUntil: null,
             createdAt: now,
           };
           const openid = randomOpenId(deps.config.wechat.appId);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AccountService } from './accounts/AccountService';
 import { AccountStore } from './accounts/AccountStore';
+import { LoginThrottle } from './accounts/LoginThrottle';
 import { AuditLog } from './audit/AuditLog';
 import { RefusalAuditCap } from './audit/RefusalAuditCap';
 import { BindingStore } from './binding/BindingStore';
@@ -220,7 +221,13 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     dedupe: stores.dedupe,
     protector,
     audit,
-    accounts: new AccountService({ store: new AccountStore(db, protector), protector, audit, clock }),
+    accounts: new AccountService({
+      store: new AccountStore(db, protector),
+      protector,
+      audit,
+      clock,
+      throttle: new LoginThrottle(stores.loginFailures, config.dataKey, config.loginThrottle),
+    }),
     simulator: config.sandbox
       ? new WeChatSimulator({
           appId: config.wechat.appId,

@@ -14,10 +14,6 @@ export interface Account {
   idNumberIndex: string;
   phoneEncrypted: string;
   phoneIndex: string;
-  failedLogins: number;
-  /** When the last failed login happened; a failure after the lockout window restarts the count. */
-  lastFailedAt: Date | null;
-  lockedUntil: Date | null;
   createdAt: Date;
 }
 
@@ -33,9 +29,6 @@ export const AccountEntity = new EntitySchema<Account>({
     idNumberIndex: { name: 'id_number_index', type: 'varchar', length: 64 },
     phoneEncrypted: { name: 'phone', type: 'varchar', length: 255 },
     phoneIndex: { name: 'phone_index', type: 'varchar', length: 64 },
-    failedLogins: { name: 'failed_logins', type: 'int', default: 0 },
-    lastFailedAt: { name: 'last_failed_at', type: 'datetime', precision: 3, nullable: true },
-    lockedUntil: { name: 'locked_until', type: 'datetime', precision: 3, nullable: true },
     createdAt: { name: 'created_at', type: 'datetime', precision: 3 },
   },
   indices: [

@@ -8,16 +8,8 @@ import type { PersonalDataProtector } from '../security/PersonalDataProtector';
 import type { Account } from './Account';
 import { AccountConflictError } from './AccountConflictError';
 import type { AccountStore } from './AccountStore';
+import type { LoginSubject, LoginThrottle } from './LoginThrottle';
 import { normalizeIdNumber } from './personalNumbers';
-
-export interface LockoutOptions {
-  /** Failed logins within the window that lock the account (default 5). */
-  maxFailures?: number;
-  /** How far back failures count (default 15 minutes). */
-  windowMs?: number;
-  /** How long a lock lasts (default 15 minutes). */
-  lockMs?: number;
-}
 
 export interface AuthenticationContext {
   ip: string;
@@ -31,7 +23,8 @@ export interface AuthenticationContext {
 export type AuthenticationResult =
   | { ok: true; account: Account }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'account_locked'; lockedUntil: Date };
+  /** This client failed too often on this identifier: nothing was checked; the same for an unknown one. */
+  | { ok: false; reason: 'too_many_attempts'; retryAfterSeconds: number };
 
 export interface NewAccount {
   /** A chosen login name, at most 10 digits; without one the account logs in by ID or mobile number. */
@@ -56,138 +49,98 @@ export interface AccountServiceDependencies {
   protector: PersonalDataProtector;
   audit: AuditLog;
   clock: Clock;
-}
-
-const MINUTE = 60_000;
-
-/** Who and where, as every authentication audit event records it. */
-interface AuditSubject {
-  accountId: string;
-  ip: string;
-  userAgent: string;
-  openid: string | null;
-  portal: string | null;
+  /** Paces failed logins per typed identifier and client (one policy for the API and the H5 bind form). */
+  throttle: LoginThrottle;
 }
 
 /**
- * Portal accounts: password authentication with lockout (one policy for the API and the H5 bind
- * form), creation with uniqueness of login name, ID number and phone, and the masked public view.
+ * Portal accounts: password authentication paced by LoginThrottle (one policy for the API and the
+ * H5 bind form), creation with uniqueness of login name, ID number and phone, and the masked public view.
  */
 export class AccountService {
-  private readonly maxFailures: number;
-  private readonly windowMs: number;
-  private readonly lockMs: number;
-
-  constructor(
-    private readonly deps: AccountServiceDependencies,
-    options: LockoutOptions = {},
-  ) {
-    this.maxFailures = options.maxFailures ?? 5;
-    this.windowMs = options.windowMs ?? 15 * MINUTE;
-    this.lockMs = options.lockMs ?? 15 * MINUTE;
-  }
+  constructor(private readonly deps: AccountServiceDependencies) {}
 
   /**
-   * Checks 登录账号 (login name, ID number or mobile number) and password. An unknown account and a
-   * wrong password give the same answer in about the same time (a dummy hash is verified). A
-   * locked account is refused without looking at the password, the right one included; the
-   * failure that reaches the limit already answers account_locked.
+   * Checks 登录账号 (login name, ID number or mobile number) and password. The throttle is asked
+   * first, by the identifier as typed: a client that must wait is refused before anything is looked
+   * up, so the refusal and its wait are the same for an unknown account and a known one. An unknown
+   * account and a wrong password give the same answer in about the same time (a dummy hash is
+   * verified). No account is ever locked: the owner, from a client that has not been failing, gets in.
    */
-  async authenticate(
-    identifier: string,
-    password: string,
-    context: AuthenticationContext,
-  ): Promise<AuthenticationResult> {
+  authenticate(identifier: string, password: string, context: AuthenticationContext): Promise<AuthenticationResult> {
     const loginName = identifier.trim();
-    const account = await this.deps.store.findByLoginIdentifier(loginName);
-    return this.checkPassword(account, password, context, maskLoginName(loginName));
+    return this.checkPassword(
+      { typed: loginName },
+      () => this.deps.store.findByLoginIdentifier(loginName),
+      password,
+      context,
+      () => maskLoginName(loginName),
+    );
   }
 
   /**
-   * The current password of a known account (修改密码 asks for it), under the same lockout and
-   * audit as a login: a wrong one counts as a failed login.
+   * The current password of a known account (修改密码 asks for it), paced and audited as a login:
+   * a wrong one counts as a failure of this client on this account.
    */
-  async authenticateById(
-    accountId: string,
-    password: string,
-    context: AuthenticationContext,
-  ): Promise<AuthenticationResult> {
-    const account = await this.deps.store.findById(accountId);
-    return this.checkPassword(account, password, context, account ? this.toPublic(account).loginName : '');
+  authenticateById(accountId: string, password: string, context: AuthenticationContext): Promise<AuthenticationResult> {
+    return this.checkPassword(
+      { accountId },
+      () => this.deps.store.findById(accountId),
+      password,
+      context,
+      (account) => this.toPublic(account).loginName,
+    );
   }
 
   private async checkPassword(
-    account: Account | null,
+    subject: LoginSubject,
+    find: () => Promise<Account | null>,
     password: string,
     context: AuthenticationContext,
-    maskedLoginName: string,
+    maskedLoginNameOf: (account: Account) => string,
   ): Promise<AuthenticationResult> {
-    const { store, audit, clock } = this.deps;
+    const { audit, throttle } = this.deps;
     const origin = {
       ip: context.ip,
       userAgent: context.userAgent,
       openid: context.openid ?? null,
       portal: context.portal ?? null,
     };
+    const claim = await throttle.claim(subject, context);
+    if (!claim.allowed)
+      return { ok: false, reason: 'too_many_attempts', retryAfterSeconds: Math.ceil(claim.retryAfterMs / 1000) };
+    const failureDetail = {
+      failures: claim.clientFailures,
+      waitSeconds: throttle.waitAfterSeconds(claim.clientFailures),
+    };
+
+    const account = await find();
     if (!account) {
       await verifyPasswordOfUnknownAccount(password);
       // The identifier is left out: a password typed into the wrong field must not reach the log.
-      await audit.record({ type: 'authenticate_failed', ...origin, detail: { reason: 'unknown_account' } });
-      return { ok: false, reason: 'invalid_credentials' };
-    }
-    const auditAccount: AuditSubject = { ...origin, accountId: account.id };
-
-    const now = new Date(clock.now());
-    if (account.lockedUntil && account.lockedUntil > now) {
       await audit.record({
         type: 'authenticate_failed',
-        ...auditAccount,
-        detail: {
-          reason: 'account_locked',
-          loginName: maskedLoginName,
-          lockedUntil: account.lockedUntil.toISOString(),
-        },
+        ...origin,
+        detail: { reason: 'unknown_account', ...failureDetail },
       });
-      return { ok: false, reason: 'account_locked', lockedUntil: account.lockedUntil };
+      return { ok: false, reason: 'invalid_credentials' };
     }
-
+    const auditAccount = { ...origin, accountId: account.id };
+    const maskedLoginName = maskedLoginNameOf(account);
     if (await verifyPassword(account.passwordHash, password)) {
-      // Time is read again: verification takes a while and a lock set meanwhile must not be missed.
-      if (!(await store.clearFailures(account.id, new Date(clock.now()))))
-        return this.lockedNow(account.id, auditAccount, maskedLoginName);
+      await throttle.succeeded(subject, context);
       await audit.record({
         type: 'authenticate_succeeded',
         ...auditAccount,
         detail: { loginName: maskedLoginName },
       });
-      return { ok: true, account: { ...account, failedLogins: 0, lastFailedAt: null, lockedUntil: null } };
+      return { ok: true, account };
     }
-
-    const failedAt = new Date(clock.now());
-    const count = await store.recordFailure(account.id, {
-      now: failedAt,
-      windowStart: new Date(failedAt.getTime() - this.windowMs),
-      maxFailures: this.maxFailures,
-      lockUntil: new Date(failedAt.getTime() + this.lockMs),
-    });
-    if (!count) return this.lockedNow(account.id, auditAccount, maskedLoginName);
     await audit.record({
       type: 'authenticate_failed',
       ...auditAccount,
-      detail: { reason: 'wrong_password', loginName: maskedLoginName, failedLogins: count.failedLogins },
+      detail: { reason: 'wrong_password', loginName: maskedLoginName, ...failureDetail },
     });
-    if (count.lockedUntil) {
-      await audit.record({
-        type: 'account_locked',
-        ...auditAccount,
-        detail: {
-          loginName: maskedLoginName,
-          failedLogins: count.failedLogins,
-          lockedUntil: count.lockedUntil.toISOString(),
-        },
-      });
-      return { ok: false, reason: 'account_locked', lockedUntil: count.lockedUntil };
-    }
     return { ok: false, reason: 'invalid_credentials' };
   }
 
@@ -215,9 +168,6 @@ export class AccountService {
       realName: input.realName,
       idNumberEncrypted: protector.encrypt(idNumber),
       phoneEncrypted: protector.encrypt(phone),
-      failedLogins: 0,
-      lastFailedAt: null,
-      lockedUntil: null,
       createdAt: new Date(clock.now()),
     };
     await store.insert(account, manager);
@@ -229,9 +179,17 @@ export class AccountService {
     return this.deps.store.setPasswordHash(accountId, await hashPassword(password));
   }
 
-  /** Forgets the account's failed logins and lifts its lock: its owner has just set a new password. */
-  clearFailures(accountId: string): Promise<void> {
-    return this.deps.store.resetFailures(accountId);
+  /**
+   * Forgets the failed logins on every identifier of the account (ID number, phone, login name, and
+   * the account itself for 修改密码), from every client: its owner has just set a new password.
+   */
+  async clearFailures(accountId: string): Promise<void> {
+    const account = await this.deps.store.findById(accountId);
+    if (!account) return;
+    const { protector } = this.deps;
+    const typed = [protector.decrypt(account.idNumberEncrypted), protector.decrypt(account.phoneEncrypted)];
+    if (account.loginName !== null) typed.push(account.loginName);
+    await this.deps.throttle.forget([{ accountId }, ...typed.map((value) => ({ typed: value }))]);
   }
 
   /** The account an ID number, mobile number or login name names (忘记密码 looks one up by ID number). */
@@ -271,22 +229,5 @@ export class AccountService {
   /** The full ID number, for the few who may see it (an OIDC client allowed the `id_number` scope). */
   idNumberOf(account: Account): string {
     return this.deps.protector.decrypt(account.idNumberEncrypted);
-  }
-
-  /** A concurrent failure locked the account while this attempt was being checked. */
-  private async lockedNow(
-    accountId: string,
-    auditAccount: AuditSubject,
-    loginName: string,
-  ): Promise<AuthenticationResult> {
-    const lockedUntil = (await this.deps.store.findById(accountId))?.lockedUntil;
-    // Gone, or the lock already over: nothing to report but a failed attempt.
-    if (!lockedUntil) return { ok: false, reason: 'invalid_credentials' };
-    await this.deps.audit.record({
-      type: 'authenticate_failed',
-      ...auditAccount,
-      detail: { reason: 'account_locked', loginName, lockedUntil: lockedUntil.toISOString() },
-    });
-    return { ok: false, reason: 'account_locked', lockedUntil };
   }
 }

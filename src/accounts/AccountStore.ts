@@ -5,21 +5,6 @@ import { AccountConflictError, type AccountConflictField } from './AccountConfli
 import { LoginNameRefusedError } from './LoginNameRefusedError';
 import { isAllowedLoginName, looksLikeIdNumber, looksLikeMobileNumber, normalizeIdNumber } from './personalNumbers';
 
-/** The inputs of one failed-login count, decided by the caller (AccountService owns the policy). */
-export interface FailureCountRule {
-  now: Date;
-  /** A previous failure at or before this instant no longer counts: the count restarts at 1. */
-  windowStart: Date;
-  maxFailures: number;
-  /** Set as locked_until when this failure brings the count to maxFailures. */
-  lockUntil: Date;
-}
-
-export interface FailureCount {
-  failedLogins: number;
-  lockedUntil: Date | null;
-}
-
 /** Unique values the conflict check looks at. */
 type UniqueValues = Pick<Account, 'loginName' | 'idNumberIndex' | 'phoneIndex'>;
 
@@ -94,60 +79,6 @@ export class AccountStore {
       if (field) throw new AccountConflictError(field);
       throw error;
     }
-  }
-
-  /**
-   * Counts one failed login in ONE UPDATE, so concurrent failures serialise on the row: the count
-   * restarts at 1 when the last failure is older than the window (or ended in a lock that has
-   * expired), else adds 1; reaching maxFailures sets locked_until. A locked account is not counted:
-   * the answer is then null, as it is for an unknown id. The row is read back in the same
-   * transaction, which still holds the row lock, so the answer is this failure's own outcome.
-   */
-  recordFailure(id: string, rule: FailureCountRule): Promise<FailureCount | null> {
-    return this.db.transaction(async (manager) => {
-      const q = (name: string) => manager.connection.driver.escape(name);
-      const [failed, last, locked] = [q('failed_logins'), q('last_failed_at'), q('locked_until')];
-      const restarts = `(${last} IS NULL OR ${last} <= :windowStart OR ${failed} >= :maxFailures)`;
-      const newCount = `(CASE WHEN ${restarts} THEN 1 ELSE ${failed} + 1 END)`;
-      // MySQL evaluates SET left to right with already-assigned values, SQL-standard engines with
-      // the old ones: locked_until goes first and last_failed_at last, so both read the same row.
-      const [sql, parameters] = manager.connection.driver.escapeQueryWithParameters(
-        `UPDATE ${q('accounts')} SET ` +
-          `${locked} = CASE WHEN ${newCount} >= :maxFailures THEN :lockUntil ELSE NULL END, ` +
-          `${failed} = ${newCount}, ` +
-          `${last} = :now ` +
-          `WHERE ${q('id')} = :id AND (${locked} IS NULL OR ${locked} <= :now)`,
-        { id, now: rule.now, windowStart: rule.windowStart, maxFailures: rule.maxFailures, lockUntil: rule.lockUntil },
-      );
-      // The structured result carries the affected-row count on every driver.
-      const result = await manager.queryRunner!.query(sql, parameters, true);
-      if ((result.affected ?? 0) === 0) return null;
-      const after = await manager.getRepository(AccountEntity).findOne({
-        select: { id: true, failedLogins: true, lockedUntil: true },
-        where: { id },
-      });
-      if (!after) return null;
-      return { failedLogins: after.failedLogins, lockedUntil: after.lockedUntil };
-    });
-  }
-
-  /**
-   * A successful login clears the count, unless a concurrent failure locked the account in the
-   * meantime (then false: the lock stands).
-   */
-  async clearFailures(id: string, now: Date): Promise<boolean> {
-    const result = await this.db
-      .createQueryBuilder()
-      .update(AccountEntity)
-      .set({ failedLogins: 0, lastFailedAt: null, lockedUntil: null })
-      .where('id = :id AND (locked_until IS NULL OR locked_until <= :now)', { id, now })
-      .execute();
-    return (result.affected ?? 0) > 0;
-  }
-
-  /** Forgets every failed login and lifts any lock (after the owner proved who they are and set a new password). */
-  async resetFailures(id: string): Promise<void> {
-    await this.repository.update({ id }, { failedLogins: 0, lastFailedAt: null, lockedUntil: null });
   }
 
   /** Replaces the password hash; false for an unknown id. */

@@ -10,7 +10,6 @@ import type { LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
 import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
 import { requirePortalKey } from '../security/requirePortalKey';
 import type { AccountService } from './AccountService';
-import { formatShanghaiTime } from './formatShanghaiTime';
 
 const readAuthenticateBody = validateBody<{ loginName: string; password: string } & ReportedClient>({
   type: 'object',
@@ -52,16 +51,12 @@ export function accountRoutes(deps: {
       });
       return;
     }
-    if (result.reason === 'account_locked') {
-      const seconds = Math.max(1, Math.ceil((result.lockedUntil.getTime() - deps.clock.now()) / 1000));
-      throw createHttpError(
-        423,
-        `too many failed logins: the account is locked until ${formatShanghaiTime(result.lockedUntil)} (Asia/Shanghai)`,
-        {
-          code: 'account_locked',
-          headers: { 'Retry-After': String(seconds) },
-        },
-      );
+    if (result.reason === 'too_many_attempts') {
+      // Nothing was checked, and the same holds for an unknown login name: no account is named or locked.
+      throw createHttpError(429, 'too many failed logins from this client for this login name: try again later', {
+        code: 'too_many_attempts',
+        headers: { 'Retry-After': String(result.retryAfterSeconds) },
+      });
     }
     // One answer for an unknown account and a wrong password.
     throw createHttpError(401, 'login name or password is incorrect', { code: 'invalid_credentials' });

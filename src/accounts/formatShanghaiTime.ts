@@ -5,8 +5,3 @@ const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
 export function formatShanghaiTime(instant: Date): string {
   return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
 }
-
-/** '10:15': the Asia/Shanghai hour and minute, for a time later the same day (a lockout's end). */
-export function formatShanghaiClock(instant: Date): string {
-  return formatShanghaiTime(instant).slice(11, 16);
-}

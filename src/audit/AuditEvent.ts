@@ -12,7 +12,6 @@ export type AuditEventType =
   | 'login_cancelled'
   | 'authenticate_succeeded'
   | 'authenticate_failed'
-  | 'account_locked'
   | 'password_reset_started'
   | 'password_reset'
   | 'password_reset_failed'

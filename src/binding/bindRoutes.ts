@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AccountService } from '../accounts/AccountService';
-import { formatShanghaiClock } from '../accounts/formatShanghaiTime';
 import type { AuditLog } from '../audit/AuditLog';
 import type { Clock } from '../clock/Clock';
 import type { CaptchaService } from '../captcha/CaptchaService';
@@ -185,25 +184,18 @@ export function bindRoutes(deps: BindRoutesDependencies): Router {
       renderer.render(ctx, 'bind-login', { values, errors }, 400);
       return;
     }
-    // The WeChat user is recorded: this authentication binds, it logs no portal in (登录记录 tells them apart).
+    // The WeChat user is recorded (this authentication binds, it logs no portal in: 登录记录 tells them
+    // apart), and it is the client whose failures are paced, not the IP a carrier shares among many.
     const result = await accounts.authenticate(values.loginName, password, {
       ...clientContext(ctx),
-      openid: sessionOf(ctx).openid ?? null,
+      openid: session.openid!,
     });
     if (!result.ok) {
-      if (result.reason === 'account_locked') {
-        await fail(ctx, 'account_locked');
-        renderer.render(
-          ctx,
-          'bind-login',
-          {
-            values,
-            errors: {
-              form: `登录失败次数过多，账号已暂时锁定，请于 ${formatShanghaiClock(result.lockedUntil)} 后再试。`,
-            },
-          },
-          423,
-        );
+      if (result.reason === 'too_many_attempts') {
+        // This WeChat user failed too often on this 登录账号; the same wait for one that does not exist.
+        await fail(ctx, 'login_throttled');
+        ctx.set('Retry-After', String(result.retryAfterSeconds));
+        renderer.render(ctx, 'bind-login', { values, errors: { form: retryAfterText(result.retryAfterSeconds) } }, 429);
       } else {
         await fail(ctx, 'invalid_credentials');
         // One message for an unknown account and a wrong password: no account enumeration.

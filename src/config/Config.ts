@@ -1,4 +1,6 @@
 import type { PortalKey } from '../security/PortalKey';
+import type { LoginThrottleLimits } from '../accounts/LoginThrottle';
+
 /** The facts of a login a notice can show. */
 export type LoginNoticeFact = 'time' | 'method' | 'portal' | 'region' | 'browser';
 
@@ -84,6 +86,8 @@ export interface Config {
   /** How fast template messages may go out, shared by every instance (WeChat's limits, docs/security.md). */
   templateSends: { perSecond: number; dailyBudget: number };
   maxBindingsPerAccount: number;
+  /** How failed logins are paced per typed identifier and client (docs/security.md). */
+  loginThrottle: LoginThrottleLimits;
   sms: {
     provider: 'console' | 'tencentcloud';
     tencentcloud?: {

@@ -53,6 +53,12 @@ export interface Env {
   WECHAT_TEMPLATE_SENDS_PER_SECOND: number;
   WECHAT_TEMPLATE_DAILY_BUDGET: number;
   MAX_BINDINGS_PER_ACCOUNT: number;
+  LOGIN_FAILURES_FREE: number;
+  LOGIN_FAILURE_FIRST_DELAY_SECONDS: number;
+  LOGIN_FAILURE_MAX_DELAY_SECONDS: number;
+  LOGIN_FAILURES_PER_IDENTIFIER_CEILING: number;
+  LOGIN_FAILURE_CEILING_DELAY_SECONDS: number;
+  LOGIN_FAILURES_FORGET_SECONDS: number;
   SMS_PROVIDER: 'console' | 'tencentcloud';
   TENCENTCLOUD_SECRET_ID?: string;
   TENCENTCLOUD_SECRET_KEY?: string;
@@ -167,6 +173,12 @@ export const envSchema: JSONSchemaType<Env> = {
     WECHAT_TEMPLATE_SENDS_PER_SECOND: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
     WECHAT_TEMPLATE_DAILY_BUDGET: { type: 'integer', minimum: 1, maximum: 100000000, default: 50000 },
     MAX_BINDINGS_PER_ACCOUNT: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+    LOGIN_FAILURES_FREE: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
+    LOGIN_FAILURE_FIRST_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 15 },
+    LOGIN_FAILURE_MAX_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 900 },
+    LOGIN_FAILURES_PER_IDENTIFIER_CEILING: { type: 'integer', minimum: 1, maximum: 100000, default: 50 },
+    LOGIN_FAILURE_CEILING_DELAY_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    LOGIN_FAILURES_FORGET_SECONDS: { type: 'integer', minimum: 60, maximum: 2592000, default: 86400 },
     SMS_PROVIDER: { type: 'string', enum: ['console', 'tencentcloud'], default: 'console' },
     TENCENTCLOUD_SECRET_ID: { type: 'string', minLength: 1, nullable: true },
     TENCENTCLOUD_SECRET_KEY: { type: 'string', minLength: 1, nullable: true },

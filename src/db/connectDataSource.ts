@@ -8,12 +8,14 @@ import { WechatBindingEntity } from '../binding/WechatBinding';
 import { InitialSchema1764374400000 } from './migrations/1764374400000-InitialSchema';
 import { AccountLoginFailures1764460800000 } from './migrations/1764460800000-AccountLoginFailures';
 import { NoPersonalNumbersInLoginNames1764806400000 } from './migrations/1764806400000-NoPersonalNumbersInLoginNames';
+import { NoAccountLockout1765152000000 } from './migrations/1765152000000-NoAccountLockout';
 
 export const entities = [AccountEntity, WechatBindingEntity, AuditEventEntity];
 export const migrations = [
   InitialSchema1764374400000,
   AccountLoginFailures1764460800000,
   NoPersonalNumbersInLoginNames1764806400000,
+  NoAccountLockout1765152000000,
 ];
 
 /**

@@ -12,6 +12,7 @@ import type { WebOAuth } from '../h5/oauth/WebOAuth';
 import { maskName } from '../security/masking';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
+import { retryAfterText } from '../security/FormAttemptLimiter';
 import { clientContext } from '../http/clientContext';
 import { csrfProtection } from '../http/csrfProtection';
 import { staticFiles } from '../http/staticFiles';
@@ -384,14 +385,20 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       await finish(ctx, result.account.id, { acr: ACR.password, amr: AMR.password });
       return;
     }
-    const message =
-      result.reason === 'account_locked'
-        ? `密码连续错误次数过多，账号已被锁定，请 ${Math.max(1, Math.ceil((result.lockedUntil.getTime() - clock.now()) / 60_000))} 分钟后再试。`
-        : '登录账号或登录密码错误，请重新输入。';
+    if (result.reason === 'too_many_attempts') {
+      // This browser failed too often on this 登录账号; the same wait for one that does not exist.
+      ctx.set('Retry-After', String(result.retryAfterSeconds));
+      await renderLogin(
+        ctx,
+        { tab: 'password', values: { loginName }, errors: { form: retryAfterText(result.retryAfterSeconds) } },
+        429,
+      );
+      return;
+    }
     await renderLogin(
       ctx,
-      { tab: 'password', values: { loginName }, errors: { form: message } },
-      result.reason === 'account_locked' ? 423 : 401,
+      { tab: 'password', values: { loginName }, errors: { form: '登录账号或登录密码错误，请重新输入。' } },
+      401,
     );
   });
 

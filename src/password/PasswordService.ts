@@ -85,7 +85,7 @@ export type NewPasswordRefusal =
 export type ChangePasswordResult =
   | { ok: true }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'account_locked'; lockedUntil: Date }
+  | { ok: false; reason: 'too_many_attempts'; retryAfterSeconds: number }
   | { ok: false; reason: 'weak_password' | 'same_password'; message: string };
 
 /**

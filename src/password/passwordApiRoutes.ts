@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import createHttpError from 'http-errors';
 import type { Context } from 'koa';
-import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
 import type { Clock } from '../clock/Clock';
 import { jsonBody } from '../http/jsonBody';
 import { REPORTED_CLIENT_PROPERTIES, reportedClient, type ReportedClient } from '../http/reportedClient';
@@ -72,13 +71,12 @@ export function passwordApiRoutes(deps: { passwords: PasswordService; portalKeys
       ctx.status = 204;
       return;
     }
-    if (result.reason === 'account_locked') {
-      const seconds = Math.max(1, Math.ceil((result.lockedUntil.getTime() - deps.clock.now()) / 1000));
-      throw createHttpError(
-        423,
-        `too many failed logins: the account is locked until ${formatShanghaiTime(result.lockedUntil)} (Asia/Shanghai)`,
-        { code: 'account_locked', headers: { 'Retry-After': String(seconds) } },
-      );
+    if (result.reason === 'too_many_attempts') {
+      // This client failed too often on this account's current password; the account is not locked.
+      throw createHttpError(429, 'too many failed attempts from this client: try again later', {
+        code: 'too_many_attempts',
+        headers: { 'Retry-After': String(result.retryAfterSeconds) },
+      });
     }
     // An unknown account answers as a wrong password does: the key holder learns nothing more.
     if (result.reason === 'invalid_credentials')

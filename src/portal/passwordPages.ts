@@ -195,10 +195,10 @@ export function passwordPages(router: Router, options: PasswordPagesOptions): vo
     try {
       await api.changePassword(options.accountOf(ctx).id, { currentPassword, newPassword }, options.browserOf(ctx));
     } catch (error) {
-      const refused = refusal(error, 'invalid_credentials', 'account_locked', 'weak_password');
+      const refused = refusal(error, 'invalid_credentials', 'too_many_attempts', 'weak_password');
       if (refused.code === 'weak_password') renderChange(ctx, { newPassword: refused.message }, 422);
-      else if (refused.code === 'account_locked')
-        renderChange(ctx, { form: '密码连续错误次数过多，账号已被锁定，请稍后再试。' }, 423);
+      else if (refused.code === 'too_many_attempts')
+        renderChange(ctx, { form: '原密码错误次数过多，请稍后再试。' }, 429);
       else renderChange(ctx, { currentPassword: '原密码错误' }, 401);
       return;
     }

@@ -4,6 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
+import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import { QR_MESSAGES, qrState } from './loginStatus';
 import {
   PortalApiError,
@@ -21,6 +22,8 @@ export interface PortalRoutesOptions {
   renderer: PortalRenderer;
   captcha: CaptchaService;
   clock: Clock;
+  /** Caps 实名用户登录 tries per browser session and per IP, whatever their outcome. */
+  attempts: FormAttemptLimiter;
   /** SANDBOX=1: the captcha answer also travels in X-Sandbox-Captcha, for tests. */
   sandbox: boolean;
 }
@@ -240,6 +243,17 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
 
   router.post('/login/password', async (ctx) => {
     const loginName = field(ctx, 'loginName').trim();
+    // Counted before anything is checked: a flood stops here without spending a captcha or an API call.
+    const verdict = await options.attempts.attempt('portal-login', {
+      portalSession: ctx.state.portalSession.id ?? '',
+      ip: ctx.ip,
+    });
+    if (!verdict.allowed) {
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      const form = retryAfterText(verdict.retryAfterSeconds);
+      await renderLogin(ctx, { tab: 'password', values: { loginName }, errors: { form } }, 429);
+      return;
+    }
     const password = field(ctx, 'password');
     const answer = field(ctx, 'captcha').trim();
     const errors: LoginErrors = {};
@@ -261,9 +275,11 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
       if (!(error instanceof PortalApiError) || error.status >= 500) throw error;
       let status = error.status;
       let message: string;
-      if (error.status === 423) {
-        const minutes = Math.max(1, Math.ceil((error.retryAfterSeconds ?? 900) / 60));
-        message = `密码连续错误次数过多，账号已被锁定，请 ${minutes} 分钟后再试。`;
+      if (error.status === 429) {
+        // This browser failed too often on this 登录账号; the API says the same for one that does not exist.
+        const minutes = Math.max(1, Math.ceil((error.retryAfterSeconds ?? 60) / 60));
+        message = `登录失败次数过多，请 ${minutes} 分钟后再试。`;
+        if (error.retryAfterSeconds !== null) ctx.set('Retry-After', String(error.retryAfterSeconds));
       } else if (error.status === 401) {
         message = '登录账号或登录密码错误，请重新输入。';
       } else {

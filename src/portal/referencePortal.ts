@@ -7,6 +7,7 @@ import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import type { Config } from '../config/Config';
 import type { PortalScope } from '../security/PortalKey';
+import { FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import type { Stores } from '../store/Stores';
 import { PortalApiClient, PortalApiError } from './PortalApiClient';
 import { csrfProtection } from '../http/csrfProtection';
@@ -28,6 +29,8 @@ export interface ReferencePortalOptions {
   clock: Clock;
   /** The image captcha of 实名用户登录 (the same service as the H5 forms, in a portal scope). */
   captcha: CaptchaService;
+  /** Caps 实名用户登录 tries per browser session and per IP. */
+  attempts: FormAttemptLimiter;
   sessions: PortalSessionStore;
 }
 
@@ -43,6 +46,7 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
     renderer,
     captcha: options.captcha,
     clock: options.clock,
+    attempts: options.attempts,
     sandbox: options.sandbox,
   });
   const formBody = bodyParser({
@@ -143,7 +147,7 @@ export function referencePortalFor(
     config: Config;
     clock: Clock;
     captcha: CaptchaService;
-    stores: Pick<Stores, 'portalSessions'>;
+    stores: Pick<Stores, 'portalSessions' | 'rateLimiter'>;
     projectRoot: string;
   },
   sessions: PortalSessionStore = deps.stores.portalSessions,
@@ -162,6 +166,7 @@ export function referencePortalFor(
     projectRoot: deps.projectRoot,
     clock: deps.clock,
     captcha: deps.captcha,
+    attempts: new FormAttemptLimiter(deps.stores.rateLimiter, config.dataKey),
     sessions,
   });
 }

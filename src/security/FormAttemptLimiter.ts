@@ -3,10 +3,21 @@ import { SubjectDigest } from './SubjectDigest';
 
 /**
  * What is counted: the H5 forms that spend an image captcha on each attempt, 实名注册's 注册 (an SMS-code
- * guess), and 实名绑定's phone mismatches after 登录 (each one a guess at the digits behind the masked phone).
+ * guess), 实名绑定's phone mismatches after 登录 (each one a guess at the digits behind the masked phone),
+ * and the reference portal's 实名用户登录.
  */
 export type AttemptForm =
-  'bind-login' | 'bind-sms' | 'register-sms' | 'register' | 'password-forgot' | 'password-code' | 'bind-phone';
+  | 'bind-login'
+  | 'bind-sms'
+  | 'register-sms'
+  | 'register'
+  | 'password-forgot'
+  | 'password-code'
+  | 'bind-phone'
+  | 'portal-login';
+
+/** Who is attempting: a WeChat user (H5 forms) or a reference-portal browser session, and the client IP. */
+export type AttemptSubject = { openid: string; ip: string } | { portalSession: string; ip: string };
 
 export interface AttemptLimit {
   limit: number;
@@ -14,7 +25,10 @@ export interface AttemptLimit {
 }
 
 export interface AttemptLimits {
-  /** Per WeChat user (openid): sessions are cheap to renew through OAuth, a WeChat account is not. */
+  /**
+   * Per WeChat user (openid): sessions are cheap to renew through OAuth, a WeChat account is not.
+   * On the portal, per browser session (the per-IP limit covers a client that keeps dropping it).
+   */
   perUser: AttemptLimit;
   /** Per client IP: generous, since mobile carriers put many users behind one address. */
   perIp: AttemptLimit;
@@ -45,11 +59,11 @@ export type AttemptVerdict =
   | { allowed: false; retryAfterSeconds: number; firstRefusal: boolean };
 
 /**
- * Caps the attempts at the H5 forms that take a password or an image captcha (ASVS V6.3.1): the
- * account lockout stops guessing one account's password, the captcha costs each try something, and
- * this stops one WeChat user or one IP from trying many accounts (credential stuffing) or flooding a
- * form with captcha guesses. Attempts count whatever their outcome; openids and IPs appear in Redis
- * keys only as keyed digests.
+ * Caps the attempts at the forms that take a password or an image captcha (ASVS V6.3.1): the
+ * login throttle paces guessing one 登录账号's password, the captcha costs each try something, and
+ * this stops one user or one IP from trying many accounts (credential stuffing) or flooding a form
+ * with captcha guesses. Attempts count whatever their outcome; openids, portal sessions and IPs
+ * appear in Redis keys only as keyed digests.
  */
 export class FormAttemptLimiter {
   private readonly subjects: SubjectDigest;
@@ -63,15 +77,15 @@ export class FormAttemptLimiter {
     this.subjects = new SubjectDigest(dataKey, 'etax-wechat/form-attempts', 'v1 attempt subjects');
   }
 
-  /** Counts one attempt at `form` by this WeChat user from this IP and says whether it may go on. */
-  async attempt(form: AttemptForm, who: { openid: string; ip: string }): Promise<AttemptVerdict> {
+  /** Counts one attempt at `form` by this user from this IP and says whether it may go on. */
+  async attempt(form: AttemptForm, who: AttemptSubject): Promise<AttemptVerdict> {
     const { perUser, perIp } = this.formLimits[form] ?? this.limits;
+    const subject =
+      'openid' in who
+        ? `wx:${this.subjects.of('openid', who.openid)}`
+        : `ps:${this.subjects.of('portal-session', who.portalSession)}`;
     const [user, ip] = await Promise.all([
-      this.rateLimiter.hit(
-        `attempts:${form}:wx:${this.subjects.of('openid', who.openid)}`,
-        perUser.limit,
-        perUser.windowSeconds,
-      ),
+      this.rateLimiter.hit(`attempts:${form}:${subject}`, perUser.limit, perUser.windowSeconds),
       this.rateLimiter.hit(`attempts:${form}:ip:${this.subjects.of('ip', who.ip)}`, perIp.limit, perIp.windowSeconds),
     ]);
     if (user.allowed && ip.allowed) return { allowed: true };

@@ -1,3 +1,4 @@
+import type { LoginFailureStore } from '../accounts/LoginFailureStore';
 import type { CaptchaStore } from '../captcha/CaptchaStore';
 import type { OAuthCallbackClaims } from '../h5/oauth/OAuthCallbackClaims';
 import type { WebOAuthTokenStore } from '../h5/oauth/WebOAuthTokenStore';
@@ -31,6 +32,8 @@ export interface Stores {
   captcha: CaptchaStore;
   smsCodes: SmsCodeStore;
   rateLimiter: RateLimiter;
+  /** Failed logins per typed identifier and client (LoginThrottle). */
+  loginFailures: LoginFailureStore;
   loginTickets: LoginTicketStore;
   /** What loginTickets' transitions announce; the process's TicketChangeHub listens to it. */
   ticketChanges: TicketChangeFeed;

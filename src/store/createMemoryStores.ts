@@ -1,3 +1,4 @@
+import { MemoryLoginFailureStore } from '../accounts/MemoryLoginFailureStore';
 import { MemoryCaptchaStore } from '../captcha/MemoryCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { MemoryOAuthCallbackClaims } from '../h5/oauth/MemoryOAuthCallbackClaims';
@@ -32,6 +33,7 @@ export function createMemoryStores(clock: Clock): Stores {
     captcha: new MemoryCaptchaStore(clock),
     smsCodes: new MemorySmsCodeStore(clock),
     rateLimiter: new MemoryRateLimiter(clock),
+    loginFailures: new MemoryLoginFailureStore(clock),
     loginTickets: new MemoryLoginTicketStore(clock, ticketChanges),
     ticketChanges,
     qrScenes: new MemoryQrSceneStore(),

@@ -1,3 +1,4 @@
+import { RedisLoginFailureStore } from '../accounts/RedisLoginFailureStore';
 import { RedisCaptchaStore } from '../captcha/RedisCaptchaStore';
 import type { Clock } from '../clock/Clock';
 import { RedisOAuthCallbackClaims } from '../h5/oauth/RedisOAuthCallbackClaims';
@@ -36,6 +37,7 @@ export function createRedisStores(redis: Redis, keys: RedisKeys, clock: Clock, a
     captcha: new RedisCaptchaStore(redis, keys),
     smsCodes: new RedisSmsCodeStore(redis, keys),
     rateLimiter: new RedisRateLimiter(redis, keys, clock),
+    loginFailures: new RedisLoginFailureStore(redis, keys, clock),
     loginTickets,
     ticketChanges: new RedisTicketChangeFeed(redis, loginTickets.channel),
     qrScenes: new RedisQrSceneStore(redis, keys),

@@ -7,7 +7,6 @@ import { ManualClock } from '../../src/clock/Clock';
 import { createTestAccount, uniqueIdNumber, uniquePhone, type TestAccount } from '../support/accountFixtures';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 
-const MINUTE = 60_000;
 const from = { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (Windows NT 10.0)' };
 
 describe('accounts/AccountService', () => {
@@ -50,73 +49,60 @@ describe('accounts/AccountService', () => {
       });
     });
 
-    it('locks the account on the 5th failure within 15 minutes, for 15 minutes', async () => {
+    it('answers the first 5 failures of a client at once, then makes it wait 15 s, doubling up to 15 minutes', async () => {
       const subject = await createTestAccount(t.deps);
-      for (let i = 1; i <= 4; i++) {
-        assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials', `failure ${i}`);
-        clock.advance(MINUTE);
+      for (let i = 1; i <= 5; i++) assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials', `failure ${i}`);
+      const waits: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        const refused = await right(subject);
+        assert.ok(!refused.ok && refused.reason === 'too_many_attempts', 'even the right password waits');
+        waits.push(refused.retryAfterSeconds);
+        clock.advance(refused.retryAfterSeconds * 1000);
+        assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials');
       }
-      const fifth = await wrong(subject);
-      assert.deepEqual(fifth, {
-        ok: false,
-        reason: 'account_locked',
-        lockedUntil: new Date(clock.now() + 15 * MINUTE),
-      });
-      const row = await stored(subject.account.id);
-      assert.equal(row.failedLogins, 5);
-      assert.deepEqual(row.lockedUntil, new Date(clock.now() + 15 * MINUTE));
+      assert.deepEqual(waits, [15, 30, 60, 120, 240, 480, 900, 900, 900]);
     });
 
-    it('refuses even the right password while locked, without counting more failures', async () => {
+    it('never locks the account: the owner from another client logs in while a stranger is made to wait', async () => {
       const subject = await createTestAccount(t.deps);
-      for (let i = 0; i < 5; i++) await wrong(subject);
-      clock.advance(15 * MINUTE - 1);
-      assert.equal(reasonOf(await right(subject)), 'account_locked');
-      assert.equal(reasonOf(await wrong(subject)), 'account_locked');
-      assert.equal((await stored(subject.account.id)).failedLogins, 5);
+      for (let i = 0; i < 6; i++) await wrong(subject);
+      assert.equal(reasonOf(await wrong(subject)), 'too_many_attempts');
+      for (const identifier of [subject.idNumber, subject.phone]) {
+        const owner = await t.deps.accounts.authenticate(identifier, subject.password, { ...from, ip: '198.51.100.4' });
+        assert.ok(owner.ok, identifier);
+      }
     });
 
-    it('unlocks once the clock passes the lock, and the count then starts afresh', async () => {
-      const subject = await createTestAccount(t.deps);
-      for (let i = 0; i < 5; i++) await wrong(subject);
-      clock.advance(15 * MINUTE);
-      assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials');
-      assert.equal((await stored(subject.account.id)).failedLogins, 1);
-      const result = await right(subject);
-      assert.ok(result.ok);
-      const row = await stored(subject.account.id);
-      assert.deepEqual([row.failedLogins, row.lastFailedAt, row.lockedUntil], [0, null, null]);
-    });
-
-    it('does not count failures older than the window', async () => {
-      const subject = await createTestAccount(t.deps);
-      for (let i = 0; i < 4; i++) await wrong(subject);
-      clock.advance(15 * MINUTE + 1000);
-      for (let i = 1; i <= 4; i++)
-        assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials', `failure ${i} after the window`);
-      assert.equal((await stored(subject.account.id)).failedLogins, 4);
-      assert.equal(reasonOf(await wrong(subject)), 'account_locked');
-    });
-
-    it('clears the count on a successful login', async () => {
+    it('starts a client afresh after its successful login', async () => {
       const subject = await createTestAccount(t.deps);
       for (let i = 0; i < 4; i++) await wrong(subject);
       assert.ok((await right(subject)).ok);
-      for (let i = 0; i < 4; i++) assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials');
+      for (let i = 0; i < 5; i++) assert.equal(reasonOf(await wrong(subject)), 'invalid_credentials');
+      assert.equal(reasonOf(await wrong(subject)), 'too_many_attempts');
     });
 
-    it('locks exactly once under 10 concurrent wrong attempts and never counts past 5', async () => {
+    it('lets exactly 5 of 10 concurrent wrong attempts be checked, and refuses the others', async () => {
       const subject = await createTestAccount(t.deps);
-      const results = await Promise.all(Array.from({ length: 10 }, () => wrong(subject)));
-      const reasons = results.map(reasonOf);
-      assert.equal(reasons.filter((r) => r === 'invalid_credentials').length, 4, reasons.join());
-      assert.equal(reasons.filter((r) => r === 'account_locked').length, 6, reasons.join());
-      assert.equal((await stored(subject.account.id)).failedLogins, 5);
-      assert.equal((await auditTypes()).filter((type) => type === 'account_locked').length, 1);
-      assert.equal(reasonOf(await right(subject)), 'account_locked');
+      const reasons = (await Promise.all(Array.from({ length: 10 }, () => wrong(subject)))).map(reasonOf);
+      assert.equal(reasons.filter((r) => r === 'invalid_credentials').length, 5, reasons.join());
+      assert.equal(reasons.filter((r) => r === 'too_many_attempts').length, 5, reasons.join());
+      assert.equal((await auditTypes()).filter((type) => type === 'authenticate_failed').length, 5);
     });
 
-    it('audits success, failure and lock with masked details only', async () => {
+    it('clearFailures forgets the failures on every identifier of the account, from every client', async () => {
+      const subject = await createTestAccount(t.deps, { loginName: 'Zhangsan' });
+      const identifiers = [subject.idNumber, subject.phone, 'zhangsan'];
+      for (const identifier of identifiers)
+        for (let i = 0; i < 5; i++) await t.deps.accounts.authenticate(identifier, 'wrong-password', from);
+      for (const identifier of identifiers)
+        assert.equal(reasonOf(await t.deps.accounts.authenticate(identifier, 'x', from)), 'too_many_attempts');
+      await t.deps.accounts.clearFailures(subject.account.id);
+      for (const identifier of identifiers)
+        assert.ok((await t.deps.accounts.authenticate(identifier, subject.password, from)).ok, identifier);
+      await t.deps.accounts.clearFailures('00000000-0000-4000-8000-000000000000');
+    });
+
+    it('audits success and failure with masked details only, the failure with its count and the wait it starts', async () => {
       const subject = await createTestAccount(t.deps);
       await t.deps.accounts.authenticate(subject.idNumber, subject.password, {
         ...from,
@@ -128,26 +114,23 @@ describe('accounts/AccountService', () => {
       const events = await t.deps.db.getRepository(AuditEventEntity).find({ order: { id: 'ASC' } });
       assert.deepEqual(
         events.map((e) => e.type),
-        [
-          'authenticate_succeeded',
-          'authenticate_failed',
-          'authenticate_failed',
-          'authenticate_failed',
-          'authenticate_failed',
-          'authenticate_failed',
-          'account_locked',
-          'authenticate_failed',
-        ],
+        ['authenticate_succeeded', ...Array<string>(6).fill('authenticate_failed')],
       );
       assert.equal(events[0]?.accountId, subject.account.id);
       assert.equal(events[0]?.openid, 'oAbCdE1234567890123456789wxyz');
       assert.deepEqual([events[0]?.ip, events[0]?.userAgent], [from.ip, from.userAgent]);
-      assert.deepEqual(events[5]?.detail, {
+      assert.deepEqual(events[4]?.detail, {
         reason: 'wrong_password',
         loginName: `${subject.phone.slice(0, 3)}****${subject.phone.slice(-4)}`,
-        failedLogins: 5,
+        failures: 4,
+        waitSeconds: 0,
       });
-      assert.deepEqual(events[7], { ...events[7], accountId: null, detail: { reason: 'unknown_account' } });
+      assert.deepEqual(events[5]?.detail, { ...events[4]?.detail, failures: 5, waitSeconds: 15 });
+      assert.deepEqual(events[6], {
+        ...events[6],
+        accountId: null,
+        detail: { reason: 'unknown_account', failures: 1, waitSeconds: 0 },
+      });
       const everything = JSON.stringify(events);
       for (const secret of [subject.idNumber, subject.phone, subject.password, 'typed-a-password-here'])
         assert.ok(!everything.includes(secret), secret);

@@ -143,19 +143,26 @@ describe('binding: 实名绑定 at /h5/bind', () => {
     });
     assert.equal(reused.status, 400);
     assert.match(visibleText(reused.text), /验证码错误/);
-    assert.equal((await t.deps.accounts.findById(taxpayer.account.id))!.failedLogins, 0);
+    assert.equal(
+      await t.deps.db.getRepository(AuditEventEntity).countBy({ type: 'authenticate_failed' }),
+      0,
+      'no password was checked',
+    );
   });
 
-  it('locks the account after 5 wrong passwords, shared with the API, and says until when', async () => {
-    for (let i = 0; i < 5; i++) await login(user, taxpayer.idNumber, `wrong-${i}`);
-    const locked = await login(user, taxpayer.idNumber, taxpayer.password);
-    assert.equal(locked.status, 423);
-    assert.match(visibleText(locked.text), /账号已暂时锁定，请于 \d{2}:\d{2} 后再试/);
+  it('makes a WeChat user that failed 5 times wait (429, Retry-After), without locking the account for anyone else', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await login(user, taxpayer.idNumber, `wrong-${i}`)).status, 401);
+    const waiting = await login(user, taxpayer.idNumber, taxpayer.password);
+    assert.equal(waiting.status, 429);
+    assert.match(visibleText(waiting.text), /尝试次数过多，请 1 分钟后再试/);
+    assert.equal(waiting.headers['retry-after'], '15');
     const api = await request(t.app.callback())
       .post('/api/accounts/authenticate')
       .set('Authorization', `Bearer ${env.PORTAL_API_KEYS}`)
       .send({ loginName: taxpayer.idNumber, password: taxpayer.password });
-    assert.equal(api.status, 423);
+    assert.equal(api.status, 200, 'the owner logs in from another client at once');
+    clock.advance(15_000);
+    assert.equal((await login(user, taxpayer.idNumber, taxpayer.password)).status, 302, 'after the wait');
   });
 
   it("refuses a phone that is not the account's, sending no SMS", async () => {

@@ -34,6 +34,8 @@ const PREVIOUS = migrations.slice(
   0,
   migrations.findIndex((m) => m.name.startsWith('NoPersonalNumbersInLoginNames')),
 );
+/** Up to this migration, whatever later ones there are. */
+const THROUGH = migrations.slice(0, PREVIOUS.length + 1);
 
 async function writePreviousSchemaRows(db: DataSource): Promise<void> {
   await db.runMigrations();
@@ -89,7 +91,7 @@ function behavesOn(name: string, engine: Engine): void {
         await old.destroy();
       }
 
-      const db = await new DataSource(engine.options).initialize();
+      const db = await new DataSource({ ...engine.options, migrations: THROUGH }).initialize();
       try {
         assert.equal((await db.runMigrations()).length, 1);
         assert.deepEqual(await loginNames(db), {
@@ -115,7 +117,7 @@ function behavesOn(name: string, engine: Engine): void {
     });
 
     it('reverts honestly: login names stay without the numbers (the account id instead), the column is required again', async () => {
-      const db = await new DataSource(engine.options).initialize();
+      const db = await new DataSource({ ...engine.options, migrations: THROUGH }).initialize();
       try {
         await db.undoLastMigration();
         assert.deepEqual(await loginNames(db), {
@@ -126,6 +128,33 @@ function behavesOn(name: string, engine: Engine): void {
         await assert.rejects(db.query(`UPDATE accounts SET login_name = NULL WHERE id = ?`, [OLD_ROWS[1]!.id]));
         const bindings = await db.query<unknown[]>('SELECT account_id FROM wechat_bindings');
         assert.equal(bindings.length, 1);
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    // The next migration on the same rows: the lockout counters go in place, accounts and bindings stay.
+    it('then NoAccountLockout drops the lockout columns, keeping accounts and bindings, and reverts to unlocked accounts', async () => {
+      const db = await new DataSource(engine.options).initialize();
+      const columns = async () =>
+        (await db.createQueryRunner().getTable('accounts'))!.columns
+          .map((c) => c.name)
+          .filter((c) => /fail|lock/.test(c));
+      try {
+        await db.runMigrations();
+        assert.deepEqual(await columns(), []);
+        assert.equal((await db.query<unknown[]>('SELECT id FROM accounts')).length, 3);
+        assert.equal((await db.query<unknown[]>('SELECT account_id FROM wechat_bindings')).length, 1);
+        await db.undoLastMigration();
+        assert.deepEqual((await columns()).sort(), ['failed_logins', 'last_failed_at', 'locked_until']);
+        const counters = await db.query<{ failed_logins: number | string; locked_until: unknown }[]>(
+          'SELECT failed_logins, locked_until FROM accounts',
+        );
+        assert.deepEqual(
+          counters.map((c) => [Number(c.failed_logins), c.locked_until]),
+          Array<[number, null]>(3).fill([0, null]),
+        );
+        assert.equal((await db.query<unknown[]>('SELECT account_id FROM wechat_bindings')).length, 1);
       } finally {
         await db.destroy();
       }

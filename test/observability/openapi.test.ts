@@ -324,7 +324,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         .set('Authorization', key)
         .send(body as object);
 
-    it('answers authentication as documented: 200, 401, 400, 413, 415, then 423 once locked', async () => {
+    it('answers authentication as documented: 200, 401, 400, 413, 415, then 429 for a client that keeps failing', async () => {
       const ok = await authenticate({ loginName: taxpayer.idNumber, password: taxpayer.password });
       contract.check('authenticateAccount', ok);
       assert.equal(ok.status, 200);
@@ -363,8 +363,8 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       for (let attempt = 0; attempt < 6; attempt++)
         last = await authenticate({ loginName: taxpayer.idNumber, password: 'wrong-password' });
       contract.check('authenticateAccount', last!);
-      assert.equal(last!.status, 423);
-      assert.equal(last!.body.error.code, 'account_locked');
+      assert.equal(last!.status, 429);
+      assert.equal(last!.body.error.code, 'too_many_attempts');
     });
   });
 
@@ -404,7 +404,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       }
     });
 
-    it('walks 修改密码 and 忘记密码 as documented: 204, 202, 401, 422, 423, 400, 404, 409, 429', async () => {
+    it('walks 修改密码 and 忘记密码 as documented: 204, 202, 401, 422, 400, 404, 409, 429', async () => {
       const change = (currentPassword: string, newPassword: string) =>
         send(`/api/accounts/${taxpayer.account.id}/password`, { currentPassword, newPassword });
       const weak = await change(taxpayer.password, 'short');
@@ -414,7 +414,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       contract.check('changeAccountPassword', changed);
       assert.equal(changed.status, 204);
       let wrong;
-      for (let attempt = 0; attempt < 5; attempt++) {
+      for (let attempt = 0; attempt < 6; attempt++) {
         wrong = await change('Wrong-pass-1', 'Gai-mima-2027');
         if (attempt === 0) {
           contract.check('changeAccountPassword', wrong);
@@ -422,7 +422,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         }
       }
       contract.check('changeAccountPassword', wrong!);
-      assert.equal(wrong!.status, 423);
+      assert.equal(wrong!.status, 429);
 
       const start = (idNumber: string) => send('/api/password-resets', { realName: '林纳税', idNumber });
       const started = await start(taxpayer.idNumber);

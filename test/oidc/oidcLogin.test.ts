@@ -136,7 +136,7 @@ for (const stack of ['MariaDB + Redis, two instances', 'embedded stores'] as con
       const confirmToken = /c=([0-9a-f]{48})/.exec(JSON.stringify(reply))?.[1];
       assert.ok(confirmToken, 'the scan is answered with the confirm link');
       const onPhone = await a.deps.login.ticketForConfirmation(confirmToken);
-      assert.equal(onPhone?.ticket.portal, '发票服务平台', 'the phone is told which site asks');
+      assert.equal(onPhone?.ticket.portalDisplayName, '发票服务平台', 'the phone is told which site asks');
 
       const early = await browser.post(`${login.page}/wechat`).type('form').send({ _csrf: login.csrf });
       assert.equal(early.status, 400);

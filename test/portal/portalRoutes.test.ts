@@ -230,7 +230,7 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.equal(form.headers.location, '/portal/login?tab=wechat');
   });
 
-  it('logs in by 实名用户登录 with the image captcha and shows the 401 and 423 answers clearly', async () => {
+  it('logs in by 实名用户登录 with the image captcha and shows the 401 and 429 answers clearly', async () => {
     const browser = new PortalBrowser(live.url);
     const wrongCaptcha = await (async () => {
       const page = await browser.get('/portal/login?tab=password');
@@ -252,9 +252,10 @@ describe('portal: the reference portal at /portal/ (HTTP)', () => {
     assert.ok(!wrong.text.includes('Wrong-pass-1'), 'never echoes the password');
 
     for (let i = 0; i < 4; i++) await browser.passwordLogin(taxpayer.idNumber, 'Wrong-pass-1');
-    const locked = await browser.passwordLogin(taxpayer.idNumber, taxpayer.password);
-    assert.equal(locked.status, 423);
-    assert.match(visibleText(locked.text), /账号已被锁定，请 1[45] 分钟后再试/);
+    const waiting = await browser.passwordLogin(taxpayer.idNumber, taxpayer.password);
+    assert.equal(waiting.status, 429);
+    assert.match(visibleText(waiting.text), /登录失败次数过多，请 1 分钟后再试/);
+    assert.equal(waiting.headers['retry-after'], '15');
 
     const other = await createTestAccount(live.deps, { realName: '郑实名' });
     const ok = await browser.passwordLogin(other.phone, other.password);

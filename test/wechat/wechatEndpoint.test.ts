@@ -401,8 +401,6 @@ describe('wechat endpoint: GET|POST /wechat', () => {
         idNumberIndex: 'i1',
         phoneEncrypted: 'p',
         phoneIndex: 'p1',
-        failedLogins: 0,
-        lockedUntil: null,
         createdAt: new Date(),
       });
       const bindings = t.deps.db.getRepository(WechatBindingEntity);

@@ -102,7 +102,7 @@ export class StateWatch {
     await redisOf(this.deps).eval(DELETE_MATCHING, { keys: [], arguments: [`${this.deps.keys.prefix}${pattern}`] });
   }
 
-  /** Row counts and checksums of the tables no rejected input may change (lockout counters and the subscribed flag excluded). */
+  /** Row counts and checksums of the tables no rejected input may change (the subscribed flag excluded). */
   async tables(): Promise<string> {
     return tableChecksums(this.deps.db);
   }

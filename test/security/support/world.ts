@@ -124,9 +124,6 @@ export class World {
       idNumberIndex: protector.index('id_number', idNumber),
       phoneEncrypted: protector.encrypt(phone),
       phoneIndex: protector.index('phone', phone),
-      failedLogins: 0,
-      lastFailedAt: null,
-      lockedUntil: null,
       createdAt: new Date(this.clock.now()),
     };
     await this.accounts().insert(account);
