@@ -114,7 +114,7 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
   router.use(
     publicHostOnly(options.publicOrigin),
     sameOriginOnly(options.publicOrigin),
-    jsonBody() as Middleware,
+    jsonBody(),
     mapPhoneErrors,
   );
 
