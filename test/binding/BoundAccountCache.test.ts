@@ -95,7 +95,7 @@ describe("binding: BoundAccountCache (the scan hot path's binding lookup)", () =
     assert.equal(created.status, 201, created.text);
     const { ticketId, qrContent } = created.body as { ticketId: string; qrContent: string };
     clock.advance(1000);
-    const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr!, { Ticket: 'T' }));
+    const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr, { Ticket: 'T' }));
     const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);
     assert.equal(res.status, 200);
     const polled = await api().get(`/api/login/tickets/${ticketId}`).set('Authorization', KEY);

@@ -261,7 +261,7 @@ describe('observability: /metrics (prom-client)', () => {
       const stranger = sim.createUser('旁人').openid;
       const scan = async (who: string, qrContent: string) => {
         clock.advance(1000);
-        const res = await push(a, driver.event(who, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr!, { Ticket: 'T' }));
+        const res = await push(a, driver.event(who, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr, { Ticket: 'T' }));
         return /confirm\?c=([0-9a-f]{48})/.exec((await driver.readReply(res.text))?.Content ?? '')?.[1];
       };
       const bind = async (who: string, account: TestAccount) =>

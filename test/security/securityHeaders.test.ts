@@ -84,7 +84,7 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     } finally {
       bindings.findByOpenid = original;
     }
-    for (const [what, res] of seen) assertSecurityHeaders(`${what} (${res.status})`, res.headers as Headers, "'self'");
+    for (const [what, res] of seen) assertSecurityHeaders(`${what} (${res.status})`, res.headers, "'self'");
     assert.equal(
       directives(page.headers['content-security-policy'] as string)
         .get('script-src')
@@ -150,14 +150,14 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     seen.push(['/healthz', await api.get('/healthz')]);
     seen.push(['/readyz', await api.get('/readyz')]);
     for (const [what, res] of seen) {
-      assertSecurityHeaders(`${what} (${res.status})`, res.headers as Headers);
+      assertSecurityHeaders(`${what} (${res.status})`, res.headers);
       const policy = directives(res.headers['content-security-policy'] as string);
       assert.deepEqual(policy.get('default-src'), ["'none'"], `${what}: default-src 'none'`);
       assert.ok(policy.has('sandbox'), `${what}: sandbox`);
     }
     const notFound = await api.get('/no/such/path');
     assert.equal(notFound.status, 404);
-    assertSecurityHeaders('404', notFound.headers as Headers);
+    assertSecurityHeaders('404', notFound.headers);
   });
 
   it('V3.4.3: the reference portal and the sandbox phone keep their own, stricter CSP with the other headers', async () => {
@@ -176,7 +176,7 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
       ['portal 404 page', portalMissing],
       ['phone page', phone],
     ] as const) {
-      assertSecurityHeaders(what, res.headers as Headers);
+      assertSecurityHeaders(what, res.headers);
       const policy = directives(res.headers['content-security-policy'] as string);
       assert.deepEqual(policy.get('script-src'), ["'self'"], `${what}: its own script-src`);
       assert.ok(policy.has('connect-src'), `${what}: its own connect-src`);
@@ -188,10 +188,10 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     );
     assertSecurityHeaders(
       'simulator (framed by the phone)',
-      (await api.get('/sandbox/wechat/connect/oauth2/authorize?appid=x')).headers as Headers,
+      (await api.get('/sandbox/wechat/connect/oauth2/authorize?appid=x')).headers,
       "'self'",
     );
-    assertSecurityHeaders('phone asset', (await api.get('/sandbox/phone/static/phone.js')).headers as Headers);
+    assertSecurityHeaders('phone asset', (await api.get('/sandbox/phone/static/phone.js')).headers);
   });
 
   describe('behind HTTPS (ASVS V3.4.1)', () => {

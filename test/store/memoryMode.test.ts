@@ -126,7 +126,7 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
 
     const whileScanning = holdPoll(ticketId, 'pending');
     await waitFor(() => t.deps.ticketChanges.waiting === 1);
-    const reply = await push(driver.event(openid, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr!, { Ticket: 'T' }));
+    const reply = await push(driver.event(openid, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr, { Ticket: 'T' }));
     assert.equal((await whileScanning).body.status, 'scanned');
     const link = /href="[^"]*(\/h5\/login\/confirm\?c=([0-9a-f]{48}))"/.exec(reply);
     assert.ok(link, reply);

@@ -111,7 +111,7 @@ describe('wechat endpoint: GET|POST /wechat', () => {
       assert.equal(reply?.ToUserName, user);
       assert.equal(reply?.FromUserName, d.accountId);
       assert.equal(reply?.MsgType, 'text');
-      assert.match(reply!.Content!, /欢迎关注/);
+      assert.match(reply.Content!, /欢迎关注/);
       assert.equal(reply?.CreateTime, String(Math.floor(clock.now() / 1000)));
     });
 
