@@ -295,11 +295,9 @@ describe("binding: BoundAccountCache (the scan hot path's binding lookup)", () =
         clock,
         logger: b.deps.logger,
         feed: {
-          start: async () => undefined,
-          stop: async () => undefined,
-          publish: async () => {
-            throw new Error('Redis is away');
-          },
+          start: () => Promise.resolve(),
+          stop: () => Promise.resolve(),
+          publish: () => Promise.reject(new Error('Redis is away')),
         },
       });
       const bindingService = new BindingService({
@@ -432,5 +430,5 @@ async function insertBinding(deps: Dependencies, accountId: string, openid: stri
 
 /** A feed that never announces anything (for tests of the map alone). */
 function observedNothing(): BindingChangeFeed {
-  return { start: async () => undefined, stop: async () => undefined, publish: async () => undefined };
+  return { start: () => Promise.resolve(), stop: () => Promise.resolve(), publish: () => Promise.resolve() };
 }

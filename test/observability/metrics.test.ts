@@ -179,9 +179,7 @@ describe('observability: /metrics (prom-client)', () => {
       await withStub(
         a.deps.bindings,
         'setSubscribed',
-        async () => {
-          throw new Error('boom');
-        },
+        () => Promise.reject(new Error('boom')),
         async () => {
           assert.equal((await push(a, driver.event(openid, 'subscribe'))).status, 200);
         },
@@ -190,9 +188,7 @@ describe('observability: /metrics (prom-client)', () => {
       await withStub(
         a.deps.dedupe,
         'claim',
-        async () => {
-          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-        },
+        () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
         async () => {
           assert.equal((await push(a, driver.event(openid, 'unsubscribe'))).status, 200);
         },

@@ -34,7 +34,7 @@ function assertSecurityHeaders(what: string, headers: Headers, frame: "'none'" |
   assert.ok(policy.has('default-src'), `${what}: default-src`);
   assert.ok(
     !/unsafe-inline|unsafe-eval|\*/.test(csp as string),
-    `${what}: no unsafe-inline, unsafe-eval or wildcard (${csp})`,
+    `${what}: no unsafe-inline, unsafe-eval or wildcard (${String(csp)})`,
   );
   assert.equal(headers['x-content-type-options'], 'nosniff', `${what}: nosniff`);
   assert.equal(headers['referrer-policy'], 'same-origin', `${what}: Referrer-Policy`);
@@ -73,10 +73,9 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     ]);
     // MySQL failing under a page: the friendly 503 page.
     const bindings = w.t.deps.bindings;
-    const original = bindings.findByOpenid;
-    bindings.findByOpenid = async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-    };
+    const original = bindings.findByOpenid.bind(bindings);
+    bindings.findByOpenid = () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     try {
       const failed = await user.agent.get('/h5/bind');
       assert.equal(failed.status, 503);
@@ -120,10 +119,8 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     seen.push(['API 404', await api.get('/api/login/tickets/unknown')]);
     seen.push(['CORS preflight', await api.options('/api/login/tickets/abc').set('Origin', 'http://portal.test')]);
     const login = w.t.deps.login;
-    const original = login.view;
-    login.view = async () => {
-      throw new Error('a bug');
-    };
+    const original = login.view.bind(login);
+    login.view = () => Promise.reject(new Error('a bug'));
     try {
       const failed = await api.get('/api/login/tickets/abc');
       assert.equal(failed.status, 500);

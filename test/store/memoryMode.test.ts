@@ -62,9 +62,9 @@ describe('REDIS_URL=memory: the service with its stores in the process', () => {
 
   it('handles a push once however often WeChat retries it', async () => {
     const handled: string[] = [];
-    t.deps.scenes.register('memo_', async (scan) => {
+    t.deps.scenes.register('memo_', (scan) => {
       handled.push(scan.scene);
-      return text('handled');
+      return Promise.resolve(text('handled'));
     });
     const xml = driver.event('oMEMORY00000000000000000000001', 'SCAN', 'memo_1');
     const replies = await Promise.all([push(xml), push(xml), push(xml)]);
