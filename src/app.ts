@@ -66,6 +66,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
         login: deps.login,
         accounts: deps.accounts,
         captcha: deps.captcha,
+        loginNotices: deps.loginNotices,
         clock: deps.clock,
         publicUrl: config.publicUrl,
         sandbox: config.sandbox,

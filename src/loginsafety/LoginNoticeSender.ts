@@ -12,9 +12,13 @@ import type { TemplateSendLimiter } from './TemplateSendLimiter';
 /** One successful login of an account, as the notice tells it. */
 export interface LoginFacts {
   accountId: string;
-  /** qr: 微信扫码 (a redeemed ticket); password: 账号密码 (POST /api/accounts/authenticate). */
-  method: 'qr' | 'password';
-  /** The portal that logged the taxpayer in (its key's name). */
+  /**
+   * qr: 微信扫码 (a redeemed ticket); password: 账号密码 (POST /api/accounts/authenticate, the
+   * OpenID Connect page's 实名用户登录); wechat_browser: 微信内确认 (the OpenID Connect page's
+   * 确定登录 inside WeChat's browser, no QR code).
+   */
+  method: 'qr' | 'password' | 'wechat_browser';
+  /** The portal that logged the taxpayer in (its key's display name, or the OpenID Connect client's name). */
   portal: string;
   /** Epoch ms. */
   at: number;
