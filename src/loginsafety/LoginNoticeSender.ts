@@ -1,4 +1,5 @@
 import type { LoginNoticeFact } from '../config/Config';
+import { formatShanghaiMinute } from '../clock/shanghaiTime';
 import type { Logger } from '../logging/createLogger';
 import type { Metrics } from '../observability/Metrics';
 import { describeRegion } from '../region/IpRegion';
@@ -52,16 +53,6 @@ const FINAL_ERRCODES = new Set([40003, 40037, 43004, 43101, 45009, 47001, 47003,
 /** WeChat cuts a keyword's value at 20 characters (and refuses longer `thing` values of category templates). */
 const MAX_VALUE_CHARACTERS = 20;
 
-const shanghaiMinute = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hour12: false,
-});
-
 /**
  * After a login, tells every WeChat bound to the account, by template message: when, how, through
  * which portal, from where and which browser, with a link to 登录记录. It runs after the login's
@@ -94,7 +85,7 @@ export class LoginNoticeSender {
   private data(login: LoginFacts): Record<string, { value: string }> {
     const { fields, templates, regions } = this.options;
     const facts: Record<LoginNoticeFact, string> = {
-      time: shanghaiMinute.format(login.at),
+      time: formatShanghaiMinute(login.at),
       method: login.method,
       portal: login.portal,
       region: describeRegion(regions.regionOf(login.computerIp)),

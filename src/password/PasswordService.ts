@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../accounts/Account';
 import type { AccountService, AuthenticationContext } from '../accounts/AccountService';
-import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
+import { formatShanghaiTime } from '../clock/shanghaiTime';
 import type { AuditLog } from '../audit/AuditLog';
 import type { BindingStore } from '../binding/BindingStore';
 import type { Clock } from '../clock/Clock';
