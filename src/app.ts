@@ -4,12 +4,14 @@ import mount from 'koa-mount';
 import { accountRoutes } from './accounts/accountRoutes';
 import path from 'node:path';
 import { bindingApiRoutes } from './binding/bindingApiRoutes';
+import { BindFlow } from './binding/BindFlow';
 import { bindRoutes } from './binding/bindRoutes';
 import { BindingService } from './binding/BindingService';
 import type { IdentityVerifier } from './registration/IdentityVerifier';
 import { registerRoutes } from './registration/registerRoutes';
 import { forgotPasswordRoutes } from './password/forgotPasswordRoutes';
 import { passwordApiRoutes } from './password/passwordApiRoutes';
+import { RegistrationFlow } from './registration/RegistrationFlow';
 import { RegistrationService } from './registration/RegistrationService';
 import { FACEID_SANDBOX_PATH, SIMULATOR_PATH, type Dependencies } from './dependencies';
 import { H5Renderer } from './h5/H5Renderer';
@@ -66,6 +68,7 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
         login: deps.login,
         accounts: deps.accounts,
         captcha: deps.captcha,
+        loginNotices: deps.loginNotices,
         clock: deps.clock,
         publicUrl: config.publicUrl,
         sandbox: config.sandbox,
@@ -196,17 +199,20 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
         confirmRoutes(deps.login, renderer, deps.regions),
         bindRoutes({
           renderer,
-          accounts: deps.accounts,
-          bindings: deps.bindings,
-          bindingService,
-          captcha: deps.captcha,
-          smsCodes: deps.smsCodes,
-          audit: deps.audit,
-          wechatApi: deps.wechatApi,
-          templates: deps.templates,
-          clock: deps.clock,
-          logger: deps.logger,
-          attempts,
+          flow: new BindFlow({
+            accounts: deps.accounts,
+            bindings: deps.bindings,
+            bindingService,
+            captcha: deps.captcha,
+            smsStep: deps.smsStep,
+            smsCodes: deps.smsCodes,
+            audit: deps.audit,
+            wechatApi: deps.wechatApi,
+            templates: deps.templates,
+            clock: deps.clock,
+            logger: deps.logger,
+            attempts,
+          }),
         }),
         loginHistoryRoutes({
           renderer,
@@ -220,17 +226,19 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Koa {
         }),
         registerRoutes({
           renderer,
-          accounts: deps.accounts,
-          bindings: deps.bindings,
-          registration,
-          captcha: deps.captcha,
-          smsCodes: deps.smsCodes,
-          audit: deps.audit,
-          wechatApi: deps.wechatApi,
-          templates: deps.templates,
-          clock: deps.clock,
-          logger: deps.logger,
-          attempts,
+          flow: new RegistrationFlow({
+            accounts: deps.accounts,
+            bindings: deps.bindings,
+            registration,
+            smsStep: deps.smsStep,
+            smsCodes: deps.smsCodes,
+            audit: deps.audit,
+            wechatApi: deps.wechatApi,
+            templates: deps.templates,
+            clock: deps.clock,
+            logger: deps.logger,
+            attempts,
+          }),
         }),
         forgotPasswordRoutes({ renderer, passwords: deps.passwords, smsStep: deps.smsStep, attempts }),
       ],

@@ -132,7 +132,7 @@ export interface Dependencies {
     provider: OidcProvider;
     states: InteractionStates;
     renderer: OidcRenderer;
-    /** Ends an account's sessions with back-channel logout (on unbind; for a password reset too). */
+    /** Ends an account's sessions with back-channel logout (on unbind, and on a new password). */
     logout: AccountLogout;
   } | null;
   /** Where an IP address is (offline database), for the confirm page, notices and 登录记录. */
@@ -294,23 +294,6 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
   if (deps.simulator && config.loginNotice)
     deps.simulator.addMessageTemplate(loginNoticeTemplate(config.loginNotice.templateId, config.loginNotice.fields));
   const smsStep = new SmsCodeStep({ captcha: deps.captcha, smsCodes: deps.smsCodes, audit, logger });
-  const passwords = new PasswordService({
-    accounts: deps.accounts,
-    bindings,
-    resets: stores.passwordResets,
-    rateLimiter,
-    smsStep,
-    smsCodes: deps.smsCodes,
-    protector,
-    subjects: smsSubjects,
-    h5Sessions: stores.sessions,
-    portalSessions: stores.portalSessions,
-    audit,
-    wechatApi: deps.wechatApi,
-    templates: deps.templates,
-    clock,
-    logger,
-  });
   const ticketChanges = new TicketChangeHub(stores.ticketChanges);
   await ticketChanges.start();
   await boundAccounts.start();
@@ -360,6 +343,25 @@ export async function buildDependencies(config: Config, overrides: DependencyOve
     return { provider, states: new InteractionStates(store), renderer, logout };
   }
   const oidc = config.oidc ? await buildOidc(config.oidc) : null;
+  const passwords = new PasswordService({
+    accounts: deps.accounts,
+    bindings,
+    resets: stores.passwordResets,
+    rateLimiter,
+    smsStep,
+    smsCodes: deps.smsCodes,
+    protector,
+    subjects: smsSubjects,
+    h5Sessions: stores.sessions,
+    portalSessions: stores.portalSessions,
+    audit,
+    wechatApi: deps.wechatApi,
+    templates: deps.templates,
+    clock,
+    logger,
+    // A new password also ends the account's provider sessions, with back-channel logout.
+    ...(oidc ? { onNewPassword: (accountId: string) => oidc.logout.logoutAccount(accountId) } : {}),
+  });
   return { ...deps, smsStep, passwords, login, ticketChanges, qrPool, oidc };
 }
 

@@ -82,3 +82,13 @@ export async function memoryUsage(redis: BenchRedis, key: string): Promise<numbe
   // SAMPLES 0: every field of the hash is counted, not an estimate from a sample.
   return Number(await redis.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0']));
 }
+
+/**
+ * Empties the login QR pool of this run (every scene, lease and index under the {qrpool} tag). The pool
+ * is shared by every instance through Redis, so scenes left by an earlier scenario (P6's 10,000 tickets)
+ * would otherwise serve the next one's tickets without any WeChat call: P7 would make no token fetch,
+ * and P8's first day and P9's empty pool would not start empty.
+ */
+export async function emptyQrPool(redis: BenchRedis, run: BenchRun): Promise<number> {
+  return deleteMatching(redis, run, `${run.redisPrefix}qrpool:*`);
+}

@@ -5,6 +5,7 @@ import { PushDriver } from '../../src/sandbox/PushDriver';
 import type { ChildServer } from '../lib/child';
 import type { BenchContext } from '../lib/context';
 import { call, callJson } from '../lib/http';
+import { emptyQrPool } from '../lib/storage';
 import { waitForQuiet, type Quiet } from '../lib/quiet';
 import { PC_IP, PC_USER_AGENT, PORTAL_API_KEY, WECHAT } from '../lib/settings';
 import { percentile, round } from '../lib/stats';
@@ -224,6 +225,7 @@ export async function qrBudgetScenario(ctx: BenchContext): Promise<QrBudgetOutco
   const perDay = ctx.settings.quick ? 4000 : 20_000;
   const start = Math.floor(Date.now() / 1000) * 1000;
   const clock = new ManualClock(start);
+  await emptyQrPool(ctx.redis, ctx.run);
   const product = await startManualClockProduct(ctx, 'P8', start);
   const days: BudgetDay[] = [];
   for (let day = 0; day < 2; day += 1) {
@@ -285,6 +287,7 @@ export async function ticketCreationScenario(ctx: BenchContext): Promise<TicketC
   const wechatLatencyMs = 80;
   const start = Math.floor(Date.now() / 1000) * 1000;
   const clock = new ManualClock(start);
+  await emptyQrPool(ctx.redis, ctx.run);
   const product = await startManualClockProduct(ctx, 'P9', start);
   await callJson('POST', `${ctx.simulator.url}/__bench/latency?ms=${wechatLatencyMs}`);
   try {

@@ -5,6 +5,7 @@ import { callJson } from '../lib/http';
 import { runLoad, type LoadResult } from '../lib/load';
 import { waitForQuiet, type Quiet } from '../lib/quiet';
 import { sleep } from '../lib/stats';
+import { emptyQrPool } from '../lib/storage';
 import { PC_IP, PC_USER_AGENT, PORTAL_API_KEY } from '../lib/settings';
 
 export interface TokenOutcome {
@@ -40,6 +41,8 @@ export async function tokenScenario(ctx: BenchContext, others: ChildServer[]): P
   const lifetime = ctx.settings.quick ? 10 : 20;
   const sim = ctx.simulator.url;
   await callJson('POST', `${sim}/__bench/token-lifetime?seconds=${lifetime}`);
+  // Every ticket must need qrcode/create (so the access token) for the expiries to be exercised.
+  await emptyQrPool(ctx.redis, ctx.run);
   const quiet = await waitForQuiet(ctx.settings.quietWaitS);
   const before = await callJson<{ count: number; times: number[] }>('GET', `${sim}/__bench/token-fetches`);
   // Expiry 1 at +1 s; the token fetched then has its refresh point at +lifetime/2; stop 3 s after that.

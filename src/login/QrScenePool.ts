@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/Clock';
+import { shanghaiDate } from '../clock/shanghaiTime';
 import type { Logger } from '../logging/createLogger';
 import type { Metrics } from '../observability/Metrics';
 import type { WeChatApiClient } from '../wechat/api/WeChatApiClient';
@@ -26,9 +27,6 @@ export interface QrBudget {
   createCallsToday: number;
   dailyQuota: number;
 }
-
-// WeChat's daily quota restarts at midnight Beijing time (UTC+8, no daylight saving).
-const BEIJING_OFFSET_MS = 8 * 3600_000;
 
 /**
  * The login QR codes: long-lived temporary QR codes whose scenes are leased to tickets, so a new
@@ -69,7 +67,7 @@ export class QrScenePool {
     const { store, clock, dailyQuota } = this.options;
     const [scenes, createCallsToday] = await Promise.all([
       store.counts(this.rules()),
-      store.createCallsOn(beijingDay(clock.now())),
+      store.createCallsOn(shanghaiDate(clock.now())),
     ]);
     return { scenes, createCallsToday, dailyQuota };
   }
@@ -103,7 +101,7 @@ export class QrScenePool {
     const { store, wechatApi, clock, lifetimeSeconds } = this.options;
     const scene = newLoginScene();
     // Counted before the call: a call WeChat answers with an error may still count against the quota.
-    await store.countCreateCall(beijingDay(clock.now()));
+    await store.countCreateCall(shanghaiDate(clock.now()));
     const qr = await wechatApi.createTemporaryQrCode(scene, lifetimeSeconds);
     return { scene, qrTicket: qr.ticket, qrUrl: qr.url, expiresAt: clock.now() + qr.expireSeconds * 1000 };
   }
@@ -113,9 +111,4 @@ export class QrScenePool {
     const now = clock.now();
     return { now, quietMs: quietSeconds * 1000, usableUntil: now + (ticketTtlSeconds + retireMarginSeconds) * 1000 };
   }
-}
-
-/** The calendar day (YYYY-MM-DD) in Beijing at `now`. */
-export function beijingDay(now: number): string {
-  return new Date(now + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
 }

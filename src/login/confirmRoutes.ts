@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { formatShanghaiTime } from '../clock/shanghaiTime';
 import type { H5Renderer } from '../h5/H5Renderer';
 import { sessionOf } from '../h5/session/h5Session';
 import { clientContext } from '../http/clientContext';
@@ -7,17 +8,6 @@ import { describeRegion, inDifferentPlaces, placeOf } from '../region/IpRegion';
 import type { IpRegionLookup } from '../region/IpRegionLookup';
 import { maskName } from '../security/masking';
 import type { LoginService } from './LoginService';
-
-const shanghaiTime = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
 
 /**
  * Where the PC that asks is, and where this phone is now (the confirm page's own request): a relayed
@@ -64,7 +54,7 @@ export function confirmRoutes(login: LoginService, renderer: H5Renderer, regions
       portalName: ticket.portalDisplayName,
       clientIp: ticket.clientIp || '未知',
       browser: ticket.browser,
-      requestedAt: shanghaiTime.format(ticket.createdAt),
+      requestedAt: formatShanghaiTime(ticket.createdAt),
       origin: loginOrigin(regions, ticket.clientIp, ctx.ip),
     });
   };

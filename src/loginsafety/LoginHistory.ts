@@ -1,7 +1,7 @@
 import type { PortalKey } from '../security/PortalKey';
 import type { AuditEvent } from '../audit/AuditEvent';
 import type { AuditLog } from '../audit/AuditLog';
-import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
+import { formatShanghaiTime } from '../clock/shanghaiTime';
 import { describeBrowser } from '../login/describeBrowser';
 import { describeRegion } from '../region/IpRegion';
 import type { IpRegionLookup } from '../region/IpRegionLookup';

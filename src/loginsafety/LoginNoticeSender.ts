@@ -1,4 +1,5 @@
 import type { LoginNoticeFact } from '../config/Config';
+import { formatShanghaiMinute } from '../clock/shanghaiTime';
 import type { Logger } from '../logging/createLogger';
 import type { Metrics } from '../observability/Metrics';
 import { describeRegion } from '../region/IpRegion';
@@ -12,9 +13,13 @@ import type { TemplateSendLimiter } from './TemplateSendLimiter';
 /** One successful login of an account, as the notice tells it. */
 export interface LoginFacts {
   accountId: string;
-  /** qr: 微信扫码 (a redeemed ticket); password: 账号密码 (POST /api/accounts/authenticate). */
-  method: 'qr' | 'password';
-  /** The portal that logged the taxpayer in (its key's name). */
+  /**
+   * qr: 微信扫码 (a redeemed ticket); password: 账号密码 (POST /api/accounts/authenticate, the
+   * OpenID Connect page's 实名用户登录); wechat_browser: 微信内确认 (the OpenID Connect page's
+   * 确定登录 inside WeChat's browser, no QR code).
+   */
+  method: 'qr' | 'password' | 'wechat_browser';
+  /** The portal that logged the taxpayer in (its key's display name, or the OpenID Connect client's name). */
   portal: string;
   /** Epoch ms. */
   at: number;
@@ -48,16 +53,6 @@ const FINAL_ERRCODES = new Set([40003, 40037, 43004, 43101, 45009, 47001, 47003,
 /** WeChat cuts a keyword's value at 20 characters (and refuses longer `thing` values of category templates). */
 const MAX_VALUE_CHARACTERS = 20;
 
-const shanghaiMinute = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hour12: false,
-});
-
 /**
  * After a login, tells every WeChat bound to the account, by template message: when, how, through
  * which portal, from where and which browser, with a link to 登录记录. It runs after the login's
@@ -90,7 +85,7 @@ export class LoginNoticeSender {
   private data(login: LoginFacts): Record<string, { value: string }> {
     const { fields, templates, regions } = this.options;
     const facts: Record<LoginNoticeFact, string> = {
-      time: shanghaiMinute.format(login.at),
+      time: formatShanghaiMinute(login.at),
       method: login.method,
       portal: login.portal,
       region: describeRegion(regions.regionOf(login.computerIp)),

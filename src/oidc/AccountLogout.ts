@@ -20,7 +20,7 @@ export const accountSessionEntry = (sessionId: string) => `AccountSession:${sess
  * Ends every provider session of an account and tells each client that held one, through
  * OpenID Connect Back-Channel Logout (a signed logout token to its `backchannel_logout_uri`); the
  * grants of those sessions are revoked with their codes and tokens. Called when the account's WeChat
- * is unbound, and for the password-reset work to call when a password is reset.
+ * is unbound and when its password is reset or changed.
  */
 export class AccountLogout {
   constructor(

@@ -16,8 +16,11 @@ import { retryAfterText } from '../security/FormAttemptLimiter';
 import { clientContext } from '../http/clientContext';
 import { csrfProtection } from '../http/csrfProtection';
 import { staticFiles } from '../http/staticFiles';
+import { describeBrowser } from '../login/describeBrowser';
 import { TICKET_STATUSES, type TicketStatus } from '../login/LoginTicket';
 import type { LoginService } from '../login/LoginService';
+import type { LoginFacts, LoginNoticeSender } from '../loginsafety/LoginNoticeSender';
+import { noticeAfterAnswer } from '../loginsafety/noticeAfterAnswer';
 import { QR_MESSAGES, qrState } from '../portal/loginStatus';
 import { WeChatApiError, WeChatUnavailableError } from '../wechat/api/WeChatApiError';
 import type { InteractionState, InteractionStates } from './InteractionStates';
@@ -38,6 +41,8 @@ export interface InteractionRoutesOptions {
   login: LoginService;
   accounts: AccountService;
   captcha: CaptchaService;
+  /** 账号登录提醒 after each login, as for the portal API's; null when notices are off. */
+  loginNotices: LoginNoticeSender | null;
   renderer: OidcRenderer;
   clock: Clock;
   publicUrl: string;
@@ -69,6 +74,16 @@ declare module 'koa' {
 type Tab = 'wechat' | 'password';
 type LoginErrors = Partial<Record<'loginName' | 'password' | 'captcha' | 'form', string>>;
 
+/** How a login on this page was made: the ID token's acr/amr, and the notice's 登录方式. */
+interface LoginWay {
+  acr: string;
+  amr: string;
+  method: LoginFacts['method'];
+}
+const SCANNED: LoginWay = { acr: ACR.wechat, amr: AMR.wechatScan, method: 'qr' };
+const CONFIRMED_IN_WECHAT: LoginWay = { acr: ACR.wechat, amr: AMR.wechatOAuth, method: 'wechat_browser' };
+const BY_PASSWORD: LoginWay = { acr: ACR.password, amr: AMR.password, method: 'password' };
+
 const MAX_WAIT_SECONDS = 25;
 const LOGIN_NAME_MAX = 64;
 const PASSWORD_MAX = 128;
@@ -95,8 +110,9 @@ const originOf = (url: unknown): string | null => {
  * The login interaction of the OpenID Connect provider, `/oidc/interaction/:uid`: our own page in
  * the portal's style with 微信扫码登录 (a login ticket created on behalf of the client, its status
  * by long-poll, the confirm on the phone as for any portal) and 实名用户登录 (password and image
- * captcha through AccountService, with its lockout). Every form carries the interaction's CSRF
- * token; a finished login goes back to oidc-provider with the account, `acr` and `amr`.
+ * captcha through AccountService, with its login pacing). Every form carries the interaction's CSRF
+ * token; a finished login goes back to oidc-provider with the account, `acr` and `amr`, and is
+ * told to the account's WeChat as every login is.
  */
 export function interactionRoutes(options: InteractionRoutesOptions): Middleware {
   const { provider, states, login, accounts, captcha, renderer, clock } = options;
@@ -193,8 +209,17 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
     );
   };
 
-  /** Hands the account back to oidc-provider, which continues the authorization (and redirects to the site). */
-  const finish = async (ctx: Context, accountId: string, how: { acr: string; amr: string }) => {
+  /**
+   * Hands the account back to oidc-provider, which continues the authorization (and redirects to
+   * the site); once that answer is out, every WeChat bound to the account is told, naming the site.
+   * `computer` is the browser that logs in (by default this request's).
+   */
+  const finish = async (
+    ctx: Context,
+    accountId: string,
+    how: LoginWay,
+    computer = { ip: ctx.ip, browser: describeBrowser(ctx.get('user-agent')) },
+  ) => {
     const returnTo = await provider.interactionResult(
       ctx.req,
       ctx.res,
@@ -203,6 +228,14 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
     );
     ctx.status = 303;
     ctx.redirect(returnTo);
+    noticeAfterAnswer(ctx, options.loginNotices, {
+      accountId,
+      method: how.method,
+      portal: current(ctx).clientName,
+      at: clock.now(),
+      computerIp: computer.ip,
+      browser: computer.browser,
+    });
   };
 
   router.get('/', async (ctx) => {
@@ -303,7 +336,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       ...clientContext(ctx),
       detail: { via: 'oidc_wechat_oauth', client: interaction.clientName },
     });
-    await finish(ctx, accountId, { acr: ACR.wechat, amr: AMR.wechatOAuth });
+    await finish(ctx, accountId, CONFIRMED_IN_WECHAT);
   });
 
   // 点击刷新: a new QR code (JSON for the page's script, a redirect without it).
@@ -352,7 +385,8 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
     if (result.ok) {
       delete state.ticket;
       await saveState(ctx);
-      await finish(ctx, result.account.id, { acr: ACR.wechat, amr: AMR.wechatScan });
+      // The computer is the one that asked for the QR code: this browser, as the ticket recorded it.
+      await finish(ctx, result.account.id, SCANNED, result.computer);
       return;
     }
     if (result.reason !== 'not_confirmed') {
@@ -382,7 +416,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
     }
     const result = await accounts.authenticate(loginName, password, clientContext(ctx));
     if (result.ok) {
-      await finish(ctx, result.account.id, { acr: ACR.password, amr: AMR.password });
+      await finish(ctx, result.account.id, BY_PASSWORD);
       return;
     }
     if (result.reason === 'too_many_attempts') {

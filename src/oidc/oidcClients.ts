@@ -3,11 +3,19 @@ import Ajv, { type JSONSchemaType } from 'ajv';
 import type { ClientMetadata } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import { OIDC_SCOPES } from './oidcClaims';
 
+/** One public key of a client: a JWK (its other members go to oidc-provider as they are), no private part. */
+export interface ClientPublicKey {
+  kty: string;
+}
+
 /** One relying party as OIDC_CLIENTS_FILE lists it (docs/oidc.md). */
 export interface OidcClientEntry {
   client_id: string;
-  client_secret: string;
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  /** For `client_secret_basic` (the default) and `client_secret_post`; none with `private_key_jwt`. */
+  client_secret?: string;
+  /** `private_key_jwt`: the client signs an assertion with its own private key; `jwks` has its public keys. */
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  jwks?: { keys: ClientPublicKey[] };
   client_name?: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
@@ -34,15 +42,33 @@ const clientsSchema: JSONSchemaType<{ clients: OidcClientEntry[] }> = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['client_id', 'client_secret', 'redirect_uris'],
+        required: ['client_id', 'redirect_uris'],
         additionalProperties: false,
         properties: {
           client_id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
-          client_secret: { type: 'string', minLength: 32 },
+          client_secret: { type: 'string', minLength: 32, nullable: true },
           token_endpoint_auth_method: {
             type: 'string',
-            enum: ['client_secret_basic', 'client_secret_post'],
+            enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
             nullable: true,
+          },
+          jwks: {
+            type: 'object',
+            required: ['keys'],
+            additionalProperties: false,
+            nullable: true,
+            properties: {
+              keys: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  required: ['kty'],
+                  additionalProperties: true,
+                  properties: { kty: { type: 'string', enum: ['RSA', 'EC', 'OKP'] } },
+                },
+              },
+            },
           },
           client_name: { type: 'string', minLength: 1, maxLength: 64, nullable: true },
           redirect_uris: { type: 'array', minItems: 1, items: exactUrl },
@@ -69,7 +95,26 @@ export function readOidcClients(file: string): OidcClientEntry[] {
   }
   const ids = parsed.clients.map((c) => c.client_id);
   if (new Set(ids).size !== ids.length) throw new Error('OIDC_CLIENTS_FILE lists a client_id twice');
+  const mismatched = parsed.clients.flatMap((c) => {
+    const problem = authenticationProblem(c);
+    return problem ? [`${c.client_id}: ${problem}`] : [];
+  });
+  if (mismatched.length > 0) throw new Error(`OIDC_CLIENTS_FILE is invalid:\n  - ${mismatched.join('\n  - ')}`);
   return parsed.clients;
+}
+
+/** A client authenticates one way: a secret, or (`private_key_jwt`) its public keys and no secret. */
+function authenticationProblem(client: OidcClientEntry): string | null {
+  if (client.token_endpoint_auth_method === 'private_key_jwt') {
+    if (!client.jwks) return "private_key_jwt needs the client's public keys (jwks)";
+    // The private key stays with the client: one here is a leaked key.
+    if (client.jwks.keys.some((key) => 'd' in key)) return 'jwks must hold public keys only (no "d")';
+    if (client.client_secret !== undefined) return 'private_key_jwt takes no client_secret';
+    return null;
+  }
+  if (client.client_secret === undefined) return 'client_secret is required (or private_key_jwt with jwks)';
+  if (client.jwks) return 'jwks is for token_endpoint_auth_method private_key_jwt only';
+  return null;
 }
 
 /** The client metadata oidc-provider takes for an entry. */

@@ -124,6 +124,10 @@ export async function createOidcProvider(
     cookies: { keys: [options.cookieSecret] },
     ttl: { ...OIDC_TTL },
     responseTypes: ['code'],
+    // What the clients file offers: a secret (Basic or in the body), or an assertion signed with the
+    // client's own private key, checked against the public keys the file lists for it. Without
+    // client_secret_jwt, oidc-provider accepts asymmetric assertion algorithms only.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
@@ -177,5 +181,12 @@ export async function createOidcProvider(
   };
   const provider = new ProviderClass(`${options.publicUrl}${OIDC_PATH}`, configuration);
   provider.proxy = options.trustProxy;
+  // oidc-provider checks a client's metadata (its keys among them) when first asked for it: at start, here.
+  for (const { client_id: clientId } of clients) {
+    await provider.Client.find(clientId).catch((error: unknown) => {
+      const reason = (error as { error_description?: string }).error_description ?? String(error);
+      throw new Error(`OIDC_CLIENTS_FILE is invalid: client ${clientId}: ${reason}`);
+    });
+  }
   return { provider, logout: new AccountLogout(provider, store, pairwise, options.logger) };
 }

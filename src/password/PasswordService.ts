@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../accounts/Account';
 import type { AccountService, AuthenticationContext } from '../accounts/AccountService';
-import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
+import { formatShanghaiTime } from '../clock/shanghaiTime';
 import type { AuditLog } from '../audit/AuditLog';
 import type { BindingStore } from '../binding/BindingStore';
 import type { Clock } from '../clock/Clock';
@@ -57,6 +57,11 @@ export interface PasswordServiceDependencies {
   clock: Clock;
   logger: Logger;
   limits?: PasswordServiceLimits;
+  /**
+   * Told after a new password is stored (the OpenID Connect provider's sessions of the account end,
+   * with back-channel logout). The new password stands whatever it does: a failure is logged.
+   */
+  onNewPassword?: (accountId: string) => Promise<unknown>;
 }
 
 /** A recovery's lifetime: the SMS code's 5 minutes, a resend, and time to choose a password. */
@@ -95,8 +100,8 @@ export type ChangePasswordResult =
  * account's registered mobile number (never one the requester names); when they do not, the
  * recovery goes on in the same way and leads nowhere, so no answer says whether the pair has an
  * account (only the masked number, once the pair matches). The code is checked, then the new
- * password. A new password, by recovery or by change, ends every H5 and portal session of the
- * account, clears its failed logins, is audited and is told to every WeChat bound to it.
+ * password. A new password, by recovery or by change, ends every H5, portal and OpenID Connect
+ * session of the account, clears its failed logins, is audited and is told to every WeChat bound to it.
  */
 export class PasswordService {
   private readonly limits: PasswordServiceLimits;
@@ -293,6 +298,11 @@ export class PasswordService {
       deps.h5Sessions.destroyForAccount(account.id),
       deps.portalSessions.destroyForAccount(account.id),
     ]);
+    try {
+      await deps.onNewPassword?.(account.id);
+    } catch (error) {
+      deps.logger.error({ err: error }, 'after a new password: the provider sessions of the account were not ended');
+    }
     const audited = channelAudit(channel);
     await deps.audit.record({
       type: kind === 'reset' ? 'password_reset' : 'password_changed',

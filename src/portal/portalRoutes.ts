@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { formatShanghaiTime } from '../accounts/formatShanghaiTime';
+import { formatShanghaiTime } from '../clock/shanghaiTime';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Clock } from '../clock/Clock';
 import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';

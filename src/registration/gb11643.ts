@@ -3,6 +3,8 @@
  * (YYYYMMDD), 3-digit sequence, 1 check character computed by ISO 7064 MOD 11-2.
  */
 
+import { shanghaiDate } from '../clock/shanghaiTime';
+
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const;
 /** The check character for each remainder 0–10 of the weighted sum mod 11. */
 const CHECK_MAP = '10X98765432';
@@ -88,9 +90,9 @@ export function gb11643CheckCharacter(first17: string): string {
   return CHECK_MAP[sum % 11]!;
 }
 
-/** 'YYYYMMDD' of the calendar day in China (UTC+8, no daylight saving since 1991) at `nowMs`. */
+/** 'YYYYMMDD' of the calendar day in China at `nowMs`, as birth dates are written in an ID number. */
 export function chinaDate(nowMs: number): string {
-  return new Date(nowMs + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', '');
+  return shanghaiDate(nowMs).replaceAll('-', '');
 }
 
 function isRealDate(yyyymmdd: string): boolean {

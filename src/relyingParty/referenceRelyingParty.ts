@@ -230,7 +230,8 @@ export function referenceRelyingPartyFor(deps: {
   if (!config.oidc) return null;
   const callback = `${config.publicUrl}${RELYING_PARTY_PATH}/callback`;
   const entry = readOidcClients(config.oidc.clientsFile).find((client) => client.redirect_uris.includes(callback));
-  if (!entry) return null;
+  // The reference site authenticates with a client secret (the demo writes one).
+  if (!entry?.client_secret) return null;
   return referenceRelyingParty({
     issuer: `${config.publicUrl}${OIDC_PATH}`,
     clientId: entry.client_id,

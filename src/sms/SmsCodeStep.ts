@@ -2,10 +2,10 @@ import type { AuditEntry, AuditLog } from '../audit/AuditLog';
 import type { CaptchaService } from '../captcha/CaptchaService';
 import type { Logger } from '../logging/createLogger';
 import { maskPhone } from '../security/masking';
-import type { SmsCodeService, SmsSendRefusal } from './SmsCodeService';
+import type { SmsCodeService, SmsContent, SmsSendRefusal } from './SmsCodeService';
 import { SmsDeliveryError } from './SmsDeliveryError';
 import type { SmsPurpose } from './SmsPurpose';
-import { SMS_NOT_DELIVERED, smsRefusalText } from './smsSendMessages';
+import { SMS_NOT_DELIVERED, codeSentNotice, smsRefusalText } from './smsSendMessages';
 
 export interface SmsCodeStepDependencies {
   captcha: CaptchaService;
@@ -51,7 +51,11 @@ export class SmsCodeStep {
     return null;
   }
 
-  /** Sends a code for `purpose` to `phone` (a mainland mobile number the caller has checked). */
+  /**
+   * Sends a code for `purpose` to `phone` (a mainland mobile number the caller has checked).
+   * `content: 'account_exists'` sends 实名注册's notice instead, through the same quotas and with the
+   * same answer, so the page never tells which of the two went out.
+   */
   async send(request: {
     phone: string;
     purpose: SmsPurpose;
@@ -59,11 +63,12 @@ export class SmsCodeStep {
     /** Who may use the code (the WeChat user, or the recovery it belongs to): nobody else's tries reach it. */
     requester: string;
     audit: SmsCodeStepAudit;
+    content?: SmsContent;
   }): Promise<SmsCodeStepResult> {
     const { phone, purpose, ip, requester, audit } = request;
     let sent;
     try {
-      sent = await this.deps.smsCodes.send({ phone, purpose, ip, requester });
+      sent = await this.deps.smsCodes.send({ phone, purpose, ip, requester, content: request.content ?? 'code' });
     } catch (error) {
       if (!(error instanceof SmsDeliveryError)) throw error;
       this.deps.logger.warn({ err: error, purpose }, 'SMS code not delivered');
@@ -79,8 +84,7 @@ export class SmsCodeStep {
       );
       return { ...refusal, retryAfterSeconds: sent.retryAfterSeconds };
     }
-    const phoneMasked = maskPhone(phone);
-    return { ok: true, phoneMasked, notice: `验证码已发送至 ${phoneMasked}，5分钟内有效。` };
+    return { ok: true, phoneMasked: maskPhone(phone), notice: codeSentNotice(phone) };
   }
 
   private async refuse(

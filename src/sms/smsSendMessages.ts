@@ -1,4 +1,10 @@
+import { maskPhone } from '../security/masking';
 import type { SmsSendRefusal } from './SmsCodeService';
+
+/** What a taxpayer reads once the SMS went out (the phone masked). */
+export function codeSentNotice(phone: string): string {
+  return `验证码已发送至 ${maskPhone(phone)}，5分钟内有效。`;
+}
 
 /** What a taxpayer reads when the provider did not take the SMS (the same on every flow). */
 export const SMS_NOT_DELIVERED = '短信发送失败，请稍后重新获取。';

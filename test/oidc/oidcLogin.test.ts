@@ -7,7 +7,6 @@ import request from 'supertest';
 import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { systemClock } from '../../src/clock/Clock';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
-import { WECHAT_UA } from '../support/browser';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import {
@@ -16,6 +15,7 @@ import {
   CLIENT_SECRET,
   clientsFile,
   followToCallback,
+  openInWeChat,
   openLoginPage,
   pkcePair,
   postPassword,
@@ -160,27 +160,6 @@ for (const stack of ['MariaDB + Redis, two instances', 'embedded stores'] as con
       assert.deepEqual(idToken.amr, ['wechat_scan']);
     });
 
-    /** Opens the login page in WeChat's browser as `openid`: through snsapi_base (the simulator) and back. */
-    async function openInWeChat(
-      browser: ReturnType<typeof request.agent>,
-      openid: string,
-      query: Record<string, string>,
-    ) {
-      const started = await browser.get('/oidc/auth').query(query).set('User-Agent', WECHAT_UA);
-      const page = started.headers.location!;
-      const toWeChat = await browser.get(page).set('User-Agent', WECHAT_UA);
-      assert.equal(toWeChat.status, 302);
-      assert.ok(toWeChat.headers.location!.startsWith(wechat.url), toWeChat.headers.location);
-      const authorize = await request(wechat.url)
-        .get(toWeChat.headers.location!.slice(wechat.url.length))
-        .set('X-Sim-Openid', openid);
-      const back = new URL(authorize.headers.location!);
-      assert.equal(back.pathname, `${page}/wechat-oauth`);
-      const identified = await browser.get(back.pathname + back.search).set('User-Agent', WECHAT_UA);
-      assert.equal(identified.status, 302);
-      return { page, shown: await browser.get(identified.headers.location!).set('User-Agent', WECHAT_UA) };
-    }
-
     it("in WeChat's browser: snsapi_base identifies a bound WeChat, which confirms on that same page (no QR)", async () => {
       const openid = wechat.sim.createUser('林纳税的微信').openid;
       await a.deps.db.getRepository(WechatBindingEntity).insert({
@@ -194,7 +173,7 @@ for (const stack of ['MariaDB + Redis, two instances', 'embedded stores'] as con
       });
       const browser = request.agent(a.app.callback());
       const { verifier, challenge } = pkcePair();
-      const { page, shown } = await openInWeChat(browser, openid, authorizeQuery(challenge));
+      const { page, shown } = await openInWeChat(browser, wechat.url, openid, authorizeQuery(challenge));
       assert.equal(shown.status, 200);
       assert.ok(shown.text.includes('使用当前微信登录'));
       assert.ok(!shown.text.includes('qr-image'), 'no QR code on the phone one is holding');
@@ -212,7 +191,7 @@ for (const stack of ['MariaDB + Redis, two instances', 'embedded stores'] as con
     it("in WeChat's browser: an unbound WeChat is offered the password login, and its confirm is refused", async () => {
       const openid = wechat.sim.createUser('陌生人').openid;
       const browser = request.agent(a.app.callback());
-      const { page, shown } = await openInWeChat(browser, openid, authorizeQuery(pkcePair().challenge));
+      const { page, shown } = await openInWeChat(browser, wechat.url, openid, authorizeQuery(pkcePair().challenge));
       assert.ok(shown.text.includes('您的微信尚未绑定实名账号'));
       const csrf = /name="_csrf" value="([^"]+)"/.exec(shown.text)![1]!;
       const refused = await browser.post(`${page}/wechat-confirm`).type('form').send({ _csrf: csrf });

@@ -85,6 +85,32 @@ describe('sms: SmsCodeStep', () => {
     assert.deepEqual(await reasons(), ['sms_resend_too_soon']);
   });
 
+  it("sends 实名注册's account-exists notice in place of a code with the very same answer, and under the same quotas", async () => {
+    const phone = uniquePhone();
+    const request = {
+      phone,
+      purpose: 'register' as const,
+      ip: '10.0.0.1',
+      requester: 'openid-of-the-asker',
+      audit,
+      content: 'account_exists' as const,
+    };
+    const sent = await t.deps.smsStep.send(request);
+    assert.deepEqual(sent, {
+      ok: true,
+      phoneMasked: `${phone.slice(0, 3)}****${phone.slice(-4)}`,
+      notice: `验证码已发送至 ${phone.slice(0, 3)}****${phone.slice(-4)}，5分钟内有效。`,
+    });
+    const inbox = t.deps.smsOutbox!.forPhone(phone);
+    assert.equal(inbox.length, 1);
+    assert.equal(inbox[0]!.code, null);
+    assert.match(inbox[0]!.text, /该手机号码已注册实名账号/);
+    const again = await t.deps.smsStep.send(request);
+    assert.ok(!again.ok);
+    assert.equal(again.reason, 'sms_resend_too_soon');
+    assert.deepEqual(await reasons(), ['sms_resend_too_soon']);
+  });
+
   it('answers a provider failure with the shared 502 text and an audit row', async () => {
     await withStub(
       t.deps.smsSender,

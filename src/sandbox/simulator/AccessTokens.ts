@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock/Clock';
+import { shanghaiDate } from '../../clock/shanghaiTime';
 import { randomUrlSafe } from './randomStrings';
 import { commonErrors } from './WeChatApiError';
 
@@ -7,8 +8,6 @@ const LIFETIME_MS = 7200_000;
 const OVERLAP_MS = 300_000;
 const FORCED_REFRESHES_PER_DAY = 20;
 const FORCED_REFRESH_SPACING_MS = 30_000;
-const BEIJING_OFFSET_MS = 8 * 3600_000;
-const DAY_MS = 86_400_000;
 /** Tokens remembered (the newest): enough to tell every recent one's fate, bounded however many are asked for. */
 export const MAX_ISSUED_TOKENS = 1000;
 
@@ -96,8 +95,9 @@ export class AccessTokens {
   }
 
   private mayForceRefresh(now: number): boolean {
-    const today = beijingDay(now);
-    const todays = this.forcedRefreshTimes.filter((at) => beijingDay(at) === today);
+    // WeChat's quotas restart at midnight Beijing time.
+    const today = shanghaiDate(now);
+    const todays = this.forcedRefreshTimes.filter((at) => shanghaiDate(at) === today);
     const last = this.forcedRefreshTimes[this.forcedRefreshTimes.length - 1];
     return todays.length < FORCED_REFRESHES_PER_DAY && (last === undefined || now - last >= FORCED_REFRESH_SPACING_MS);
   }
@@ -128,8 +128,4 @@ function failureAt(token: IssuedToken, now: number): 'revoked' | 'expired' | nul
   const revokedAt = token.revokedAt ?? Number.POSITIVE_INFINITY;
   if (now < revokedAt && now < token.expiresAt) return null;
   return revokedAt < token.expiresAt ? 'revoked' : 'expired';
-}
-
-function beijingDay(at: number): number {
-  return Math.floor((at + BEIJING_OFFSET_MS) / DAY_MS);
 }

@@ -3,6 +3,7 @@ import { Router } from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import QRCode from 'qrcode';
 import { type Clock, systemClock } from '../../clock/Clock';
+import { shanghaiDate } from '../../clock/shanghaiTime';
 import { AccessTokens } from './AccessTokens';
 import { authorizeErrorPage, openInWeChatPage } from './authorizePages';
 import { type Fault, FaultInjector } from './FaultInjector';
@@ -77,8 +78,6 @@ const POST_ONLY_PATHS = [
 const QR_IMAGE_CACHE_CONTROL = 'max-age=604800';
 const QR_IMAGE_WIDTH = 430;
 const QR_DAILY_QUOTA = 100_000;
-// WeChat's API quotas restart at midnight Beijing time (UTC+8, no daylight saving).
-const BEIJING_OFFSET_MS = 8 * 3600_000;
 
 /**
  * A stand-in for api.weixin.qq.com, open.weixin.qq.com and mp.weixin.qq.com in one Koa app (their
@@ -478,8 +477,9 @@ export class WeChatSimulator {
     });
   }
 
+  /** WeChat's API quotas restart at midnight Beijing time. */
   private beijingDay(): string {
-    return new Date(this.clock.now() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
+    return shanghaiDate(this.clock.now());
   }
 
   private checkGrantType(value: string | undefined, expected: string): void {

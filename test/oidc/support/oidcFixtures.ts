@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Agent } from 'supertest';
+import assert from 'node:assert/strict';
+import request, { type Agent } from 'supertest';
+import { WECHAT_UA } from '../../support/browser';
 
 export const CLIENT_ID = 'invoice';
 export const CLIENT_SECRET = 'invoice-secret-0123456789abcdef0123';
@@ -82,4 +84,21 @@ export async function followToCallback(agent: Agent, location: string): Promise<
     next = res.headers.location!;
   }
   throw new Error('too many redirects');
+}
+
+/** Opens the login page in WeChat's browser as `openid`: through snsapi_base (the simulator at `simulatorUrl`) and back. */
+export async function openInWeChat(agent: Agent, simulatorUrl: string, openid: string, query: Record<string, string>) {
+  const started = await agent.get('/oidc/auth').query(query).set('User-Agent', WECHAT_UA);
+  const page = started.headers.location!;
+  const toWeChat = await agent.get(page).set('User-Agent', WECHAT_UA);
+  assert.equal(toWeChat.status, 302);
+  assert.ok(toWeChat.headers.location!.startsWith(simulatorUrl), toWeChat.headers.location);
+  const authorize = await request(simulatorUrl)
+    .get(toWeChat.headers.location!.slice(simulatorUrl.length))
+    .set('X-Sim-Openid', openid);
+  const back = new URL(authorize.headers.location!);
+  assert.equal(back.pathname, `${page}/wechat-oauth`);
+  const identified = await agent.get(back.pathname + back.search).set('User-Agent', WECHAT_UA);
+  assert.equal(identified.status, 302);
+  return { page, shown: await agent.get(identified.headers.location!).set('User-Agent', WECHAT_UA) };
 }
