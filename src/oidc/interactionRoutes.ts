@@ -487,7 +487,10 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
   const assets = staticFiles({
     urlPrefix: OIDC_ASSETS,
     directory: path.join(options.projectRoot, 'static', 'oidc'),
-    extra: { 'emblem.svg': path.join(options.projectRoot, 'static', 'portal', 'emblem.svg') },
+    extra: {
+      'emblem.svg': path.join(options.projectRoot, 'static', 'portal', 'emblem.svg'),
+      'login.css': path.join(options.projectRoot, 'static', 'login', 'login.css'),
+    },
     cacheControl: 'public, max-age=3600',
   });
 
