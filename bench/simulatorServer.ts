@@ -90,7 +90,8 @@ outer.use(async (ctx, next) => {
 });
 outer.use(mount(simulator.app));
 
-const server = createServer(outer.callback());
+const handle = outer.callback();
+const server = createServer((req, res) => void handle(req, res));
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 // WeChat's API servers do not drop connections: a deep accept queue, so bursts of new connections

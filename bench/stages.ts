@@ -7,8 +7,7 @@
 // Redis, N operations in flight, in this one process. It shows which stage caps the full path and
 // what each costs in this process's CPU. Private database and Redis prefix, removed at the end.
 import { spawnSync } from 'node:child_process';
-import type { QueryDeepPartialEntity } from 'typeorm';
-import { AuditEventEntity, type AuditEvent } from '../src/audit/AuditEvent';
+import { AuditEventEntity } from '../src/audit/AuditEvent';
 import { performance } from 'node:perf_hooks';
 import { createConnection } from 'mysql2/promise';
 import { BindingService } from '../src/binding/BindingService';
@@ -161,7 +160,7 @@ async function main(): Promise<void> {
         userAgent: null,
         detail: { viaSubscribe: false },
         createdAt: new Date(),
-      } as QueryDeepPartialEntity<AuditEvent>),
+      }),
     );
     await stage('audit.record login_scanned (group commit: rows in flight together share one INSERT)', (i) =>
       deps.audit.record({
@@ -179,11 +178,11 @@ async function main(): Promise<void> {
       },
       fill,
     );
-    await stage('reply: render template + write XML', async () => {
+    await stage('reply: render template + write XML', () => {
       const content = deps.templates.render('login-confirm', {
         confirmUrl: `${config.publicUrl}/h5/login/confirm?c=${'a'.repeat(48)}`,
       });
-      return writer.write(text(content), 'oUser', WECHAT.accountId, Math.floor(Date.now() / 1000));
+      return Promise.resolve(writer.write(text(content), 'oUser', WECHAT.accountId, Math.floor(Date.now() / 1000)));
     });
     await stage(
       'LoginService.onScan (binding + scan + audit + reply text)',

@@ -9,8 +9,8 @@ const REPLY = '您已扫码，请在手机上确认登录福建省网上税务�
 
 const app = new Koa();
 app.use(
-  coWechat({ token: WECHAT.token, appid: WECHAT.appId, encodingAESKey: WECHAT.encodingAesKey }).middleware(
-    async () => REPLY,
+  coWechat({ token: WECHAT.token, appid: WECHAT.appId, encodingAESKey: WECHAT.encodingAesKey }).middleware(() =>
+    Promise.resolve(REPLY),
   ),
 );
 serve(app.callback());

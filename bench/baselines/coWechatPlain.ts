@@ -7,5 +7,5 @@ import { serve } from './serve';
 const REPLY = '您已扫码，请在手机上确认登录福建省网上税务局。';
 
 const app = new Koa();
-app.use(coWechat({ token: WECHAT.token, appid: WECHAT.appId }).middleware(async () => REPLY));
+app.use(coWechat({ token: WECHAT.token, appid: WECHAT.appId }).middleware(() => Promise.resolve(REPLY)));
 serve(app.callback());

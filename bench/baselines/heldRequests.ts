@@ -3,12 +3,13 @@
 // middleware, and Koa with five middleware plus a pino child logger per request (as requestContext does).
 // Mode: argv[2] = http | koa | koa-5-middleware | koa-5-middleware-pino-child.
 import { randomUUID } from 'node:crypto';
-import { createServer, type RequestListener } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import pino from 'pino';
 import { announceListening } from '../lib/child';
 import { HOST } from '../lib/settings';
+import type { Handler } from './serve';
 
 const mode = process.argv[2] ?? 'http';
 const held: (() => void)[] = [];
@@ -21,7 +22,7 @@ const logger = pino(
   pino.destination('/dev/null'),
 );
 
-let handler: RequestListener;
+let handler: Handler;
 if (mode === 'http') {
   handler = (_req, res) => {
     held.push(() => res.end('{}'));
@@ -62,7 +63,7 @@ const server = createServer((req, res) => {
     res.end('{}');
     return;
   }
-  handler(req, res);
+  void handler(req, res);
 });
 server.listen(0, HOST, () => announceListening((server.address() as AddressInfo).port));
 process.once('SIGTERM', () => {

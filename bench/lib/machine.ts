@@ -22,7 +22,7 @@ export async function describeMachine(
   const info = String(await redis.info('server'));
   const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
   const admin = await createConnection({ uri: databaseServerUrl });
-  let mariadb = 'unknown';
+  let mariadb: string;
   try {
     const [rows] = await admin.query('SELECT VERSION() AS v');
     mariadb = String((rows as { v: string }[])[0]?.v ?? 'unknown');

@@ -13,6 +13,7 @@ export async function createDatabase(run: BenchRun): Promise<void> {
   } catch (error) {
     throw new Error(
       `MariaDB/MySQL is not reachable at ${run.serverUrl} (${(error as Error).message}); start it or set BENCH_DATABASE_URL`,
+      { cause: error },
     );
   }
   try {
@@ -46,6 +47,7 @@ export async function connectBenchRedis(run: BenchRun): Promise<BenchRedis> {
   } catch (error) {
     throw new Error(
       `Redis is not reachable at ${run.redisUrl} (${(error as Error).message}); start it or set BENCH_REDIS_URL`,
+      { cause: error },
     );
   }
   return redis;

@@ -46,7 +46,8 @@ export async function ticketMemoryScenario(
   for (let i = 0; i < keys.length; i += 500)
     usages.push(...(await Promise.all(keys.slice(i, i + 500).map((key) => memoryUsage(redis, key)))));
   const one = keys[0]!;
-  const encoding = String(await redis.sendCommand(['OBJECT', 'ENCODING', one]));
+  const encodingReply = await redis.sendCommand(['OBJECT', 'ENCODING', one]);
+  const encoding = typeof encodingReply === 'string' ? encodingReply : JSON.stringify(encodingReply);
   const hash = await redis.hGetAll(one);
   const mean = usages.reduce((a, b) => a + b, 0) / usages.length;
   const perTicket = (after - before) / count;

@@ -7,16 +7,20 @@ import type { BindingChangeFeed, BindingChangeListener } from './BindingChangeFe
 export class MemoryBindingChangeFeed implements BindingChangeFeed {
   private listener: BindingChangeListener | null = null;
 
-  async start(listener: BindingChangeListener): Promise<void> {
-    if (this.listener) throw new Error('the binding change feed is already started: one listener per process');
+  start(listener: BindingChangeListener): Promise<void> {
+    if (this.listener)
+      return Promise.reject(new Error('the binding change feed is already started: one listener per process'));
     this.listener = listener;
+    return Promise.resolve();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.listener = null;
+    return Promise.resolve();
   }
 
-  async publish(openidSha1: string): Promise<void> {
+  publish(openidSha1: string): Promise<void> {
     this.listener?.changed(openidSha1);
+    return Promise.resolve();
   }
 }

@@ -1,5 +1,5 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import svgCaptcha = require('svg-captcha');
+import svgCaptcha from 'svg-captcha';
 import type { Clock } from '../clock/Clock';
 import type { CaptchaStore } from './CaptchaStore';
 

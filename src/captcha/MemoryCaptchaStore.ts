@@ -10,11 +10,12 @@ export class MemoryCaptchaStore implements CaptchaStore {
     this.answers = new ExpiringMap(clock);
   }
 
-  async put(scope: string, captcha: StoredCaptcha, ttlSeconds: number): Promise<void> {
+  put(scope: string, captcha: StoredCaptcha, ttlSeconds: number): Promise<void> {
     this.answers.set(scope, { ...captcha }, ttlSeconds * 1000);
+    return Promise.resolve();
   }
 
-  async take(scope: string): Promise<StoredCaptcha | null> {
-    return this.answers.take(scope) ?? null;
+  take(scope: string): Promise<StoredCaptcha | null> {
+    return Promise.resolve(this.answers.take(scope) ?? null);
   }
 }

@@ -40,7 +40,7 @@ async function main(): Promise<number> {
 
   if (command === 'verify') {
     const echostr = String(Date.now());
-    const response = await fetch(`${endpoint}?${new URLSearchParams(driver.verification(echostr))}`);
+    const response = await fetch(`${endpoint}?${new URLSearchParams(driver.verification(echostr)).toString()}`);
     const body = await response.text();
     process.stdout.write(
       `HTTP ${response.status}: ${body}\n${body === echostr ? 'verified: echostr returned verbatim' : 'NOT verified'}\n`,

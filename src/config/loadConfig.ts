@@ -32,7 +32,7 @@ export function loadConfig(source: NodeJS.ProcessEnv): Config {
   }
   const problems: string[] = [];
   // ajv would coerce " ", "0x1F" or "1e3" into numbers; a setting must be written as plain digits.
-  for (const [name, rule] of Object.entries(envSchema.properties) as [string, { type?: string }][]) {
+  for (const [name, rule] of Object.entries(envSchema.properties as Record<string, { type?: string }>)) {
     if (rule.type === 'integer' && env[name] !== undefined && !/^\d+$/.test(env[name])) {
       problems.push(`${name} must be a whole number`);
       delete env[name];

@@ -82,5 +82,8 @@ export function h5Pipeline(options: H5PipelineOptions): Middleware {
     ...options.pages.flatMap(routed),
   ];
   const stack = compose(middlewares);
-  return async (ctx, next) => (ctx.path.startsWith('/h5/') ? stack(ctx, next) : next());
+  return async (ctx, next) => {
+    if (ctx.path.startsWith('/h5/')) await stack(ctx, next);
+    else await next();
+  };
 }

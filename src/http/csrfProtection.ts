@@ -17,7 +17,10 @@ export interface CsrfOptions {
 export function csrfProtection(options: CsrfOptions): Middleware {
   const refused = () => createHttpError(403, options.message, { title: '请求无效' });
   return async (ctx, next) => {
-    if (ctx.method !== 'POST') return next();
+    if (ctx.method !== 'POST') {
+      await next();
+      return;
+    }
     const origin = ctx.get('origin');
     if (origin && origin !== options.publicOrigin) throw refused();
     const expected = options.sessionToken(ctx);
@@ -26,6 +29,6 @@ export function csrfProtection(options: CsrfOptions): Middleware {
     const a = Buffer.from(expected);
     const b = Buffer.from(given);
     if (a.length !== b.length || !timingSafeEqual(a, b)) throw refused();
-    return next();
+    await next();
   };
 }

@@ -30,7 +30,10 @@ export function staticFiles(options: StaticFilesOptions): Middleware {
   for (const [name, file] of Object.entries(options.extra ?? {})) add(name, file);
   return async (ctx, next) => {
     const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? files.get(ctx.path) : undefined;
-    if (!file) return next();
+    if (!file) {
+      await next();
+      return;
+    }
     ctx.type = file.type;
     ctx.set('Cache-Control', options.cacheControl);
     ctx.set('X-Content-Type-Options', 'nosniff');

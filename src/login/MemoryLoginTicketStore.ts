@@ -24,75 +24,82 @@ export class MemoryLoginTicketStore implements LoginTicketStore {
     this.owned = new ExpiringMap(clock);
   }
 
-  async create(ticket: LoginTicket): Promise<void> {
+  create(ticket: LoginTicket): Promise<void> {
     this.tickets.set(
       tagOf(ticket.ticketId)!,
       { ...ticket },
       ticket.expiresAt - ticket.createdAt + KEEP_AFTER_EXPIRY_MS,
     );
+    return Promise.resolve();
   }
 
-  async byTicketId(ticketId: string): Promise<LoginTicket | null> {
+  byTicketId(ticketId: string): Promise<LoginTicket | null> {
     const ticket = this.byTag(tagOf(ticketId));
-    return ticket && sameIdentifier(ticket.ticketId, ticketId) ? { ...ticket } : null;
+    return Promise.resolve(ticket && sameIdentifier(ticket.ticketId, ticketId) ? { ...ticket } : null);
   }
 
-  async byConfirmToken(confirmToken: string): Promise<LoginTicket | null> {
+  byConfirmToken(confirmToken: string): Promise<LoginTicket | null> {
     const ticket = this.byTag(tagOf(confirmToken));
-    return ticket && sameIdentifier(ticket.confirmToken, confirmToken) ? { ...ticket } : null;
+    return Promise.resolve(ticket && sameIdentifier(ticket.confirmToken, confirmToken) ? { ...ticket } : null);
   }
 
-  async scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
+  scan(sceneStr: string, openid: string, accountId: string | null, now: number): Promise<ScanOutcome> {
     const tag = tagOfScene(sceneStr);
     if (tag && accountId) this.owned.set(openid, (this.owned.get(openid) ?? new Set()).add(tag), OWNED_TICKETS_TTL_MS);
     const ticket = this.byTag(tag);
-    if (!ticket || !sameIdentifier(ticket.sceneStr, sceneStr)) return { result: 'unknown' };
+    if (!ticket || !sameIdentifier(ticket.sceneStr, sceneStr)) return Promise.resolve({ result: 'unknown' });
     if (ticket.status === 'pending' || ticket.status === 'needs_binding') {
-      if (now > ticket.expiresAt) return { result: 'expired' };
+      if (now > ticket.expiresAt) return Promise.resolve({ result: 'expired' });
       if (accountId) {
         ticket.status = 'scanned';
         ticket.openid = openid;
         ticket.accountId = accountId;
         ticket.scannedAt = now;
         this.announce(ticket);
-        return { result: 'scanned', ticket: { ...ticket } };
+        return Promise.resolve({ result: 'scanned', ticket: { ...ticket } });
       }
       if (ticket.status === 'pending') {
         ticket.status = 'needs_binding';
         this.announce(ticket);
       }
-      return { result: 'needs_binding' };
+      return Promise.resolve({ result: 'needs_binding' });
     }
-    if (ticket.openid !== openid) return { result: 'in_use' };
-    return { result: 'owned', ticket: { ...ticket } };
+    if (ticket.openid !== openid) return Promise.resolve({ result: 'in_use' });
+    return Promise.resolve({ result: 'owned', ticket: { ...ticket } });
   }
 
-  async confirm(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
-    return this.decide(confirmToken, openid, now, (ticket) => {
-      ticket.status = 'confirmed';
-      ticket.confirmedAt = now;
-    });
+  confirm(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
+    return Promise.resolve(
+      this.decide(confirmToken, openid, now, (ticket) => {
+        ticket.status = 'confirmed';
+        ticket.confirmedAt = now;
+      }),
+    );
   }
 
-  async cancel(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
-    return this.decide(confirmToken, openid, now, (ticket) => {
-      ticket.status = 'cancelled';
-    });
+  cancel(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {
+    return Promise.resolve(
+      this.decide(confirmToken, openid, now, (ticket) => {
+        ticket.status = 'cancelled';
+      }),
+    );
   }
 
-  async redeem(ticketId: string, portal: string, now: number): Promise<RedeemOutcome> {
+  redeem(ticketId: string, portal: string, now: number): Promise<RedeemOutcome> {
     const ticket = this.byTag(tagOf(ticketId));
-    if (!ticket || !sameIdentifier(ticket.ticketId, ticketId)) return { result: 'unknown' };
-    if (ticket.portal !== portal) return { result: 'unknown' };
-    if (ticket.status === 'redeemed') return { result: 'already_redeemed' };
-    if (ticket.status !== 'confirmed') return { result: now > ticket.expiresAt ? 'expired' : 'not_confirmed' };
-    if (now > Math.max(ticket.expiresAt, (ticket.confirmedAt ?? 0) + CONFIRMED_GRACE_MS)) return { result: 'expired' };
+    if (!ticket || !sameIdentifier(ticket.ticketId, ticketId)) return Promise.resolve({ result: 'unknown' });
+    if (ticket.portal !== portal) return Promise.resolve({ result: 'unknown' });
+    if (ticket.status === 'redeemed') return Promise.resolve({ result: 'already_redeemed' });
+    if (ticket.status !== 'confirmed')
+      return Promise.resolve({ result: now > ticket.expiresAt ? 'expired' : 'not_confirmed' });
+    if (now > Math.max(ticket.expiresAt, (ticket.confirmedAt ?? 0) + CONFIRMED_GRACE_MS))
+      return Promise.resolve({ result: 'expired' });
     ticket.status = 'redeemed';
     this.announce(ticket);
-    return { result: 'redeemed', openid: ticket.openid!, accountId: ticket.accountId! };
+    return Promise.resolve({ result: 'redeemed', openid: ticket.openid!, accountId: ticket.accountId! });
   }
 
-  async endOwnedBy(openid: string): Promise<LoginTicket[]> {
+  endOwnedBy(openid: string): Promise<LoginTicket[]> {
     const ended: LoginTicket[] = [];
     for (const tag of this.owned.take(openid) ?? []) {
       const ticket = this.byTag(tag);
@@ -102,7 +109,7 @@ export class MemoryLoginTicketStore implements LoginTicketStore {
       this.announce(ticket);
       ended.push({ ...ticket });
     }
-    return ended;
+    return Promise.resolve(ended);
   }
 
   /** The phone's 确定登录 / 取消: only the owner, only while scanned and live. */

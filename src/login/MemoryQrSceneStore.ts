@@ -13,7 +13,7 @@ export class MemoryQrSceneStore implements QrSceneStore {
   private readonly scenes = new Map<string, PooledScene>();
   private readonly createCalls = new Map<string, number>();
 
-  async lease(lease: SceneLease, rules: LeaseRules): Promise<PooledQrCode | null> {
+  lease(lease: SceneLease, rules: LeaseRules): Promise<PooledQrCode | null> {
     this.settle(rules);
     let longestIdle: { scene: string; code: PooledQrCode; leasableFrom: number } | undefined;
     for (const [scene, entry] of this.scenes) {
@@ -21,57 +21,60 @@ export class MemoryQrSceneStore implements QrSceneStore {
       if (!longestIdle || entry.leasableFrom < longestIdle.leasableFrom)
         longestIdle = { scene, code: entry.code, leasableFrom: entry.leasableFrom };
     }
-    if (!longestIdle) return null;
+    if (!longestIdle) return Promise.resolve(null);
     this.scenes.set(longestIdle.scene, { code: longestIdle.code, state: 'leased', lease: { ...lease } });
-    return { ...longestIdle.code };
+    return Promise.resolve({ ...longestIdle.code });
   }
 
-  async addLeased(code: PooledQrCode, lease: SceneLease): Promise<void> {
+  addLeased(code: PooledQrCode, lease: SceneLease): Promise<void> {
     this.scenes.set(code.scene, { code: { ...code }, state: 'leased', lease: { ...lease } });
+    return Promise.resolve();
   }
 
-  async addIdle(code: PooledQrCode, now: number): Promise<void> {
+  addIdle(code: PooledQrCode, now: number): Promise<void> {
     this.scenes.set(code.scene, { code: { ...code }, state: 'free', leasableFrom: now });
+    return Promise.resolve();
   }
 
-  async release(scene: string, ticketKey: string, rules: LeaseRules): Promise<void> {
+  release(scene: string, ticketKey: string, rules: LeaseRules): Promise<void> {
     this.settle(rules);
     const entry = this.scenes.get(scene);
     if (entry?.state === 'leased' && entry.lease.ticketKey === ticketKey)
       this.scenes.set(scene, { code: entry.code, state: 'free', leasableFrom: rules.now + rules.quietMs });
+    return Promise.resolve();
   }
 
-  async resolve(scene: string, scannedAt: number, rules: LeaseRules): Promise<string | null> {
+  resolve(scene: string, scannedAt: number, rules: LeaseRules): Promise<string | null> {
     this.settle(rules);
     const entry = this.scenes.get(scene);
     if (entry?.state === 'leased') {
       const { startedAt, ticketKey } = entry.lease;
-      return scannedAt >= startedAt - (startedAt % 1000) ? ticketKey : null;
+      return Promise.resolve(scannedAt >= startedAt - (startedAt % 1000) ? ticketKey : null);
     }
     if (entry?.state === 'free') entry.leasableFrom = Math.max(entry.leasableFrom, rules.now + rules.quietMs);
-    return null;
+    return Promise.resolve(null);
   }
 
-  async counts(rules: LeaseRules): Promise<QrSceneCounts> {
+  counts(rules: LeaseRules): Promise<QrSceneCounts> {
     this.settle(rules);
     const counts: QrSceneCounts = { idle: 0, quiet: 0, leased: 0, retired: 0 };
     for (const entry of this.scenes.values()) {
       if (entry.state === 'free') counts[entry.leasableFrom <= rules.now ? 'idle' : 'quiet'] += 1;
       else counts[entry.state] += 1;
     }
-    return counts;
+    return Promise.resolve(counts);
   }
 
-  async countCreateCall(day: string): Promise<number> {
+  countCreateCall(day: string): Promise<number> {
     const count = (this.createCalls.get(day) ?? 0) + 1;
     // Only today's count is ever read: older days go.
     this.createCalls.clear();
     this.createCalls.set(day, count);
-    return count;
+    return Promise.resolve(count);
   }
 
-  async createCallsOn(day: string): Promise<number> {
-    return this.createCalls.get(day) ?? 0;
+  createCallsOn(day: string): Promise<number> {
+    return Promise.resolve(this.createCalls.get(day) ?? 0);
   }
 
   /** Ends the leases whose time is up, retires free scenes that expire too soon, forgets expired ones. */

@@ -7,13 +7,16 @@ import type { TicketChangeFeed } from './TicketChangeFeed';
 export class MemoryTicketChangeFeed implements TicketChangeFeed {
   private listener: ((ticketIdSha1: string) => void) | null = null;
 
-  async start(onChange: (ticketIdSha1: string) => void): Promise<void> {
-    if (this.listener) throw new Error('the ticket change feed is already started: one listener per process');
+  start(onChange: (ticketIdSha1: string) => void): Promise<void> {
+    if (this.listener)
+      return Promise.reject(new Error('the ticket change feed is already started: one listener per process'));
     this.listener = onChange;
+    return Promise.resolve();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.listener = null;
+    return Promise.resolve();
   }
 
   /** Announces a change; nobody listening (before start, after stop) means nobody to wake. */

@@ -161,7 +161,7 @@ export class RedisLoginTicketStore implements LoginTicketStore {
       if (!ticket) return { result: 'unknown' };
       return { result, ticket };
     }
-    return { result } as ScanOutcome;
+    return { result };
   }
 
   confirm(confirmToken: string, openid: string, now: number): Promise<ConfirmOutcome> {

@@ -25,7 +25,7 @@ export class TicketChangeHub {
    * Starts listening for a change of the ticket; `changed` resolves on a change, after timeoutMs,
    * or at shutdown. Listen first, then read the ticket: a change in between is not missed.
    */
-  listen(ticketId: string, timeoutMs: number): { changed: Promise<void>; cancel(): void } {
+  listen(ticketId: string, timeoutMs: number): { changed: Promise<void>; cancel: () => void } {
     if (this.releasing) return { changed: Promise.resolve(), cancel: () => undefined };
     const id = ticketChangeId(ticketId);
     let resolve!: () => void;

@@ -176,7 +176,7 @@ export async function runMenuCli(
           return EXIT.ok;
         }
         const normalized = normalizeLiveMenu(live);
-        const menuid = (live as { menuid?: unknown }).menuid;
+        const menuid = (live as { menuid?: number }).menuid;
         io.stdout(`${JSON.stringify(normalized, null, 2)}\n`);
         io.stderr(`live menu${menuid === undefined ? '' : ` (menuid ${String(menuid)})`}: ${menuSize(normalized)}\n`);
         return EXIT.ok;

@@ -39,7 +39,7 @@ export async function openMenuApi(config: Config, logger: Logger): Promise<Opene
     // No Redis to share the token through: the CLI keeps its own. stable_token hands every caller
     // the same token, so fetching it never revokes the server's; a forced refresh would, so none.
     store = new MemoryAccessTokenStore(systemClock, { forcedRefreshesPerDay: 0 });
-    close = async () => undefined;
+    close = () => Promise.resolve();
   } else {
     // A one-shot command should fail at once, not keep reconnecting as the servers do.
     const redis = createTopologyClient(

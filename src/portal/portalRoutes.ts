@@ -67,7 +67,10 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
   /** Pages for logged-in taxpayers; others go to 登录 and come back afterwards. */
   const requireLogin: Middleware = async (ctx, next) => {
     const session = ctx.state.portalSession.data;
-    if (session?.account) return next();
+    if (session?.account) {
+      await next();
+      return;
+    }
     if (ctx.method === 'GET') {
       sessionFor(ctx).returnTo = ctx.path;
       ctx.redirect('/portal/login');
@@ -175,7 +178,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
     );
   };
 
-  router.get('/', async (ctx) => {
+  router.get('/', (ctx) => {
     renderer.render(ctx, 'index', { title: '首页', nav: 'home' });
   });
 
@@ -293,7 +296,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
   });
 
   // 个人进入 → 个人信息管理
-  router.get('/home', requireLogin, async (ctx) => {
+  router.get('/home', requireLogin, (ctx) => {
     const session = ctx.state.portalSession.data!;
     renderer.render(ctx, 'home', {
       title: '个人信息管理',
@@ -305,7 +308,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
   });
 
   // 设置 → 用户管理
-  router.get('/settings', requireLogin, async (ctx) => {
+  router.get('/settings', requireLogin, (ctx) => {
     renderer.render(ctx, 'settings', { title: '用户管理', nav: 'personal', side: 'settings', settingsTab: 'user' });
   });
 

@@ -133,7 +133,8 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
       return;
     }
     // Everything under /portal/ is the portal's: nothing further down the app sees it.
-    return ctx.path.startsWith('/portal/') ? stack(ctx, async () => undefined) : next();
+    if (ctx.path.startsWith('/portal/')) await stack(ctx, () => Promise.resolve());
+    else await next();
   };
 }
 

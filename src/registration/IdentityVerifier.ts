@@ -44,11 +44,13 @@ export interface IdentityVerifier {
 export class FormatOnlyIdentityVerifier implements IdentityVerifier {
   constructor(private readonly clock: Clock) {}
 
-  async verify(claim: IdentityClaim): Promise<IdentityVerdict> {
+  verify(claim: IdentityClaim): Promise<IdentityVerdict> {
     const name = checkPersonName(claim.realName);
-    if (!name.ok) return { ok: false, field: 'realName', message: name.message, reason: `name_${name.problem}` };
+    if (!name.ok)
+      return Promise.resolve({ ok: false, field: 'realName', message: name.message, reason: `name_${name.problem}` });
     const id = checkIdNumber(claim.idNumber, chinaDate(this.clock.now()));
-    if (!id.ok) return { ok: false, field: 'idNumber', message: id.message, reason: `id_number_${id.problem}` };
-    return { ok: true, level: 'format_only' };
+    if (!id.ok)
+      return Promise.resolve({ ok: false, field: 'idNumber', message: id.message, reason: `id_number_${id.problem}` });
+    return Promise.resolve({ ok: true, level: 'format_only' });
   }
 }

@@ -20,7 +20,25 @@ export class MemoryRateLimiter implements RateLimiter {
     this.windowsByKey = new ExpiringMap(clock);
   }
 
-  async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitResult> {
+  // Bad arguments reject, as they do in Redis, rather than throw at the caller.
+  hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitResult> {
+    return new Promise((resolve) => resolve(this.count(key, limit, windowSeconds)));
+  }
+
+  peek(key: string, windowSeconds: number): Promise<number> {
+    return new Promise((resolve) => {
+      const now = this.clock.now();
+      const { startMs } = fixedWindow(now, windowSeconds);
+      resolve(this.windowsByKey.get(key)?.get(windowName(windowSeconds, startMs))?.count ?? 0);
+    });
+  }
+
+  reset(key: string): Promise<void> {
+    this.windowsByKey.delete(key);
+    return Promise.resolve();
+  }
+
+  private count(key: string, limit: number, windowSeconds: number): RateLimitResult {
     if (!Number.isInteger(limit) || limit < 0) throw new RangeError('limit must be a non-negative integer');
     const now = this.clock.now();
     const { startMs, endMs } = fixedWindow(now, windowSeconds);
@@ -33,16 +51,6 @@ export class MemoryRateLimiter implements RateLimiter {
     const longestEnd = Math.max(...[...windows.values()].map((w) => w.endMs));
     this.windowsByKey.set(key, windows, longestEnd - now);
     return rateLimitResult(window.count, limit, now, windowSeconds);
-  }
-
-  async peek(key: string, windowSeconds: number): Promise<number> {
-    const now = this.clock.now();
-    const { startMs } = fixedWindow(now, windowSeconds);
-    return this.windowsByKey.get(key)?.get(windowName(windowSeconds, startMs))?.count ?? 0;
-  }
-
-  async reset(key: string): Promise<void> {
-    this.windowsByKey.delete(key);
   }
 }
 

@@ -11,7 +11,7 @@ import type { SmsMessage, SmsSender } from './SmsSender';
 export class ConsoleSmsSender implements SmsSender {
   constructor(private readonly options: { logger: Logger; clock: Clock; outbox?: SmsOutbox | null }) {}
 
-  async send(message: SmsMessage): Promise<void> {
+  send(message: SmsMessage): Promise<void> {
     this.options.logger.info(
       { phone: maskPhone(message.phone), purpose: message.purpose, kind: message.kind },
       'sms not sent (console sender)',
@@ -22,5 +22,6 @@ export class ConsoleSmsSender implements SmsSender {
       text: message.text,
       sentAt: new Date(this.options.clock.now()),
     });
+    return Promise.resolve();
   }
 }

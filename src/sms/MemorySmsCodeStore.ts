@@ -33,12 +33,12 @@ export class MemorySmsCodeStore implements SmsCodeStore {
     this.sends = new ExpiringMap(clock);
   }
 
-  async issue(request: SmsCodeIssue): Promise<SmsCodeIssueResult> {
+  issue(request: SmsCodeIssue): Promise<SmsCodeIssueResult> {
     const now = request.nowMs;
     const gateKey = `${request.phoneDigest}\n${request.purpose}`;
     const codeKey = `${gateKey}\n${request.ownerDigest}`;
     const gate = this.gates.get(gateKey) ?? 0;
-    if (gate > now) return { ok: false, reason: 'resend_too_soon', retryAfterMs: gate - now };
+    if (gate > now) return Promise.resolve({ ok: false, reason: 'resend_too_soon', retryAfterMs: gate - now });
     const keepSendsMs = Math.max(1, ...request.caps.map((cap) => cap.windowMs));
     const kept = (this.sends.get(request.phoneDigest) ?? []).filter((send) => send.at > now - keepSendsMs);
     for (const cap of request.caps) {
@@ -46,7 +46,7 @@ export class MemorySmsCodeStore implements SmsCodeStore {
       if (inWindow.length >= cap.limit) {
         // The next send fits once enough of these have left the window.
         const freeing = inWindow[inWindow.length - cap.limit]!.at;
-        return { ok: false, reason: cap.reason, retryAfterMs: freeing + cap.windowMs - now };
+        return Promise.resolve({ ok: false, reason: cap.reason, retryAfterMs: freeing + cap.windowMs - now });
       }
     }
     this.codes.set(
@@ -58,24 +58,24 @@ export class MemorySmsCodeStore implements SmsCodeStore {
     kept.push({ at: now, id: request.sendId });
     kept.sort((a, b) => a.at - b.at);
     this.sends.set(request.phoneDigest, kept, keepSendsMs);
-    return { ok: true };
+    return Promise.resolve({ ok: true });
   }
 
-  async check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'> {
+  check(request: SmsCodeCheck): Promise<'ok' | 'wrong' | 'expired'> {
     const codeKey = `${request.phoneDigest}\n${request.purpose}\n${request.ownerDigest}`;
     const stored = this.codes.get(codeKey);
-    if (!stored) return 'expired';
+    if (!stored) return Promise.resolve('expired');
     if (request.nowMs >= stored.expiresAt) {
       this.codes.delete(codeKey);
-      return 'expired';
+      return Promise.resolve('expired');
     }
     if (sameInConstantTime(stored.code, request.candidate)) {
       this.codes.delete(codeKey);
-      return 'ok';
+      return Promise.resolve('ok');
     }
     stored.wrongTries += 1;
     if (stored.wrongTries >= request.maxWrongTries) this.codes.delete(codeKey);
-    return 'wrong';
+    return Promise.resolve('wrong');
   }
 }
 

@@ -25,7 +25,7 @@ export function guardClusterFailover(cluster: RedisCluster): void {
     } catch (error) {
       if (!(error instanceof TypeError)) throw error;
       rediscover();
-      throw new Error(UNSERVED);
+      throw new Error(UNSERVED, { cause: error });
     }
   };
 }

@@ -13,16 +13,18 @@ export class MemoryPushDedupeStore implements PushDedupeStore {
     this.claims = new ExpiringMap(clock);
   }
 
-  async claim(key: string, ttlSeconds: number): Promise<DedupeClaim> {
-    if (this.claims.setIfAbsent(key, null, ttlSeconds * 1000)) return { first: true };
-    return { first: false, reply: this.claims.get(key) ?? null };
+  claim(key: string, ttlSeconds: number): Promise<DedupeClaim> {
+    if (this.claims.setIfAbsent(key, null, ttlSeconds * 1000)) return Promise.resolve({ first: true });
+    return Promise.resolve({ first: false, reply: this.claims.get(key) ?? null });
   }
 
-  async complete(key: string, reply: string): Promise<void> {
+  complete(key: string, reply: string): Promise<void> {
     this.claims.replace(key, reply);
+    return Promise.resolve();
   }
 
-  async release(key: string): Promise<void> {
+  release(key: string): Promise<void> {
     this.claims.delete(key);
+    return Promise.resolve();
   }
 }

@@ -10,8 +10,8 @@ export class MemoryPushNonceStore implements PushNonceStore {
     this.pairs = new ExpiringMap(clock);
   }
 
-  async sight(pair: string, bodyDigest: string, ttlSeconds: number): Promise<NonceSighting> {
-    if (this.pairs.setIfAbsent(pair, bodyDigest, ttlSeconds * 1000)) return 'new';
-    return this.pairs.get(pair) === bodyDigest ? 'same' : 'different';
+  sight(pair: string, bodyDigest: string, ttlSeconds: number): Promise<NonceSighting> {
+    if (this.pairs.setIfAbsent(pair, bodyDigest, ttlSeconds * 1000)) return Promise.resolve('new');
+    return Promise.resolve(this.pairs.get(pair) === bodyDigest ? 'same' : 'different');
   }
 }

@@ -69,7 +69,8 @@ export function pushGuard(options: PushGuardOptions): Middleware {
       if (typeof ctx.query.echostr !== 'string')
         throw createHttpError(400, 'echostr is required', { code: 'bad_request' });
       // An Official Account's verification echostr is plaintext even in safe mode: answered as it came.
-      return next();
+      await next();
+      return;
     }
 
     const encryptType = ctx.query.encrypt_type;
@@ -119,7 +120,7 @@ export function pushGuard(options: PushGuardOptions): Middleware {
     // with no query, nothing to decrypt or verify again.
     ctx.request.body = body;
     ctx.query = {};
-    return next();
+    await next();
   };
 }
 

@@ -91,7 +91,7 @@ describe('accounts: POST /api/accounts/authenticate', () => {
   });
 
   it('answers 401 invalid_credentials, identically, for a wrong password and an unknown account', async () => {
-    const { account, idNumber } = await createTestAccount(t.deps);
+    const { idNumber } = await createTestAccount(t.deps);
     const wrongPassword = await post({ loginName: idNumber, password: 'wrong-password' });
     const unknownAccount = await post({ loginName: 'nobody', password: 'wrong-password' });
     for (const res of [wrongPassword, unknownAccount]) {
@@ -211,10 +211,7 @@ describe('accounts: POST /api/accounts/authenticate', () => {
     assert.equal((await post({ loginName: idNumber, password })).status, 200);
     assert.equal((await post({ loginName: phone, password: 'wrong' })).status, 401);
 
-    const [row] = (await t.deps.db.query('SELECT * FROM accounts WHERE id = ?', [account.id])) as Record<
-      string,
-      unknown
-    >[];
+    const [row] = await t.deps.db.query<Record<string, unknown>[]>('SELECT * FROM accounts WHERE id = ?', [account.id]);
     const rawRow = JSON.stringify(row);
     const rawAudit = JSON.stringify(await t.deps.db.query('SELECT * FROM audit_events'));
     for (const plain of [idNumber, phone]) {

@@ -95,7 +95,7 @@ describe("binding: BoundAccountCache (the scan hot path's binding lookup)", () =
     assert.equal(created.status, 201, created.text);
     const { ticketId, qrContent } = created.body as { ticketId: string; qrContent: string };
     clock.advance(1000);
-    const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr!, { Ticket: 'T' }));
+    const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr, { Ticket: 'T' }));
     const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);
     assert.equal(res.status, 200);
     const polled = await api().get(`/api/login/tickets/${ticketId}`).set('Authorization', KEY);
@@ -295,11 +295,9 @@ describe("binding: BoundAccountCache (the scan hot path's binding lookup)", () =
         clock,
         logger: b.deps.logger,
         feed: {
-          start: async () => undefined,
-          stop: async () => undefined,
-          publish: async () => {
-            throw new Error('Redis is away');
-          },
+          start: () => Promise.resolve(),
+          stop: () => Promise.resolve(),
+          publish: () => Promise.reject(new Error('Redis is away')),
         },
       });
       const bindingService = new BindingService({
@@ -432,5 +430,5 @@ async function insertBinding(deps: Dependencies, accountId: string, openid: stri
 
 /** A feed that never announces anything (for tests of the map alone). */
 function observedNothing(): BindingChangeFeed {
-  return { start: async () => undefined, stop: async () => undefined, publish: async () => undefined };
+  return { start: () => Promise.resolve(), stop: () => Promise.resolve(), publish: () => Promise.resolve() };
 }

@@ -85,7 +85,7 @@ describe('binding: 微信解绑 API (/api/accounts/:accountId/wechat-bindings)',
       qrContent: string;
     };
     const driver = new PushDriver({ token: env.WECHAT_TOKEN!, appId: env.WECHAT_APPID!, clock });
-    const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(ticket.qrContent)!.sceneStr!));
+    const push = driver.sign(driver.event(openid, 'SCAN', sim.qrByUrl(ticket.qrContent)!.sceneStr));
     const reply = await driver.readReply(
       (await api().post('/wechat').query(push.query).type('text/xml').send(push.body)).text,
     );

@@ -20,10 +20,10 @@ describe('db/migrations', () => {
   it('enforce one binding per openid and unique ID/phone indexes in MySQL itself', async () => {
     const db = await connectDataSource(testRun.databaseUrl);
     try {
-      const indexes = (await db.query(
+      const indexes = await db.query<{ t: string; c: string }[]>(
         "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'",
         [testRun.databaseName],
-      )) as { t: string; c: string }[];
+      );
       const unique = indexes.map((i) => `${i.t}.${i.c}`).sort();
       assert.deepEqual(unique, [
         'accounts.id_number_index',

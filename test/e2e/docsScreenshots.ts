@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       if (shot.scale || shot.clip) {
         const scale = shot.scale ?? 1;
         // Evaluated in the page (a string: this project's type-check has no DOM library).
-        const dataUrl = (await page.evaluate(`(async () => {
+        const dataUrl = await page.evaluate<string>(`(async () => {
           const img = new Image();
           img.src = 'data:image/png;base64,${source.toString('base64')}';
           await img.decode();
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
           for (let i = 0; i < pixels.data.length; i += 1) if (i % 4 !== 3) pixels.data[i] = Math.min(255, Math.round(pixels.data[i] / 4) * 4);
           context.putImageData(pixels, 0, 0);
           return canvas.toDataURL('image/png');
-        })()`)) as string;
+        })()`);
         png = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
       }
       writeFileSync(path.join(OUT, `${shot.to}.png`), png);

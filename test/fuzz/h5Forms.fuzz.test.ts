@@ -333,7 +333,7 @@ describe(`fuzz: every H5 form (fast-check seed ${FUZZ_SEED}, ${FUZZ_RUNS} cases)
         if (res.status === 302)
           assert.ok(
             /^\/h5\/[a-z/]*(\?sent=1)?$/.test(res.headers.location as string),
-            `${label}: redirects only within /h5 (${res.headers.location})`,
+            `${label}: redirects only within /h5 (${String(res.headers.location)})`,
           );
       }),
       { seed: FUZZ_SEED, numRuns: FUZZ_RUNS, endOnFailure: true },

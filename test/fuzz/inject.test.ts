@@ -27,7 +27,7 @@ describe('fuzz support: the in-process injector', () => {
       },
       {
         method: 'POST',
-        url: `/wechat?${new URLSearchParams(push.query)}`,
+        url: `/wechat?${new URLSearchParams(push.query).toString()}`,
         headers: { 'content-type': 'text/xml' },
         body: push.body,
       },

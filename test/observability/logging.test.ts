@@ -95,9 +95,7 @@ describe('observability: JSON logs with a request id', () => {
     await withStub(
       t.deps.login,
       'view',
-      async () => {
-        throw new Error('ticket store exploded');
-      },
+      () => Promise.reject(new Error('ticket store exploded')),
       async () => {
         const res = await api().get(`/api/login/tickets/${'c'.repeat(48)}`);
         assert.equal(res.status, 500);
@@ -120,9 +118,7 @@ describe('observability: JSON logs with a request id', () => {
     await withStub(
       t.deps.dedupe,
       'claim',
-      async () => {
-        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
-      },
+      () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })),
       async () => {
         const push = driver.sign(driver.textMessage('oTestUser0000000000000000001', '你好'));
         const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);

@@ -179,9 +179,7 @@ describe('observability: /metrics (prom-client)', () => {
       await withStub(
         a.deps.bindings,
         'setSubscribed',
-        async () => {
-          throw new Error('boom');
-        },
+        () => Promise.reject(new Error('boom')),
         async () => {
           assert.equal((await push(a, driver.event(openid, 'subscribe'))).status, 200);
         },
@@ -190,9 +188,7 @@ describe('observability: /metrics (prom-client)', () => {
       await withStub(
         a.deps.dedupe,
         'claim',
-        async () => {
-          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-        },
+        () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
         async () => {
           assert.equal((await push(a, driver.event(openid, 'unsubscribe'))).status, 200);
         },
@@ -261,7 +257,7 @@ describe('observability: /metrics (prom-client)', () => {
       const stranger = sim.createUser('旁人').openid;
       const scan = async (who: string, qrContent: string) => {
         clock.advance(1000);
-        const res = await push(a, driver.event(who, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr!, { Ticket: 'T' }));
+        const res = await push(a, driver.event(who, 'SCAN', sim.qrByUrl(qrContent)!.sceneStr, { Ticket: 'T' }));
         return /confirm\?c=([0-9a-f]{48})/.exec((await driver.readReply(res.text))?.Content ?? '')?.[1];
       };
       const bind = async (who: string, account: TestAccount) =>

@@ -85,7 +85,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
   /** Scans the ticket's QR as `who`; returns the confirm link of the reply, if any. */
   async function scan(who: string, ticket: { qrContent: string }): Promise<string | undefined> {
     clock.advance(1000);
-    const push = driver.sign(driver.event(who, 'SCAN', sim.qrByUrl(ticket.qrContent)!.sceneStr!, { Ticket: 'T' }));
+    const push = driver.sign(driver.event(who, 'SCAN', sim.qrByUrl(ticket.qrContent)!.sceneStr, { Ticket: 'T' }));
     const res = await api().post('/wechat').query(push.query).type('text/xml').send(push.body);
     assert.equal(res.status, 200);
     const content = (await driver.readReply(res.text))?.Content ?? '';
@@ -359,7 +359,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         assert.equal(res.body.error.code, code, res.text);
       }
 
-      let last;
+      let last: request.Response | undefined;
       for (let attempt = 0; attempt < 6; attempt++)
         last = await authenticate({ loginName: taxpayer.idNumber, password: 'wrong-password' });
       contract.check('authenticateAccount', last!);
@@ -413,7 +413,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       const changed = await change(taxpayer.password, 'Gai-mima-2026');
       contract.check('changeAccountPassword', changed);
       assert.equal(changed.status, 204);
-      let wrong;
+      let wrong: request.Response | undefined;
       for (let attempt = 0; attempt < 6; attempt++) {
         wrong = await change('Wrong-pass-1', 'Gai-mima-2027');
         if (attempt === 0) {
@@ -455,7 +455,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
       const malformed = await send('/api/password-resets', { realName: '林纳税', idNumber: '123' });
       contract.check('startPasswordReset', malformed);
       assert.equal(malformed.body.error.code, 'invalid_identity');
-      let limited;
+      let limited: request.Response | undefined;
       for (let attempt = 0; attempt < 5; attempt++) limited = await start(taxpayer.idNumber);
       contract.check('startPasswordReset', limited!);
       assert.equal(limited!.status, 429);
@@ -684,9 +684,7 @@ describe('openapi/portal.yaml: real answers of the portal API match the document
         await withStub(
           object,
           method as never,
-          async () => {
-            throw new Error('an unexpected fault');
-          },
+          () => Promise.reject(new Error('an unexpected fault')),
           async () => {
             const res = await call(api);
             contract.check(operationId, res);

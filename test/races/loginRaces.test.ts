@@ -57,7 +57,7 @@ describe('races: 微信扫码登录 against expiry', () => {
       w.clock.set(expiryOf(ticket) - 500);
       // The confirm reads the clock when it is called: move the clock between two calls in flight.
       const login = w.t.deps.login;
-      const original = login.confirm;
+      const original = login.confirm.bind(login);
       let calls = 0;
       login.confirm = (...args) => {
         calls += 1;
@@ -142,7 +142,7 @@ describe('races: 微信扫码登录 against expiry', () => {
     const lastMoment = Math.max(expiryOf(ticket), w.clock.now() + CONFIRMED_GRACE_MS);
     w.clock.set(lastMoment);
     const login = w.t.deps.login;
-    const original = login.redeem;
+    const original = login.redeem.bind(login);
     let calls = 0;
     login.redeem = (...args) => {
       calls += 1;

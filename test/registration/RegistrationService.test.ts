@@ -144,7 +144,8 @@ describe('registration: RegistrationService (one transaction for account, audit 
 
   it('stores nothing when the identity verifier refuses, and nothing when it fails', async () => {
     const refusing: IdentityVerifier = {
-      verify: async () => ({ ok: false, field: 'realName', message: '姓名与身份证号码不一致', reason: 'mismatch' }),
+      verify: () =>
+        Promise.resolve({ ok: false, field: 'realName', message: '姓名与身份证号码不一致', reason: 'mismatch' }),
     };
     const result = await service({ verifier: refusing }).register(request());
     assert.deepEqual(result, {
@@ -155,9 +156,7 @@ describe('registration: RegistrationService (one transaction for account, audit 
       detail: 'mismatch',
     });
     const unreachable: IdentityVerifier = {
-      verify: async () => {
-        throw new Error('verification service unreachable');
-      },
+      verify: () => Promise.reject(new Error('verification service unreachable')),
     };
     await assert.rejects(service({ verifier: unreachable }).register(request()), /unreachable/);
     assert.equal(await accountRows(), 0);

@@ -633,10 +633,12 @@ describe('registration: 实名注册 at /h5/register', () => {
   describe('with a real identity verifier plugged in', () => {
     let verified: TestApp;
     const refusing: IdentityVerifier = {
-      verify: async (claim) =>
-        claim.realName === '冒名者'
-          ? { ok: false, field: 'realName', message: '姓名与身份证号码不一致，请核对', reason: 'name_mismatch' }
-          : { ok: true, level: 'police_database' },
+      verify: (claim) =>
+        Promise.resolve(
+          claim.realName === '冒名者'
+            ? { ok: false, field: 'realName', message: '姓名与身份证号码不一致，请核对', reason: 'name_mismatch' }
+            : { ok: true, level: 'police_database' },
+        ),
     };
     before(async () => {
       verified = await createTestApp({

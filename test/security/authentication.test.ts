@@ -327,7 +327,7 @@ describe('security: authentication (ASVS V6.3.1, V6.3.8, V6.6.3, V16.3.1)', () =
         `${type} logged with ${JSON.stringify(fields)}`,
       );
       for (const line of lines) {
-        if (line.openid !== null) assert.match(String(line.openid), /^.{6}\*\*\*\*.{4}$/, `${type}: openid masked`);
+        if (line.openid !== null) assert.match(line.openid as string, /^.{6}\*\*\*\*.{4}$/, `${type}: openid masked`);
       }
       assert.ok((await w.audit(type as Parameters<typeof w.audit>[0])).length >= 1, `${type} in audit_events`);
     }

@@ -34,7 +34,7 @@ function assertSecurityHeaders(what: string, headers: Headers, frame: "'none'" |
   assert.ok(policy.has('default-src'), `${what}: default-src`);
   assert.ok(
     !/unsafe-inline|unsafe-eval|\*/.test(csp as string),
-    `${what}: no unsafe-inline, unsafe-eval or wildcard (${csp})`,
+    `${what}: no unsafe-inline, unsafe-eval or wildcard (${String(csp)})`,
   );
   assert.equal(headers['x-content-type-options'], 'nosniff', `${what}: nosniff`);
   assert.equal(headers['referrer-policy'], 'same-origin', `${what}: Referrer-Policy`);
@@ -73,10 +73,9 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     ]);
     // MySQL failing under a page: the friendly 503 page.
     const bindings = w.t.deps.bindings;
-    const original = bindings.findByOpenid;
-    bindings.findByOpenid = async () => {
-      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-    };
+    const original = bindings.findByOpenid.bind(bindings);
+    bindings.findByOpenid = () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     try {
       const failed = await user.agent.get('/h5/bind');
       assert.equal(failed.status, 503);
@@ -84,7 +83,7 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     } finally {
       bindings.findByOpenid = original;
     }
-    for (const [what, res] of seen) assertSecurityHeaders(`${what} (${res.status})`, res.headers as Headers, "'self'");
+    for (const [what, res] of seen) assertSecurityHeaders(`${what} (${res.status})`, res.headers, "'self'");
     assert.equal(
       directives(page.headers['content-security-policy'] as string)
         .get('script-src')
@@ -120,10 +119,8 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     seen.push(['API 404', await api.get('/api/login/tickets/unknown')]);
     seen.push(['CORS preflight', await api.options('/api/login/tickets/abc').set('Origin', 'http://portal.test')]);
     const login = w.t.deps.login;
-    const original = login.view;
-    login.view = async () => {
-      throw new Error('a bug');
-    };
+    const original = login.view.bind(login);
+    login.view = () => Promise.reject(new Error('a bug'));
     try {
       const failed = await api.get('/api/login/tickets/abc');
       assert.equal(failed.status, 500);
@@ -150,14 +147,14 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     seen.push(['/healthz', await api.get('/healthz')]);
     seen.push(['/readyz', await api.get('/readyz')]);
     for (const [what, res] of seen) {
-      assertSecurityHeaders(`${what} (${res.status})`, res.headers as Headers);
+      assertSecurityHeaders(`${what} (${res.status})`, res.headers);
       const policy = directives(res.headers['content-security-policy'] as string);
       assert.deepEqual(policy.get('default-src'), ["'none'"], `${what}: default-src 'none'`);
       assert.ok(policy.has('sandbox'), `${what}: sandbox`);
     }
     const notFound = await api.get('/no/such/path');
     assert.equal(notFound.status, 404);
-    assertSecurityHeaders('404', notFound.headers as Headers);
+    assertSecurityHeaders('404', notFound.headers);
   });
 
   it('V3.4.3: the reference portal and the sandbox phone keep their own, stricter CSP with the other headers', async () => {
@@ -176,7 +173,7 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
       ['portal 404 page', portalMissing],
       ['phone page', phone],
     ] as const) {
-      assertSecurityHeaders(what, res.headers as Headers);
+      assertSecurityHeaders(what, res.headers);
       const policy = directives(res.headers['content-security-policy'] as string);
       assert.deepEqual(policy.get('script-src'), ["'self'"], `${what}: its own script-src`);
       assert.ok(policy.has('connect-src'), `${what}: its own connect-src`);
@@ -188,10 +185,10 @@ describe('security: headers with a CSP on every answer (helmet; ASVS V3.4.3–V3
     );
     assertSecurityHeaders(
       'simulator (framed by the phone)',
-      (await api.get('/sandbox/wechat/connect/oauth2/authorize?appid=x')).headers as Headers,
+      (await api.get('/sandbox/wechat/connect/oauth2/authorize?appid=x')).headers,
       "'self'",
     );
-    assertSecurityHeaders('phone asset', (await api.get('/sandbox/phone/static/phone.js')).headers as Headers);
+    assertSecurityHeaders('phone asset', (await api.get('/sandbox/phone/static/phone.js')).headers);
   });
 
   describe('behind HTTPS (ASVS V3.4.1)', () => {

@@ -139,7 +139,7 @@ describe('security: sensitive data in URLs, answers and logs (ASVS V14.2.1, V14.
     // What the logs do say: masked openids, cut ticket ids, paths without queries.
     const requests = logs.lines.filter((l) => l.msg === 'request');
     assert.ok(requests.length > 20);
-    for (const line of requests) assert.ok(!String(line.path).includes('?'), `no query string: ${line.path}`);
+    for (const line of requests) assert.ok(!String(line.path).includes('?'), `no query string: ${String(line.path)}`);
     assert.ok(
       requests.some((l) => String(l.path).startsWith(`/api/login/tickets/${ticketSecrets.ticketId.slice(0, 16)}…`)),
       "a poll is logged with the ticket's tag only",

@@ -236,7 +236,7 @@ describe('security: session cookies and session lifetime (ASVS V3.3, V7.2, V7.3)
     const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
     const app = new Koa();
     app.use(portalSession({ store: new MemorySessionStore(clock), clock, secure: false }));
-    app.use(async (ctx) => {
+    app.use((ctx) => {
       ctx.body =
         ctx.path === '/start'
           ? ctx.state.portalSession.ensure().csrfToken

@@ -13,6 +13,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     throw new Error(
       `MariaDB/MySQL is not reachable at ${testRun.serverUrl} (${(error as Error).message}). ` +
         'Start it (README: prerequisites) or point TEST_DATABASE_URL at one.',
+      { cause: error },
     );
   }
   await admin.query(`CREATE DATABASE \`${testRun.databaseName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -27,6 +28,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     throw new Error(
       `Redis is not reachable at ${testRun.redisUrl} (${(error as Error).message}). ` +
         'Start it (README: prerequisites) or point TEST_REDIS_URL at one.',
+      { cause: error },
     );
   } finally {
     if (redis.isOpen) await redis.quit();

@@ -54,7 +54,7 @@ export function redisOf(deps: Dependencies): Redis {
 /** Listens on an ephemeral loopback port; returns the base URL and a closer. */
 export async function listen(
   handler: Koa | { callback(): (...args: never[]) => unknown },
-): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const { createServer } = await import('node:http');
   const server = createServer(handler.callback() as Parameters<typeof createServer>[0]);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

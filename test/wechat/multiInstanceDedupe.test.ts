@@ -13,9 +13,9 @@ describe('wechat: retried pushes across instances', () => {
   before(async () => {
     for (let i = 0; i < 3; i++) {
       const instance = await createTestApp();
-      instance.deps.scenes.register('multi_', async (scan) => {
+      instance.deps.scenes.register('multi_', (scan) => {
         handled.push(`${i}:${scan.scene}`);
-        return text('handled');
+        return Promise.resolve(text('handled'));
       });
       instances.push(instance);
     }

@@ -15,22 +15,25 @@ export class MemoryOAuthCallbackClaims implements OAuthCallbackClaims {
     this.claims = new ExpiringMap(clock);
   }
 
-  async claim(code: string): Promise<CallbackClaim> {
-    if (this.claims.setIfAbsent(code, null, OAUTH_CODE_CLAIM_TTL_SECONDS * 1000)) return { first: true };
+  claim(code: string): Promise<CallbackClaim> {
+    if (this.claims.setIfAbsent(code, null, OAUTH_CODE_CLAIM_TTL_SECONDS * 1000))
+      return Promise.resolve({ first: true });
     const outcome = this.claims.get(code);
-    return { first: false, outcome: outcome ? { ...outcome } : null };
+    return Promise.resolve({ first: false, outcome: outcome ? { ...outcome } : null });
   }
 
-  async outcome(code: string): Promise<CallbackOutcome | null> {
+  outcome(code: string): Promise<CallbackOutcome | null> {
     const outcome = this.claims.get(code);
-    return outcome ? { ...outcome } : null;
+    return Promise.resolve(outcome ? { ...outcome } : null);
   }
 
-  async complete(code: string, outcome: CallbackOutcome): Promise<void> {
+  complete(code: string, outcome: CallbackOutcome): Promise<void> {
     this.claims.replace(code, { ...outcome });
+    return Promise.resolve();
   }
 
-  async release(code: string): Promise<void> {
+  release(code: string): Promise<void> {
     this.claims.delete(code);
+    return Promise.resolve();
   }
 }

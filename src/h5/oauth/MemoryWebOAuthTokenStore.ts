@@ -10,12 +10,13 @@ export class MemoryWebOAuthTokenStore implements WebOAuthTokenStore {
     this.tokens = new ExpiringMap(clock);
   }
 
-  async get(openid: string): Promise<WebOAuthToken | null> {
+  get(openid: string): Promise<WebOAuthToken | null> {
     const value = this.tokens.get(openid);
-    return value ? (JSON.parse(value) as WebOAuthToken) : null;
+    return Promise.resolve(value ? (JSON.parse(value) as WebOAuthToken) : null);
   }
 
-  async set(openid: string, token: WebOAuthToken, ttlSeconds: number): Promise<void> {
+  set(openid: string, token: WebOAuthToken, ttlSeconds: number): Promise<void> {
     this.tokens.set(openid, JSON.stringify(token), Math.max(1, Math.ceil(ttlSeconds)) * 1000);
+    return Promise.resolve();
   }
 }

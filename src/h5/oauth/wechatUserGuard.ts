@@ -35,7 +35,10 @@ export function wechatUserGuard(options: WechatUserGuardOptions): Middleware {
       return;
     }
     const session = ctx.state.session;
-    if (session.data?.openid) return next();
+    if (session.data?.openid) {
+      await next();
+      return;
+    }
     if (ctx.method !== 'GET') {
       throw createHttpError(401, '页面已过期，请从"福建税务"公众号菜单重新进入。', { title: '页面已过期' });
     }

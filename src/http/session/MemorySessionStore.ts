@@ -20,20 +20,21 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
     this.sessions = new ExpiringMap(clock);
   }
 
-  async get(id: string): Promise<T | null> {
+  get(id: string): Promise<T | null> {
     const value = this.sessions.get(sessionIdHash(id));
-    return value ? (JSON.parse(value) as T) : null;
+    return Promise.resolve(value ? (JSON.parse(value) as T) : null);
   }
 
-  async set(id: string, data: T, ttlSeconds: number): Promise<void> {
+  set(id: string, data: T, ttlSeconds: number): Promise<void> {
     const hash = sessionIdHash(id);
     this.sessions.set(hash, JSON.stringify(data), Math.max(1, Math.ceil(ttlSeconds)) * 1000);
     const accountId = this.accountOf(data);
-    if (accountId === undefined) return;
+    if (accountId === undefined) return Promise.resolve();
     const members = this.byAccount.get(accountId) ?? new Set<string>();
     for (const member of members) if (this.sessions.get(member) === undefined) members.delete(member);
     members.add(hash);
     this.byAccount.set(accountId, members);
+    return Promise.resolve();
   }
 
   /** Sessions held now (expired ones count until they are swept). */
@@ -41,11 +42,12 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
     return this.sessions.size;
   }
 
-  async destroy(id: string): Promise<void> {
+  destroy(id: string): Promise<void> {
     this.sessions.delete(sessionIdHash(id));
+    return Promise.resolve();
   }
 
-  async destroyForAccount(accountId: string): Promise<number> {
+  destroyForAccount(accountId: string): Promise<number> {
     const members = this.byAccount.get(accountId);
     this.byAccount.delete(accountId);
     let ended = 0;
@@ -53,6 +55,6 @@ export class MemorySessionStore<T extends SessionData> implements SessionStore<T
       if (this.sessions.get(member) !== undefined) ended += 1;
       this.sessions.delete(member);
     }
-    return ended;
+    return Promise.resolve(ended);
   }
 }

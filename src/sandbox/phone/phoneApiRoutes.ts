@@ -111,12 +111,7 @@ export function phoneApiRoutes(options: PhoneApiOptions): Router {
   const readClick = validateBody(clickSchema);
   const readView = validateBody(viewSchema);
   const readScan = validateBody(scanSchema);
-  router.use(
-    publicHostOnly(options.publicOrigin),
-    sameOriginOnly(options.publicOrigin),
-    jsonBody() as Middleware,
-    mapPhoneErrors,
-  );
+  router.use(publicHostOnly(options.publicOrigin), sameOriginOnly(options.publicOrigin), jsonBody(), mapPhoneErrors);
 
   const userView = (user: SimulatedUser) => ({
     openid: user.openid,

@@ -90,6 +90,8 @@ export function phoneSandbox(options: PhoneSandboxOptions): Middleware {
     api.routes() as Middleware,
     api.allowedMethods() as Middleware,
   ]);
-  return async (ctx, next) =>
-    ctx.path === PHONE_PATH || ctx.path.startsWith(`${PHONE_PATH}/`) ? stack(ctx, next) : next();
+  return async (ctx, next) => {
+    if (ctx.path === PHONE_PATH || ctx.path.startsWith(`${PHONE_PATH}/`)) await stack(ctx, next);
+    else await next();
+  };
 }

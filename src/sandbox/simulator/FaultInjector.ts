@@ -25,10 +25,14 @@ export class FaultInjector {
   /** Koa middleware; a hang uses real time because it exists to trip the client's HTTP timeout. */
   readonly middleware = async (ctx: Context, next: Next): Promise<void> => {
     const fault = this.take(ctx.path);
-    if (!fault) return next();
+    if (!fault) {
+      await next();
+      return;
+    }
     if ('hangMs' in fault) {
       await delay(fault.hangMs);
-      return next();
+      await next();
+      return;
     }
     if ('status' in fault) {
       ctx.status = fault.status;

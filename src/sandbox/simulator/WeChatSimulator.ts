@@ -140,7 +140,7 @@ export class WeChatSimulator {
   }
 
   /** The menu as accepted by the last successful menu/create, or null. */
-  get menu(): unknown | null {
+  get menu(): unknown {
     return this.currentMenu?.menu ?? null;
   }
 

@@ -31,30 +31,32 @@ export class MemoryAccessTokenStore implements AccessTokenStore {
     this.forcedPerDay = options.forcedRefreshesPerDay ?? FORCED_REFRESHES_PER_DAY;
   }
 
-  async get(): Promise<StoredAccessToken | null> {
+  get(): Promise<StoredAccessToken | null> {
     const value = this.entries.get('token');
-    return value ? (JSON.parse(value) as StoredAccessToken) : null;
+    return Promise.resolve(value ? (JSON.parse(value) as StoredAccessToken) : null);
   }
 
-  async set(token: StoredAccessToken, ttlMs: number): Promise<void> {
+  set(token: StoredAccessToken, ttlMs: number): Promise<void> {
     this.entries.set('token', JSON.stringify(token), Math.max(1, Math.round(ttlMs)));
+    return Promise.resolve();
   }
 
-  async lock(ttlMs: number): Promise<string | null> {
+  lock(ttlMs: number): Promise<string | null> {
     const owner = randomUUID();
-    return this.entries.setIfAbsent('lock', owner, ttlMs) ? owner : null;
+    return Promise.resolve(this.entries.setIfAbsent('lock', owner, ttlMs) ? owner : null);
   }
 
-  async unlock(owner: string): Promise<void> {
+  unlock(owner: string): Promise<void> {
     if (this.entries.get('lock') === owner) this.entries.delete('lock');
+    return Promise.resolve();
   }
 
-  async takeForcedRefresh(nowMs: number): Promise<boolean> {
+  takeForcedRefresh(nowMs: number): Promise<boolean> {
     // As in Redis: a refused attempt still takes the gap, and the day counts every attempt.
-    if (!this.entries.setIfAbsent('forced-gap', '1', FORCED_REFRESH_GAP_MS)) return false;
+    if (!this.entries.setIfAbsent('forced-gap', '1', FORCED_REFRESH_GAP_MS)) return Promise.resolve(false);
     const dayKey = `forced:${forcedRefreshDay(nowMs)}`;
     const used = Number(this.entries.get(dayKey) ?? '0') + 1;
     this.entries.set(dayKey, String(used), FORCED_REFRESH_COUNTER_TTL_MS);
-    return used <= this.forcedPerDay;
+    return Promise.resolve(used <= this.forcedPerDay);
   }
 }

@@ -74,7 +74,7 @@ export function injector(app: Koa): (request: InjectRequest) => Promise<InjectRe
     socket.destroy();
     return {
       status: res.statusCode,
-      headers: res.getHeaders() as InjectResponse['headers'],
+      headers: res.getHeaders(),
       text: Buffer.concat(chunks).toString('utf8'),
     };
   };

@@ -109,14 +109,17 @@ export class StateWatch {
 }
 
 export async function tableChecksums(db: DataSource): Promise<string> {
-  const rows = (await db.query(`
+  const rows = await db.query<
+    {
+      t: string;
+      n: number | string;
+      x: number | string;
+    }[]
+  >(`
     SELECT 'accounts' AS t, COUNT(*) AS n, COALESCE(BIT_XOR(CRC32(CONCAT_WS('|', id, login_name, password_hash, real_name, id_number, id_number_index, phone, phone_index, created_at))), 0) AS x FROM accounts
     UNION ALL
-    SELECT 'wechat_bindings', COUNT(*), COALESCE(BIT_XOR(CRC32(CONCAT_WS('|', id, account_id, openid, IFNULL(unionid, ''), IFNULL(nickname, ''), bound_at))), 0) FROM wechat_bindings`)) as {
-    t: string;
-    n: number | string;
-    x: number | string;
-  }[];
+    SELECT 'wechat_bindings', COUNT(*), COALESCE(BIT_XOR(CRC32(CONCAT_WS('|', id, account_id, openid, IFNULL(unionid, ''), IFNULL(nickname, ''), bound_at))), 0) FROM wechat_bindings`);
+
   return rows.map((r) => `${r.t}:${r.n}:${r.x}`).join(' ');
 }
 

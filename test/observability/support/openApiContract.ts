@@ -122,7 +122,7 @@ export class OpenApiContract {
       const headerAt =
         typeof declared.$ref === 'string' ? OpenApiContract.refParts(declared.$ref) : [...at, 'headers', name];
       const header = this.at(headerAt) as Json;
-      const value = res.headers[name.toLowerCase()] as string | undefined;
+      const value = res.headers[name.toLowerCase()];
       if (header.required === true) assert.ok(value !== undefined, `${what}: header ${name} is required`);
       if (value !== undefined && header.schema)
         this.validate([...headerAt, 'schema'], value, `${what}: header ${name}`);

@@ -119,10 +119,10 @@ export class PrivateRedis {
     this.output = '';
     const child = spawn('redis-server', this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       this.output = (this.output + chunk).slice(-4000);
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.output = (this.output + chunk).slice(-4000);
     });
     child.once('exit', () => running.delete(child));

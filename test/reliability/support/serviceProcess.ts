@@ -40,16 +40,16 @@ export class ServiceProcess {
         PATH: process.env.PATH ?? '',
         TSX_TSCONFIG_PATH: path.join(projectRoot, 'tsconfig.json'),
         ...testEnvironment({ PORT: String(listenPort), PUBLIC_URL: `http://127.0.0.1:${listenPort}`, ...env }),
-      } as Record<string, string>,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(child);
     child.once('exit', () => running.delete(child));
     const service = new ServiceProcess(child, listenPort, cwd);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       service.stdout += chunk;
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       service.stderr += chunk;
     });
     try {

@@ -48,5 +48,5 @@ export function useStore<S>(open: OpenStore<S>, startMs = CONTRACT_START_MS): St
 
 /** An in-memory store: its lifetimes follow the clock, so nothing else has to elapse. */
 export function inMemory<S>(make: (clock: Clock) => S): OpenStore<S> {
-  return async (clock) => ({ store: make(clock), elapse: async () => undefined });
+  return (clock) => Promise.resolve({ store: make(clock), elapse: () => Promise.resolve() });
 }

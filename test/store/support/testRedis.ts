@@ -50,10 +50,13 @@ export function useTestRedis(where: () => ServerTopology = () => ({ kind: 'node'
       return redis;
     },
     open<S>(make: (redis: Redis, keys: RedisKeys, clock: Clock) => S): OpenStore<S> {
-      return async (clock) => {
+      return (clock) => {
         const redis = connected();
         const keys = new RedisKeys(`${testRun.redisPrefix}contract-${randomBytes(6).toString('hex')}:`);
-        return { store: make(redis, keys, clock), elapse: (ms) => elapseRedisTtls(redis, keys.prefix, ms) };
+        return Promise.resolve({
+          store: make(redis, keys, clock),
+          elapse: (ms) => elapseRedisTtls(redis, keys.prefix, ms),
+        });
       };
     },
   };
