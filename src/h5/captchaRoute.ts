@@ -1,6 +1,7 @@
 import createHttpError from 'http-errors';
 import type { Context, Middleware } from 'koa';
 import type { CaptchaService } from '../captcha/CaptchaService';
+import { sendCaptchaImage } from '../captcha/sendCaptchaImage';
 import { sessionFingerprint } from './oauth/OAuthCallbackClaims';
 
 /** The forms that ask for an image captcha; each keeps its own answer in the session's scope. */
@@ -21,10 +22,6 @@ export function captchaRoute(captcha: CaptchaService, sandbox: boolean): Middlew
     if (typeof purpose !== 'string' || !(CAPTCHA_PURPOSES as readonly string[]).includes(purpose)) {
       throw createHttpError(400, '验证码请求无效。');
     }
-    const { svg, answer } = await captcha.issue(captchaScope(ctx, purpose as CaptchaPurpose));
-    ctx.set('Cache-Control', 'no-store');
-    if (sandbox) ctx.set('X-Sandbox-Captcha', answer);
-    ctx.type = 'image/svg+xml';
-    ctx.body = svg;
+    await sendCaptchaImage(ctx, captcha, captchaScope(ctx, purpose as CaptchaPurpose), sandbox);
   };
 }

@@ -11,10 +11,12 @@ import type { BindingStore } from '../binding/BindingStore';
 import type { WebOAuth } from '../h5/oauth/WebOAuth';
 import { maskName } from '../security/masking';
 import type { CaptchaService } from '../captcha/CaptchaService';
+import { sendCaptchaImage } from '../captcha/sendCaptchaImage';
 import type { Clock } from '../clock/Clock';
 import { retryAfterText } from '../security/FormAttemptLimiter';
 import { clientContext } from '../http/clientContext';
 import { csrfProtection } from '../http/csrfProtection';
+import { readPasswordLoginForm, type PasswordLoginErrors } from '../http/passwordLoginForm';
 import { staticFiles } from '../http/staticFiles';
 import { describeBrowser } from '../login/describeBrowser';
 import { TICKET_STATUSES, type TicketStatus } from '../login/LoginTicket';
@@ -72,7 +74,6 @@ declare module 'koa' {
 }
 
 type Tab = 'wechat' | 'password';
-type LoginErrors = Partial<Record<'loginName' | 'password' | 'captcha' | 'form', string>>;
 
 /** How a login on this page was made: the ID token's acr/amr, and the notice's 登录方式. */
 interface LoginWay {
@@ -85,14 +86,8 @@ const CONFIRMED_IN_WECHAT: LoginWay = { acr: ACR.wechat, amr: AMR.wechatOAuth, m
 const BY_PASSWORD: LoginWay = { acr: ACR.password, amr: AMR.password, method: 'password' };
 
 const MAX_WAIT_SECONDS = 25;
-const LOGIN_NAME_MAX = 64;
-const PASSWORD_MAX = 128;
 const EXPIRED_LINES = ['本次登录请求已过期或已完成。', '请返回原网站，重新点击登录。'];
 
-const field = (ctx: Context, name: string): string => {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-};
 /** WeChat's in-app browser: there the QR code is the phone one is holding, so the page asks WeChat who it is. */
 const inWeChat = (ctx: Context) => /MicroMessenger/i.test(ctx.get('user-agent'));
 const sameText = (a: string, b: string) =>
@@ -179,7 +174,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
 
   const renderLogin = async (
     ctx: Context,
-    view: { tab: Tab; values?: Record<string, string>; errors?: LoginErrors; notice?: string },
+    view: { tab: Tab; values?: Record<string, string>; errors?: PasswordLoginErrors; notice?: string },
     status = 200,
   ) => {
     const interaction = current(ctx);
@@ -399,17 +394,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
   });
 
   router.post('/password', async (ctx) => {
-    const loginName = field(ctx, 'loginName').trim();
-    const password = field(ctx, 'password');
-    const answer = field(ctx, 'captcha').trim();
-    const errors: LoginErrors = {};
-    if (!loginName) errors.loginName = '请输入登录账号';
-    else if (loginName.length > LOGIN_NAME_MAX) errors.loginName = '登录账号格式不正确';
-    if (!password) errors.password = '请输入登录密码';
-    else if (password.length > PASSWORD_MAX) errors.password = '登录密码格式不正确';
-    if (!answer) errors.captcha = '请输入验证码';
-    // The captcha is used up by every try, right or wrong, before the password is looked at.
-    else if (!(await captcha.consume(captchaScope(ctx), answer))) errors.captcha = '验证码错误或已过期，请重新输入';
+    const { loginName, password, errors } = await readPasswordLoginForm(ctx, captcha, captchaScope(ctx));
     if (Object.keys(errors).length > 0) {
       await renderLogin(ctx, { tab: 'password', values: { loginName }, errors }, 400);
       return;
@@ -437,11 +422,7 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
   });
 
   router.get('/captcha', async (ctx) => {
-    const { svg, answer } = await captcha.issue(captchaScope(ctx));
-    ctx.set('Cache-Control', 'no-store');
-    if (options.sandbox) ctx.set('X-Sandbox-Captcha', answer);
-    ctx.type = 'image/svg+xml';
-    ctx.body = svg;
+    await sendCaptchaImage(ctx, captcha, captchaScope(ctx), options.sandbox);
   });
 
   // 返回: the site gets the standard access_denied.
@@ -506,7 +487,10 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
   const assets = staticFiles({
     urlPrefix: OIDC_ASSETS,
     directory: path.join(options.projectRoot, 'static', 'oidc'),
-    extra: { 'emblem.svg': path.join(options.projectRoot, 'static', 'portal', 'emblem.svg') },
+    extra: {
+      'emblem.svg': path.join(options.projectRoot, 'static', 'portal', 'emblem.svg'),
+      'login.css': path.join(options.projectRoot, 'static', 'login', 'login.css'),
+    },
     cacheControl: 'public, max-age=3600',
   });
 

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { formatShanghaiTime } from '../clock/shanghaiTime';
+import { readPasswordLoginForm, type PasswordLoginErrors } from '../http/passwordLoginForm';
 import type { CaptchaService } from '../captcha/CaptchaService';
+import { sendCaptchaImage } from '../captcha/sendCaptchaImage';
 import type { Clock } from '../clock/Clock';
 import { retryAfterText, type FormAttemptLimiter } from '../security/FormAttemptLimiter';
 import { QR_MESSAGES, qrState } from './loginStatus';
@@ -32,12 +34,9 @@ type Tab = 'wechat' | 'password';
 /** The API's code when WeChat's daily QR code quota is used up and the QR pool has no idle code. */
 const QUOTA_USED_UP = 'wechat_qrcode_quota';
 const QUOTA_NOTICE = '微信扫码登录今日暂不可用，请使用实名用户登录。';
-type LoginErrors = Partial<Record<'loginName' | 'password' | 'captcha' | 'form', string>>;
 
 const CLIENT_IP = /^[0-9A-Fa-f:.]{2,45}$/;
 const BINDING_ID = /^[0-9A-Za-z-]{1,64}$/;
-const LOGIN_NAME_MAX = 64;
-const PASSWORD_MAX = 128;
 
 const field = (ctx: Context, name: string): string => {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
@@ -148,7 +147,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
 
   const renderLogin = async (
     ctx: Context,
-    view: { tab: Tab; keepFinished?: boolean; values?: Record<string, string>; errors?: LoginErrors },
+    view: { tab: Tab; keepFinished?: boolean; values?: Record<string, string>; errors?: PasswordLoginErrors },
     status = 200,
   ) => {
     const qr = await qrFor(ctx, view.keepFinished ?? false);
@@ -257,16 +256,7 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
       await renderLogin(ctx, { tab: 'password', values: { loginName }, errors: { form } }, 429);
       return;
     }
-    const password = field(ctx, 'password');
-    const answer = field(ctx, 'captcha').trim();
-    const errors: LoginErrors = {};
-    if (!loginName) errors.loginName = '请输入登录账号';
-    else if (loginName.length > LOGIN_NAME_MAX) errors.loginName = '登录账号格式不正确';
-    if (!password) errors.password = '请输入登录密码';
-    else if (password.length > PASSWORD_MAX) errors.password = '登录密码格式不正确';
-    if (!answer) errors.captcha = '请输入验证码';
-    // The captcha is used up by every try, right or wrong, before the password is looked at.
-    else if (!(await captcha.consume(captchaScope(ctx), answer))) errors.captcha = '验证码错误或已过期，请重新输入';
+    const { password, errors } = await readPasswordLoginForm(ctx, captcha, captchaScope(ctx));
     if (Object.keys(errors).length > 0) {
       await renderLogin(ctx, { tab: 'password', values: { loginName }, errors }, 400);
       return;
@@ -295,11 +285,8 @@ export function portalRoutes(options: PortalRoutesOptions): Router {
 
   router.get('/captcha', async (ctx) => {
     sessionFor(ctx);
-    const { svg, answer } = await captcha.issue(captchaScope(ctx, ctx.query.for === 'forgot' ? 'forgot' : 'login'));
-    ctx.set('Cache-Control', 'no-store');
-    if (options.sandbox) ctx.set('X-Sandbox-Captcha', answer);
-    ctx.type = 'image/svg+xml';
-    ctx.body = svg;
+    const form = ctx.query.for === 'forgot' ? 'forgot' : 'login';
+    await sendCaptchaImage(ctx, captcha, captchaScope(ctx, form), options.sandbox);
   });
 
   router.post('/logout', async (ctx) => {

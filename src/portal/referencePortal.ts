@@ -110,6 +110,8 @@ export function referencePortal(options: ReferencePortalOptions): Middleware {
     staticFiles({
       urlPrefix: PORTAL_ASSETS,
       directory: path.join(options.projectRoot, 'static', 'portal'),
+      // The login box's stylesheet, shared with the OpenID Connect login page (which serves it too).
+      extra: { 'login.css': path.join(options.projectRoot, 'static', 'login', 'login.css') },
       cacheControl: 'public, max-age=3600',
     }),
     errorPages,

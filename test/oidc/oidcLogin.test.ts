@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { systemClock } from '../../src/clock/Clock';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import {
   authorizeQuery,
+  bindWeChat,
   CLIENT_ID,
   CLIENT_SECRET,
   clientsFile,
@@ -116,15 +115,7 @@ for (const stack of ['MariaDB + Redis, two instances', 'embedded stores'] as con
 
     it("微信扫码登录: the phone scans the page's QR, confirms, and the page goes on to the client", async () => {
       const openid = wechat.sim.createUser('林纳税的微信').openid;
-      await a.deps.db.getRepository(WechatBindingEntity).insert({
-        id: randomUUID(),
-        accountId: taxpayer.account.id,
-        openid,
-        unionid: null,
-        nickname: null,
-        subscribed: true,
-        boundAt: new Date(),
-      });
+      await bindWeChat(a.deps.db, taxpayer.account.id, openid);
       const browser = request.agent(a.app.callback());
       const { verifier, challenge } = pkcePair();
       const login = await openLoginPage(browser, authorizeQuery(challenge));
@@ -162,15 +153,7 @@ for (const stack of ['MariaDB + Redis, two instances', 'embedded stores'] as con
 
     it("in WeChat's browser: snsapi_base identifies a bound WeChat, which confirms on that same page (no QR)", async () => {
       const openid = wechat.sim.createUser('林纳税的微信').openid;
-      await a.deps.db.getRepository(WechatBindingEntity).insert({
-        id: randomUUID(),
-        accountId: taxpayer.account.id,
-        openid,
-        unionid: null,
-        nickname: null,
-        subscribed: true,
-        boundAt: new Date(),
-      });
+      await bindWeChat(a.deps.db, taxpayer.account.id, openid);
       const browser = request.agent(a.app.callback());
       const { verifier, challenge } = pkcePair();
       const { page, shown } = await openInWeChat(browser, wechat.url, openid, authorizeQuery(challenge));

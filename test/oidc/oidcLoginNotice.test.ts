@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { WechatBindingEntity } from '../../src/binding/WechatBinding';
 import { systemClock } from '../../src/clock/Clock';
 import { createTestAccount, type TestAccount } from '../support/accountFixtures';
 import { WECHAT_UA } from '../support/browser';
@@ -9,6 +7,7 @@ import { useSimulatedWeChat } from '../support/simulatedWeChat';
 import { createTestApp, resetState, type TestApp } from '../support/testApp';
 import {
   authorizeQuery,
+  bindWeChat,
   CLIENT_ID,
   CLIENT_SECRET,
   clientsFile,
@@ -56,15 +55,7 @@ describe("oidc: the login notice after each login on the provider's page", () =>
     await resetState(t.deps);
     taxpayer = await createTestAccount(t.deps, { realName: '林纳税' });
     openid = wechat.sim.createUser('林纳税的微信').openid;
-    await t.deps.db.getRepository(WechatBindingEntity).insert({
-      id: randomUUID(),
-      accountId: taxpayer.account.id,
-      openid,
-      unionid: null,
-      nickname: null,
-      subscribed: true,
-      boundAt: new Date(),
-    });
+    await bindWeChat(t.deps.db, taxpayer.account.id, openid);
   });
 
   /** The notices the bound WeChat received, once every notice started so far has settled. */

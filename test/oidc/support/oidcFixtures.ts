@@ -1,9 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import request, { type Agent } from 'supertest';
+import type { DataSource } from 'typeorm';
+import { WechatBindingEntity } from '../../../src/binding/WechatBinding';
 import { WECHAT_UA } from '../../support/browser';
 
 export const CLIENT_ID = 'invoice';
@@ -101,4 +103,17 @@ export async function openInWeChat(agent: Agent, simulatorUrl: string, openid: s
   const identified = await agent.get(back.pathname + back.search).set('User-Agent', WECHAT_UA);
   assert.equal(identified.status, 302);
   return { page, shown: await agent.get(identified.headers.location!).set('User-Agent', WECHAT_UA) };
+}
+
+/** Binds the WeChat `openid` to the account, as 实名绑定 leaves it (subscribed, no nickname). */
+export async function bindWeChat(db: DataSource, accountId: string, openid: string): Promise<void> {
+  await db.getRepository(WechatBindingEntity).insert({
+    id: randomUUID(),
+    accountId,
+    openid,
+    unionid: null,
+    nickname: null,
+    subscribed: true,
+    boundAt: new Date(),
+  });
 }
