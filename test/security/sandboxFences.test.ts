@@ -144,8 +144,8 @@ describe('security: the sandbox cannot be driven from outside (ASVS V10.4.1, V3.
       this.timeout(90_000);
       const service = await ServiceProcess.start('src/server.ts', { LOG_LEVEL: 'info' });
       try {
-        const listening = service.logLines().find((line) => line.msg === 'listening');
-        assert.equal(listening?.host, '127.0.0.1');
+        const listening = await service.logLine('listening');
+        assert.equal(listening.host, '127.0.0.1');
         assert.equal(await connects('127.0.0.1', service.port), true);
         const lan = lanAddress();
         if (lan) assert.equal(await connects(lan, service.port), false, `not reachable at ${lan}`);

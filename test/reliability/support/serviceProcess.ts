@@ -73,6 +73,30 @@ export class ServiceProcess {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
+  /**
+   * The first log line with this `msg`, as soon as the process writes it: the port accepts
+   * connections a moment before the line that says so reaches the pipe.
+   */
+  async logLine(msg: string, withinMs = 15_000): Promise<Record<string, unknown>> {
+    const find = () => this.logLines().find((line) => line.msg === msg);
+    const seen = find();
+    if (seen) return seen;
+    return new Promise((resolve, reject) => {
+      const onData = () => {
+        const line = find();
+        if (!line) return;
+        clearTimeout(timer);
+        this.child.stdout!.off('data', onData);
+        resolve(line);
+      };
+      const timer = setTimeout(() => {
+        this.child.stdout!.off('data', onData);
+        reject(new Error(`no "${msg}" log line within ${withinMs} ms\n${this.output()}`));
+      }, withinMs);
+      this.child.stdout!.on('data', onData);
+    });
+  }
+
   output(): string {
     return `--- stdout\n${this.stdout.slice(-3000)}\n--- stderr\n${this.stderr.slice(-3000)}`;
   }
